@@ -1,0 +1,59 @@
+"""truelabel: learn from imperfect labels.
+
+Take whatever supervision there is — a noisy label column, disagreeing crowd
+workers, labeling functions, LLMs, or only class names — and get back the most
+likely true labels with calibrated confidence, the items worth a human look,
+the reliability of each source, a noise-robust classifier and valid estimates.
+
+Heavy submodules are imported lazily, so ``import truelabel`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._errors import (
+    ConvergenceWarning,
+    InputError,
+    NotFittedError,
+    ServiceError,
+    TruelabelError,
+)
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_LAZY: dict[str, str] = {
+    "AuditResult": "truelabel.audit",
+    "audit": "truelabel.audit",
+    "find_label_issues": "truelabel.audit",
+    "get_label_quality_scores": "truelabel.audit",
+    "featurize": "truelabel.featurize",
+    "cross_val_predict_proba": "truelabel.crossfit",
+    "load_dataset": "truelabel.io",
+}
+
+__all__ = sorted(
+    [
+        "ConvergenceWarning",
+        "InputError",
+        "NotFittedError",
+        "ServiceError",
+        "TruelabelError",
+        "__version__",
+        *_LAZY,
+    ]
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'truelabel' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,22 @@
+"""Text → vectors: MiniLM (ONNX), a static distilled embedding, TF-IDF, user vectors.
+
+All featurizers run offline and are cached on disk by content hash + model id.
+"""
+
+from ._api import FEATURIZERS, LARGE_DATA_ROWS, featurize, get_featurizer, resolve_featurizer
+from ._base import Featurizer, Features
+from ._cache import cache_dir, content_hash
+from ._tfidf import TfidfFeaturizer
+
+__all__ = [
+    "FEATURIZERS",
+    "LARGE_DATA_ROWS",
+    "Featurizer",
+    "Features",
+    "TfidfFeaturizer",
+    "cache_dir",
+    "content_hash",
+    "featurize",
+    "get_featurizer",
+    "resolve_featurizer",
+]

@@ -1,0 +1,105 @@
+"""``featurize()``: pick a featurizer, use the cache, return features."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+from ._base import Featurizer, Features
+from ._cache import cache_dir, content_hash, load_cached, save_cached
+
+__all__ = ["FEATURIZERS", "LARGE_DATA_ROWS", "featurize", "get_featurizer", "resolve_featurizer"]
+
+logger = logging.getLogger(__name__)
+
+#: Above this many rows ``auto`` picks ``static`` instead of ``minilm``.
+LARGE_DATA_ROWS = 200_000
+
+
+def _minilm(**kw: Any) -> Featurizer:
+    from ._minilm import MiniLMFeaturizer
+
+    return MiniLMFeaturizer(**kw)
+
+
+def _static(**kw: Any) -> Featurizer:
+    from ._static import StaticFeaturizer
+
+    return StaticFeaturizer(**kw)
+
+
+def _tfidf(**kw: Any) -> Featurizer:
+    from ._tfidf import TfidfFeaturizer
+
+    return TfidfFeaturizer(**kw)
+
+
+FEATURIZERS: dict[str, Callable[..., Featurizer]] = {
+    "minilm": _minilm,
+    "static": _static,
+    "tfidf": _tfidf,
+}
+
+
+def resolve_featurizer(name: str, n_rows: int) -> str:
+    """Map ``auto`` to ``static`` for large data (> LARGE_DATA_ROWS rows), else ``minilm``."""
+    if name == "auto":
+        return "static" if n_rows > LARGE_DATA_ROWS else "minilm"
+    if name not in FEATURIZERS:
+        raise InputError(
+            f"unknown featurizer {name!r}; choose one of auto, {', '.join(FEATURIZERS)}, vectors."
+        )
+    return name
+
+
+def get_featurizer(name: str, **kwargs: Any) -> Featurizer:
+    """Instantiate a registered featurizer by name (``minilm``, ``static``, ``tfidf``)."""
+    resolved = resolve_featurizer(name, 0)
+    return FEATURIZERS[resolved](**kwargs)
+
+
+def featurize(
+    texts: Sequence[str] | np.ndarray,
+    method: str = "auto",
+    *,
+    cache: bool = True,
+    cache_path: str | Path | None = None,
+    **kwargs: Any,
+) -> Features:
+    """Featurize texts, reading and writing the on-disk cache.
+
+    Parameters
+    ----------
+    texts : sequence of str, length N
+    method : {"auto", "minilm", "static", "tfidf"}
+        ``auto`` is ``static`` above 200k rows, ``minilm`` otherwise.
+    cache : bool
+        Use the cache (keyed by the SHA-256 of the texts and the featurizer's model id).
+    cache_path : path, optional
+        Cache folder; default ``$TRUELABEL_CACHE_DIR`` or ``~/.cache/truelabel``.
+    **kwargs
+        Passed to the featurizer's constructor.
+
+    Returns
+    -------
+    X : ndarray of shape (N, D), float32; or CSR matrix for ``tfidf``.
+    """
+    texts = [str(t) for t in texts]
+    name = resolve_featurizer(method, len(texts))
+    feat = FEATURIZERS[name](**kwargs)
+    root = cache_dir(cache_path)
+    key = content_hash(texts, feat.model_id) if cache else ""
+    if cache:
+        hit = load_cached(root, feat.model_id, key)
+        if hit is not None and hit.shape[0] == len(texts):
+            logger.info("features for %d texts from cache (%s)", len(texts), feat.model_id)
+            return hit
+    X = feat.transform(texts)
+    if cache:
+        save_cached(root, feat.model_id, key, X)
+    return X

@@ -1,0 +1,18 @@
+"""Reading, validating and writing: tables, the Dataset and the run directory."""
+
+from ._dataset import Dataset, encode_labels, load_dataset
+from ._readers import load_array, read_table
+from ._rundir import RunDir, check_out_dir, is_run_dir, to_jsonable, write_atomic
+
+__all__ = [
+    "Dataset",
+    "RunDir",
+    "check_out_dir",
+    "encode_labels",
+    "is_run_dir",
+    "load_array",
+    "load_dataset",
+    "read_table",
+    "to_jsonable",
+    "write_atomic",
+]

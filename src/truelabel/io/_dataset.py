@@ -1,0 +1,259 @@
+"""The Dataset: ids, inputs (text or vectors) and labels, validated once at load."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from .._types import IntArray
+from ._readers import load_array, missing_columns_message, read_table
+
+__all__ = ["Dataset", "encode_labels", "load_dataset"]
+
+
+def _rows(idx: np.ndarray, limit: int = 5) -> str:
+    shown = ", ".join(str(int(i)) for i in idx[:limit])
+    return shown + (f" … ({len(idx)} in all)" if len(idx) > limit else "")
+
+
+@dataclass
+class Dataset:
+    """A validated table: one row per item.
+
+    Attributes
+    ----------
+    frame : DataFrame
+        The rows kept, in input order, with a 0-based RangeIndex.
+    item_id : ndarray of shape (N,)
+        Unique ids: the ``id_column`` values, else the 0-based row number of the input.
+    text : ndarray of shape (N,), object, or None
+        The text column as ``str``.
+    vectors : ndarray of shape (N, D), float32, or None
+        Precomputed features.
+    labels : ndarray of shape (N,), int64, or None
+        Given labels coded as indices into ``classes``.
+    classes : list
+        Sorted class values (original type: str or int).
+    name : str
+        Where the data came from (for messages and reports).
+    dropped_rows : ndarray of int
+        Input row numbers dropped by ``drop_missing``.
+    """
+
+    frame: pd.DataFrame
+    item_id: np.ndarray
+    text: np.ndarray | None = None
+    vectors: np.ndarray | None = None
+    labels: IntArray | None = None
+    classes: list[Any] = field(default_factory=list)
+    name: str = "data"
+    dropped_rows: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.item_id)
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def class_names(self) -> list[str]:
+        """Classes as strings (for column names such as ``p_<class>``)."""
+        return [str(c) for c in self.classes]
+
+
+def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArray, list[Any]]:
+    """Code label values as integers.
+
+    Parameters
+    ----------
+    values : array-like of shape (N,)
+        Class names or numbers; no missing values.
+    classes : list, optional
+        The class list to code against; by default the sorted unique values.
+
+    Returns
+    -------
+    codes : ndarray of shape (N,), int64
+    classes : list
+        Sorted unique values (ints stay ints, everything else becomes str).
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        arr = arr.astype(str)
+    if classes is None:
+        uniq = np.unique(arr)
+        classes = [c.item() if hasattr(c, "item") else c for c in uniq]
+    else:
+        uniq = np.asarray(classes)
+        if uniq.dtype.kind not in "iu":
+            uniq = uniq.astype(str)
+            arr = arr.astype(str)
+    order = np.argsort(uniq, kind="stable")
+    pos = np.searchsorted(uniq, arr, sorter=order)
+    pos = np.clip(pos, 0, len(uniq) - 1)
+    codes = order[pos]
+    unknown = uniq[codes] != arr
+    if unknown.any():
+        bad = arr[unknown]
+        raise InputError(
+            f"label {bad[0]!r} is not one of the {len(uniq)} classes {list(classes)[:20]}; "
+            "fix the rows or pass the full class list."
+        )
+    return codes.astype(np.int64), list(classes)
+
+
+def _parse_vectors(col: pd.Series, name: str) -> np.ndarray:
+    first_len: int | None = None
+    rows = []
+    for i, v in enumerate(col.to_numpy()):
+        if isinstance(v, str):
+            v = [float(x) for x in v.strip("[]").replace(",", " ").split()]
+        a = np.asarray(v, dtype=np.float32).ravel()
+        if first_len is None:
+            first_len = a.size
+        elif a.size != first_len:
+            raise InputError(
+                f"vectors column {name!r}: row {i} has length {a.size} but row 0 has "
+                f"{first_len}; every vector must have the same length."
+            )
+        rows.append(a)
+    out = np.vstack(rows).astype(np.float32)
+    if not np.all(np.isfinite(out)):
+        row = int(np.argwhere(~np.isfinite(out))[0, 0])
+        raise InputError(f"vectors column {name!r}: row {row} contains NaN or infinite values.")
+    return out
+
+
+def load_dataset(
+    data: str | Path | pd.DataFrame,
+    *,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    id_column: str | None = None,
+    vectors_column: str | None = None,
+    vectors_file: str | Path | None = None,
+    drop_missing: bool = False,
+    require_labels: bool = True,
+) -> Dataset:
+    """Read and validate a table of items.
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        CSV, TSV, JSONL, Parquet, or a DataFrame.
+    text_column, label_column, id_column, vectors_column : str, optional
+        Column names. ``item_id`` is ``id_column`` when given, else the 0-based row number.
+    vectors_file : path, optional
+        A ``.npy`` of shape (N, D) aligned with the rows.
+    drop_missing : bool
+        Drop rows whose label is missing instead of refusing.
+    require_labels : bool
+        Whether ``label_column`` must be given.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    InputError
+        Missing file or column, empty table, missing labels, duplicate ids, empty texts,
+        ragged vectors. Each message names the column and rows and says the fix.
+    """
+    name = "the DataFrame" if isinstance(data, pd.DataFrame) else str(data)
+    df = read_table(data)
+    wanted = [c for c in (text_column, label_column, id_column, vectors_column) if c]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise InputError(missing_columns_message(missing, df.columns, data))
+    if require_labels and not label_column:
+        raise InputError("a label column is required; pass --label-column NAME.")
+
+    row_no = np.arange(len(df), dtype=np.int64)
+    dropped = np.zeros(0, dtype=np.int64)
+    if label_column:
+        lab = df[label_column]
+        is_missing = lab.isna().to_numpy()
+        if lab.dtype == object:
+            is_missing |= lab.astype(str).str.strip().eq("").to_numpy() & lab.notna().to_numpy()
+        if is_missing.any():
+            n_miss = int(is_missing.sum())
+            if not drop_missing:
+                raise InputError(
+                    f"{name}: {n_miss} of {len(df)} rows have no value in label column "
+                    f"{label_column!r} (rows {_rows(np.flatnonzero(is_missing))}); fill them "
+                    "or pass --drop-missing to leave those rows out."
+                )
+            dropped = row_no[is_missing]
+            keep = ~is_missing
+            df = df.loc[keep].reset_index(drop=True)
+            row_no = row_no[keep]
+            if len(df) == 0:
+                raise InputError(f"{name}: every row has a missing label; nothing to do.")
+
+    if id_column:
+        ids_s = df[id_column]
+        if ids_s.isna().any():
+            bad = np.flatnonzero(ids_s.isna().to_numpy())
+            raise InputError(
+                f"{name}: id column {id_column!r} is empty on rows {_rows(row_no[bad])}; "
+                "every item needs an id."
+            )
+        item_id = ids_s.to_numpy()
+        dup = ids_s.duplicated(keep=False).to_numpy()
+        if dup.any():
+            first = ids_s[dup].iloc[0]
+            raise InputError(
+                f"{name}: id column {id_column!r} has {int(ids_s.duplicated().sum())} duplicate "
+                f"values (e.g. {first!r} on rows {_rows(row_no[np.flatnonzero(dup)])}); ids "
+                "must be unique — fix them or drop --id-column to use row numbers."
+            )
+    else:
+        item_id = row_no.copy()
+
+    text = None
+    if text_column:
+        t = df[text_column]
+        tt = t.fillna("").astype(str)
+        empty = tt.str.strip().eq("").to_numpy()
+        if empty.any():
+            raise InputError(
+                f"{name}: text column {text_column!r} is empty or whitespace on "
+                f"{int(empty.sum())} rows (rows {_rows(row_no[empty])}); fill or remove them."
+            )
+        text = tt.to_numpy(dtype=object)
+
+    vectors = None
+    if vectors_column:
+        vectors = _parse_vectors(df[vectors_column], vectors_column)
+    elif vectors_file is not None:
+        arr = load_array(vectors_file)
+        if arr.ndim != 2 or arr.shape[0] != len(row_no) + len(dropped):
+            raise InputError(
+                f"{vectors_file}: shape {arr.shape} does not match the {len(row_no) + len(dropped)} "
+                "rows of the data; pass one vector per row, in row order."
+            )
+        vectors = np.asarray(arr[row_no], dtype=np.float32)
+
+    labels = None
+    classes: list[Any] = []
+    if label_column:
+        labels, classes = encode_labels(df[label_column].to_numpy())
+
+    return Dataset(
+        frame=df,
+        item_id=item_id,
+        text=text,
+        vectors=vectors,
+        labels=labels,
+        classes=classes,
+        name=name,
+        dropped_rows=dropped,
+    )
