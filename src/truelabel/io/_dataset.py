@@ -103,7 +103,7 @@ def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArr
     if unknown.any():
         bad = arr[unknown]
         raise InputError(
-            f"label {bad[0]!r} is not one of the {len(uniq)} classes {list(classes)[:20]}; "
+            f"label {bad[0].item()!r} is not one of the {len(uniq)} classes {list(classes)[:20]}; "
             "fix the rows or pass the full class list."
         )
     return codes.astype(np.int64), list(classes)

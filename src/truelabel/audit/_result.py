@@ -1,0 +1,69 @@
+"""``AuditResult``: what ``truelabel.audit`` returns and how it is saved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..io import RunDir
+
+__all__ = ["AuditResult"]
+
+
+@dataclass
+class AuditResult:
+    """The outcome of a label audit.
+
+    Attributes
+    ----------
+    issues : DataFrame
+        One row per item, sorted by ``label_quality`` ascending (most suspicious first):
+        ``item_id``, ``text`` (when there is text), ``given_label``, ``suggested_label``,
+        ``given_prob``, ``suggested_prob``, ``label_quality`` in [0, 1] (lower = more likely
+        mislabelled), ``is_label_issue``, ``is_outlier``, ``outlier_score``,
+        ``duplicate_group`` (-1 = none), ``is_conflicting_duplicate``, ``neighbors``
+        (ids of the nearest items, when features exist), ``issue`` (the main issue type)
+        and ``reason`` (a sentence, for flagged rows).
+    summary : dict
+        Sizes, classes, noise estimates (overall, per class, noise matrix, prior),
+        counts per issue type, per-class health, timings per stage, settings, versions.
+    pred_probs : ndarray of shape (N, K)
+        The out-of-sample probabilities the audit used (rows in input order).
+    classes : list
+        Class values; column ``k`` of ``pred_probs`` is ``classes[k]``.
+    """
+
+    issues: pd.DataFrame
+    summary: dict[str, Any]
+    pred_probs: np.ndarray
+    classes: list[Any]
+    computed_pred_probs: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label_issues(self) -> pd.DataFrame:
+        """The rows flagged as label issues, most suspicious first."""
+        return self.issues[self.issues["is_label_issue"]]
+
+    def save(self, out: str | Path, *, overwrite: bool = False) -> Path:
+        """Write ``issues.parquet``, ``summary.json``, ``report.html`` (and
+        ``pred_probs.npy`` when the audit computed them) atomically into ``out``.
+
+        Returns
+        -------
+        Path of the published run folder.
+        """
+        from ..report import render_audit_report
+
+        with RunDir(out, kind="audit", overwrite=overwrite,
+                    meta={"settings": self.summary.get("settings", {})}) as run:
+            run.write_parquet("issues.parquet", self.issues)
+            run.write_json("summary.json", self.summary)
+            run.write_text("report.html", render_audit_report(self))
+            if self.computed_pred_probs:
+                run.write_npy("pred_probs.npy", np.asarray(self.pred_probs, dtype=np.float32))
+        return Path(out)

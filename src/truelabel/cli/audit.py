@@ -1,0 +1,81 @@
+"""``truelabel audit``: find and rank likely label errors in a labelled table."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ._app import app, console, error_boundary
+from ._progress import stage_printer
+from ._render import issues_table
+
+__all__ = ["audit"]
+
+
+class FeaturizerName(str, Enum):
+    auto = "auto"
+    minilm = "minilm"
+    static = "static"
+    tfidf = "tfidf"
+    vectors = "vectors"
+
+
+@app.command()
+def audit(
+    data: Annotated[Path, typer.Argument(help="Table of items: .csv, .tsv, .jsonl or .parquet.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write (issues.parquet, summary.json, report.html).")],
+    label_column: Annotated[str, typer.Option("--label-column", help="Column with the given labels.")],
+    text_column: Annotated[str | None, typer.Option("--text-column", help="Column with the text to featurize.")] = None,
+    id_column: Annotated[str | None, typer.Option("--id-column", help="Column with unique item ids (default: 0-based row number).")] = None,
+    featurizer: Annotated[FeaturizerName, typer.Option(help="auto = static above 200k rows, else minilm; vectors = use --vectors-column.")] = FeaturizerName.auto,
+    vectors_column: Annotated[str | None, typer.Option("--vectors-column", help="Column holding a feature vector per row.")] = None,
+    vectors_file: Annotated[Path | None, typer.Option("--vectors-file", help=".npy of shape (rows, dims) with one vector per row.")] = None,
+    pred_probs: Annotated[Path | None, typer.Option("--pred-probs", help="Your own out-of-sample probabilities, .npy of shape (rows, classes).")] = None,
+    folds: Annotated[int, typer.Option(help="Folds of the cross-fitting.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    drop_missing: Annotated[bool, typer.Option("--drop-missing", help="Leave out rows without a label instead of refusing.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even if it is not a previous truelabel run.")] = False,
+    top: Annotated[int, typer.Option(help="How many issues to print.")] = 10,
+) -> None:
+    """Find the items whose labels are probably wrong, estimate how noisy each class is,
+    and write a report."""
+    from ..audit import audit as run_audit
+    from ..io import check_out_dir
+
+    with error_boundary():
+        if featurizer is FeaturizerName.vectors and vectors_column is None and vectors_file is None:
+            raise _err("--featurizer vectors needs --vectors-column NAME or --vectors-file FILE.npy.")
+        check_out_dir(out, overwrite=overwrite)
+        with stage_printer(console) as on_stage:
+            result = run_audit(
+                data,
+                text=text_column,
+                label=label_column,
+                id=id_column,
+                featurizer="auto" if featurizer is FeaturizerName.vectors else featurizer.value,
+                vectors=vectors_column,
+                vectors_file=vectors_file,
+                pred_probs=pred_probs,
+                folds=folds,
+                seed=seed,
+                drop_missing=drop_missing,
+                on_stage=on_stage,
+            )
+            result.save(out, overwrite=overwrite)
+    s = result.summary
+    console.print(issues_table(result.issues, top=top))
+    console.print(
+        f"{s['n']} items, {s['n_classes']} classes · estimated wrong labels "
+        f"[bold]{100 * s['noise_rate']:.1f}%[/] · flagged {s['counts']['label_error']} label issues, "
+        f"{s['counts']['conflicting_duplicate']} conflicting near-duplicates, {s['counts']['outlier']} outliers"
+    )
+    console.print(f"Report: [bold]{out / 'report.html'}[/]  ·  table: {out / 'issues.parquet'}")
+
+
+def _err(msg: str) -> Exception:
+    from .._errors import InputError
+
+    return InputError(msg)
