@@ -1,0 +1,200 @@
+"""The end-to-end audit API and the `truelabel audit` CLI contract."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import shared_path
+from typer.testing import CliRunner
+
+from truelabel import audit
+from truelabel.cli import app
+
+runner = CliRunner()
+
+
+def _toy(n: int = 240, k: int = 3, flip: float = 0.1, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    """Three well-separated blobs as vector columns; `flip` of the labels changed."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(k), n // k)
+    centers = np.eye(k, 8) * 6
+    X = centers[y] + rng.normal(0, 1, (len(y), 8))
+    noisy = y.copy()
+    flipped = rng.random(len(y)) < flip
+    noisy[flipped] = (y[flipped] + 1) % k
+    names = np.array(["ant", "bee", "cat"])
+    df = pd.DataFrame(
+        {"id": [f"i{i}" for i in range(len(y))], "v": list(X.astype(np.float32)), "label": names[noisy]}
+    )
+    return df, flipped
+
+
+def test_finds_injected_flips_from_vectors() -> None:
+    df, flipped = _toy()
+    res = audit(df, label="label", id="id", vectors="v", seed=0)
+    flagged = res.issues.set_index("item_id").loc[df["id"], "is_label_issue"].to_numpy()
+    tp = (flagged & flipped).sum()
+    assert tp / flipped.sum() >= 0.9  # blobs are separable: almost every flip is found
+    assert tp / max(flagged.sum(), 1) >= 0.8
+    top = res.issues.head(int(flipped.sum()))["item_id"]
+    assert top.isin(df["id"][flipped]).mean() >= 0.8  # the lowest label_quality rows are flips
+    s = res.summary
+    assert s["n"] == 240 and s["classes"] == ["ant", "bee", "cat"]
+    assert 0.03 < s["noise_rate"] < 0.2
+    nm = np.array(s["noise_matrix"]["values"])
+    np.testing.assert_allclose(nm.sum(axis=0), 1.0, atol=1e-3)
+
+
+def test_row_permutation_invariance() -> None:
+    df, _ = _toy()
+    a = audit(df, label="label", id="id", vectors="v", seed=0)
+    perm = np.random.default_rng(5).permutation(len(df))
+    b = audit(df.iloc[perm].reset_index(drop=True), label="label", id="id", vectors="v",
+              pred_probs=a.pred_probs[perm], seed=0)
+    a2 = audit(df, label="label", id="id", vectors="v", pred_probs=a.pred_probs, seed=0)
+    left = a2.issues.set_index("item_id").sort_index()
+    right = b.issues.set_index("item_id").sort_index()
+    pd.testing.assert_series_equal(left["is_label_issue"], right["is_label_issue"])
+    np.testing.assert_allclose(left["label_quality"], right["label_quality"], atol=1e-6)
+
+
+def test_deterministic_with_seed() -> None:
+    df, _ = _toy()
+    a = audit(df, label="label", vectors="v", seed=3).issues
+    b = audit(df, label="label", vectors="v", seed=3).issues
+    pd.testing.assert_frame_equal(a.drop(columns=["neighbors"]), b.drop(columns=["neighbors"]))
+
+
+def test_pred_probs_must_match_rows(tmp_path: Path) -> None:
+    df, _ = _toy()
+    np.save(tmp_path / "p.npy", np.full((10, 3), 1 / 3, dtype=np.float32))
+    with pytest.raises(ValueError, match="has 10 rows but the data has 240 items"):
+        audit(df, label="label", pred_probs=tmp_path / "p.npy")
+
+
+def _write(tmp_path: Path, df: pd.DataFrame) -> Path:
+    p = tmp_path / "data.parquet"
+    df.to_parquet(p)
+    return p
+
+
+def test_cli_writes_the_run_folder(tmp_path: Path) -> None:
+    df, _ = _toy()
+    data = _write(tmp_path, df)
+    out = tmp_path / "run"
+    r = runner.invoke(app, ["audit", str(data), "--label-column", "label", "--id-column", "id",
+                            "--vectors-column", "v", "--featurizer", "vectors", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    issues = pd.read_parquet(out / "issues.parquet")
+    for col in ("item_id", "given_label", "suggested_label", "label_quality", "is_label_issue",
+                "is_outlier", "duplicate_group"):
+        assert col in issues.columns
+    assert issues["label_quality"].is_monotonic_increasing
+    summary = json.loads((out / "summary.json").read_text())
+    assert {"n", "classes", "noise_rate", "noise_rate_per_class", "noise_matrix", "counts",
+            "timings_s", "versions"} <= set(summary)
+    html = (out / "report.html").read_text()
+    assert "<img" in html and "Top issues" in html
+
+
+def test_report_escapes_text(tmp_path: Path) -> None:
+    n = 60
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], n // 2)
+    X = np.eye(2, 4)[y] * 5 + rng.normal(0, 1, (n, 4))
+    y[0] = 1  # one flip, which will be among the top issues
+    df = pd.DataFrame({"text": [f"<script>alert({i})</script>" for i in range(n)], "v": list(X), "label": y})
+    res = audit(df, text="text", label="label", vectors="v")
+    res.save(tmp_path / "run")
+    html = (tmp_path / "run" / "report.html").read_text()
+    assert "<script>alert(0)</script>" not in html
+    assert "&lt;script&gt;alert(0)&lt;/script&gt;" in html
+
+
+BAD_CASES = [
+    ("missing file", ["audit", "nope.csv", "--text-column", "text", "--label-column", "label"], "no such file"),
+    ("missing column", ["audit", "{data}", "--text-column", "body", "--label-column", "label"], "no column 'body'"),
+    ("no text column", ["audit", "{data}", "--label-column", "label"], "--text-column"),
+    ("single class", ["audit", "{one}", "--text-column", "text", "--label-column", "label",
+                      "--featurizer", "tfidf"], "single class"),
+    ("tiny class", ["audit", "{tiny}", "--text-column", "text", "--label-column", "label",
+                    "--featurizer", "tfidf"], "fewer items than --folds 5"),
+    ("missing labels", ["audit", "{holes}", "--text-column", "text", "--label-column", "label"],
+     "--drop-missing"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "message"), BAD_CASES, ids=[c[0] for c in BAD_CASES])
+def test_cli_bad_input_exits_nonzero_and_writes_nothing(tmp_path: Path, case: str, args: list[str],
+                                                        message: str) -> None:
+    df = pd.DataFrame({"text": [f"text number {i}" for i in range(20)], "label": ["x", "y"] * 10})
+    files = {"data": df, "one": df.assign(label="x"),
+             "tiny": df.assign(label=["x"] * 18 + ["rare"] * 2),
+             "holes": df.assign(label=["x", None] * 10)}
+    paths = {}
+    for name, frame in files.items():
+        paths[name] = tmp_path / f"{name}.csv"
+        frame.to_csv(paths[name], index=False)
+    out = tmp_path / "run"
+    argv = [a.format(**paths) for a in args] + ["--out", str(out)]
+    r = runner.invoke(app, argv)
+    assert r.exit_code == 2, r.output
+    assert message in r.output.replace("\n", " ")
+    assert "Traceback" not in r.output
+    assert not out.exists()
+
+
+def test_cli_refuses_foreign_out(tmp_path: Path) -> None:
+    df, _ = _toy()
+    data = _write(tmp_path, df)
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    r = runner.invoke(app, ["audit", str(data), "--label-column", "label", "--vectors-column", "v",
+                            "--out", str(out)])
+    assert r.exit_code == 2 and "--overwrite" in r.output
+    assert (out / "notes.txt").read_text() == "keep me"
+
+
+def test_cli_bad_pred_probs(tmp_path: Path) -> None:
+    df, _ = _toy()
+    data = _write(tmp_path, df)
+    cases = {
+        "nan": np.where(np.eye(240, 3) > 0, np.nan, 1 / 3),
+        "negative": np.tile([1.5, -0.5, 0.0], (240, 1)),
+        "sum": np.full((240, 3), 0.5),
+        "shape": np.full((240, 4), 0.25),
+    }
+    expected = {"nan": "NaN", "negative": "negative", "sum": "sums to 1.5000", "shape": "4 columns"}
+    for name, arr in cases.items():
+        f = tmp_path / f"{name}.npy"
+        np.save(f, arr.astype(np.float32))
+        r = runner.invoke(app, ["audit", str(data), "--label-column", "label", "--pred-probs", str(f),
+                                "--out", str(tmp_path / f"run-{name}")])
+        assert r.exit_code == 2, (name, r.output)
+        assert expected[name] in r.output.replace("\n", " "), (name, r.output)
+        assert not (tmp_path / f"run-{name}").exists()
+
+
+@pytest.mark.shared
+def test_end_to_end_on_real_text_finds_most_injected_errors() -> None:
+    """Banking77 train, the 20 largest intents, 10% of labels flipped, tfidf features."""
+    df = pd.read_csv(shared_path("text", "banking77", "train.csv"))
+    top = df["category"].value_counts().index[:20]
+    df = df[df["category"].isin(top)].reset_index(drop=True)
+    rng = np.random.default_rng(0)
+    flip = rng.random(len(df)) < 0.10
+    classes = np.array(sorted(top))
+    codes = np.searchsorted(classes, df["category"].to_numpy())
+    codes[flip] = (codes[flip] + rng.integers(1, len(classes), flip.sum())) % len(classes)
+    df["label"] = classes[codes]
+    res = audit(df, text="text", label="label", featurizer="tfidf", seed=0)
+    flagged = res.issues.sort_values("item_id")["is_label_issue"].to_numpy()
+    recall = (flagged & flip).sum() / flip.sum()
+    precision = (flagged & flip).sum() / flagged.sum()
+    # thresholds just under the numbers measured on 2026-11-23 (see the message on failure)
+    assert recall >= 0.6 and precision >= 0.5, (recall, precision)
