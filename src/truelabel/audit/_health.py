@@ -1,0 +1,118 @@
+"""Per-class health table and class imbalance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+from .._validation import check_labels
+from ._checks import check_labels_and_probs
+from ._noise import NoiseEstimate
+
+__all__ = ["class_health", "class_imbalance"]
+
+
+def class_health(
+    labels: Any, pred_probs: Any, noise: NoiseEstimate, issues_mask: Any
+) -> dict[str, np.ndarray]:
+    """One row per class (given label): size, estimated error rate, flags, top confusion.
+
+    Parameters
+    ----------
+    labels : array-like of shape (N,)
+        Given labels, integer codes in ``[0, K)``.
+    pred_probs : array-like of shape (N, K)
+        Out-of-sample predicted probabilities.
+    noise : NoiseEstimate
+        From :func:`estimate_noise_matrices` on the same labels and probabilities.
+    issues_mask : array-like of shape (N,), bool
+        From :func:`find_label_issues`.
+
+    Returns
+    -------
+    health : dict of str to ndarray of shape (K,)
+        - ``"n_items"`` (int64): items given the class.
+        - ``"estimated_error_rate"`` (float64): ``P(true != k | given = k)``, the
+          estimated share of the class's items that are mislabelled
+          (``noise.noise_rate_per_class``).
+        - ``"n_flagged"`` (int64) and ``"flagged_rate"`` (float64): items of the
+          class flagged by ``issues_mask``, as a count and a share of ``n_items``.
+        - ``"mean_self_confidence"`` (float64): mean ``pred_probs[i, k]`` over its items.
+        - ``"top_confusion"`` (int64): the true class ``j != k`` most often hidden
+          behind label ``k`` (argmax of ``P(true = j | given = k)``), ``-1`` when the
+          estimate shows no confusion.
+        - ``"top_confusion_share"`` (float64): ``P(true = top_confusion | given = k)``,
+          the share of the class's items estimated to truly be that class (0 when
+          ``top_confusion`` is -1).
+    """
+    labs, probs = check_labels_and_probs(labels, pred_probs)
+    k = probs.shape[1]
+    if noise.joint.shape != (k, k):
+        raise InputError(
+            f"noise was estimated for {noise.joint.shape[0]} classes but pred_probs has {k}; "
+            "pass the NoiseEstimate of these same labels and probabilities."
+        )
+    mask = np.asarray(issues_mask)
+    if mask.shape != labs.shape or mask.dtype != bool:
+        raise InputError(
+            f"issues_mask must be a bool array of shape {labs.shape}; got {mask.dtype} {mask.shape}."
+        )
+    n_items = np.bincount(labs, minlength=k)
+    n_flagged = np.bincount(labs[mask], minlength=k)
+    sc = probs[np.arange(labs.shape[0]), labs].astype(np.float64)
+    sums = np.bincount(labs, weights=sc, minlength=k)
+    denom = np.maximum(n_items, 1)
+    inv = noise.inverse_noise_matrix.copy()
+    np.fill_diagonal(inv, -1.0)
+    top = inv.argmax(axis=1)
+    share = inv[np.arange(k), top]
+    top = np.where(share > 0, top, -1)
+    share = np.where(share > 0, share, 0.0)
+    return {
+        "n_items": n_items.astype(np.int64),
+        "estimated_error_rate": np.asarray(noise.noise_rate_per_class, dtype=np.float64),
+        "n_flagged": n_flagged.astype(np.int64),
+        "flagged_rate": n_flagged / denom,
+        "mean_self_confidence": np.where(n_items > 0, sums / denom, 0.0),
+        "top_confusion": top.astype(np.int64),
+        "top_confusion_share": share,
+    }
+
+
+def class_imbalance(labels: Any, n_classes: int, *, minority_share: float = 0.5) -> dict[str, Any]:
+    """How unequal the class sizes are.
+
+    Parameters
+    ----------
+    labels : array-like of shape (N,)
+        Given labels, integer codes in ``[0, n_classes)``.
+    n_classes : int >= 1
+        K (classes with no item count as size 0).
+    minority_share : float in (0, 1], default=0.5
+        A class is a minority class when it holds fewer than
+        ``minority_share * N / K`` items (less than half its equal share by default).
+
+    Returns
+    -------
+    imbalance : dict
+        - ``"counts"``: ndarray (K,), int64, items per class.
+        - ``"ratio"``: float, smallest / largest class size (1 = balanced, 0 = a class is empty).
+        - ``"minority_classes"``: ndarray (M,), int64, the minority classes, smallest first.
+    """
+    if not (isinstance(n_classes, int | np.integer) and n_classes >= 1):
+        raise InputError(f"n_classes must be an int >= 1; got {n_classes!r}.")
+    if not (isinstance(minority_share, int | float) and 0 < minority_share <= 1):
+        raise InputError(
+            f"minority_share must be a float in the range (0, 1]; got {minority_share!r}."
+        )
+    labs = check_labels(labels, n_classes=int(n_classes))
+    if labs.size == 0:
+        raise InputError("labels is empty; class imbalance needs at least one item.")
+    counts = np.bincount(labs, minlength=int(n_classes)).astype(np.int64)
+    ratio = float(counts.min() / counts.max())
+    cut = minority_share * labs.shape[0] / n_classes
+    minority = np.flatnonzero(counts < cut)
+    minority = minority[np.argsort(counts[minority], kind="stable")]
+    return {"counts": counts, "ratio": ratio, "minority_classes": minority.astype(np.int64)}

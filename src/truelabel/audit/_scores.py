@@ -1,0 +1,305 @@
+"""Label-quality scores in [0, 1]: lower = more likely mislabelled.
+
+Per-item scores from the predicted probabilities (:func:`get_label_quality_scores`),
+from the neighbours in feature space (:func:`get_neighbor_agreement_scores`) and
+the one combined score used for ranking (:func:`get_label_quality`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError
+from .._types import Float32Array, IntArray
+from .._validation import Options, check_labels
+from ._checks import check_knn_indices, check_labels_and_probs
+from ._confident_joint import BLOCK_ROWS, _compute_thresholds
+
+__all__ = [
+    "LABEL_QUALITY_METHODS",
+    "SCORE_METHODS",
+    "get_label_quality",
+    "get_label_quality_scores",
+    "get_neighbor_agreement_scores",
+]
+
+_EPS = 1e-6  # cleanlab's CLIPPING_LOWER_BOUND
+
+
+# --------------------------------------------------------------------------- per-method scores
+
+
+def _self_confidence(labels: IntArray, probs: np.ndarray) -> np.ndarray:
+    """``p[label]``."""
+    return probs[np.arange(labels.shape[0]), labels].astype(np.float64)
+
+
+def _normalized_margin(labels: IntArray, probs: np.ndarray) -> np.ndarray:
+    """``(p[label] - max_{j != label} p[j] + 1) / 2``."""
+    rows = np.arange(labels.shape[0])
+    own = probs[rows, labels].astype(np.float64)
+    other = probs.astype(np.float64, copy=True)
+    other[rows, labels] = -np.inf
+    return (own - other.max(axis=1) + 1.0) / 2.0
+
+
+def _confidence_weighted_entropy(labels: IntArray, probs: np.ndarray) -> np.ndarray:
+    """``log(1 + x) / max(x, 1e-6)`` with ``x = H(p) / log(K) / max(p[label], 1e-6)``."""
+    p = probs.astype(np.float64)
+    k = p.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        plogp = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0)), 0.0)
+    entropy = -plogp.sum(axis=1) / np.log(k)
+    own = np.clip(p[np.arange(labels.shape[0]), labels], _EPS, None)
+    x = entropy / own
+    return np.log1p(x) / np.clip(x, _EPS, None)
+
+
+def _blocked(
+    fn: Callable[[IntArray, np.ndarray], np.ndarray], labels: IntArray, probs: np.ndarray
+) -> Float32Array:
+    """Apply a per-row score in blocks of rows; float32 (N,) clipped to [0, 1]."""
+    out = np.empty(labels.shape[0], dtype=np.float32)
+    for start in range(0, labels.shape[0], BLOCK_ROWS):
+        stop = start + BLOCK_ROWS
+        out[start:stop] = fn(labels[start:stop], probs[start:stop])
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+_SCORE_FUNCS: dict[str, Callable[[IntArray, np.ndarray], np.ndarray]] = {
+    "self_confidence": _self_confidence,
+    "normalized_margin": _normalized_margin,
+    "confidence_weighted_entropy": _confidence_weighted_entropy,
+}
+
+SCORE_METHODS: tuple[str, ...] = tuple(_SCORE_FUNCS)
+
+
+def _compute_label_quality_scores(
+    labels: IntArray, pred_probs: np.ndarray, *, method: str = "self_confidence"
+) -> Float32Array:
+    return _blocked(_SCORE_FUNCS[method], labels, pred_probs)
+
+
+def get_label_quality_scores(
+    labels: Any, pred_probs: Any, *, method: str = "self_confidence"
+) -> Float32Array:
+    """Score how likely each given label is correct, from predicted probabilities.
+
+    Parameters
+    ----------
+    labels : array-like of shape (N,)
+        Given labels, integer codes in ``[0, K)``.
+    pred_probs : array-like of shape (N, K)
+        Out-of-sample predicted probabilities; rows sum to 1.
+    method : {"self_confidence", "normalized_margin", "confidence_weighted_entropy"}
+        - ``"self_confidence"``: ``p[label]``.
+        - ``"normalized_margin"``: ``(p[label] - max_{j != label} p[j] + 1) / 2``.
+        - ``"confidence_weighted_entropy"``: ``log(1 + x) / x`` with
+          ``x = normalized entropy / p[label]`` (both clipped at 1e-6).
+
+        The same definitions as ``cleanlab.rank.get_label_quality_scores``.
+
+    Returns
+    -------
+    label_quality : ndarray of shape (N,), float32
+        In [0, 1]; **lower = more likely mislabelled**. Computed in float64 per
+        block of rows, returned as float32 whatever the input dtype.
+    """
+    labs, probs = check_labels_and_probs(labels, pred_probs)
+    _check_option("get_label_quality_scores", "method", method, SCORE_METHODS)
+    return _compute_label_quality_scores(labs, probs, method=method)
+
+
+def _check_option(func: str, name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if not Options(allowed).accepts(value):
+        raise InputError(
+            f"The {name!r} parameter of {func} must be {Options(allowed).describe()}. "
+            f"Got {value!r} instead."
+        )
+
+
+# --------------------------------------------------------------------------- neighbours
+
+
+def get_neighbor_agreement_scores(
+    labels: Any,
+    knn_indices: Any,
+    *,
+    pred_probs: Any = None,
+    n_classes: int | None = None,
+) -> Float32Array:
+    """How much an item's nearest neighbours agree with its given label.
+
+    Parameters
+    ----------
+    labels : array-like of shape (N,)
+        Given labels, integer codes in ``[0, K)``.
+    knn_indices : array-like of shape (N, k), int
+        Row numbers of each item's k nearest neighbours, self excluded (from
+        :func:`nearest_neighbors`).
+    pred_probs : array-like of shape (N, K), optional
+        When given, an item's score is the mean over its neighbours of their
+        predicted probability of the item's given class (soft, uses the model).
+        Otherwise it is the share of neighbours whose *given* label equals the
+        item's (hard, label-only).
+    n_classes : int, optional
+        K, when ``pred_probs`` is not given (defaults to ``max(labels) + 1``).
+
+    Returns
+    -------
+    agreement : ndarray of shape (N,), float32
+        In [0, 1]; **lower = neighbours disagree with the label** (more likely
+        mislabelled).
+    """
+    if pred_probs is not None:
+        labs, probs = check_labels_and_probs(labels, pred_probs)
+    else:
+        labs = check_labels(labels, n_classes=n_classes)
+        probs = None
+        if labs.shape[0] == 0:
+            raise InputError("labels is empty; the audit needs at least one item.")
+    idx = check_knn_indices(knn_indices, n_rows=labs.shape[0])
+    return _compute_neighbor_agreement(labs, idx, probs)
+
+
+def _compute_neighbor_agreement(
+    labels: IntArray, knn_indices: IntArray, pred_probs: np.ndarray | None = None
+) -> Float32Array:
+    n, k = knn_indices.shape
+    out = np.empty(n, dtype=np.float32)
+    if k == 0:
+        out[:] = 1.0
+        return out
+    block = max(1, BLOCK_ROWS // 4)
+    for start in range(0, n, block):
+        nb = knn_indices[start : start + block]  # (b, k)
+        lab = labels[start : start + block]
+        if pred_probs is None:
+            agree = (labels[nb] == lab[:, None]).mean(axis=1)
+        else:
+            agree = pred_probs[nb, lab[:, None]].astype(np.float64).mean(axis=1)
+        out[start : start + block] = agree
+    np.clip(out, 0.0, 1.0, out=out)
+    return out
+
+
+# --------------------------------------------------------------------------- combined
+
+
+def _lq_self_confidence(labels: IntArray, probs: np.ndarray) -> np.ndarray:
+    return _self_confidence(labels, probs)
+
+
+def _adjusted_margin(labels: IntArray, probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Normalized margin on threshold-adjusted probabilities.
+
+    ``p'_j = max(p_j - t_j, 0) / sum`` (``t`` = per-class confidence thresholds,
+    cleanlab's ``adjust_pred_probs``): a class the model is always sure of no
+    longer dominates, so rare or hard classes are judged on the same scale.
+    """
+    adj = np.clip(probs.astype(np.float64) - thresholds[None, :], 0.0, None)
+    # shift so every row has mass; mirrors cleanlab's "subtract and renormalise"
+    adj = adj - adj.min(axis=1, keepdims=True)
+    s = adj.sum(axis=1, keepdims=True)
+    adj = np.where(s > 0, adj / np.where(s > 0, s, 1.0), 1.0 / probs.shape[1])
+    return _normalized_margin(labels, adj)
+
+
+_COMBINED_METHODS = (
+    "self_confidence",
+    "normalized_margin",
+    "confidence_weighted_entropy",
+    "adjusted_margin",
+    "margin_x_confidence",
+)
+
+LABEL_QUALITY_METHODS: tuple[str, ...] = _COMBINED_METHODS
+
+# weight of the neighbour-agreement score in the combined score, when neighbours are given
+NEIGHBOR_WEIGHT = 0.25
+
+
+def get_label_quality(
+    labels: Any,
+    pred_probs: Any,
+    *,
+    knn_indices: Any = None,
+    method: str = "normalized_margin",
+    neighbor_weight: float = NEIGHBOR_WEIGHT,
+) -> Float32Array:
+    """The one combined label-quality score used to rank items for review.
+
+    Parameters
+    ----------
+    labels : array-like of shape (N,)
+        Given labels, integer codes in ``[0, K)``.
+    pred_probs : array-like of shape (N, K)
+        Out-of-sample predicted probabilities; rows sum to 1.
+    knn_indices : array-like of shape (N, k), optional
+        Each item's nearest neighbours (self excluded). When given, the score is
+        ``(1 - neighbor_weight) * model_score + neighbor_weight * agreement`` where
+        ``agreement`` is :func:`get_neighbor_agreement_scores` with ``pred_probs``.
+    method : str, default="normalized_margin"
+        The model-based part: one of ``"self_confidence"``, ``"normalized_margin"``,
+        ``"confidence_weighted_entropy"`` (see :func:`get_label_quality_scores`),
+        ``"adjusted_margin"`` (normalized margin after subtracting each class's
+        confidence threshold), or ``"margin_x_confidence"`` (the geometric mean of
+        normalized margin and self-confidence). The default was chosen by
+        ``benchmarks/bench_audit_given_probs.py`` (average precision against
+        human-confirmed errors on CIFAR-10 and MNIST; evidence in
+        ``benchmarks/results/audit_given_probs.json``).
+    neighbor_weight : float in [0, 1], default=0.25
+        Weight of neighbour agreement when ``knn_indices`` is given.
+
+    Returns
+    -------
+    label_quality : ndarray of shape (N,), float32
+        In [0, 1]; **lower = more likely mislabelled**. Sort ascending to review.
+    """
+    labs, probs = check_labels_and_probs(labels, pred_probs)
+    _check_option("get_label_quality", "method", method, LABEL_QUALITY_METHODS)
+    if not (isinstance(neighbor_weight, int | float) and 0.0 <= neighbor_weight <= 1.0):
+        raise InputError(
+            "The 'neighbor_weight' parameter of get_label_quality must be a float in the "
+            f"range [0, 1]. Got {neighbor_weight!r} instead."
+        )
+    idx = None if knn_indices is None else check_knn_indices(knn_indices, n_rows=labs.shape[0])
+    return _compute_label_quality(
+        labs, probs, knn_indices=idx, method=method, neighbor_weight=float(neighbor_weight)
+    )
+
+
+def _compute_label_quality(
+    labels: IntArray,
+    pred_probs: np.ndarray,
+    *,
+    knn_indices: IntArray | None = None,
+    method: str = "normalized_margin",
+    neighbor_weight: float = NEIGHBOR_WEIGHT,
+) -> Float32Array:
+    if method in _SCORE_FUNCS:
+        score = _compute_label_quality_scores(labels, pred_probs, method=method)
+    elif method == "adjusted_margin":
+        t = _compute_thresholds(labels, pred_probs)
+        t = np.where(t > 1.0, 1.0, t)
+
+        def fn(lab: IntArray, p: np.ndarray) -> np.ndarray:
+            return _adjusted_margin(lab, p, t)
+
+        score = _blocked(fn, labels, pred_probs)
+    else:  # margin_x_confidence
+
+        def fn(lab: IntArray, p: np.ndarray) -> np.ndarray:
+            return np.sqrt(_normalized_margin(lab, p) * _self_confidence(lab, p))
+
+        score = _blocked(fn, labels, pred_probs)
+    if knn_indices is not None and neighbor_weight > 0:
+        agree = _compute_neighbor_agreement(labels, knn_indices, pred_probs)
+        score = ((1.0 - neighbor_weight) * score + neighbor_weight * agree).astype(np.float32)
+        np.clip(score, 0.0, 1.0, out=score)
+    return score
