@@ -32,6 +32,7 @@ _LAZY: dict[str, str] = {
     "featurize": "truelabel.featurize",
     "cross_val_predict_proba": "truelabel.crossfit",
     "load_dataset": "truelabel.io",
+    "aggregate": "truelabel.aggregate",
 }
 
 __all__ = sorted(

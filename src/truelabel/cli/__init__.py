@@ -5,6 +5,7 @@ Each command group lives in its own module and registers itself on ``app``.
 
 from __future__ import annotations
 
+from . import aggregate as _aggregate  # noqa: F401
 from . import audit as _audit  # noqa: F401
 from . import demo as _demo  # noqa: F401
 from ._app import app

@@ -1,0 +1,221 @@
+"""Choosing a label model: by agreement with gold, or by held-out vote likelihood."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import ConvergenceWarning, InputError
+from .._types import IntArray
+from .._validation import check_random_state
+from ..sources._votes import VoteArrays, _replace
+from ._base import BaseLabelModel, _combined_gold, _counts, _vote_matrix
+from ._dawid_skene import DawidSkene, OneCoinDawidSkene
+from ._features import FeatureDawidSkene
+from ._mace import MACE
+from ._majority import MajorityVote, WeightedVote
+
+__all__ = ["METHODS", "AutoChoice", "make_label_model", "select_label_model"]
+
+logger = logging.getLogger(__name__)
+
+#: method name -> label model class (aliases included)
+METHODS: dict[str, type[BaseLabelModel]] = {
+    "mv": MajorityVote,
+    "majority": MajorityVote,
+    "wawa": WeightedVote,
+    "weighted": WeightedVote,
+    "ds": DawidSkene,
+    "dawid_skene": DawidSkene,
+    "onecoin": OneCoinDawidSkene,
+    "mace": MACE,
+    "features": FeatureDawidSkene,
+}
+
+#: order of preference when scores tie (simpler first)
+CANDIDATES = ("mv", "wawa", "onecoin", "ds", "mace", "features")
+
+#: the smallest number of gold items with votes for choosing by gold agreement
+MIN_GOLD = 20
+
+
+def make_label_model(method: str, *, random_state: Any = 0, **params: Any) -> BaseLabelModel:
+    """A label model by name (``mv``, ``wawa``, ``ds``, ``onecoin``, ``mace``, ``features``)."""
+    if method not in METHODS:
+        raise InputError(
+            f"unknown method {method!r}; choose one of auto, " + ", ".join(sorted(METHODS)) + "."
+        )
+    return METHODS[method](random_state=random_state, **params)
+
+
+def _fit(
+    model: BaseLabelModel, votes: VoteArrays, gold: IntArray | None, features: Any
+) -> BaseLabelModel:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if isinstance(model, FeatureDawidSkene):
+            return model.fit(votes, gold, features=features)
+        return model.fit(votes, gold)
+
+
+@dataclass
+class AutoChoice:
+    """What ``method="auto"`` chose and why.
+
+    Attributes
+    ----------
+    method : str
+        The chosen method name.
+    criterion : str
+        ``"gold_accuracy"`` or ``"heldout_vote_loglik"`` (or ``"single_source"``).
+    scores : dict
+        Score of every candidate (higher is better).
+    reason : str
+        One sentence for the summary and report.
+    """
+
+    method: str
+    criterion: str
+    scores: dict[str, float] = field(default_factory=dict)
+    reason: str = ""
+
+
+def select_label_model(
+    votes: VoteArrays,
+    *,
+    gold: IntArray | None = None,
+    features: Any = None,
+    candidates: tuple[str, ...] | None = None,
+    n_folds: int = 3,
+    heldout_fraction: float = 0.2,
+    random_state: Any = 0,
+) -> AutoChoice:
+    """Pick a label model for ``votes``.
+
+    With at least ``MIN_GOLD`` gold items that have votes, each candidate is fitted
+    ``n_folds`` times with one fold of gold hidden and scored by its accuracy on
+    the hidden gold (ties: mean log-probability of the gold class). Otherwise a
+    random ``heldout_fraction`` of the votes of items with 3+ votes is hidden
+    ``n_folds`` times and candidates are scored by the mean log-probability they give
+    the hidden votes, ``log sum_k P(k | other votes) P(l | k, source)``.
+
+    Parameters
+    ----------
+    votes : VoteArrays
+    gold : ndarray of shape (n_items,), int, optional
+        -1 where unknown; combined with gold-source votes.
+    features : array of shape (n_items, n_features), optional
+        Enables the ``features`` candidate.
+    candidates : tuple of str, optional
+        Default: mv, wawa, onecoin, ds, mace (+ features when given).
+    n_folds : int
+    heldout_fraction : float
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    AutoChoice
+    """
+    rng = check_random_state(random_state)
+    cands = candidates or tuple(c for c in CANDIDATES if c != "features" or features is not None)
+    g = _combined_gold(votes, gold)
+    plain = votes.without_gold()
+    n_src = int((np.bincount(plain.source, minlength=votes.n_sources) > 0).sum())
+    if n_src < 2:
+        return AutoChoice(
+            "mv", "single_source", {}, "only one source voted, so every model reduces to its votes"
+        )
+    nvotes = np.bincount(plain.item, minlength=votes.n_items)
+    gold_items = np.flatnonzero((g >= 0) & (nvotes > 0))
+    scores: dict[str, float] = {}
+    if len(gold_items) >= MIN_GOLD:
+        perm = rng.permutation(gold_items)
+        folds = np.array_split(perm, n_folds)
+        for c in cands:
+            correct, ll = 0.0, 0.0
+            for f in folds:
+                gg = g.copy()
+                gg[f] = -1
+                gv = _replace(plain, is_gold_source=np.zeros(votes.n_sources, dtype=bool))
+                m = _fit(
+                    make_label_model(c, random_state=rng.integers(2**31 - 1)), gv, gg, features
+                )
+                post = m.posterior_[f]
+                correct += float((np.argmax(post, axis=1) == g[f]).sum())
+                ll += float(np.log(np.clip(post[np.arange(len(f)), g[f]], 1e-9, None)).sum())
+            scores[c] = correct / len(gold_items) + 1e-6 * ll / len(gold_items)
+        best = max(cands, key=lambda c: scores[c])
+        reason = (
+            f"{best} agreed best with {len(gold_items)} gold items held out in {n_folds} folds "
+            f"(accuracy {scores[best]:.3f}"
+            + "; "
+            + ", ".join(f"{c} {scores[c]:.3f}" for c in cands if c != best)
+            + ")"
+        )
+        return AutoChoice(best, "gold_accuracy", scores, reason)
+
+    eligible = np.flatnonzero(nvotes[plain.item] >= 3)
+    if len(eligible) < 10:
+        return AutoChoice(
+            "ds",
+            "default",
+            {},
+            "too few items with 3+ votes to compare models on held-out votes; used Dawid-Skene",
+        )
+    totals = dict.fromkeys(cands, 0.0)
+    count = 0
+    for _ in range(n_folds):
+        take = rng.random(len(eligible)) < heldout_fraction
+        # never hide all votes of one item
+        held = eligible[take]
+        _, first = np.unique(plain.item[held], return_index=True)
+        mask = np.ones(plain.n_votes, dtype=bool)
+        mask[held] = False
+        kept_items = np.bincount(plain.item[mask], minlength=votes.n_items)
+        rescue = held[kept_items[plain.item[held]] == 0]
+        mask[rescue] = True
+        held = np.flatnonzero(~mask)
+        if len(held) == 0:
+            continue
+        train = _replace(
+            plain,
+            item=plain.item[mask],
+            source=plain.source[mask],
+            label=plain.label[mask],
+            weight=None if plain.weight is None else plain.weight[mask],
+        )
+        count += len(held)
+        for c in cands:
+            m = _fit(make_label_model(c, random_state=rng.integers(2**31 - 1)), train, g, features)
+            conf = _smoothed_confusion(m, train)
+            p = np.einsum(
+                "nk,nk->n",
+                m.posterior_[plain.item[held]].astype(np.float64),
+                conf[plain.source[held], :, plain.label[held]],
+            )
+            totals[c] += float(np.log(np.clip(p, 1e-12, None)).sum())
+    if count == 0:
+        return AutoChoice("ds", "default", {}, "no votes could be held out; used Dawid-Skene")
+    scores = {c: totals[c] / count for c in cands}
+    best = max(cands, key=lambda c: scores[c])
+    reason = (
+        f"{best} predicted held-out votes best (mean log-likelihood {scores[best]:.4f} over "
+        f"{count} votes hidden in {n_folds} rounds; "
+        + ", ".join(f"{c} {scores[c]:.4f}" for c in cands if c != best)
+        + ")"
+    )
+    return AutoChoice(best, "heldout_vote_loglik", scores, reason)
+
+
+def _smoothed_confusion(model: BaseLabelModel, votes: VoteArrays) -> np.ndarray:
+    """The model's confusion, or for vote-counting models one M-step from its posterior."""
+    if isinstance(model, MajorityVote | WeightedVote):
+        k = votes.n_classes
+        c = _counts(_vote_matrix(votes), model.posterior_.astype(np.float64), votes.n_sources, k)
+        c += 0.1
+        return c / c.sum(axis=2, keepdims=True)
+    return np.asarray(model.confusion_, dtype=np.float64)

@@ -1,0 +1,94 @@
+"""Dawid–Skene with full confusion matrices, and the one-coin variant (shared EM)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._types import IntArray
+from .._validation import Interval
+from ..sources._votes import VoteArrays
+from ._base import _EMModel
+
+__all__ = ["DawidSkene", "OneCoinDawidSkene"]
+
+
+class DawidSkene(_EMModel):
+    """Dawid–Skene: each source has a full confusion matrix, fitted by EM.
+
+    EM starts from the majority-vote shares, alternates the M-step (confusions
+    ``P(source says l | true k)`` and the class prior from posterior-weighted vote
+    counts plus ``smoothing`` pseudo-counts per cell) and the E-step (posterior
+    ``∝ prior_k · Π_votes P(l | k)``), and stops when the relative change of the
+    marginal log-likelihood falls under ``tol``. Gold items stay clamped.
+
+    Parameters
+    ----------
+    max_iter : int, default 100
+    tol : float, default 1e-6
+        Relative change of the log-likelihood that counts as converged.
+    smoothing : float, default 0.1
+        Pseudo-count added to every confusion cell and to the class prior; keeps
+        sources with few votes from getting 0/1 confusions.
+    random_state : int, Generator or None
+        Unused (the initialisation is deterministic); kept for a uniform interface.
+
+    Attributes
+    ----------
+    posterior_ : ndarray of shape (n_items, n_classes), float32
+    confusion_ : ndarray of shape (n_sources, n_classes, n_classes), float32
+    prior_ : ndarray of shape (n_classes,), float32
+    n_iter_, converged_, log_likelihood_
+    """
+
+    _constraints = {
+        "max_iter": [Interval(int, 1, None)],
+        "tol": [Interval(float, 0, None)],
+        "smoothing": [Interval(float, 0, None)],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        max_iter: int = 100,
+        tol: float = 1e-6,
+        smoothing: float = 0.1,
+        random_state: int | None = 0,
+    ) -> None:
+        self.max_iter = max_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.random_state = random_state
+
+    def _m_step(self, counts: np.ndarray) -> np.ndarray:
+        c = counts + self.smoothing
+        return np.log(c / c.sum(axis=2, keepdims=True))
+
+    def _fit(self, votes: VoteArrays, gold: IntArray) -> None:
+        self._run_em(votes, gold)
+
+
+class OneCoinDawidSkene(DawidSkene):
+    """One-coin Dawid–Skene: each source is right with probability ``a_s``, else uniform.
+
+    ``P(l | k) = a_s`` if ``l == k`` else ``(1 - a_s) / (K - 1)``. Fewer parameters
+    than :class:`DawidSkene`, so steadier with few votes per source.
+
+    Parameters
+    ----------
+    max_iter, tol, smoothing, random_state
+        As in :class:`DawidSkene`; ``smoothing`` is a pseudo-count on each source's
+        right and wrong votes.
+    """
+
+    def _m_step(self, counts: np.ndarray) -> np.ndarray:
+        k = counts.shape[1]
+        right = np.trace(counts, axis1=1, axis2=2)
+        total = counts.sum(axis=(1, 2))
+        acc = (right + self.smoothing) / (total + 2 * self.smoothing)
+        acc = np.clip(acc, 1e-6, 1 - 1e-6)
+        off = (1 - acc) / max(k - 1, 1)
+        conf = np.broadcast_to(off[:, None, None], counts.shape).copy()
+        idx = np.arange(k)
+        conf[:, idx, idx] = acc[:, None] if k > 1 else 1.0
+        return np.log(conf)

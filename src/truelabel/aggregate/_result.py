@@ -1,0 +1,374 @@
+"""The high-level API: votes in, one posterior per item and source quality out."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import ConvergenceWarning, InputError
+from .._types import Float32Array, IntArray
+from ..sources._votes import VoteArrays, check_votes, votes_from_table
+from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
+from ._base import BaseLabelModel, _combined_gold
+from ._features import FeatureDawidSkene
+from ._quality import krippendorff_alpha, source_quality
+
+__all__ = ["AggregateResult", "aggregate", "aggregate_votes"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class AggregateResult:
+    """What aggregation produced.
+
+    Attributes
+    ----------
+    posterior : ndarray of shape (n_items, n_classes), float32
+        Rows in ``item_ids`` order; columns in ``classes`` order.
+    classes : ndarray of shape (n_classes,)
+    item_ids : ndarray of shape (n_items,)
+    labels : DataFrame
+        ``item_id``, ``label``, ``confidence``, ``n_votes``, ``no_votes`` (flag),
+        ``is_gold``, then ``p_<class>`` per class.
+    sources : DataFrame
+        One row per source: votes, coverage, estimated accuracy, agreement with the
+        consensus, spammer score, gold accuracy; sorted worst first by estimated accuracy.
+    summary : dict
+        Method (and why), counts, Krippendorff's alpha, warnings, timings.
+    model : BaseLabelModel
+        The fitted label model (``confusion_`` per source).
+    votes : VoteArrays
+    """
+
+    posterior: Float32Array
+    classes: np.ndarray
+    item_ids: np.ndarray
+    labels: pd.DataFrame
+    sources: pd.DataFrame
+    summary: dict[str, Any]
+    model: BaseLabelModel
+    votes: VoteArrays
+    confusion: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+
+    def save(
+        self, out: str | Path, *, overwrite: bool = False, meta: dict[str, Any] | None = None
+    ) -> Path:
+        """Write ``labels.parquet``, ``sources.parquet``, ``summary.json``, ``report.html``.
+
+        Parameters
+        ----------
+        out : path
+            Run directory (published atomically through :class:`truelabel.io.RunDir`).
+        overwrite : bool
+            Replace a non-empty folder that is not a previous run.
+        meta : dict, optional
+            Extra fields for ``run.json`` (e.g. the command options).
+
+        Returns
+        -------
+        Path of the published folder.
+        """
+        from ..io import RunDir
+        from ._report import render_report
+
+        labels = self.labels.copy()
+        labels["item_id"] = _plain_column(labels["item_id"])
+        labels["label"] = _plain_column(labels["label"])
+        with RunDir(out, kind="aggregate", overwrite=overwrite, meta=meta) as run:
+            run.write_parquet("labels.parquet", labels)
+            run.write_parquet("sources.parquet", self.sources)
+            run.write_json("summary.json", self.summary)
+            run.write_npy("confusion.npy", np.asarray(self.confusion, dtype=np.float32))
+            run.write_text("report.html", render_report(self))
+        return Path(out)
+
+
+def _plain_column(s: pd.Series) -> pd.Series:
+    """Object columns holding only ints (or only strings) as a proper parquet type."""
+    if s.dtype != object:
+        return s
+    vals = s.tolist()
+    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in vals):
+        return s.astype(np.int64)
+    if all(isinstance(v, float | int | np.number) for v in vals):
+        return s.astype(np.float64)
+    return s.astype(str)
+
+
+def _class_col(c: Any) -> str:
+    return f"p_{c}"
+
+
+def aggregate_votes(
+    votes: VoteArrays,
+    *,
+    method: str = "auto",
+    features: Any = None,
+    gold: IntArray | None = None,
+    random_state: Any = 0,
+    params: dict[str, Any] | None = None,
+) -> AggregateResult:
+    """Aggregate coded votes into one posterior per item and a source-quality table.
+
+    Parameters
+    ----------
+    votes : VoteArrays
+        From :func:`truelabel.sources.votes_from_table` and friends.
+    method : str, default "auto"
+        ``auto``, ``mv``, ``wawa``, ``ds``, ``onecoin``, ``mace`` or ``features``.
+        ``auto`` chooses by gold agreement (20+ gold items) or held-out vote likelihood
+        and records why in ``summary["method_reason"]``.
+    features : ndarray or sparse matrix of shape (n_items, n_features), optional
+        Item features in ``votes.item_ids`` order; enables ``features``.
+    gold : ndarray of shape (n_items,), int, optional
+        Gold class codes (-1 = none), combined with gold-source votes; gold items are
+        clamped.
+    random_state : int, Generator or None
+    params : dict, optional
+        Hyperparameters for the chosen label model.
+
+    Returns
+    -------
+    AggregateResult
+        ``posterior`` rows follow ``votes.item_ids``.
+    """
+    votes = check_votes(votes)
+    t0 = time.perf_counter()
+    g = _combined_gold(votes, gold)
+    plain = votes.without_gold()
+    if plain.n_votes == 0:
+        raise InputError(
+            "there are no votes besides gold labels; aggregation needs at least one source."
+        )
+    if method != "auto" and method not in METHODS:
+        raise InputError(
+            f"unknown method {method!r}; choose one of auto, " + ", ".join(sorted(METHODS)) + "."
+        )
+    if method in ("features",) and features is None:
+        raise InputError(
+            "method 'features' needs item features: pass --data with --text-column (or "
+            "features=), or choose another method."
+        )
+    notes: list[str] = []
+    choice: AutoChoice | None = None
+    if method == "auto":
+        choice = select_label_model(votes, gold=gold, features=features, random_state=random_state)
+        chosen = choice.method
+        logger.info("auto chose %s: %s", chosen, choice.reason)
+    else:
+        chosen = method
+    t_sel = time.perf_counter() - t0
+    model = make_label_model(chosen, random_state=random_state, **(params or {}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        if isinstance(model, FeatureDawidSkene):
+            model.fit(votes, gold, features=features)
+        else:
+            model.fit(votes, gold)
+    for w in caught:
+        notes.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    t_fit = time.perf_counter() - t0 - t_sel
+    post = np.asarray(model.posterior_, dtype=np.float32)
+    nv = np.bincount(plain.item, minlength=votes.n_items)
+    no_votes = (nv == 0) & (g < 0)
+    if no_votes.any():
+        notes.append(
+            f"{int(no_votes.sum())} items have no votes; their posterior is the class prior "
+            "(flagged in labels.no_votes)."
+        )
+    src_counts = np.bincount(plain.source, minlength=votes.n_sources)
+    active = np.flatnonzero((src_counts > 0) & ~votes.is_gold_source)
+    if len(active) == 1:
+        notes.append(
+            f"only one source ({votes.source_names[active[0]]!s}) voted; the posterior repeats its "
+            "votes and source quality cannot be estimated from agreement."
+        )
+    one_vote = np.flatnonzero(src_counts == 1)
+    if len(one_vote):
+        notes.append(
+            f"{len(one_vote)} sources cast a single vote; their quality estimates rest on one "
+            "item (smoothed toward the average)."
+        )
+    classes = np.asarray(votes.classes)
+    hard = np.argmax(post, axis=1)
+    labels = pd.DataFrame(
+        {
+            "item_id": votes.item_ids,
+            "label": classes[hard],
+            "confidence": post[np.arange(len(post)), hard],
+            "n_votes": nv.astype(np.int64),
+            "no_votes": no_votes,
+            "is_gold": g >= 0,
+        }
+    )
+    for j, c in enumerate(classes):
+        labels[_class_col(c)] = post[:, j]
+    q = source_quality(votes, post, model.confusion_, g if (g >= 0).any() else None)
+    sources = (
+        pd.DataFrame(q).sort_values("estimated_accuracy", kind="stable").reset_index(drop=True)
+    )
+    alpha = krippendorff_alpha(votes)
+    summary: dict[str, Any] = {
+        "method": chosen,
+        "method_requested": method,
+        "method_criterion": choice.criterion if choice else "requested",
+        "method_reason": choice.reason if choice else f"method {chosen!r} was requested",
+        "method_scores": choice.scores if choice else {},
+        "n_items": votes.n_items,
+        "n_sources": int(len(active)),
+        "n_gold_sources": int(votes.is_gold_source.sum()),
+        "n_votes": plain.n_votes,
+        "n_classes": votes.n_classes,
+        "classes": [str(c) for c in classes],
+        "n_gold_items": int((g >= 0).sum()),
+        "n_items_without_votes": int(no_votes.sum()),
+        "mean_votes_per_item": float(plain.n_votes / max(votes.n_items, 1)),
+        "krippendorff_alpha": alpha,
+        "prior": dict(
+            zip([str(c) for c in classes], np.asarray(model.prior_, dtype=float), strict=True)
+        ),
+        "label_counts": dict(
+            zip(
+                [str(c) for c in classes],
+                np.bincount(hard, minlength=len(classes)).tolist(),
+                strict=True,
+            )
+        ),
+        "mean_confidence": float(post.max(axis=1).mean()) if len(post) else float("nan"),
+        "converged": bool(model.converged_),
+        "n_iter": int(model.n_iter_),
+        "log_likelihood": float(model.log_likelihood_),
+        "notes": notes,
+        "input": dict(votes.info),
+        "seconds": {"select": round(t_sel, 4), "fit": round(t_fit, 4)},
+    }
+    if (g >= 0).any():
+        gi = np.flatnonzero((g >= 0) & (nv > 0))
+        summary["gold_items_with_votes"] = int(len(gi))
+    return AggregateResult(
+        posterior=post,
+        classes=classes,
+        item_ids=np.asarray(votes.item_ids),
+        labels=labels,
+        sources=sources,
+        summary=summary,
+        model=model,
+        votes=votes,
+        confusion=np.asarray(model.confusion_, dtype=np.float32),
+    )
+
+
+def aggregate(
+    votes: str | Path | pd.DataFrame | VoteArrays,
+    *,
+    item_column: str = "item_id",
+    source_column: str = "source",
+    label_column: str = "label",
+    weight_column: str | None = None,
+    method: str = "auto",
+    gold: str | Path | pd.DataFrame | None = None,
+    gold_item_column: str | None = None,
+    gold_label_column: str | None = None,
+    data: str | Path | pd.DataFrame | None = None,
+    data_item_column: str | None = None,
+    text_column: str | None = None,
+    features: Any = None,
+    featurizer: str = "auto",
+    classes: list[Any] | None = None,
+    ignore_unknown: bool = False,
+    random_state: Any = 0,
+    params: dict[str, Any] | None = None,
+) -> AggregateResult:
+    """Turn a votes table into the most likely label of every item and source quality.
+
+    Parameters
+    ----------
+    votes : path, DataFrame or VoteArrays
+        The long table ``(item, source, label[, weight])``.
+    item_column, source_column, label_column, weight_column : str
+        Column names in ``votes``.
+    method : str, default "auto"
+        ``auto``, ``mv``, ``wawa``, ``ds``, ``onecoin``, ``mace`` or ``features``.
+    gold : path or DataFrame, optional
+        Gold labels (clamped; they drive the source estimates and ``auto``).
+    gold_item_column, gold_label_column : str, optional
+        Default ``item_column`` / ``label_column``.
+    data : path or DataFrame, optional
+        The items: every row is kept (items without votes get the prior and are
+        flagged); votes for ids not in it are refused unless ``ignore_unknown``.
+    data_item_column : str, optional
+        Item id column of ``data``; default ``item_column`` if present, else ``item_id``.
+    text_column : str, optional
+        Text column of ``data``, featurized to enable the ``features`` model.
+    features : array of shape (n_data_rows, n_features), optional
+        Precomputed features for the rows of ``data``.
+    featurizer : str
+        Passed to :func:`truelabel.featurize` for ``text_column``.
+    classes : list, optional
+        Class list (default: sorted labels in the votes).
+    ignore_unknown : bool
+        Drop votes for items not in ``data`` instead of refusing.
+    random_state : int, Generator or None
+    params : dict, optional
+        Label-model hyperparameters.
+
+    Returns
+    -------
+    AggregateResult
+    """
+    items = None
+    X = features
+    if data is not None:
+        from ..io import read_table
+
+        ddf = read_table(data)
+        col = data_item_column or (item_column if item_column in ddf.columns else "item_id")
+        if col not in ddf.columns:
+            raise InputError(
+                f"data: no item id column {col!r}; the columns are {list(ddf.columns)[:20]!r}. "
+                "Pass --data-item-column."
+            )
+        items = ddf[col].tolist()
+        if text_column is not None:
+            if text_column not in ddf.columns:
+                raise InputError(
+                    f"data: no column {text_column!r}; the columns are {list(ddf.columns)[:20]!r}."
+                )
+            from ..featurize import featurize
+
+            X = featurize(ddf[text_column].fillna("").astype(str).tolist(), method=featurizer)
+    elif text_column is not None:
+        raise InputError("--text-column needs --data (the table holding the texts).")
+    if X is not None and items is not None and X.shape[0] != len(items):
+        raise InputError(f"features have {X.shape[0]} rows but data has {len(items)} rows.")
+    if isinstance(votes, VoteArrays):
+        va = votes
+    else:
+        va = votes_from_table(
+            votes,
+            item_column=item_column,
+            source_column=source_column,
+            label_column=label_column,
+            weight_column=weight_column,
+            classes=classes,
+            items=items,
+            ignore_unknown=ignore_unknown,
+            gold=gold,
+            gold_item_column=gold_item_column,
+            gold_label_column=gold_label_column,
+        )
+    if X is not None and X.shape[0] != va.n_items:
+        raise InputError(
+            f"features have {X.shape[0]} rows but there are {va.n_items} items; pass --data so the "
+            "items follow its rows."
+        )
+    return aggregate_votes(va, method=method, features=X, random_state=random_state, params=params)

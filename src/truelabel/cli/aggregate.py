@@ -1,0 +1,130 @@
+"""``truelabel aggregate``: many noisy sources -> one posterior per item + source quality."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ._app import app, console, error_boundary
+
+__all__ = ["aggregate"]
+
+
+class Method(StrEnum):
+    auto = "auto"
+    mv = "mv"
+    wawa = "wawa"
+    ds = "ds"
+    onecoin = "onecoin"
+    mace = "mace"
+    features = "features"
+
+
+@app.command()
+def aggregate(
+    votes: Annotated[
+        Path, typer.Argument(help="Long votes table (item, source, label): csv/tsv/jsonl/parquet.")
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Run folder to write (labels.parquet, sources.parquet, summary.json, report.html).",
+        ),
+    ],
+    item_column: Annotated[str, typer.Option("--item-column", help="Item id column.")] = "item_id",
+    source_column: Annotated[
+        str, typer.Option("--source-column", help="Source (worker, rule, model) column.")
+    ] = "source",
+    label_column: Annotated[str, typer.Option("--label-column", help="Label column.")] = "label",
+    weight_column: Annotated[
+        str | None, typer.Option("--weight-column", help="Optional per-vote weight column.")
+    ] = None,
+    method: Annotated[
+        Method, typer.Option(help="Label model; auto picks by gold agreement or held-out votes.")
+    ] = Method.auto,
+    gold: Annotated[
+        Path | None, typer.Option("--gold", help="Table of gold labels (clamped).")
+    ] = None,
+    gold_item_column: Annotated[
+        str | None, typer.Option("--gold-item-column", help="Item column of --gold.")
+    ] = None,
+    gold_label_column: Annotated[
+        str | None, typer.Option("--gold-label-column", help="Label column of --gold.")
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Table of all items (keeps items without votes; texts)."),
+    ] = None,
+    data_item_column: Annotated[
+        str | None,
+        typer.Option(
+            "--data-item-column", help="Item id column of --data (default: --item-column)."
+        ),
+    ] = None,
+    text_column: Annotated[
+        str | None,
+        typer.Option("--text-column", help="Text column of --data; enables --method features."),
+    ] = None,
+    classes: Annotated[
+        str | None,
+        typer.Option("--classes", help="Comma-separated class list (default: labels seen)."),
+    ] = None,
+    ignore_unknown: Annotated[
+        bool,
+        typer.Option("--ignore-unknown", help="Drop votes for items that are not in --data."),
+    ] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a non-empty --out that is not a run.")
+    ] = False,
+) -> None:
+    """Infer the most likely label of every item and the quality of every source."""
+    from ..aggregate import aggregate as api_aggregate
+
+    with error_boundary():
+        result = api_aggregate(
+            votes,
+            item_column=item_column,
+            source_column=source_column,
+            label_column=label_column,
+            weight_column=weight_column,
+            method=method.value,
+            gold=gold,
+            gold_item_column=gold_item_column,
+            gold_label_column=gold_label_column,
+            data=data,
+            data_item_column=data_item_column,
+            text_column=text_column,
+            classes=[c.strip() for c in classes.split(",")] if classes else None,
+            ignore_unknown=ignore_unknown,
+            random_state=seed,
+        )
+        result.save(out, overwrite=overwrite, meta={"command": "aggregate", "votes": str(votes)})
+    s = result.summary
+    console.print(
+        f"[bold]{s['n_items']}[/] items, [bold]{s['n_sources']}[/] sources, "
+        f"[bold]{s['n_votes']}[/] votes, {s['n_classes']} classes; "
+        f"Krippendorff's alpha {s['krippendorff_alpha']:.3f}"
+    )
+    console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
+    for note in s["notes"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    t = Table(title="Least reliable sources")
+    for col in ("source", "votes", "est. accuracy", "agreement", "spammer"):
+        t.add_column(col)
+    src = result.sources[~result.sources["is_gold"].astype(bool) & (result.sources["n_votes"] > 0)]
+    for r in src.head(10).itertuples(index=False):
+        t.add_row(
+            str(r.source),
+            str(r.n_votes),
+            f"{r.estimated_accuracy:.3f}",
+            f"{r.agreement:.3f}",
+            f"{r.spammer_score:.3f}",
+        )
+    console.print(t)
+    console.print(f"wrote {out}/labels.parquet, sources.parquet, summary.json, report.html")

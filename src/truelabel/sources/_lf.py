@@ -1,0 +1,267 @@
+"""Labeling functions: small rules that vote for a class or abstain.
+
+A labeling function takes the whole DataFrame and returns one label per row
+(``None``/NaN = abstain), so rules run as vectorised pandas string or numeric
+operations, never row by row. Helpers build the common kinds (keyword, regex,
+threshold); :func:`apply_lfs` stacks them into :class:`VoteArrays`;
+:func:`lf_analysis` gives the coverage / overlap / conflict / polarity /
+empirical-accuracy table.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from ._votes import VoteArrays, votes_from_matrix
+
+__all__ = [
+    "LabelingFunction",
+    "apply_lfs",
+    "keyword_lf",
+    "labeling_function",
+    "lf_analysis",
+    "regex_lf",
+    "threshold_lf",
+]
+
+
+@dataclass(frozen=True)
+class LabelingFunction:
+    """A named rule ``func(df) -> Series`` of labels (NaN/None = abstain).
+
+    Attributes
+    ----------
+    name : str
+    func : callable
+        Takes the DataFrame, returns a Series/array of length ``len(df)``.
+    """
+
+    name: str
+    func: Callable[[pd.DataFrame], Any]
+
+    def __call__(self, df: pd.DataFrame) -> pd.Series:
+        out = self.func(df)
+        s = out if isinstance(out, pd.Series) else pd.Series(out, index=df.index)
+        if len(s) != len(df):
+            raise InputError(
+                f"labeling function {self.name!r} returned {len(s)} labels for {len(df)} rows; "
+                "return one label (or None to abstain) per row."
+            )
+        return s.reset_index(drop=True)
+
+
+def labeling_function(
+    name: str | Callable[[pd.DataFrame], Any] | None = None,
+) -> Any:
+    """Decorator turning ``f(df) -> labels`` into a :class:`LabelingFunction`.
+
+    Usable bare (``@labeling_function``) or with a name
+    (``@labeling_function("lf_refund")``). The function receives the whole
+    DataFrame and returns one label per row; ``None``/NaN means abstain.
+
+    Examples
+    --------
+    >>> @labeling_function
+    ... def lf_free(df):
+    ...     return np.where(df["text"].str.contains("free", case=False), "spam", None)
+    """
+    if callable(name):
+        return LabelingFunction(getattr(name, "__name__", "lf"), name)
+
+    def wrap(f: Callable[[pd.DataFrame], Any]) -> LabelingFunction:
+        return LabelingFunction(str(name or getattr(f, "__name__", "lf")), f)
+
+    return wrap
+
+
+def _text(df: pd.DataFrame, column: str) -> pd.Series:
+    if column not in df.columns:
+        raise InputError(f"no column {column!r}; the columns are {list(df.columns)[:20]!r}.")
+    return df[column].fillna("").astype(str)
+
+
+def keyword_lf(
+    keywords: Sequence[str],
+    label: Any,
+    *,
+    column: str = "text",
+    case: bool = False,
+    name: str | None = None,
+) -> LabelingFunction:
+    """Vote ``label`` when ``column`` contains any of ``keywords`` as a whole word."""
+    if not keywords:
+        raise InputError("keyword_lf needs at least one keyword.")
+    pattern = r"\b(?:" + "|".join(re.escape(k) for k in keywords) + r")\b"
+    flags = 0 if case else re.IGNORECASE
+    rx = re.compile(pattern, flags)
+
+    def f(df: pd.DataFrame) -> pd.Series:
+        hit = _text(df, column).str.contains(rx, regex=True)
+        return pd.Series(np.where(hit, label, None), index=df.index, dtype=object)
+
+    return LabelingFunction(name or f"keyword_{'_'.join(keywords[:3])}", f)
+
+
+def regex_lf(
+    pattern: str,
+    label: Any,
+    *,
+    column: str = "text",
+    flags: int = re.IGNORECASE,
+    name: str | None = None,
+) -> LabelingFunction:
+    """Vote ``label`` when ``column`` matches the regular expression ``pattern``."""
+    try:
+        rx = re.compile(pattern, flags)
+    except re.error as exc:
+        raise InputError(
+            f"regex_lf: pattern {pattern!r} is not a valid regular expression: {exc}."
+        ) from None
+
+    def f(df: pd.DataFrame) -> pd.Series:
+        hit = _text(df, column).str.contains(rx, regex=True)
+        return pd.Series(np.where(hit, label, None), index=df.index, dtype=object)
+
+    return LabelingFunction(name or f"regex_{pattern[:20]}", f)
+
+
+def threshold_lf(
+    column: str,
+    label: Any,
+    *,
+    above: float | None = None,
+    below: float | None = None,
+    name: str | None = None,
+) -> LabelingFunction:
+    """Vote ``label`` when numeric ``column`` is > ``above`` and/or < ``below``."""
+    if above is None and below is None:
+        raise InputError("threshold_lf needs above= or below= (or both).")
+
+    def f(df: pd.DataFrame) -> pd.Series:
+        if column not in df.columns:
+            raise InputError(f"no column {column!r}; the columns are {list(df.columns)[:20]!r}.")
+        x = pd.to_numeric(df[column], errors="coerce")
+        hit = x.notna()
+        if above is not None:
+            hit &= x > above
+        if below is not None:
+            hit &= x < below
+        return pd.Series(np.where(hit, label, None), index=df.index, dtype=object)
+
+    return LabelingFunction(name or f"threshold_{column}", f)
+
+
+def apply_lfs(
+    df: pd.DataFrame,
+    lfs: Sequence[LabelingFunction | Callable[[pd.DataFrame], Any]],
+    *,
+    classes: Sequence[Any],
+    item_column: str | None = None,
+) -> VoteArrays:
+    """Apply labeling functions to every row and code their votes.
+
+    Parameters
+    ----------
+    df : DataFrame
+    lfs : sequence of LabelingFunction (or plain callables ``f(df)``)
+    classes : sequence
+        The class list; each rule's non-abstain outputs must be among them.
+    item_column : str, optional
+        Item ids (default: the row number).
+
+    Returns
+    -------
+    VoteArrays
+        One source per labeling function, named after it.
+    """
+    if not lfs:
+        raise InputError("pass at least one labeling function.")
+    cls = list(classes)
+    book = {str(c): i for i, c in enumerate(cls)}
+    df = df.reset_index(drop=True)
+    L = np.full((len(df), len(lfs)), -1, dtype=np.int64)
+    names = []
+    for j, lf in enumerate(lfs):
+        lf_obj = lf if isinstance(lf, LabelingFunction) else labeling_function(lf)
+        names.append(lf_obj.name)
+        out = lf_obj(df)
+        voted = out.notna().to_numpy()
+        codes = out[voted].astype(str).map(book)
+        if codes.isna().any():
+            bad = sorted(set(out[voted][codes.isna()].astype(str)))[:5]
+            raise InputError(
+                f"labeling function {lf_obj.name!r} returned labels {bad!r} that are not among the "
+                f"classes {cls[:20]!r}; return one of them or None to abstain."
+            )
+        L[voted, j] = codes.to_numpy(dtype=np.int64)
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise InputError(f"labeling functions need unique names; repeated: {dup!r}.")
+    ids = df[item_column].tolist() if item_column else None
+    return votes_from_matrix(L, classes=cls, item_ids=ids, source_names=names)
+
+
+def lf_analysis(votes: VoteArrays, gold: Any = None) -> pd.DataFrame:
+    """The labeling-function analysis table.
+
+    Parameters
+    ----------
+    votes : VoteArrays
+        From :func:`apply_lfs` or :func:`votes_from_matrix` (gold sources are skipped).
+    gold : array-like of shape (n_items,), int, optional
+        Gold class codes (-1 = unknown); adds ``correct``, ``incorrect`` and
+        ``emp_accuracy``.
+
+    Returns
+    -------
+    DataFrame
+        One row per source: ``polarity`` (classes it votes), ``coverage`` (share of items
+        it labels), ``overlaps`` (share of items it labels that another source also
+        labels), ``conflicts`` (share it labels where another source votes a different
+        class), ``n_votes``; with gold, ``correct``, ``incorrect``, ``emp_accuracy``.
+    """
+    g_all = votes.gold_labels()
+    if gold is not None:
+        ga = np.asarray(gold).astype(np.int64)
+        if ga.shape != (votes.n_items,):
+            raise InputError(f"gold has shape {ga.shape}; expected ({votes.n_items},).")
+        g_all = np.where(ga >= 0, ga, g_all)
+    v = votes.without_gold()
+    n, s, k = votes.n_items, votes.n_sources, votes.n_classes
+    per_item = np.bincount(v.item, minlength=n)
+    # distinct classes voted per item
+    cls_hit = np.bincount(v.item.astype(np.int64) * k + v.label, minlength=n * k).reshape(n, k) > 0
+    n_distinct = cls_hit.sum(axis=1)
+    overl = per_item[v.item] >= 2
+    # conflict: another source on this item voted a class different from this vote
+    conf = (n_distinct[v.item] >= 2) | ((n_distinct[v.item] == 1) & ~cls_hit[v.item, v.label])
+    nv = np.bincount(v.source, minlength=s)
+    pol = np.bincount(v.source.astype(np.int64) * k + v.label, minlength=s * k).reshape(s, k) > 0
+    classes = list(votes.classes)
+    table = pd.DataFrame(
+        {
+            "lf": [str(x) for x in votes.source_names],
+            "polarity": [[classes[j] for j in np.flatnonzero(pol[i])] for i in range(s)],
+            "coverage": nv / max(n, 1),
+            "overlaps": np.bincount(v.source, overl.astype(float), minlength=s) / max(n, 1),
+            "conflicts": np.bincount(v.source, conf.astype(float), minlength=s) / max(n, 1),
+            "n_votes": nv,
+        }
+    )
+    if (g_all >= 0).any():
+        has = g_all[v.item] >= 0
+        right = (g_all[v.item] == v.label) & has
+        table["correct"] = np.bincount(v.source, right.astype(float), minlength=s).astype(np.int64)
+        table["incorrect"] = np.bincount(
+            v.source, (has & ~right).astype(float), minlength=s
+        ).astype(np.int64)
+        tot = table["correct"] + table["incorrect"]
+        table["emp_accuracy"] = np.where(tot > 0, table["correct"] / np.maximum(tot, 1), np.nan)
+    return table[~votes.is_gold_source].reset_index(drop=True)

@@ -1,0 +1,658 @@
+"""The Votes table, coded once into integer arrays.
+
+Every kind of supervision (a label column, crowd workers, labeling functions,
+LLMs, reviewers, gold labels) becomes the long table ``(item_id, source, label,
+weight?)``. The readers here map item ids, source names and class names to
+integer codes once, so the label models in :mod:`truelabel.aggregate` work on
+plain NumPy arrays.
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from .._types import BoolArray, Float32Array, IntArray
+
+__all__ = [
+    "VoteArrays",
+    "check_votes",
+    "votes_from_columns",
+    "votes_from_matrix",
+    "votes_from_table",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VoteArrays:
+    """Votes coded as integer arrays; abstentions are simply absent.
+
+    Attributes
+    ----------
+    item, source, label : ndarray of shape (n_votes,), int32
+        Item index (row of the posterior), source index and class index of each vote.
+    n_items, n_sources, n_classes : int
+        Sizes of the three code books.
+    item_ids : ndarray of shape (n_items,)
+        Original item ids; their order is the order of posterior rows.
+    source_names : ndarray of shape (n_sources,), object
+        Original source names (str).
+    classes : ndarray of shape (n_classes,)
+        Class names; column ``k`` of a posterior is ``classes[k]``.
+    is_gold_source : ndarray of shape (n_sources,), bool
+        Sources whose votes are gold labels (clamped, not estimated).
+    weight : ndarray of shape (n_votes,), float32, optional
+        Per-vote weight (e.g. an LLM's stated confidence); ``None`` means all 1.
+    """
+
+    item: IntArray
+    source: IntArray
+    label: IntArray
+    n_items: int
+    n_sources: int
+    n_classes: int
+    item_ids: np.ndarray
+    source_names: np.ndarray
+    classes: np.ndarray
+    is_gold_source: BoolArray
+    weight: Float32Array | None = None
+    info: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def n_votes(self) -> int:
+        """Number of votes (rows of the long table)."""
+        return int(self.item.shape[0])
+
+    def gold_labels(self) -> IntArray:
+        """Gold class code per item from the gold sources, -1 where there is none.
+
+        Returns
+        -------
+        gold : ndarray of shape (n_items,), int64
+        """
+        gold = np.full(self.n_items, -1, dtype=np.int64)
+        mask = self.is_gold_source[self.source]
+        gold[self.item[mask]] = self.label[mask]
+        return gold
+
+    def without_gold(self) -> VoteArrays:
+        """The same votes minus those of gold sources (sources keep their codes)."""
+        mask = ~self.is_gold_source[self.source]
+        if mask.all():
+            return self
+        return _replace(
+            self,
+            item=self.item[mask],
+            source=self.source[mask],
+            label=self.label[mask],
+            weight=None if self.weight is None else self.weight[mask],
+        )
+
+    def votes_per_item(self) -> IntArray:
+        """Number of non-gold votes of each item, shape (n_items,)."""
+        v = self.without_gold()
+        return np.bincount(v.item, minlength=self.n_items).astype(np.int64)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The long table ``(item_id, source, label[, weight])`` with original names."""
+        df = pd.DataFrame(
+            {
+                "item_id": self.item_ids[self.item],
+                "source": self.source_names[self.source],
+                "label": self.classes[self.label],
+            }
+        )
+        if self.weight is not None:
+            df["weight"] = self.weight
+        return df
+
+
+def _replace(v: VoteArrays, **changes: Any) -> VoteArrays:
+    kw = {f: getattr(v, f) for f in v.__dataclass_fields__}
+    kw.update(changes)
+    return VoteArrays(**kw)
+
+
+def check_votes(votes: Any) -> VoteArrays:
+    """Validate a :class:`VoteArrays` (shapes, dtypes, code ranges).
+
+    Raises
+    ------
+    InputError
+        Not a VoteArrays, mismatched lengths, or codes out of range.
+    """
+    if not isinstance(votes, VoteArrays):
+        raise InputError(
+            f"votes must be a VoteArrays; got {type(votes).__name__}. Build one with "
+            "truelabel.sources.votes_from_table / votes_from_matrix / votes_from_columns."
+        )
+    n = votes.item.shape[0]
+    for name in ("source", "label"):
+        if getattr(votes, name).shape != (n,):
+            raise InputError(
+                f"votes.{name} has shape {getattr(votes, name).shape} but votes.item has ({n},)."
+            )
+    if votes.weight is not None and votes.weight.shape != (n,):
+        raise InputError(f"votes.weight has shape {votes.weight.shape}; expected ({n},).")
+    if votes.n_classes < 1:
+        raise InputError("votes have no classes; pass classes= or at least one vote.")
+    for name, size in (
+        ("item", votes.n_items),
+        ("source", votes.n_sources),
+        ("label", votes.n_classes),
+    ):
+        arr = getattr(votes, name)
+        if n and (arr.min() < 0 or arr.max() >= size):
+            raise InputError(
+                f"votes.{name} holds codes outside [0, {size}); got range "
+                f"[{int(arr.min())}, {int(arr.max())}]."
+            )
+    if len(votes.item_ids) != votes.n_items or len(votes.classes) != votes.n_classes:
+        raise InputError("votes.item_ids / votes.classes do not match n_items / n_classes.")
+    if len(votes.source_names) != votes.n_sources or len(votes.is_gold_source) != votes.n_sources:
+        raise InputError("votes.source_names / is_gold_source do not match n_sources.")
+    return votes
+
+
+# --------------------------------------------------------------------------- class names
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, numbers.Number) and not isinstance(x, bool)
+
+
+def _canonical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Map raw label values to canonical string keys.
+
+    ``1``, ``1.0`` and ``"1"`` all become ``"1"``, so a numeric vote column and
+    a string gold column agree. Returns (keys as object array, is_numeric mask).
+    """
+    v = values.to_numpy()
+    if v.dtype.kind in "iub":
+        return v.astype(np.int64).astype(str).astype(object), np.ones(len(v), dtype=bool)
+    if v.dtype.kind == "f":
+        integral = np.isfinite(v) & (v == np.round(v))
+        keys = np.where(integral, v.astype(np.int64, copy=False) if integral.all() else 0, 0)
+        out = np.empty(len(v), dtype=object)
+        out[integral] = keys[integral].astype(np.int64).astype(str)
+        out[~integral] = v[~integral].astype(str)
+        return out, np.ones(len(v), dtype=bool)
+    s = values.astype(str).str.strip()
+    num = pd.to_numeric(s, errors="coerce")
+    isnum = num.notna().to_numpy()
+    out = s.to_numpy(dtype=object).copy()
+    nv = num.to_numpy(dtype=np.float64)
+    integral = isnum & np.isfinite(nv) & (nv == np.round(np.nan_to_num(nv)))
+    out[integral] = nv[integral].astype(np.int64).astype(str)
+    return out, isnum
+
+
+def _class_book(
+    keys: np.ndarray, isnum: np.ndarray, classes: Sequence[Any] | None, where: str
+) -> tuple[np.ndarray, dict[str, int]]:
+    """Class names and the key -> code map (sorted; numeric classes sorted numerically)."""
+    if classes is not None:
+        cls = np.asarray(list(classes), dtype=object)
+        ckeys, _ = _canonical(pd.Series(list(classes), dtype=object))
+        if len(set(ckeys)) != len(ckeys):
+            raise InputError(f"classes= has duplicates after normalisation: {list(classes)!r}.")
+        return cls, {k: i for i, k in enumerate(ckeys)}
+    num_mask = isnum[np.unique(keys, return_index=True)[1]] if len(keys) else np.array([], bool)
+    uniq_sorted = np.unique(keys)
+    if len(uniq_sorted) and num_mask.any() and not num_mask.all():
+        nums = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if m][:5]
+        names = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if not m][:5]
+        raise InputError(
+            f"{where}: the labels mix numbers {nums} and names {names}; one class set cannot "
+            "hold both. Map the numeric codes to names (or the reverse) first, or pass "
+            "classes=[...] listing every class exactly as it appears."
+        )
+    if len(uniq_sorted) and num_mask.all():
+        vals = np.array([float(k) for k in uniq_sorted])
+        order = np.argsort(vals, kind="stable")
+        ints = all(float(k).is_integer() for k in uniq_sorted)
+        cls = np.array(
+            [int(float(uniq_sorted[i])) if ints else float(uniq_sorted[i]) for i in order],
+            dtype=object,
+        )
+        keys_sorted = uniq_sorted[order]
+    else:
+        cls = uniq_sorted.astype(object)
+        keys_sorted = uniq_sorted
+    return cls, {str(k): i for i, k in enumerate(keys_sorted)}
+
+
+def _encode(keys: np.ndarray, book: dict[str, int], classes: np.ndarray, where: str) -> IntArray:
+    codes = pd.Series(keys, dtype=object).map(book)
+    bad = codes.isna().to_numpy()
+    if bad.any():
+        unknown = pd.Series(keys[bad]).value_counts()
+        listed = ", ".join(f"{k!r} ({c} rows)" for k, c in unknown.head(5).items())
+        first = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{where} row {first}: {int(bad.sum())} labels are not one of the "
+            f"{len(classes)} classes {list(classes)[:20]!r}: {listed}; fix those rows or pass "
+            "classes=[...] (--classes) including them."
+        )
+    return codes.to_numpy(dtype=np.int64).astype(np.int32)
+
+
+def _code_items(ids: pd.Series, items: Sequence[Any] | None) -> tuple[np.ndarray, IntArray]:
+    """Item ids in posterior order and each row's item code (-1 = unknown item)."""
+    if items is None:
+        uniq = np.asarray(pd.unique(ids))
+        try:
+            uniq = np.sort(uniq)
+        except TypeError:
+            uniq = np.sort(uniq.astype(str))
+            ids = ids.astype(str)
+        index = pd.Index(uniq)
+        return np.asarray(uniq, dtype=object), index.get_indexer(ids).astype(np.int64)
+    item_arr = np.asarray(list(items), dtype=object)
+    index = pd.Index(item_arr)
+    if not index.is_unique:
+        dup = index[index.duplicated()].unique()[:5].tolist()
+        raise InputError(f"the data has duplicate item ids {dup!r}; item ids must be unique.")
+    codes = index.get_indexer(ids)
+    if (codes < 0).any() and ids.dtype != object and index.dtype == object:
+        codes = pd.Index(item_arr.astype(str)).get_indexer(pd.Index(ids.astype(str)))
+    elif (codes < 0).any():
+        codes2 = pd.Index(pd.Series(item_arr).astype(str)).get_indexer(pd.Index(ids.astype(str)))
+        codes = np.where(codes < 0, codes2, codes)
+    return item_arr, codes.astype(np.int64)
+
+
+def votes_from_table(
+    data: str | Path | pd.DataFrame,
+    *,
+    item_column: str = "item_id",
+    source_column: str = "source",
+    label_column: str = "label",
+    weight_column: str | None = None,
+    classes: Sequence[Any] | None = None,
+    items: Sequence[Any] | None = None,
+    ignore_unknown: bool = False,
+    gold: str | Path | pd.DataFrame | None = None,
+    gold_item_column: str | None = None,
+    gold_label_column: str | None = None,
+    gold_source: str = "gold",
+    name: str | None = None,
+) -> VoteArrays:
+    """Code a long votes table ``(item, source, label[, weight])`` into :class:`VoteArrays`.
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        The long table (csv/tsv/jsonl/parquet). Rows with an empty label are abstentions
+        and are dropped.
+    item_column, source_column, label_column : str
+        Column names.
+    weight_column : str, optional
+        Per-vote weight column (>= 0).
+    classes : sequence, optional
+        The class list (column order of the posterior). Default: the sorted labels seen
+        in the votes (numbers sorted numerically).
+    items : sequence, optional
+        Every item id of the data, in posterior order. Items without votes are kept
+        (they get the prior); votes for ids not listed are unknown: refused unless
+        ``ignore_unknown``.
+    ignore_unknown : bool
+        Drop votes for unknown items (their count is logged and kept in ``info``).
+    gold : path or DataFrame, optional
+        Gold labels; become the votes of one source named ``gold_source``, marked gold.
+    gold_item_column, gold_label_column : str, optional
+        Columns of ``gold``; default ``item_column`` / ``label_column``.
+    gold_source : str
+        Name of the gold source.
+    name : str, optional
+        How the table is called in messages (default: its file name).
+
+    Returns
+    -------
+    VoteArrays
+        ``info`` holds counts of dropped duplicates, unknown-item votes and empty labels.
+
+    Raises
+    ------
+    InputError
+        Missing columns, unknown labels, mixed numeric/string labels, votes for unknown
+        items (without ``ignore_unknown``), gold labels of a class no source used.
+
+    Warns
+    -----
+    UserWarning
+        When a source voted more than once for an item (the last vote is kept).
+    """
+    from ..io import read_table
+
+    where = name or (str(data) if not isinstance(data, pd.DataFrame) else "votes")
+    df = read_table(data)
+    needed = [item_column, source_column, label_column] + ([weight_column] if weight_column else [])
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{where}: no column {missing[0]!r}; the columns are {list(df.columns)[:20]!r}. "
+            "Pass --item-column/--source-column/--label-column naming them."
+        )
+    df = df[needed].copy()
+    df.columns = ["item", "source", "label"] + (["weight"] if weight_column else [])
+    info: dict[str, Any] = {}
+    if df["item"].isna().any():
+        row = int(np.flatnonzero(df["item"].isna().to_numpy())[0])
+        raise InputError(f"{where} row {row}: empty {item_column!r}; every vote needs an item id.")
+    empty = df["label"].isna() | (df["label"].astype(str).str.strip() == "")
+    info["n_empty_labels"] = int(empty.sum())
+    df = df.loc[~empty].reset_index(drop=True)
+    df["source"] = df["source"].astype(str)
+
+    gdf: pd.DataFrame | None = None
+    if gold is not None:
+        gwhere = str(gold) if not isinstance(gold, pd.DataFrame) else "gold"
+        graw = read_table(gold)
+        gi, gl = gold_item_column or item_column, gold_label_column or label_column
+        for c in (gi, gl):
+            if c not in graw.columns:
+                raise InputError(
+                    f"{gwhere}: no column {c!r}; the columns are {list(graw.columns)[:20]!r}. "
+                    "Pass --gold-item-column/--gold-label-column."
+                )
+        gdf = graw[[gi, gl]].dropna().copy()
+        gdf.columns = ["item", "label"]
+        gdf["source"] = gold_source
+        if gold_source in set(df["source"]):
+            raise InputError(
+                f"{where}: a source is already called {gold_source!r}; rename it or pass another "
+                "gold_source name."
+            )
+
+    # items
+    all_ids = df["item"] if gdf is None else pd.concat([df["item"], gdf["item"]], ignore_index=True)
+    item_ids, codes = _code_items(all_ids, items)
+    unknown = codes < 0
+    info["n_unknown_item_votes"] = int(unknown.sum())
+    if unknown.any():
+        ex = pd.unique(all_ids[unknown])[:5].tolist()
+        msg = (
+            f"{where}: {int(unknown.sum())} votes are for {len(pd.unique(all_ids[unknown]))} "
+            f"items that are not in the data (e.g. {ex!r})"
+        )
+        if not ignore_unknown:
+            raise InputError(msg + "; fix the item ids or pass --ignore-unknown to drop them.")
+        logger.warning("%s; dropped (--ignore-unknown).", msg)
+    n_vote_rows = len(df)
+    vote_codes, gold_codes = codes[:n_vote_rows], codes[n_vote_rows:]
+
+    # classes: from votes only, so a gold class nobody voted for is reported.
+    vkeys, visnum = _canonical(df["label"])
+    cls, book = _class_book(vkeys, visnum, classes, where)
+    keep = vote_codes >= 0
+    labels = _encode(vkeys, book, cls, where)
+    frames = {
+        "item": vote_codes[keep],
+        "source": df["source"].to_numpy(dtype=object)[keep],
+        "label": labels[keep],
+    }
+    weight = df["weight"].to_numpy(dtype=np.float64)[keep] if weight_column else None
+    if weight is not None and (~np.isfinite(weight) | (weight < 0)).any():
+        raise InputError(f"{where}: column {weight_column!r} must hold finite weights >= 0.")
+    if gdf is not None:
+        gkeys, gisnum = _canonical(gdf["label"])
+        gcodes = pd.Series(gkeys, dtype=object).map(book)
+        if gcodes.isna().any():
+            bad = pd.Series(gkeys[gcodes.isna().to_numpy()]).value_counts()
+            listed = ", ".join(f"{k!r} ({c} items)" for k, c in bad.head(5).items())
+            raise InputError(
+                f"gold: labels {listed} are not among the {len(cls)} classes the sources used "
+                f"{list(cls)[:20]!r}; fix the gold file or pass classes=[...] (--classes) listing "
+                "every class."
+            )
+        gk = gold_codes >= 0
+        frames["item"] = np.concatenate([frames["item"], gold_codes[gk]])
+        frames["source"] = np.concatenate(
+            [frames["source"], gdf["source"].to_numpy(dtype=object)[gk]]
+        )
+        frames["label"] = np.concatenate([frames["label"], gcodes.to_numpy(dtype=np.int64)[gk]])
+        if weight is not None:
+            weight = np.concatenate([weight, np.ones(int(gk.sum()))])
+    return _assemble(
+        frames["item"],
+        frames["source"],
+        frames["label"],
+        weight,
+        item_ids=item_ids,
+        classes=cls,
+        gold_sources={gold_source} if gdf is not None else set(),
+        info=info,
+        where=where,
+    )
+
+
+def _assemble(
+    item: np.ndarray,
+    source_raw: np.ndarray,
+    label: np.ndarray,
+    weight: np.ndarray | None,
+    *,
+    item_ids: np.ndarray,
+    classes: np.ndarray,
+    gold_sources: set[str],
+    info: dict[str, Any],
+    where: str,
+    source_names: np.ndarray | None = None,
+    source_codes: np.ndarray | None = None,
+) -> VoteArrays:
+    """Code sources, drop duplicate (item, source) votes keeping the last, build VoteArrays."""
+    if source_codes is None:
+        names, scodes = np.unique(source_raw.astype(str), return_inverse=True)
+        source_names = names.astype(object)
+    else:
+        scodes = source_codes
+    assert source_names is not None
+    n_items = len(item_ids)
+    n_sources = len(source_names)
+    key = item.astype(np.int64) * max(n_sources, 1) + scodes.astype(np.int64)
+    # keep the LAST vote of each (item, source): unique on the reversed array
+    _, first_rev = np.unique(key[::-1], return_index=True)
+    keep_idx = np.sort(len(key) - 1 - first_rev)
+    n_dup = len(key) - len(keep_idx)
+    info["n_duplicate_votes"] = int(n_dup)
+    if n_dup:
+        dup_pairs = int((np.unique(key, return_counts=True)[1] > 1).sum())
+        warnings.warn(
+            f"{where}: {n_dup} votes repeat an (item, source) pair already voted "
+            f"({dup_pairs} pairs affected); kept the last vote of each pair. Deduplicate the "
+            "table to silence this.",
+            UserWarning,
+            stacklevel=3,
+        )
+    is_gold = np.array([str(s) in gold_sources for s in source_names], dtype=bool)
+    return VoteArrays(
+        item=item[keep_idx].astype(np.int32),
+        source=scodes[keep_idx].astype(np.int32),
+        label=label[keep_idx].astype(np.int32),
+        n_items=n_items,
+        n_sources=n_sources,
+        n_classes=len(classes),
+        item_ids=np.asarray(item_ids, dtype=object),
+        source_names=np.asarray(source_names, dtype=object),
+        classes=np.asarray(classes, dtype=object),
+        is_gold_source=is_gold,
+        weight=None if weight is None else weight[keep_idx].astype(np.float32),
+        info=info,
+    )
+
+
+def votes_from_matrix(
+    L: Any,
+    *,
+    abstain: int = -1,
+    classes: Sequence[Any] | None = None,
+    n_classes: int | None = None,
+    item_ids: Sequence[Any] | None = None,
+    source_names: Sequence[Any] | None = None,
+    gold: Any = None,
+) -> VoteArrays:
+    """Code a wide label matrix (one column per source, e.g. WRENCH ``weak_labels``).
+
+    Parameters
+    ----------
+    L : array-like of shape (n_items, n_sources), int
+        Class codes ``0..K-1``; ``abstain`` marks no vote.
+    abstain : int, default -1
+    classes : sequence, optional
+        Class names for codes ``0..K-1``.
+    n_classes : int, optional
+        K when ``classes`` is not given; default ``L.max() + 1``.
+    item_ids, source_names : sequence, optional
+        Default ``0..n_items-1`` and ``lf_0, lf_1, ...``.
+    gold : array-like of shape (n_items,), int, optional
+        Gold codes (-1 = no gold); added as a gold source named ``gold``.
+
+    Returns
+    -------
+    VoteArrays
+    """
+    arr = np.asarray(L)
+    if arr.ndim != 2:
+        raise InputError(f"the label matrix must be 2-D (items x sources); got shape {arr.shape}.")
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr) & (arr == np.round(arr))):
+            raise InputError(
+                "the label matrix must hold integer class codes (and the abstain value)."
+            )
+        arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "iu":
+        raise InputError(f"the label matrix must hold integer class codes; got dtype {arr.dtype}.")
+    n, m = arr.shape
+    voted = arr != abstain
+    if classes is not None:
+        k = len(classes)
+    else:
+        k = int(
+            n_classes if n_classes is not None else (arr[voted].max() + 1 if voted.any() else 1)
+        )
+    if voted.any() and (arr[voted].min() < 0 or arr[voted].max() >= k):
+        raise InputError(
+            f"the label matrix holds codes outside 0..{k - 1} (abstain={abstain}); got range "
+            f"[{int(arr[voted].min())}, {int(arr[voted].max())}]. Pass the right abstain= or classes=."
+        )
+    rows, cols = np.nonzero(voted)
+    labels = arr[rows, cols]
+    names = (
+        np.asarray([str(s) for s in source_names], dtype=object)
+        if source_names is not None
+        else np.asarray([f"lf_{j}" for j in range(m)], dtype=object)
+    )
+    if len(names) != m:
+        raise InputError(f"source_names has {len(names)} names but the matrix has {m} columns.")
+    scodes = cols
+    gold_sources: set[str] = set()
+    if gold is not None:
+        g = np.asarray(gold).astype(np.int64)
+        if g.shape != (n,):
+            raise InputError(f"gold has shape {g.shape}; expected ({n},) with -1 for no gold.")
+        if (g >= k).any():
+            raise InputError(f"gold holds code {int(g.max())} but there are only {k} classes.")
+        gi = np.flatnonzero(g >= 0)
+        rows = np.concatenate([rows, gi])
+        labels = np.concatenate([labels, g[gi]])
+        scodes = np.concatenate([scodes, np.full(len(gi), m)])
+        names = np.append(names, "gold").astype(object)
+        gold_sources = {"gold"}
+    ids = (
+        np.asarray(list(item_ids), dtype=object)
+        if item_ids is not None
+        else np.arange(n).astype(object)
+    )
+    if len(ids) != n:
+        raise InputError(f"item_ids has {len(ids)} ids but the matrix has {n} rows.")
+    cls = (
+        np.asarray(list(classes), dtype=object)
+        if classes is not None
+        else np.arange(k).astype(object)
+    )
+    return _assemble(
+        rows,
+        names[scodes],
+        labels,
+        None,
+        item_ids=ids,
+        classes=cls,
+        gold_sources=gold_sources,
+        info={},
+        where="label matrix",
+        source_names=names,
+        source_codes=scodes,
+    )
+
+
+def votes_from_columns(
+    data: str | Path | pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    item_column: str | None = None,
+    classes: Sequence[Any] | None = None,
+    abstain: Any = None,
+    gold_column: str | None = None,
+) -> VoteArrays:
+    """Code several label columns of one table, each column a source.
+
+    Parameters
+    ----------
+    data : path or DataFrame
+    columns : sequence of str
+        Label columns; the column name is the source name. Empty cells are abstentions.
+    item_column : str, optional
+        Item ids; default the row number.
+    classes : sequence, optional
+        Class list (default: sorted labels seen).
+    abstain : scalar, optional
+        A value meaning "no vote" besides empty cells (e.g. -1).
+    gold_column : str, optional
+        A column of gold labels, added as a gold source.
+
+    Returns
+    -------
+    VoteArrays
+    """
+    from ..io import read_table
+
+    df = read_table(data)
+    cols = list(columns) + ([gold_column] if gold_column else [])
+    missing = [c for c in cols + ([item_column] if item_column else []) if c not in df.columns]
+    if missing:
+        raise InputError(f"no column {missing[0]!r}; the columns are {list(df.columns)[:20]!r}.")
+    if not columns:
+        raise InputError("pass at least one label column (each column is one source).")
+    ids = df[item_column] if item_column else pd.Series(np.arange(len(df)))
+    long = df[list(columns)].copy()
+    long["__item"] = ids.to_numpy()
+    long = long.melt(id_vars="__item", var_name="source", value_name="label")
+    if abstain is not None:
+        long = long[long["label"].astype(str) != str(abstain)]
+    gold_df = None
+    if gold_column:
+        gold_df = pd.DataFrame({"__item": ids.to_numpy(), "label": df[gold_column].to_numpy()})
+    return votes_from_table(
+        long,
+        item_column="__item",
+        source_column="source",
+        label_column="label",
+        classes=classes,
+        items=ids.tolist(),
+        gold=gold_df,
+        gold_item_column="__item",
+        gold_label_column="label",
+        name="label columns",
+    )
