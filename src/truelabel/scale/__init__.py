@@ -1,1 +1,50 @@
-"""truelabel.scale."""
+"""``truelabel.scale``: the same stages on row chunks (bounded memory) or on Dask partitions.
+
+- :func:`audit_probabilities` / :func:`stream_find_label_issues`: confident learning in
+  passes over chunks of ``(labels, pred_probs)``; the same flags as
+  :func:`truelabel.audit.find_label_issues`.
+- :class:`FeatureStore`: features in a memory-mapped ``.npy`` written chunk by chunk.
+- :class:`StageRunner`: per-stage progress with ETA, checkpoints and ``resume``.
+- engines: ``local`` (chunks in sequence) and ``dask`` (tasks on a distributed cluster).
+"""
+
+from ._chunks import count_rows, iter_array_chunks, iter_table_chunks, table_columns
+from ._confident import (
+    ChunkedAudit,
+    audit_probabilities,
+    plan_chunk_rows,
+    stream_confident_joint,
+    stream_find_label_issues,
+    stream_label_quality,
+)
+from ._engine import ENGINES, ChunkedArrays, DaskEngine, Engine, LocalEngine, make_engine
+from ._memory import DEFAULT_MAX_MEMORY, chunk_rows_for, parse_memory
+from ._stages import Progress, StageRunner, checkpoint_dir_for, fingerprint
+from ._store import FeatureStore
+
+__all__ = [
+    "DEFAULT_MAX_MEMORY",
+    "ENGINES",
+    "ChunkedArrays",
+    "ChunkedAudit",
+    "DaskEngine",
+    "Engine",
+    "FeatureStore",
+    "LocalEngine",
+    "Progress",
+    "StageRunner",
+    "audit_probabilities",
+    "checkpoint_dir_for",
+    "chunk_rows_for",
+    "count_rows",
+    "fingerprint",
+    "iter_array_chunks",
+    "iter_table_chunks",
+    "make_engine",
+    "parse_memory",
+    "plan_chunk_rows",
+    "stream_confident_joint",
+    "stream_find_label_issues",
+    "stream_label_quality",
+    "table_columns",
+]
