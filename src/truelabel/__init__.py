@@ -32,6 +32,9 @@ _LAZY: dict[str, str] = {
     "featurize": "truelabel.featurize",
     "cross_val_predict_proba": "truelabel.crossfit",
     "load_dataset": "truelabel.io",
+    "estimate": "truelabel.estimate",
+    "plan_gold": "truelabel.estimate",
+    "select_gold": "truelabel.estimate",
     "aggregate": "truelabel.aggregate",
 }
 

@@ -1,0 +1,468 @@
+"""Table-level entry points: read a labels table (and a gold file), estimate, plan, select.
+
+These functions do the I/O and column handling around the NumPy core in
+:mod:`._estimators` and :mod:`._plan`. They read the ``labels.parquet`` of a
+``label``/``aggregate``/``predict`` run directly (``item_id``, ``label``,
+``confidence``, ``p_<class>`` …); gold values come from a column of the table
+or from a separate gold file joined on the item id. Rows whose gold value is
+empty are unlabeled.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from .._types import RandomState
+from ..io import RunDir, read_table
+from ..io._readers import missing_columns_message
+from ._estimators import estimate_mean, estimate_proportions, estimate_regression
+from ._formula import parse_formula
+from ._plan import GoldPlan, plan_gold, prediction_uncertainty, select_gold
+from ._result import EstimateResult
+
+__all__ = ["EstimateRun", "estimate", "plan", "select", "write_estimate_run"]
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("auto", "mean", "proportions", "ols", "logit")
+_PROB_PREFIX = "p_"
+
+
+@dataclass
+class _Prepared:
+    df: pd.DataFrame
+    gold_cols: list[str]
+    pred_cols: list[str]
+    source: str
+
+
+def _as_list(x: str | list[str] | tuple[str, ...] | None) -> list[str]:
+    if x is None:
+        return []
+    return [x] if isinstance(x, str) else list(x)
+
+
+def _empty(s: pd.Series) -> np.ndarray:
+    """Empty gold: NaN/None or a blank string."""
+    blank = s.astype("string").str.strip().fillna("") == ""
+    return np.asarray(s.isna() | blank, dtype=bool)
+
+
+def _prepare(
+    data: str | Path | pd.DataFrame,
+    *,
+    prediction_column: str | list[str],
+    gold_column: str | list[str] | None,
+    gold: str | Path | pd.DataFrame | None,
+    item_column: str,
+    gold_item_column: str,
+    gold_label_column: str,
+    extra_gold_columns: list[str],
+) -> _Prepared:
+    df = read_table(data)
+    source = "the DataFrame" if isinstance(data, pd.DataFrame) else str(data)
+    preds = _as_list(prediction_column)
+    golds = _as_list(gold_column)
+    if gold is not None:
+        g = read_table(gold)
+        gname = "the gold DataFrame" if isinstance(gold, pd.DataFrame) else str(gold)
+        need = [gold_item_column, gold_label_column]
+        miss = [c for c in need if c not in g.columns]
+        if miss:
+            raise InputError(
+                missing_columns_message(miss, g.columns, gold)
+                + " (set --gold-item-column / --gold-label-column)"
+            )
+        if item_column not in df.columns:
+            raise InputError(
+                missing_columns_message([item_column], df.columns, data)
+                + " (set --item-column to the id shared with the gold file)"
+            )
+        dup = g[gold_item_column].duplicated()
+        if dup.any():
+            raise InputError(
+                f"{gname}: item {g[gold_item_column][dup].iloc[0]!r} has more than one gold "
+                "row; keep one gold value per item."
+            )
+        target = golds[0] if golds else "gold"
+        keep = [gold_item_column, gold_label_column] + [
+            c for c in extra_gold_columns if c in g.columns and c not in df.columns
+        ]
+        g = g[keep].rename(columns={gold_item_column: item_column, gold_label_column: target})
+        if target in df.columns:
+            df = df.drop(columns=[target])
+        unknown = ~g[item_column].isin(df[item_column])
+        if unknown.any():
+            warnings.warn(
+                f"{gname}: {int(unknown.sum())} gold items are not in {source} and are ignored "
+                f"(e.g. {g[item_column][unknown].iloc[0]!r}).",
+                UserWarning,
+                stacklevel=3,
+            )
+        df = df.merge(g, on=item_column, how="left", validate="many_to_one")
+        golds = [target]
+    if not golds:
+        golds = ["gold"]
+    if len(preds) != len(golds):
+        raise InputError(
+            f"{len(golds)} gold columns ({', '.join(golds)}) but {len(preds)} prediction "
+            f"columns ({', '.join(preds)}); pass one --prediction-column per --gold-column."
+        )
+    miss = [c for c in golds + preds if c not in df.columns]
+    if miss:
+        hint = (
+            " (pass --gold FILE to join gold labels from another file)"
+            if set(miss) & set(golds)
+            else ""
+        )
+        raise InputError(missing_columns_message(miss, df.columns, data) + hint)
+    return _Prepared(df, golds, preds, source)
+
+
+def _numeric(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
+    s = df[col]
+    if s.dtype == bool:
+        return s.to_numpy(dtype=float)
+    vals = pd.to_numeric(s.where(~pd.Series(_empty(s), index=s.index)), errors="coerce")
+    bad = vals.isna() & ~pd.Series(_empty(s), index=s.index)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise InputError(
+            f"column {col!r} ({what}) row {i}: {s.iloc[i]!r} is not a number; "
+            "use --outcome proportions for class labels, or encode the column as numbers."
+        )
+    return vals.to_numpy(dtype=float)
+
+
+def _prob_columns(df: pd.DataFrame) -> list[str]:
+    return [c for c in df.columns if isinstance(c, str) and c.startswith(_PROB_PREFIX)]
+
+
+def estimate(
+    data: str | Path | pd.DataFrame,
+    *,
+    prediction_column: str | list[str] = "label",
+    gold_column: str | list[str] | None = None,
+    gold: str | Path | pd.DataFrame | None = None,
+    item_column: str = "item_id",
+    gold_item_column: str = "item_id",
+    gold_label_column: str = "label",
+    outcome: str = "auto",
+    formula: str | None = None,
+    sampling_prob_column: str | None = None,
+    cluster_column: str | None = None,
+    method: str = "dsl",
+    level: float = 0.95,
+    random_state: RandomState = 0,
+) -> EstimateResult:
+    """Valid estimate from a table of predictions plus gold values on some rows.
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        One row per item with the prediction column(s); e.g. a run's ``labels.parquet``.
+    prediction_column : str or list of str
+        Prediction of each labeled variable (``label`` in ``labels.parquet``). For
+        class proportions, ``p_<class>`` columns are used as probabilities when present.
+    gold_column : str or list of str, optional
+        Column(s) holding gold values (empty = unlabeled). Default ``"gold"``.
+    gold : path or DataFrame, optional
+        Separate gold file, joined on ``item_column`` = ``gold_item_column``; its
+        ``gold_label_column`` becomes the gold column (named ``gold_column`` or ``"gold"``).
+        Its ``sampling_prob_column`` and ``cluster_column`` are joined too.
+    outcome : {"auto", "mean", "proportions", "ols", "logit"}
+        ``auto``: ``ols`` with a formula, ``proportions`` for class labels, else ``mean``.
+    formula : str, optional
+        ``"y ~ x1 + x2"`` over column names; the gold column may be the outcome and/or
+        a covariate (its prediction column is the surrogate).
+    sampling_prob_column : str, optional
+        Probability with which each gold row was chosen (stratified/active designs).
+    cluster_column : str, optional
+        Cluster ids for cluster-robust standard errors.
+    method : {"dsl", "ppi++"}
+    level : float
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    EstimateResult
+    """
+    if outcome not in OUTCOMES:
+        raise InputError(f"outcome must be one of {', '.join(OUTCOMES)}; got {outcome!r}.")
+    extra = [c for c in (sampling_prob_column, cluster_column) if c]
+    prep = _prepare(
+        data,
+        prediction_column=prediction_column,
+        gold_column=gold_column,
+        gold=gold,
+        item_column=item_column,
+        gold_item_column=gold_item_column,
+        gold_label_column=gold_label_column,
+        extra_gold_columns=extra,
+    )
+    df = prep.df
+    for c in extra:
+        if c not in df.columns:
+            raise InputError(missing_columns_message([c], df.columns, data))
+    labeled = ~np.any(np.column_stack([_empty(df[g]) for g in prep.gold_cols]), axis=1)
+    pi = None
+    if sampling_prob_column:
+        pi = pd.to_numeric(df[sampling_prob_column], errors="coerce").to_numpy(dtype=float)
+        pi = np.where(labeled, pi, 1.0)
+        bad = labeled & ~np.isfinite(pi)
+        if bad.any():
+            raise InputError(
+                f"column {sampling_prob_column!r}: gold row {int(np.flatnonzero(bad)[0])} has no "
+                "sampling probability; every gold row needs the probability it was chosen with."
+            )
+    clusters = (
+        df[cluster_column].astype("string").fillna("<NA>").to_numpy() if cluster_column else None
+    )
+    if outcome == "auto":
+        if formula:
+            outcome = "ols"
+        else:
+            g0 = df[prep.gold_cols[0]][labeled]
+            numeric = pd.api.types.is_numeric_dtype(g0) or pd.api.types.is_bool_dtype(g0)
+            outcome = "proportions" if (not numeric or _prob_columns(df)) else "mean"
+    common: dict[str, Any] = {
+        "sampling_prob": pi,
+        "clusters": clusters,
+        "method": method,
+        "level": level,
+        "random_state": random_state,
+    }
+    if formula is not None and outcome in ("mean", "proportions"):
+        raise InputError(f"--formula needs --outcome ols or logit; got {outcome!r}.")
+    if outcome in ("mean", "proportions") and len(prep.gold_cols) != 1:
+        raise InputError(f"outcome {outcome!r} takes one gold and one prediction column.")
+    gcol, pcol = prep.gold_cols[0], prep.pred_cols[0]
+    if outcome == "mean":
+        y = np.where(labeled, _numeric(df, gcol, "gold"), np.nan)
+        yh = _numeric(df, pcol, "prediction")
+        return estimate_mean(y, yh, **common)
+    if outcome == "proportions":
+        return _proportions(df, gcol, pcol, labeled, common)
+    if formula is None:
+        raise InputError(f"outcome {outcome!r} needs --formula, e.g. 'gold ~ x1 + x2'.")
+    f = parse_formula(formula)
+    miss = [v for v in f.variables if v not in df.columns]
+    if miss:
+        raise InputError(f"formula {formula!r}: " + missing_columns_message(miss, df.columns, data))
+    pairs = dict(zip(prep.gold_cols, prep.pred_cols, strict=True))
+    if not set(pairs) & set(f.variables):
+        raise InputError(
+            f"formula {formula!r} does not use the gold column(s) {', '.join(pairs)}; put the "
+            "labeled variable in the formula (as outcome or covariate)."
+        )
+
+    def col(name: str, surrogate: bool) -> np.ndarray:
+        if name in pairs:
+            if surrogate:
+                return _numeric(df, pairs[name], "prediction")
+            return np.where(labeled, _numeric(df, name, "gold"), np.nan)
+        v = _numeric(df, name, "covariate")
+        if not np.all(np.isfinite(v)):
+            i = int(np.flatnonzero(~np.isfinite(v))[0])
+            raise InputError(f"covariate {name!r} is empty on row {i}; fill or drop such rows.")
+        return v
+
+    n = len(df)
+    X = np.column_stack(
+        ([np.ones(n)] if f.intercept else []) + [col(c, False) for c in f.covariates]
+    )
+    Xh = np.column_stack(
+        ([np.ones(n)] if f.intercept else []) + [col(c, True) for c in f.covariates]
+    )
+    y = col(f.outcome, False)
+    yh_r: np.ndarray | None = col(f.outcome, True) if f.outcome in pairs else None
+    x_pred = any(c in pairs for c in f.covariates)
+    return estimate_regression(
+        y, X, yh_r, Xh if x_pred else None, model=outcome, labeled=labeled, names=f.terms, **common
+    )
+
+
+def _proportions(
+    df: pd.DataFrame, gcol: str, pcol: str, labeled: np.ndarray, common: dict[str, Any]
+) -> EstimateResult:
+    gold_vals = df[gcol][labeled].astype(str)
+    pred_vals = df[pcol].where(~pd.Series(_empty(df[pcol]), index=df.index))
+    probs = _prob_columns(df)
+    prob_classes = [c[len(_PROB_PREFIX) :] for c in probs]
+    classes = sorted(set(gold_vals) | set(pred_vals.dropna().astype(str)) | set(prob_classes))
+    code = {c: i for i, c in enumerate(classes)}
+    y = np.full(len(df), -1, dtype=np.int64)
+    y[labeled] = gold_vals.map(code).to_numpy()
+    if probs and set(classes) <= set(prob_classes):
+        yh: np.ndarray = df[[_PROB_PREFIX + c for c in classes]].to_numpy(dtype=float)
+        if np.isnan(yh).any():
+            rows = np.flatnonzero(np.isnan(yh).any(axis=1))
+            yh[rows] = np.nan
+    else:
+        if probs:
+            log.info("p_<class> columns do not cover every class; using hard labels from %s", pcol)
+        yh = pred_vals.astype(str).map(code).astype(float).where(pred_vals.notna()).to_numpy()
+    return estimate_proportions(y, yh, n_classes=len(classes), class_names=classes, **common)
+
+
+# --------------------------------------------------------------------------- plan / select
+def plan(
+    data: str | Path | pd.DataFrame,
+    *,
+    target_width: float | None = None,
+    power: float | None = None,
+    effect: float | None = None,
+    **estimate_kwargs: Any,
+) -> GoldPlan:
+    """Gold labels needed for a target CI width or power, from a pilot gold sample.
+
+    Takes the arguments of :func:`estimate` (the pilot's gold rows are the labeled
+    ones) plus ``target_width`` or ``power`` (and ``effect``); see :func:`plan_gold`.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        pilot = estimate(data, **estimate_kwargs)
+    return plan_gold(pilot, target_width=target_width, power=power, effect=effect)
+
+
+def select(
+    data: str | Path | pd.DataFrame,
+    budget: int,
+    *,
+    prediction_column: str = "label",
+    item_column: str = "item_id",
+    uncertainty_column: str | None = None,
+    floor: float = 0.2,
+    random_state: RandomState = 0,
+) -> pd.DataFrame:
+    """Choose items for human labeling under the active design.
+
+    Uncertainty comes from ``uncertainty_column`` when given, else from the
+    ``p_<class>`` probabilities, else from ``prediction_column`` when it holds
+    probabilities in [0, 1]; with hard labels only the design is uniform.
+
+    Returns
+    -------
+    DataFrame
+        Every row: ``item_id``, ``sampling_prob``, ``selected`` (bool) and an
+        empty ``gold`` column to fill in for the selected rows.
+    """
+    df = read_table(data)
+    if item_column not in df.columns:
+        raise InputError(missing_columns_message([item_column], df.columns, data))
+    n = len(df)
+    if not (isinstance(budget, int | np.integer) and 0 < budget <= n):
+        raise InputError(f"--select must be between 1 and the number of rows ({n}); got {budget}.")
+    if uncertainty_column:
+        if uncertainty_column not in df.columns:
+            raise InputError(missing_columns_message([uncertainty_column], df.columns, data))
+        u = _numeric(df, uncertainty_column, "uncertainty")
+    elif _prob_columns(df):
+        u = prediction_uncertainty(df[_prob_columns(df)].fillna(0).to_numpy(dtype=float))
+    else:
+        pv = (
+            pd.to_numeric(df[prediction_column], errors="coerce")
+            if (prediction_column in df.columns)
+            else pd.Series(np.nan, index=df.index)
+        )
+        if pv.notna().all() and pv.between(0, 1).all() and not pv.isin([0, 1]).all():
+            u = prediction_uncertainty(pv.to_numpy(dtype=float))
+        else:
+            warnings.warn(
+                "no probabilities or --uncertainty-column found; selecting uniformly at random.",
+                UserWarning,
+                stacklevel=2,
+            )
+            u = np.ones(n)
+    chosen, pi = select_gold(u, float(budget), floor=floor, random_state=random_state)
+    return pd.DataFrame(
+        {
+            item_column: df[item_column].to_numpy(),
+            "sampling_prob": pi,
+            "selected": chosen,
+            "gold": pd.Series([None] * n, dtype="object"),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- run folder
+@dataclass
+class EstimateRun:
+    """What :func:`write_estimate_run` published."""
+
+    result: EstimateResult
+    out: Path
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def render_report(result: EstimateResult, title: str = "truelabel estimate") -> str:
+    """A small self-contained HTML page: the valid, classical and naive intervals per term."""
+    rows = []
+    lo = float(
+        np.nanmin(np.concatenate([result.ci_low, result.classical.ci_low, result.naive.ci_low]))
+    )
+    hi = float(
+        np.nanmax(np.concatenate([result.ci_high, result.classical.ci_high, result.naive.ci_high]))
+    )
+    span = hi - lo if hi > lo else 1.0
+
+    def bar(a: float, b: float, colour: str) -> str:
+        left = 100 * (a - lo) / span
+        width = max(100 * (b - a) / span, 0.5)
+        return (
+            f'<div class="track"><div class="bar" style="left:{left:.2f}%;'
+            f'width:{width:.2f}%;background:{colour}"></div></div>'
+        )
+
+    for j, term in enumerate(result.terms):
+        for name, iv, colour in (
+            (result.method, result.valid, "#2b6cb0"),
+            ("classical", result.classical, "#718096"),
+            ("naive", result.naive, "#c53030"),
+        ):
+            rows.append(
+                f"<tr><td>{html.escape(term) if name == result.method else ''}</td>"
+                f"<td>{html.escape(name)}</td><td>{_fmt(iv.estimate[j])}</td>"
+                f"<td>{_fmt(iv.se[j])}</td><td>[{_fmt(iv.ci_low[j])}, {_fmt(iv.ci_high[j])}]</td>"
+                f"<td>{bar(iv.ci_low[j], iv.ci_high[j], colour)}</td></tr>"
+            )
+    warn = "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings)
+    warn_html = f"<h2>Warnings</h2><ul>{warn}</ul>" if warn else ""
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}}
+table{{border-collapse:collapse}}td,th{{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}}
+.track{{position:relative;width:16em;height:.8em;background:#f1f1f1}}
+.bar{{position:absolute;top:0;height:.8em}}</style></head><body>
+<h1>{html.escape(title)}</h1>
+<p>Outcome <b>{html.escape(result.outcome)}</b>, method <b>{html.escape(result.method)}</b>,
+{result.n_gold} gold rows of {result.n_total}, {result.level:.0%} intervals.
+The valid interval uses the gold rows to correct the predictions; <i>classical</i> uses gold rows
+only; <i>naive</i> treats predictions as truth and is biased when they are.</p>
+<table><tr><th>term</th><th>estimator</th><th>estimate</th><th>se</th><th>interval</th><th></th></tr>
+{"".join(rows)}</table>{warn_html}</body></html>"""
+
+
+def write_estimate_run(
+    result: EstimateResult,
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> EstimateRun:
+    """Publish ``estimate.json`` and ``report.html`` into the run folder ``out``."""
+    with RunDir(out, kind="estimate", overwrite=overwrite, meta=meta) as run:
+        run.write_json("estimate.json", result.to_dict())
+        run.write_text("report.html", render_report(result))
+    return EstimateRun(result, Path(out))

@@ -1,0 +1,634 @@
+"""Valid means, class proportions and regression coefficients from predictions plus gold.
+
+Three public functions on NumPy arrays (no pandas, no files):
+
+- :func:`estimate_mean` — the mean of an outcome;
+- :func:`estimate_proportions` — the share of each class;
+- :func:`estimate_regression` — OLS or logistic-regression coefficients, where the
+  labeled variable is the outcome and/or a covariate.
+
+Each returns an :class:`EstimateResult` holding the valid estimate (``method="dsl"``:
+cross-fitted doubly-robust pseudo-outcomes; ``method="ppi++"``: the raw predictions
+as the surrogate), both power-tuned per term, together with the classical (gold
+only) and naive (predictions only) estimates. Gold rows may be sampled with known,
+unequal probabilities (stratified or active designs; inverse-probability weights)
+and standard errors may be clustered.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+from scipy import special, stats
+
+from .._errors import InputError
+from .._types import BoolArray, FloatArray, IntArray, RandomState
+from .._validation import check_random_state
+from ._core import Fit, check_rank, fit_weighted, influence_parts, sandwich, tune_lambda
+from ._dsl import crossfit_g
+from ._result import EstimateResult, Interval
+
+__all__ = ["estimate_mean", "estimate_proportions", "estimate_regression"]
+
+log = logging.getLogger(__name__)
+
+METHODS = ("dsl", "ppi++")
+
+
+# --------------------------------------------------------------------------- validation
+def _as_1d(x: Any, name: str, n: int | None = None) -> FloatArray:
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be 1-D of shape (N,); got shape {arr.shape}.")
+    if n is not None and arr.shape[0] != n:
+        raise InputError(f"{name} has {arr.shape[0]} rows but the data has {n}; align them.")
+    return arr
+
+
+def _check_design(
+    n_rows: int,
+    labeled: BoolArray,
+    sampling_prob: Any,
+    clusters: Any,
+) -> tuple[FloatArray, IntArray | None]:
+    """Sampling probabilities (N,) and coded clusters; raises on bad input."""
+    n_gold = int(labeled.sum())
+    if n_gold == 0:
+        raise InputError(
+            "no gold rows: every row's gold value is empty, so nothing anchors the estimate; "
+            "label a random sample of rows (truelabel plan --select N picks one) and pass them."
+        )
+    if sampling_prob is None:
+        pi = np.full(n_rows, n_gold / n_rows)
+    else:
+        pi = _as_1d(sampling_prob, "sampling_prob", n_rows)
+        bad = labeled & ~((pi > 0) & (pi <= 1))
+        if bad.any():
+            idx = np.flatnonzero(bad)
+            raise InputError(
+                f"sampling_prob must be in (0, 1] on every gold row; rows {idx[:5].tolist()} "
+                f"have {pi[idx[:5]].tolist()}; pass the probability with which each gold row "
+                "was chosen for labeling."
+            )
+    codes: IntArray | None = None
+    if clusters is not None:
+        cl = np.asarray(clusters)
+        if cl.shape != (n_rows,):
+            raise InputError(f"clusters must have shape ({n_rows},); got {cl.shape}.")
+        codes = np.unique(cl, return_inverse=True)[1].astype(np.int64)
+        if int(codes.max()) + 1 < 2:
+            raise InputError("clusters: all rows are in one cluster; pass at least 2 clusters.")
+    return pi, codes
+
+
+def _check_level(level: float) -> float:
+    if not (isinstance(level, float | int) and 0 < float(level) < 1):
+        raise InputError(f"level must be in (0, 1), e.g. 0.95; got {level!r}.")
+    return float(level)
+
+
+def _interval(est: FloatArray, se: FloatArray, level: float) -> Interval:
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    return Interval(est, se, est - z * se, est + z * se)
+
+
+# --------------------------------------------------------------------------- engine
+def _solve(
+    loss: str,
+    X: FloatArray,
+    y: FloatArray,
+    Xh: FloatArray,
+    yh: FloatArray,
+    a: FloatArray,
+    lam: float,
+    clusters: IntArray | None,
+    theta0: FloatArray | None,
+) -> tuple[Fit, FloatArray]:
+    b = 1.0 - a
+    fit = fit_weighted(loss, X, y, a, Xh, yh, lam * b, theta0=theta0)
+    u, v = influence_parts(loss, X, y, a, Xh, yh, b, fit.theta)
+    H = fit.hessian
+    if np.any(np.linalg.eigvalsh((H + H.T) / 2) <= 0):
+        H = _classical_hessian(loss, X, a, fit.theta)
+    return fit, sandwich(H, u + lam * v, clusters)
+
+
+def _classical_hessian(loss: str, X: FloatArray, a: FloatArray, theta: FloatArray) -> FloatArray:
+    w = a
+    if loss == "logit":
+        mu = special.expit(X @ theta)
+        w = a * mu * (1 - mu)
+    return np.asarray((X.T * w) @ X / X.shape[0])
+
+
+def _engine(
+    loss: str,
+    X: FloatArray,
+    y: FloatArray,
+    Xh: FloatArray,
+    yh: FloatArray,
+    a: FloatArray,
+    clusters: IntArray | None,
+    *,
+    lam_mode: str | float,
+    theta0: FloatArray,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """Power-tuned estimate: (theta, se, lam, se_unlabeled) each of shape (p,)."""
+    p = X.shape[1]
+    ones = np.ones(X.shape[0])
+    if isinstance(lam_mode, float | int) and not isinstance(lam_mode, bool):
+        lams = np.full(p, float(lam_mode))
+        fit1 = None
+    else:
+        fit1 = fit_weighted(loss, X, y, a, Xh, yh, 1.0 - a, theta0=theta0)
+        u, v = influence_parts(loss, X, y, a, Xh, yh, 1.0 - a, fit1.theta)
+        H = _classical_hessian(loss, X, a, fit1.theta)
+        if lam_mode == "overall":
+            lams = np.full(p, tune_lambda(H, u, v, clusters))
+        else:
+            lams = np.array([tune_lambda(H, u, v, clusters, coord=j) for j in range(p)])
+    theta = np.empty(p)
+    se = np.empty(p)
+    se_unl = np.empty(p)
+    cache: dict[float, tuple[FloatArray, FloatArray, FloatArray]] = {}
+    for j in range(p):
+        key = round(float(lams[j]), 12)
+        if key not in cache:
+            start = theta0 if fit1 is None else fit1.theta
+            fit, cov = _solve(loss, X, y, Xh, yh, a, key, clusters, start)
+            _, vall = influence_parts(loss, X, y, a, Xh, yh, ones, fit.theta)
+            cov_u = sandwich(_classical_hessian(loss, X, a, fit.theta), key * vall, clusters)
+            cache[key] = (fit.theta, np.sqrt(np.diag(cov)), np.sqrt(np.diag(cov_u)))
+        theta[j], se[j], se_unl[j] = (c[j] for c in cache[key])
+    return theta, se, lams, se_unl
+
+
+def _check_separation(X: FloatArray, y: FloatArray, theta: FloatArray, converged: bool) -> None:
+    eta = X @ theta
+    fitted_right = np.where(y > 0.5, eta > 0, eta < 0)
+    if (
+        (np.all(fitted_right) and np.min(np.abs(eta)) > 8)
+        or not np.all(np.isfinite(theta))
+        or (not converged and np.max(np.abs(theta)) > 20)
+    ):
+        raise InputError(
+            "logit: the gold rows are perfectly separated (a combination of the covariates "
+            "predicts the outcome exactly), so the coefficients are infinite; label more rows, "
+            "drop the separating covariate, or use --outcome ols (a linear probability model)."
+        )
+
+
+def _run(
+    loss: str,
+    X: FloatArray,
+    y: FloatArray,
+    Xh: FloatArray,
+    yh: FloatArray,
+    labeled: BoolArray,
+    pi: FloatArray,
+    clusters: IntArray | None,
+    *,
+    method: str,
+    features: FloatArray,
+    predicted: BoolArray,
+    y_predicted: bool,
+    terms: list[str],
+    outcome: str,
+    level: float,
+    lam: str | float,
+    n_folds: int,
+    rng: np.random.Generator,
+) -> EstimateResult:
+    n_rows = X.shape[0]
+    a = np.where(labeled, 1.0 / np.where(labeled, pi, 1.0), 0.0)
+    Xg = np.where(labeled[:, None], np.nan_to_num(X), 0.0)
+    yg = np.where(labeled, np.nan_to_num(y), 0.0)
+    check_rank(Xg[labeled], terms, outcome)
+
+    # classical: gold rows only, IPW
+    cl_fit = fit_weighted(loss, Xg, yg, a, Xh, yh, np.zeros(n_rows))
+    if loss == "logit":
+        _check_separation(Xg[labeled], yg[labeled], cl_fit.theta, cl_fit.converged)
+    u, _ = influence_parts(loss, Xg, yg, a, Xh, yh, 1.0 - a, cl_fit.theta)
+    cl_cov = sandwich(_classical_hessian(loss, Xg, a, cl_fit.theta), u, clusters)
+    classical = _interval(cl_fit.theta, np.sqrt(np.diag(cl_cov)), level)
+
+    # naive: predictions as if true, every row unweighted
+    ones = np.ones(n_rows)
+    nv_fit = fit_weighted(loss, Xh, yh, np.zeros(n_rows), Xh, yh, ones, theta0=cl_fit.theta)
+    _, v = influence_parts(loss, Xh, yh, np.zeros(n_rows), Xh, yh, ones, nv_fit.theta)
+    nv_cov = sandwich(nv_fit.hessian, v, clusters)
+    naive = _interval(nv_fit.theta, np.sqrt(np.diag(nv_cov)), level)
+
+    # the surrogate: raw predictions (PPI++) or cross-fitted g (DSL)
+    Xs, ys = Xh, yh
+    if method == "dsl":
+        targets = []
+        if y_predicted:
+            targets.append(yg)
+        cols = np.flatnonzero(predicted)
+        targets.extend(Xg[:, j] for j in cols)
+        if targets:
+            g = crossfit_g(
+                np.column_stack(targets),
+                features,
+                labeled,
+                n_folds=n_folds,
+                rng=rng,
+                clusters=clusters,
+            )
+            k = 0
+            if y_predicted:
+                ys, k = g[:, 0], 1
+            Xs = Xh.copy()
+            for i, j in enumerate(cols):
+                Xs[:, j] = g[:, k + i]
+    theta, se, lams, se_unl = _engine(
+        loss, Xg, yg, Xs, ys, a, clusters, lam_mode=lam, theta0=cl_fit.theta
+    )
+    valid = _interval(theta, se, level)
+
+    msgs: list[str] = []
+    outside = (naive.estimate < valid.ci_low) | (naive.estimate > valid.ci_high)
+    for j in np.flatnonzero(outside):
+        msgs.append(
+            f"{terms[j]}: the naive estimate from predictions alone ({naive.estimate[j]:.4g}) "
+            f"is outside the valid {level:.0%} interval [{valid.ci_low[j]:.4g}, "
+            f"{valid.ci_high[j]:.4g}]; the predictions are biased for this quantity."
+        )
+    for m in msgs:
+        warnings.warn(m, UserWarning, stacklevel=3)
+    return EstimateResult(
+        terms=list(terms),
+        estimate=valid.estimate,
+        se=valid.se,
+        ci_low=valid.ci_low,
+        ci_high=valid.ci_high,
+        classical=classical,
+        naive=naive,
+        method=method,
+        lam=lams,
+        n_gold=int(labeled.sum()),
+        n_total=n_rows,
+        level=level,
+        outcome=outcome,
+        warnings=msgs,
+        se_unlabeled=se_unl,
+    )
+
+
+def _check_common(method: str, lam: str | float, n_folds: int) -> None:
+    if method not in METHODS:
+        raise InputError(f"method must be one of {', '.join(METHODS)}; got {method!r}.")
+    if isinstance(lam, str):
+        if lam not in ("coord", "overall"):
+            raise InputError(f"lam must be 'coord', 'overall' or a float in [0, 1]; got {lam!r}.")
+    elif not (0.0 <= float(lam) <= 1.0):
+        raise InputError(f"lam must be 'coord', 'overall' or a float in [0, 1]; got {lam!r}.")
+    if not (isinstance(n_folds, int) and n_folds >= 2):
+        raise InputError(f"n_folds must be an int >= 2; got {n_folds!r}.")
+
+
+def _check_surrogate(arr: FloatArray, labeled: BoolArray, name: str) -> None:
+    bad = ~np.all(np.isfinite(arr.reshape(arr.shape[0], -1)), axis=1)
+    if bad.any():
+        gold_bad = np.flatnonzero(bad & labeled)
+        if gold_bad.size:
+            raise InputError(
+                f"{name}: {gold_bad.size} gold rows have no prediction (e.g. rows "
+                f"{gold_bad[:5].tolist()}); every row needs a prediction: fill them in "
+                "(re-run the labeler on them) or drop those rows."
+            )
+        idx = np.flatnonzero(bad)
+        raise InputError(
+            f"{name}: {idx.size} rows have no prediction (e.g. rows {idx[:5].tolist()}); every "
+            "row of the population needs one: predict them or drop them from the table."
+        )
+
+
+# --------------------------------------------------------------------------- public API
+def estimate_mean(
+    y: Any,
+    y_hat: Any,
+    *,
+    sampling_prob: Any = None,
+    clusters: Any = None,
+    features: Any = None,
+    method: str = "dsl",
+    lam: str | float = "coord",
+    level: float = 0.95,
+    n_folds: int = 5,
+    random_state: RandomState = 0,
+) -> EstimateResult:
+    """Valid mean of ``y`` from gold values on some rows and predictions on all.
+
+    Parameters
+    ----------
+    y : array-like of shape (N,)
+        Gold values; NaN marks an unlabeled row.
+    y_hat : array-like of shape (N,)
+        Prediction for every row (a hard label, a probability or a score).
+    sampling_prob : array-like of shape (N,), optional
+        Known probability with which each gold row was chosen, in (0, 1]; default
+        uniform ``n_gold / N``. Only gold rows are read.
+    clusters : array-like of shape (N,), optional
+        Cluster ids for cluster-robust standard errors.
+    features : array-like of shape (N, q), optional
+        Extra covariates for DSL's outcome model (default: ``y_hat`` alone).
+    method : {"dsl", "ppi++"}
+        DSL: cross-fitted model of ``y`` given the features as surrogate; PPI++:
+        the raw ``y_hat``. Both are power-tuned (``lam``).
+    lam : "coord", "overall" or float in [0, 1]
+        Power tuning; a float fixes it (1 = untuned PPI / DSL, 0 = classical).
+    level : float
+        Confidence level in (0, 1).
+    n_folds : int
+        Cross-fitting folds for DSL.
+    random_state : int, Generator or None
+
+    Returns
+    -------
+    EstimateResult
+        One term, ``"mean"``.
+    """
+    yv = _as_1d(y, "y")
+    n = yv.shape[0]
+    yh = _as_1d(y_hat, "y_hat", n)
+    labeled = np.isfinite(yv)
+    _check_common(method, lam, n_folds)
+    level = _check_level(level)
+    pi, codes = _check_design(n, labeled, sampling_prob, clusters)
+    _check_surrogate(yh, labeled, "y_hat")
+    F = yh[:, None] if features is None else np.column_stack([yh, np.asarray(features, float)])
+    ones = np.ones((n, 1))
+    return _run(
+        "ols",
+        ones,
+        yv,
+        ones,
+        yh,
+        labeled,
+        pi,
+        codes,
+        method=method,
+        features=F,
+        predicted=np.zeros(1, bool),
+        y_predicted=True,
+        terms=["mean"],
+        outcome="mean",
+        level=level,
+        lam=lam,
+        n_folds=n_folds,
+        rng=check_random_state(random_state),
+    )
+
+
+def estimate_proportions(
+    y: Any,
+    y_hat: Any,
+    *,
+    n_classes: int | None = None,
+    class_names: list[str] | None = None,
+    sampling_prob: Any = None,
+    clusters: Any = None,
+    method: str = "dsl",
+    lam: str | float = "coord",
+    level: float = 0.95,
+    n_folds: int = 5,
+    random_state: RandomState = 0,
+) -> EstimateResult:
+    """Valid share of each class from gold labels on some rows and predictions on all.
+
+    Parameters
+    ----------
+    y : array-like of shape (N,), int
+        Gold class codes 0..K-1; -1 marks an unlabeled row.
+    y_hat : array-like of shape (N,) int or (N, K) float
+        Hard predicted codes, or per-class probabilities (rows summing to 1), or
+        per-class scores (any reals; turned into probabilities with a softmax).
+    n_classes : int, optional
+        K; inferred from the data when omitted.
+    class_names : list of str, optional
+        Term names; default ``"0".."K-1"``.
+    sampling_prob, clusters, method, lam, level, n_folds, random_state
+        As in :func:`estimate_mean`. DSL's outcome model for each class uses
+        every class's probability (or one-hot hard label) as features, which
+        corrects a confusion between classes.
+
+    Returns
+    -------
+    EstimateResult
+        One term per class.
+    """
+    yc = np.asarray(y)
+    if yc.ndim != 1:
+        raise InputError(f"y must be 1-D class codes of shape (N,); got shape {yc.shape}.")
+    n = yc.shape[0]
+    yc = np.where(np.isfinite(yc.astype(float)), yc.astype(float), -1).astype(np.int64)
+    labeled = yc >= 0
+    yh = np.asarray(y_hat, dtype=float)
+    if yh.shape[0] != n:
+        raise InputError(f"y_hat has {yh.shape[0]} rows but y has {n}; align them.")
+    _check_surrogate(yh, labeled, "y_hat")
+    if yh.ndim == 1:
+        if np.any(yh != np.round(yh)) or np.any(yh < 0):
+            raise InputError("y_hat: 1-D predictions must be class codes 0..K-1 (ints).")
+        k = int(max(yc.max(), yh.max())) + 1 if n_classes is None else int(n_classes)
+        P = np.eye(k)[yh.astype(np.int64)] if yh.max() < k else None
+        if P is None:
+            raise InputError(f"y_hat has class code {int(yh.max())} >= n_classes={k}.")
+    elif yh.ndim == 2:
+        k = yh.shape[1] if n_classes is None else int(n_classes)
+        if yh.shape[1] != k:
+            raise InputError(f"y_hat has {yh.shape[1]} columns but n_classes={k}.")
+        rows_ok = np.all((yh >= 0) & (yh <= 1), axis=1) & np.isclose(yh.sum(axis=1), 1, atol=1e-3)
+        P = yh if rows_ok.all() else special.softmax(yh, axis=1)
+    else:
+        raise InputError(f"y_hat must be (N,) codes or (N, K) probabilities; got {yh.shape}.")
+    if yc.max() >= k:
+        raise InputError(f"y has class code {int(yc.max())} but there are only {k} classes.")
+    names = [str(c) for c in range(k)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != k:
+        raise InputError(f"class_names has {len(names)} names for {k} classes.")
+    _check_common(method, lam, n_folds)
+    level = _check_level(level)
+    pi, codes = _check_design(n, labeled, sampling_prob, clusters)
+    rng = check_random_state(random_state)
+    onehot = np.where(labeled[:, None], np.eye(k)[np.maximum(yc, 0)], np.nan)
+    parts = []
+    ones = np.ones((n, 1))
+    for j in range(k):
+        parts.append(
+            _run(
+                "ols",
+                ones,
+                onehot[:, j],
+                ones,
+                P[:, j],
+                labeled,
+                pi,
+                codes,
+                method=method,
+                features=P,
+                predicted=np.zeros(1, bool),
+                y_predicted=True,
+                terms=[names[j]],
+                outcome="proportions",
+                level=level,
+                lam=lam,
+                n_folds=n_folds,
+                rng=rng,
+            )
+        )
+    return _stack(parts, names, "proportions")
+
+
+def _stack(parts: list[EstimateResult], names: list[str], outcome: str) -> EstimateResult:
+    def cat(attr: str, sub: str | None = None) -> FloatArray:
+        vals = [getattr(getattr(p, sub), attr) if sub else getattr(p, attr) for p in parts]
+        return np.concatenate([np.atleast_1d(v) for v in vals])
+
+    def iv(sub: str) -> Interval:
+        return Interval(*(cat(a, sub) for a in ("estimate", "se", "ci_low", "ci_high")))
+
+    first = parts[0]
+    return EstimateResult(
+        terms=names,
+        estimate=cat("estimate"),
+        se=cat("se"),
+        ci_low=cat("ci_low"),
+        ci_high=cat("ci_high"),
+        classical=iv("classical"),
+        naive=iv("naive"),
+        method=first.method,
+        lam=cat("lam"),
+        n_gold=first.n_gold,
+        n_total=first.n_total,
+        level=first.level,
+        outcome=outcome,
+        warnings=[w for p in parts for w in p.warnings],
+        se_unlabeled=cat("se_unlabeled"),
+    )
+
+
+def estimate_regression(
+    y: Any,
+    X: Any,
+    y_hat: Any = None,
+    X_hat: Any = None,
+    *,
+    model: str = "ols",
+    labeled: Any = None,
+    names: list[str] | None = None,
+    sampling_prob: Any = None,
+    clusters: Any = None,
+    features: Any = None,
+    method: str = "dsl",
+    lam: str | float = "coord",
+    level: float = 0.95,
+    n_folds: int = 5,
+    random_state: RandomState = 0,
+) -> EstimateResult:
+    """Valid OLS or logistic-regression coefficients when labeled variables are predicted.
+
+    Parameters
+    ----------
+    y : array-like of shape (N,)
+        Outcome; when it is the labeled variable, NaN on unlabeled rows.
+    X : array-like of shape (N, p)
+        Design matrix including the intercept column; a labeled covariate holds
+        NaN on unlabeled rows.
+    y_hat : array-like of shape (N,), optional
+        Prediction of ``y`` (omit when the outcome is observed on every row).
+    X_hat : array-like of shape (N, p), optional
+        ``X`` with each labeled covariate replaced by its prediction (omit when no
+        covariate needs a label).
+    model : {"ols", "logit"}
+    labeled : array-like of shape (N,), bool, optional
+        Gold rows; default: rows where ``y`` and ``X`` are all finite.
+    names : list of str, optional
+        Coefficient names, default ``x0..x{p-1}``.
+    sampling_prob, clusters, method, lam, level, n_folds, random_state
+        As in :func:`estimate_mean`.
+    features : array-like of shape (N, q), optional
+        Extra columns for DSL's models of the labeled variables (default: the
+        predictions and the observed covariates).
+
+    Returns
+    -------
+    EstimateResult
+        One term per coefficient.
+
+    Raises
+    ------
+    InputError
+        No gold rows, fewer gold rows than coefficients, a rank-deficient gold
+        design, perfectly separated logistic data, sampling probabilities outside
+        (0, 1], gold rows without predictions.
+    """
+    if model not in ("ols", "logit"):
+        raise InputError(f"model must be 'ols' or 'logit'; got {model!r}.")
+    yv = _as_1d(y, "y")
+    n = yv.shape[0]
+    Xv = np.asarray(X, dtype=float)
+    if Xv.ndim != 2 or Xv.shape[0] != n:
+        raise InputError(f"X must have shape ({n}, p); got {Xv.shape}.")
+    p = Xv.shape[1]
+    yh = yv.copy() if y_hat is None else _as_1d(y_hat, "y_hat", n)
+    Xh = Xv.copy() if X_hat is None else np.asarray(X_hat, dtype=float)
+    if Xh.shape != Xv.shape:
+        raise InputError(f"X_hat must have the shape of X {Xv.shape}; got {Xh.shape}.")
+    if labeled is None:
+        lab = np.isfinite(yv) & np.all(np.isfinite(Xv), axis=1)
+    else:
+        lab = np.asarray(labeled, dtype=bool)
+    y_predicted = y_hat is not None
+    predicted = (
+        np.zeros(p, bool)
+        if X_hat is None
+        else ~np.all(np.isfinite(Xv[~lab]) & (Xv[~lab] == Xh[~lab]), axis=0)
+    )
+    if y_hat is None and X_hat is None:
+        raise InputError("pass y_hat and/or X_hat: nothing is predicted, so OLS/logit suffices.")
+    if lab.any():
+        gold_missing = lab & ~(np.isfinite(yv) & np.all(np.isfinite(Xv), axis=1))
+        if gold_missing.any():
+            idx = np.flatnonzero(gold_missing)
+            raise InputError(f"labeled rows {idx[:5].tolist()} have NaN gold values in y or X.")
+    _check_surrogate(np.column_stack([yh, Xh]), lab, "y_hat/X_hat")
+    if model == "logit":
+        vals = yv[lab]
+        if np.any((vals < 0) | (vals > 1)):
+            raise InputError("logit: the gold outcome must be 0/1 (or a probability in [0, 1]).")
+    names = [f"x{j}" for j in range(p)] if names is None else list(names)
+    _check_common(method, lam, n_folds)
+    level = _check_level(level)
+    pi, codes = _check_design(n, lab, sampling_prob, clusters)
+    if features is None:
+        const = np.all(Xh == Xh[:1], axis=0)
+        F = np.column_stack([yh[:, None] if y_predicted else np.empty((n, 0)), Xh[:, ~const]])
+    else:
+        F = np.column_stack([yh, Xh, np.asarray(features, dtype=float)])
+    return _run(
+        model,
+        Xv,
+        yv,
+        Xh,
+        yh,
+        lab,
+        pi,
+        codes,
+        method=method,
+        features=F,
+        predicted=predicted,
+        y_predicted=y_predicted,
+        terms=names,
+        outcome=model,
+        level=level,
+        lam=lam,
+        n_folds=n_folds,
+        rng=check_random_state(random_state),
+    )
