@@ -25,7 +25,10 @@ def main() -> None:
     # Stratified: the same share of every intent.
     per_class = df.groupby("category").indices
     picked = np.concatenate(
-        [rng.choice(idx, size=round(len(idx) * N / len(df)), replace=False) for _, idx in sorted(per_class.items())]
+        [
+            rng.choice(idx, size=round(len(idx) * N / len(df)), replace=False)
+            for _, idx in sorted(per_class.items())
+        ]
     )
     take = df.iloc[rng.permutation(picked)].reset_index(drop=True)
     classes = np.array(sorted(take["category"].unique()))

@@ -13,13 +13,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._errors import (
-    ConvergenceWarning,
-    InputError,
-    NotFittedError,
-    ServiceError,
-    TruelabelError,
-)
+from ._errors import ConvergenceWarning as ConvergenceWarning
+from ._errors import InputError as InputError
+from ._errors import NotFittedError as NotFittedError
+from ._errors import ServiceError as ServiceError
+from ._errors import TruelabelError as TruelabelError
 
 __version__ = "0.1.0"
 

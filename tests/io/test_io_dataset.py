@@ -15,7 +15,11 @@ from truelabel.io import encode_labels, load_dataset, read_table
 @pytest.fixture
 def table() -> pd.DataFrame:
     return pd.DataFrame(
-        {"id": ["a", "b", "c", "d"], "text": ["one", "two", "three", "four"], "y": ["x", "y", "x", "y"]}
+        {
+            "id": ["a", "b", "c", "d"],
+            "text": ["one", "two", "three", "four"],
+            "y": ["x", "y", "x", "y"],
+        }
     )
 
 
@@ -82,7 +86,10 @@ def test_header_only_is_empty_table(tmp_path: Path) -> None:
 
 def test_missing_labels_counted_and_droppable(table: pd.DataFrame) -> None:
     table.loc[[1, 3], "y"] = None
-    with pytest.raises(InputError, match=r"2 of 4 rows have no value in label column 'y' \(rows 1, 3\).*--drop-missing"):
+    with pytest.raises(
+        InputError,
+        match=r"2 of 4 rows have no value in label column 'y' \(rows 1, 3\).*--drop-missing",
+    ):
         load_dataset(table, text_column="text", label_column="y")
     ds = load_dataset(table, text_column="text", label_column="y", drop_missing=True)
     assert len(ds) == 2

@@ -114,9 +114,7 @@ def audit(
             if len(ds.dropped_rows) and probs_arr.shape[0] == len(ds) + len(ds.dropped_rows):
                 keep = np.setdiff1d(np.arange(probs_arr.shape[0]), ds.dropped_rows)
                 probs_arr = np.asarray(probs_arr[keep])
-            probs_arr = check_pred_probs(
-                probs_arr, n_rows=len(ds), n_classes=None, name=name
-            )
+            probs_arr = check_pred_probs(probs_arr, n_rows=len(ds), n_classes=None, name=name)
     return audit_dataset(
         ds,
         featurizer=featurizer,
@@ -180,7 +178,11 @@ def audit_dataset(
         if pred_probs is None:
             assert X is not None  # guaranteed by audit(): text or vectors exist
             pred_probs = cross_val_predict_proba(
-                X, labels, n_classes=k, n_folds=folds, random_state=seed,
+                X,
+                labels,
+                n_classes=k,
+                n_folds=folds,
+                random_state=seed,
                 class_names=ds.classes,
             )
         else:
@@ -217,17 +219,40 @@ def audit_dataset(
 
     with timer.stage("assemble"):
         issues = _issues_table(
-            ds, pred_probs, quality, is_issue, is_outlier, outlier_score, dup_group,
-            dup_conflict, knn_idx, agreement,
+            ds,
+            pred_probs,
+            quality,
+            is_issue,
+            is_outlier,
+            outlier_score,
+            dup_group,
+            dup_conflict,
+            knn_idx,
+            agreement,
         )
         summary = _summary(
-            ds, noise, health, imbalance, issues, timer.times,
-            settings={"featurizer": used_featurizer, "folds": folds, "seed": seed,
-                      "n_neighbors": n_neighbors, "pred_probs_given": not computed},
+            ds,
+            noise,
+            health,
+            imbalance,
+            issues,
+            timer.times,
+            settings={
+                "featurizer": used_featurizer,
+                "folds": folds,
+                "seed": seed,
+                "n_neighbors": n_neighbors,
+                "pred_probs_given": not computed,
+            },
         )
     summary["timings_s"] = dict(timer.times)
-    return AuditResult(issues=issues, summary=summary, pred_probs=pred_probs,
-                       classes=list(ds.classes), computed_pred_probs=computed)
+    return AuditResult(
+        issues=issues,
+        summary=summary,
+        pred_probs=pred_probs,
+        classes=list(ds.classes),
+        computed_pred_probs=computed,
+    )
 
 
 def _issues_table(
@@ -281,15 +306,26 @@ def _issues_table(
     if len(flagged):
         sub = df.iloc[flagged]
         text = (
-            "given '" + sub["given_label"].astype(str) + "' has p=" + sub["given_prob"].map("{:.2f}".format)
-            + "; model suggests '" + sub["suggested_label"].astype(str) + "' (p="
-            + sub["suggested_prob"].map("{:.2f}".format) + ")"
+            "given '"
+            + sub["given_label"].astype(str)
+            + "' has p="
+            + sub["given_prob"].map("{:.2f}".format)
+            + "; model suggests '"
+            + sub["suggested_label"].astype(str)
+            + "' (p="
+            + sub["suggested_prob"].map("{:.2f}".format)
+            + ")"
         )
         if agreement is not None:
-            text = text + "; neighbours agree with the given label " + (
-                sub["neighbor_agreement"] * 100
-            ).round().astype(int).astype(str) + "%"
-        text = text.where(~sub["is_conflicting_duplicate"], text + "; near-duplicate with a different label")
+            text = (
+                text
+                + "; neighbours agree with the given label "
+                + (sub["neighbor_agreement"] * 100).round().astype(int).astype(str)
+                + "%"
+            )
+        text = text.where(
+            ~sub["is_conflicting_duplicate"], text + "; near-duplicate with a different label"
+        )
         text = text.where(~sub["is_outlier"], text + "; unlike other items (outlier)")
         reason[flagged] = text.to_numpy()
     df["reason"] = reason
@@ -302,8 +338,13 @@ def _versions() -> dict[str, str]:
 
     from .. import __version__
 
-    return {"truelabel": __version__, "numpy": np.__version__, "pandas": pd.__version__,
-            "scikit-learn": sklearn.__version__, "python": platform.python_version()}
+    return {
+        "truelabel": __version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
 
 
 def _summary(
@@ -341,13 +382,16 @@ def _summary(
             "meaning": "noise_matrix[i][j] = P(given label = classes[i] | true label = classes[j])",
             "values": np.asarray(noise.noise_matrix, dtype=float).round(5).tolist(),
         },
-        "prior": dict(zip(names, np.asarray(noise.prior, dtype=float).round(5).tolist(), strict=True)),
+        "prior": dict(
+            zip(names, np.asarray(noise.prior, dtype=float).round(5).tolist(), strict=True)
+        ),
         "counts": {
             "label_error": int(issues["is_label_issue"].sum()),
             "outlier": int(issues["is_outlier"].sum()),
             "conflicting_duplicate": int(issues["is_conflicting_duplicate"].sum()),
             "duplicate_groups": int(issues["duplicate_group"].max() + 1)
-            if len(issues) and issues["duplicate_group"].max() >= 0 else 0,
+            if len(issues) and issues["duplicate_group"].max() >= 0
+            else 0,
         },
         "class_health": health_rows,
         "class_imbalance": imbalance,

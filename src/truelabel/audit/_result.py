@@ -59,8 +59,12 @@ class AuditResult:
         """
         from ..report import render_audit_report
 
-        with RunDir(out, kind="audit", overwrite=overwrite,
-                    meta={"settings": self.summary.get("settings", {})}) as run:
+        with RunDir(
+            out,
+            kind="audit",
+            overwrite=overwrite,
+            meta={"settings": self.summary.get("settings", {})},
+        ) as run:
             run.write_parquet("issues.parquet", self.issues)
             run.write_json("summary.json", self.summary)
             run.write_text("report.html", render_audit_report(self))

@@ -27,7 +27,9 @@ def stage_printer(console: Console) -> Iterator[Callable[[str, str], None]]:
             if status is not None:
                 status.update(f"[bold]{name}[/]…")
         elif console.is_terminal:
-            console.print(f"  ✓ {name} ({time.perf_counter() - started.get(name, time.perf_counter()):.1f}s)")
+            console.print(
+                f"  ✓ {name} ({time.perf_counter() - started.get(name, time.perf_counter()):.1f}s)"
+            )
 
     if status is not None:
         with status:

@@ -8,7 +8,9 @@ from rich.table import Table
 __all__ = ["issues_table"]
 
 
-def issues_table(issues: pd.DataFrame, *, top: int = 10, title: str = "Most likely label errors") -> Table:
+def issues_table(
+    issues: pd.DataFrame, *, top: int = 10, title: str = "Most likely label errors"
+) -> Table:
     """A rich table of the ``top`` flagged rows of an audit's issues table."""
     t = Table(title=title, show_lines=False)
     for col in ("item_id", "text", "given", "suggested", "quality", "issue"):

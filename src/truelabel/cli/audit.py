@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +15,7 @@ from ._render import issues_table
 __all__ = ["audit"]
 
 
-class FeaturizerName(str, Enum):
+class FeaturizerName(StrEnum):
     auto = "auto"
     minilm = "minilm"
     static = "static"
@@ -26,18 +26,57 @@ class FeaturizerName(str, Enum):
 @app.command()
 def audit(
     data: Annotated[Path, typer.Argument(help="Table of items: .csv, .tsv, .jsonl or .parquet.")],
-    out: Annotated[Path, typer.Option("--out", help="Run folder to write (issues.parquet, summary.json, report.html).")],
-    label_column: Annotated[str, typer.Option("--label-column", help="Column with the given labels.")],
-    text_column: Annotated[str | None, typer.Option("--text-column", help="Column with the text to featurize.")] = None,
-    id_column: Annotated[str | None, typer.Option("--id-column", help="Column with unique item ids (default: 0-based row number).")] = None,
-    featurizer: Annotated[FeaturizerName, typer.Option(help="auto = static above 200k rows, else minilm; vectors = use --vectors-column.")] = FeaturizerName.auto,
-    vectors_column: Annotated[str | None, typer.Option("--vectors-column", help="Column holding a feature vector per row.")] = None,
-    vectors_file: Annotated[Path | None, typer.Option("--vectors-file", help=".npy of shape (rows, dims) with one vector per row.")] = None,
-    pred_probs: Annotated[Path | None, typer.Option("--pred-probs", help="Your own out-of-sample probabilities, .npy of shape (rows, classes).")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Run folder to write (issues.parquet, summary.json, report.html)."
+        ),
+    ],
+    label_column: Annotated[
+        str, typer.Option("--label-column", help="Column with the given labels.")
+    ],
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", help="Column with the text to featurize.")
+    ] = None,
+    id_column: Annotated[
+        str | None,
+        typer.Option(
+            "--id-column", help="Column with unique item ids (default: 0-based row number)."
+        ),
+    ] = None,
+    featurizer: Annotated[
+        FeaturizerName,
+        typer.Option(
+            help="auto = static above 200k rows, else minilm; vectors = use --vectors-column."
+        ),
+    ] = FeaturizerName.auto,
+    vectors_column: Annotated[
+        str | None,
+        typer.Option("--vectors-column", help="Column holding a feature vector per row."),
+    ] = None,
+    vectors_file: Annotated[
+        Path | None,
+        typer.Option("--vectors-file", help=".npy of shape (rows, dims) with one vector per row."),
+    ] = None,
+    pred_probs: Annotated[
+        Path | None,
+        typer.Option(
+            "--pred-probs",
+            help="Your own out-of-sample probabilities, .npy of shape (rows, classes).",
+        ),
+    ] = None,
     folds: Annotated[int, typer.Option(help="Folds of the cross-fitting.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    drop_missing: Annotated[bool, typer.Option("--drop-missing", help="Leave out rows without a label instead of refusing.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace --out even if it is not a previous truelabel run.")] = False,
+    drop_missing: Annotated[
+        bool,
+        typer.Option("--drop-missing", help="Leave out rows without a label instead of refusing."),
+    ] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite", help="Replace --out even if it is not a previous truelabel run."
+        ),
+    ] = False,
     top: Annotated[int, typer.Option(help="How many issues to print.")] = 10,
 ) -> None:
     """Find the items whose labels are probably wrong, estimate how noisy each class is,
@@ -47,7 +86,9 @@ def audit(
 
     with error_boundary():
         if featurizer is FeaturizerName.vectors and vectors_column is None and vectors_file is None:
-            raise _err("--featurizer vectors needs --vectors-column NAME or --vectors-file FILE.npy.")
+            raise _err(
+                "--featurizer vectors needs --vectors-column NAME or --vectors-file FILE.npy."
+            )
         check_out_dir(out, overwrite=overwrite)
         with stage_printer(console) as on_stage:
             result = run_audit(

@@ -36,8 +36,9 @@ def demo(
         "8.6% of the labels were flipped on purpose (seed 7)."
     )
     with error_boundary(), stage_printer(console) as on_stage:
-        result = run_audit(path, text="text", label="label", id="id", featurizer=featurizer,
-                           on_stage=on_stage)
+        result = run_audit(
+            path, text="text", label="label", id="id", featurizer=featurizer, on_stage=on_stage
+        )
         result.save(out, overwrite=False)
     console.print(issues_table(result.issues, top=10, title="Top 10 suspected label errors"))
     truth = pd.read_csv(path, usecols=["id", "label", "true_label"])

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
-from ._base import Featurizer, Features
+from ._base import Features, Featurizer
 from ._cache import cache_dir, content_hash, load_cached, save_cached
 
 __all__ = ["FEATURIZERS", "LARGE_DATA_ROWS", "featurize", "get_featurizer", "resolve_featurizer"]

@@ -39,7 +39,9 @@ def _format_of(path: Path) -> str:
     return SUPPORTED_SUFFIXES[suffixes[-1]]
 
 
-def read_table(data: str | Path | pd.DataFrame, *, columns: list[str] | None = None) -> pd.DataFrame:
+def read_table(
+    data: str | Path | pd.DataFrame, *, columns: list[str] | None = None
+) -> pd.DataFrame:
     """Read a table into a DataFrame with a clean 0-based RangeIndex.
 
     Parameters

@@ -143,8 +143,12 @@ class RunDir:
             return
         from .. import __version__
 
-        marker = {"kind": self.kind, "truelabel_version": __version__,
-                  "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **self.meta}
+        marker = {
+            "kind": self.kind,
+            "truelabel_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            **self.meta,
+        }
         (tmp / RUN_MARKER).write_text(json.dumps(to_jsonable(marker), indent=2), encoding="utf-8")
         old: Path | None = None
         if self.out.exists():

@@ -51,17 +51,36 @@ def render_audit_report(result: AuditResult) -> str:
         ylabel="given label",
     )
     top_rates = np.argsort(-rates, kind="stable")[: min(40, len(names))]
-    bars = bar_chart(rates[top_rates], [names[i] for i in top_rates],
-                     title="Estimated share of wrong labels per given class", xlabel="error rate")
+    bars = bar_chart(
+        rates[top_rates],
+        [names[i] for i in top_rates],
+        title="Estimated share of wrong labels per given class",
+        xlabel="error rate",
+    )
     issues = result.issues
-    hist = histogram(issues["label_quality"].to_numpy(), title="Label quality (lower = more suspicious)",
-                     xlabel="label_quality", split=issues["is_label_issue"].to_numpy(),
-                     split_names=("not flagged", "flagged as label issue"))
+    hist = histogram(
+        issues["label_quality"].to_numpy(),
+        title="Label quality (lower = more suspicious)",
+        xlabel="label_quality",
+        split=issues["is_label_issue"].to_numpy(),
+        split_names=("not flagged", "flagged as label issue"),
+    )
     top = issues[issues["issue"] != "none"].head(TOP_ISSUES)
     rows: list[dict[str, Any]] = top.to_dict("records")
     health = sorted(s["class_health"], key=lambda r: -float(r.get("estimated_error_rate", 0) or 0))
     health_keys = [k for k in (health[0].keys() if health else []) if k != "class"]
-    return template_env().get_template("audit.html.j2").render(
-        s=s, heat=heat, bars=bars, hist=hist, rows=rows, has_text="text" in issues.columns,
-        health=health, health_keys=health_keys, n_top=len(rows),
+    return (
+        template_env()
+        .get_template("audit.html.j2")
+        .render(
+            s=s,
+            heat=heat,
+            bars=bars,
+            hist=hist,
+            rows=rows,
+            has_text="text" in issues.columns,
+            health=health,
+            health_keys=health_keys,
+            n_top=len(rows),
+        )
     )

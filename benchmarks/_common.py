@@ -1,0 +1,83 @@
+"""Helpers shared by benchmark scripts: dataset paths, loaders, noise injection, results."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "datasets"
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def load_text_dataset(name: str) -> tuple[list[str], np.ndarray, list[str]]:
+    """Return (texts, integer labels, class names) for banking77 / ag_news / 20news."""
+    if name == "banking77":
+        df = pd.read_csv(DATA / "text" / "banking77" / "train.csv")
+        classes = sorted(df["category"].unique())
+        y = np.searchsorted(classes, df["category"].to_numpy())
+        return df["text"].astype(str).tolist(), y, classes
+    if name == "ag_news":
+        df = pd.read_csv(DATA / "text" / "ag_news" / "test.csv")
+        texts = (df["title"].astype(str) + ". " + df["description"].astype(str)).tolist()
+        return texts, df["label"].to_numpy() - 1, ["World", "Sports", "Business", "Sci/Tech"]
+    if name == "20news":
+        df = pd.read_json(DATA / "label-errors" / "20news_train_sklearn_order.jsonl.gz", lines=True)
+        names = json.loads((DATA / "label-errors" / "target_names.json").read_text())
+        return df["text"].astype(str).tolist(), df["label"].to_numpy(), list(names)
+    raise ValueError(name)
+
+
+def inject_noise(y: np.ndarray, k: int, rate: float, kind: str, seed: int = 0) -> np.ndarray:
+    """Flip ``rate`` of the labels. ``symmetric``: to a uniformly random other class;
+    ``pair``: class c always to its partner class (a fixed random derangement)."""
+    rng = np.random.default_rng(seed)
+    noisy = y.copy()
+    flip = rng.random(len(y)) < rate
+    if kind == "symmetric":
+        noisy[flip] = (y[flip] + rng.integers(1, k, flip.sum())) % k
+    elif kind == "pair":
+        perm = rng.permutation(k)
+        partner = np.empty(k, dtype=int)
+        partner[perm] = np.roll(perm, 1)
+        noisy[flip] = partner[y[flip]]
+    else:
+        raise ValueError(kind)
+    return noisy
+
+
+def prf(flagged: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    """Precision, recall and F1 of a flagged set against the true error mask."""
+    tp = float((flagged & truth).sum())
+    p = tp / max(flagged.sum(), 1)
+    r = tp / max(truth.sum(), 1)
+    return {
+        "precision": round(p, 4),
+        "recall": round(r, 4),
+        "f1": round(2 * p * r / max(p + r, 1e-12), 4),
+        "n_flagged": int(flagged.sum()),
+    }
+
+
+def machine() -> dict[str, Any]:
+    import os
+
+    return {
+        "python": platform.python_version(),
+        "cores": os.cpu_count(),
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "note": "2-core machine shared with other jobs while measuring; compare ratios within a run",
+    }
+
+
+def write_results(name: str, payload: dict[str, Any]) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    p = RESULTS / f"{name}.json"
+    p.write_text(json.dumps(payload, indent=2, default=float))
+    return p
