@@ -14,14 +14,18 @@ from ._app import app, console, error_boundary
 
 __all__ = ["review_app", "users_app"]
 
-review_app = typer.Typer(help="Human review: import runs, export decisions as gold labels.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="Human review: import runs, export decisions as gold labels.", no_args_is_help=True
+)
 users_app = typer.Typer(help="Users of the review web app.", no_args_is_help=True)
 app.add_typer(review_app, name="review")
 app.add_typer(users_app, name="users")
 
 DbOpt = Annotated[
     str | None,
-    typer.Option("--db", help="Database URL or SQLite file (default truelabel.db; postgresql://… for teams)."),
+    typer.Option(
+        "--db", help="Database URL or SQLite file (default truelabel.db; postgresql://… for teams)."
+    ),
 ]
 
 
@@ -37,28 +41,60 @@ class Role(StrEnum):
 
 @review_app.command("import")
 def review_import(
-    run_dir: Annotated[Path, typer.Argument(help="Run folder of truelabel audit, aggregate or label.")],
-    project: Annotated[str, typer.Option("--project", help="Project to import into (created if new).")],
+    run_dir: Annotated[
+        Path, typer.Argument(help="Run folder of truelabel audit, aggregate or label.")
+    ],
+    project: Annotated[
+        str, typer.Option("--project", help="Project to import into (created if new).")
+    ],
     db: DbOpt = None,
-    design: Annotated[Design, typer.Option(help="Queue design: census = every item, poisson = a "
-                                           "sample favouring uncertain items.")] = Design.census,
-    budget: Annotated[float | None, typer.Option(help="Expected queue size (poisson design).")] = None,
-    floor: Annotated[float, typer.Option(help="Uniform share of the budget (poisson design).")] = 0.1,
+    design: Annotated[
+        Design,
+        typer.Option(
+            help="Queue design: census = every item, poisson = a sample favouring uncertain items."
+        ),
+    ] = Design.census,
+    budget: Annotated[
+        float | None, typer.Option(help="Expected queue size (poisson design).")
+    ] = None,
+    floor: Annotated[
+        float, typer.Option(help="Uniform share of the budget (poisson design).")
+    ] = 0.1,
     overlap: Annotated[int, typer.Option(help="Reviews per item for a new project.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed of the queue draw.")] = 0,
-    texts: Annotated[Path | None, typer.Option(help="Table with item_id,text for runs without texts.")] = None,
+    texts: Annotated[
+        Path | None, typer.Option(help="Table with item_id,text for runs without texts.")
+    ] = None,
 ) -> None:
     """Import a run into a review project (idempotent; the first run fixes the queue)."""
     from ..review import import_review
 
     with error_boundary():
-        res = import_review(run_dir, project, db=db, design=design.value, budget=budget, floor=floor,
-                            overlap=overlap, seed=seed, texts=texts)
-    t = Table(title=f"review import → {res.project}" + (" (already imported: nothing changed)" if res.already_imported else ""))
+        res = import_review(
+            run_dir,
+            project,
+            db=db,
+            design=design.value,
+            budget=budget,
+            floor=floor,
+            overlap=overlap,
+            seed=seed,
+            texts=texts,
+        )
+    t = Table(
+        title=f"review import → {res.project}"
+        + (" (already imported: nothing changed)" if res.already_imported else "")
+    )
     for col in ("run", "new items", "updated", "votes", "sources", "queued"):
         t.add_column(col)
-    t.add_row(res.kind, str(res.n_items_new), str(res.n_items_updated), str(res.n_votes), str(res.n_sources),
-              str(res.n_tasks))
+    t.add_row(
+        res.kind,
+        str(res.n_items_new),
+        str(res.n_items_updated),
+        str(res.n_votes),
+        str(res.n_sources),
+        str(res.n_tasks),
+    )
     console.print(t)
 
 
@@ -77,8 +113,13 @@ def review_export(
     t = Table(title=f"review export → {res.out}")
     for col in ("items", "reviewed", "changed", "gold rows", "queue complete"):
         t.add_column(col)
-    t.add_row(str(res.n_items), str(res.n_reviewed), str(res.n_changed), str(res.n_gold),
-              "yes" if res.queue_complete else "no")
+    t.add_row(
+        str(res.n_items),
+        str(res.n_reviewed),
+        str(res.n_changed),
+        str(res.n_gold),
+        "yes" if res.queue_complete else "no",
+    )
     console.print(t)
     for w in res.summary.get("warnings", []):
         console.print(f"[yellow]note:[/] {w}", highlight=False)
@@ -103,14 +144,19 @@ def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[Role, typer.Option(help="admin or reviewer.")] = Role.reviewer,
     db: DbOpt = None,
-    password_env: Annotated[str, typer.Option(help="Read the password from this environment variable "
-                                              "when set; otherwise prompt.")] = "TRUELABEL_PASSWORD",
+    password_env: Annotated[
+        str,
+        typer.Option(
+            help="Read the password from this environment variable when set; otherwise prompt."
+        ),
+    ] = "TRUELABEL_PASSWORD",
 ) -> None:
     """Create a user; the password comes from $TRUELABEL_PASSWORD or a hidden prompt."""
     from ..review import add_user
 
-    password = os.environ.get(password_env) or typer.prompt("Password", hide_input=True,
-                                                            confirmation_prompt=True)
+    password = os.environ.get(password_env) or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
     with error_boundary():
         user = add_user(name, password, role=role.value, db=db)
     console.print(f"created {user.role} [bold]{user.name}[/]")

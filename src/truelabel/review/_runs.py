@@ -1,0 +1,238 @@
+"""Read audit / aggregate / label run directories into the shapes the database stores.
+
+Lenient about extra columns: only the ones named here are read; missing optional
+columns get defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from ..io import read_table
+
+__all__ = ["LoadedRun", "load_run"]
+
+_KINDS = ("audit", "aggregate", "label")
+
+
+@dataclass
+class LoadedRun:
+    """A run directory, read.
+
+    Attributes
+    ----------
+    kind : str
+        ``audit``, ``aggregate`` or ``label``.
+    classes : list of str
+    items : DataFrame
+        Columns ``item_key, text, given_label, suggested_label, suggested_prob,
+        label_quality, is_label_issue, is_outlier, duplicate_group, neighbors, probs``.
+    priority : ndarray of shape (n_items,)
+        Worth of a human label in [0, 1]: ``1 - label_quality`` (audit) or
+        ``1 - confidence`` (aggregate, label).
+    votes : DataFrame or None
+        ``item_key, source, label``.
+    sources : DataFrame or None
+        ``source, quality, stats`` (stats: a dict of the other numeric columns).
+    fingerprint : str
+        SHA-256 over ``run.json`` and the data files (same run → same fingerprint).
+    """
+
+    kind: str
+    classes: list[str]
+    items: pd.DataFrame
+    priority: np.ndarray
+    votes: pd.DataFrame | None
+    sources: pd.DataFrame | None
+    fingerprint: str
+    path: Path
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _fingerprint(path: Path, names: list[str]) -> str:
+    h = hashlib.sha256()
+    for name in names:
+        p = path / name
+        if p.is_file():
+            h.update(name.encode())
+            with p.open("rb") as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+    return h.hexdigest()
+
+
+def _str_or_none(v: Any) -> str | None:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v)
+
+
+def _as_list(v: Any) -> list[str]:
+    if v is None:
+        return []
+    if isinstance(v, str):
+        try:
+            v = json.loads(v)
+        except json.JSONDecodeError:
+            return [s for s in v.split(",") if s]
+    if isinstance(v, np.ndarray | list | tuple):
+        return [str(x) for x in list(v)]
+    return []
+
+
+def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
+    """Read a run directory written by ``truelabel audit``, ``aggregate`` or ``label``.
+
+    Parameters
+    ----------
+    path : path
+        The run folder (it has ``run.json``).
+    texts : path, optional
+        A table with ``item_id`` and ``text`` columns, for runs that do not carry texts.
+
+    Raises
+    ------
+    InputError
+        Not a run folder, an unsupported kind, or a missing required file/column.
+    """
+    p = Path(path)
+    marker = p / "run.json"
+    if not marker.is_file():
+        raise InputError(
+            f"{p}: not a truelabel run folder (no run.json); pass the --out of an audit, aggregate or label run."
+        )
+    meta = json.loads(marker.read_text(encoding="utf-8"))
+    kind = str(meta.get("kind", ""))
+    if kind not in _KINDS:
+        raise InputError(
+            f"{p}/run.json: kind {kind!r} cannot be imported for review; import an audit, aggregate or label run."
+        )
+    summary: dict[str, Any] = {}
+    if (p / "summary.json").is_file():
+        summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+    main = "issues.parquet" if kind == "audit" else "labels.parquet"
+    if not (p / main).is_file():
+        raise InputError(
+            f"{p}: a {kind} run must have {main}; re-run `truelabel {kind}` with this --out."
+        )
+    df = read_table(p / main)
+    if "item_id" not in df.columns:
+        raise InputError(f"{p / main}: no item_id column (found {list(df.columns)[:10]}).")
+    prob_cols = [c for c in df.columns if c.startswith("p_")]
+    classes = [str(c) for c in summary.get("classes", [])] or [c[2:] for c in prob_cols]
+    if not classes:
+        raise InputError(
+            f"{p}: cannot tell the classes (no 'classes' in summary.json, no p_<class> columns)."
+        )
+
+    n = len(df)
+    items = pd.DataFrame({"item_key": df["item_id"].map(_str_or_none)})
+    if items["item_key"].duplicated().any():
+        dup = items.loc[items["item_key"].duplicated(), "item_key"].iloc[0]
+        raise InputError(
+            f"{p / main}: item_id {dup!r} appears more than once; item ids must be unique."
+        )
+    items["text"] = df["text"].astype(str) if "text" in df.columns else ""
+    if kind == "audit":
+        items["given_label"] = df["given_label"].map(_str_or_none) if "given_label" in df else None
+        items["suggested_label"] = (
+            df["suggested_label"].map(_str_or_none) if "suggested_label" in df else None
+        )
+        items["suggested_prob"] = pd.to_numeric(
+            df.get("suggested_prob", pd.Series([np.nan] * n)), errors="coerce"
+        )
+        lq = pd.to_numeric(df.get("label_quality", pd.Series([np.nan] * n)), errors="coerce")
+        items["label_quality"] = lq
+        priority = 1.0 - lq.to_numpy(dtype=np.float64)
+    else:
+        if "label" not in df.columns:
+            raise InputError(f"{p / main}: no label column (found {list(df.columns)[:10]}).")
+        items["given_label"] = None
+        items["suggested_label"] = df["label"].map(_str_or_none)
+        conf = pd.to_numeric(df.get("confidence", pd.Series([np.nan] * n)), errors="coerce")
+        items["suggested_prob"] = conf
+        items["label_quality"] = np.nan
+        priority = 1.0 - conf.to_numpy(dtype=np.float64)
+    for col in ("is_label_issue", "is_outlier"):
+        items[col] = df[col].fillna(False).astype(bool) if col in df.columns else False
+    items["duplicate_group"] = (
+        df["duplicate_group"].map(_str_or_none) if "duplicate_group" in df else None
+    )
+    items["neighbors"] = (
+        df["neighbors"].map(_as_list) if "neighbors" in df.columns else [[] for _ in range(n)]
+    )
+    if prob_cols:
+        pm = df[prob_cols].to_numpy(dtype=np.float64)
+        names = [c[2:] for c in prob_cols]
+        items["probs"] = pd.Series(
+            [dict(zip(names, map(float, row), strict=True)) for row in pm], dtype=object
+        )
+    else:
+        items["probs"] = pd.Series([{} for _ in range(n)], dtype=object)
+    priority = np.nan_to_num(priority, nan=0.5)
+
+    if texts is not None:
+        t = read_table(texts)
+        if not {"item_id", "text"} <= set(t.columns):
+            raise InputError(
+                f"--texts {texts}: needs item_id and text columns (found {list(t.columns)[:10]})."
+            )
+        m = dict(zip(t["item_id"].map(_str_or_none), t["text"].astype(str), strict=True))
+        items["text"] = [
+            m.get(k, old) for k, old in zip(items["item_key"], items["text"], strict=True)
+        ]
+
+    votes = None
+    if (p / "votes.parquet").is_file():
+        v = read_table(p / "votes.parquet")
+        missing = {"item_id", "source", "label"} - set(v.columns)
+        if missing:
+            raise InputError(f"{p / 'votes.parquet'}: missing columns {sorted(missing)}.")
+        v = v.dropna(subset=["label"])
+        votes = pd.DataFrame(
+            {
+                "item_key": v["item_id"].map(_str_or_none),
+                "source": v["source"].astype(str),
+                "label": v["label"].map(_str_or_none),
+            }
+        )
+    sources = None
+    if (p / "sources.parquet").is_file():
+        s = read_table(p / "sources.parquet")
+        if "source" in s.columns:
+            qcol = next((c for c in ("accuracy", "quality", "reliability") if c in s.columns), None)
+            num = s.select_dtypes("number")
+            sources = pd.DataFrame(
+                {
+                    "source": s["source"].astype(str),
+                    "quality": pd.to_numeric(s[qcol], errors="coerce") if qcol else np.nan,
+                    "stats": [
+                        {k: (None if pd.isna(val) else float(val)) for k, val in row.items()}
+                        for row in num.to_dict("records")
+                    ],
+                }
+            )
+    files = sorted(f.name for f in p.iterdir() if f.suffix in (".parquet", ".json"))
+    return LoadedRun(
+        kind=kind,
+        classes=classes,
+        items=items,
+        priority=np.clip(priority, 0.0, 1.0),
+        votes=votes,
+        sources=sources,
+        fingerprint=_fingerprint(p, files),
+        path=p,
+        summary=summary,
+    )

@@ -1,0 +1,56 @@
+"""ORM rows → API shapes (called inside the transaction that loaded them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .. import crud
+from ..models import Item, Project, Review
+from ..schemas import ItemDetail, ItemPublic, ProjectPublic, ReviewPublic
+
+
+def item_public(item: Item) -> ItemPublic:
+    return ItemPublic(
+        item_id=item.item_key,
+        text=item.text,
+        given_label=item.given_label,
+        suggested_label=item.suggested_label,
+        suggested_prob=item.suggested_prob,
+        label_quality=item.label_quality,
+        is_label_issue=item.is_label_issue,
+        is_outlier=item.is_outlier,
+        duplicate_group=item.duplicate_group,
+        probs=dict(item.probs or {}),
+    )
+
+
+def item_detail(s: Session, item: Item) -> ItemDetail:
+    view: dict[str, Any] = crud.item_view(s, item)
+    return ItemDetail(**item_public(item).model_dump(), **view)
+
+
+def project_public(s: Session, p: Project) -> ProjectPublic:
+    return ProjectPublic(
+        name=p.name,
+        classes=list(p.classes),
+        overlap=p.overlap,
+        design=dict(p.design or {}),
+        progress=crud.project_progress(s, p),
+    )
+
+
+def review_public(review: Review, item_key: str, reviewer: str, created: bool) -> ReviewPublic:
+    return ReviewPublic(
+        id=review.id,
+        task_id=review.task_id,
+        item_id=item_key,
+        reviewer=reviewer,
+        action=review.action,
+        label=review.label,
+        note=review.note,
+        lease_expired=review.lease_expired,
+        created_at=review.created_at,
+        created=created,
+    )

@@ -1,0 +1,131 @@
+"""Dependencies shared by routes: the database, settings, the current user, CSRF.
+
+``Annotated`` aliases (``DbDep``, ``ApiUser``, ``AdminUser``, ``PageUser``) keep
+route signatures short, as in fastapi/full-stack-fastapi-template.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request, status
+
+from .. import crud
+from ..config import ReviewSettings
+from ..db import Database
+from ..models import User
+from ..security import SessionSigner, tokens_equal
+
+__all__ = [
+    "SESSION_COOKIE",
+    "AdminUser",
+    "ApiUser",
+    "DbDep",
+    "LoginRequired",
+    "PageUser",
+    "SettingsDep",
+    "check_csrf",
+    "get_db",
+    "session_data",
+]
+
+SESSION_COOKIE = "tl_session"
+_SAFE = ("GET", "HEAD", "OPTIONS")
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies; answered with a redirect to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> ReviewSettings:
+    settings: ReviewSettings = request.app.state.settings
+    return settings
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[ReviewSettings, Depends(get_settings)]
+
+
+def session_data(request: Request) -> dict[str, Any] | None:
+    """The verified session cookie payload, or None."""
+    signer: SessionSigner = request.app.state.signer
+    return signer.loads(request.cookies.get(SESSION_COOKIE))
+
+
+def _load_user(db: Database, uid: int) -> User | None:
+    with db.reader() as s:
+        return crud.get_user(s, uid)
+
+
+def api_user(request: Request, db: DbDep) -> User:
+    """The caller of an API route: bearer token, or session cookie + ``X-CSRF-Token`` on writes."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        with db.reader() as s:
+            user = crud.user_from_token(s, auth[7:].strip())
+        if user is not None:
+            return user
+    else:
+        sess = session_data(request)
+        if sess is not None:
+            if request.method not in _SAFE:
+                sent = request.headers.get("x-csrf-token", "")
+                if not sent or not tokens_equal(sent, str(sess.get("csrf", ""))):
+                    raise HTTPException(
+                        status.HTTP_403_FORBIDDEN, "missing or wrong X-CSRF-Token header"
+                    )
+            user = _load_user(db, sess["uid"])
+            if user is not None:
+                return user
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        "not authenticated: send Authorization: Bearer <token> (POST /api/login/token)",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+ApiUser = Annotated[User, Depends(api_user)]
+
+
+def admin_user(user: ApiUser) -> User:
+    """An API caller with the admin role (403 otherwise)."""
+    if user.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin role")
+    return user
+
+
+AdminUser = Annotated[User, Depends(admin_user)]
+
+
+def page_user(request: Request, db: DbDep) -> User:
+    """The logged-in user of a page; redirects to ``/login`` otherwise."""
+    sess = session_data(request)
+    user = _load_user(db, sess["uid"]) if sess is not None else None
+    if user is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(quote(target, safe="/?=&"))
+    request.state.csrf = sess["csrf"] if sess else ""
+    return user
+
+
+PageUser = Annotated[User, Depends(page_user)]
+
+
+def check_csrf(request: Request, token: str | None) -> None:
+    """Refuse a form post whose ``csrf`` field does not match the session's token."""
+    sess = session_data(request)
+    expected = str(sess.get("csrf", "")) if sess else ""
+    if not expected or not token or not tokens_equal(token, expected):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "missing or wrong CSRF token; reload the page and try again"
+        )

@@ -1,0 +1,119 @@
+"""The review queue: lease the next task, submit a decision, give a lease back."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response, status
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ... import crud
+from ...config import ReviewSettings
+from ...db import Database
+from ...models import User
+from ...schemas import ReviewCreate, ReviewPublic, TaskPublic
+from .._convert import item_detail, review_public
+from ..deps import ApiUser, DbDep, SettingsDep
+
+router = APIRouter(prefix="/projects/{project}/tasks", tags=["tasks"])
+
+
+def lease_task(
+    db: Database,
+    settings: ReviewSettings,
+    project: str,
+    user: User,
+    label: str | None,
+    issue: str | None,
+) -> TaskPublic | None:
+    def tx(s: Session) -> TaskPublic | None:
+        got = crud.lease_next(
+            s, project, user, lease_seconds=settings.lease_seconds, label=label, issue=issue
+        )
+        if got is None:
+            return None
+        task, item, until = got
+        return TaskPublic(
+            task_id=task.id,
+            rank=task.rank,
+            sampling_prob=task.sampling_prob,
+            needed=task.needed,
+            n_done=task.n_done,
+            lease_expires_at=until,
+            item=item_detail(s, item),
+        )
+
+    result: TaskPublic | None = db.run(tx)
+    return result
+
+
+def submit(
+    db: Database, project: str, task_id: int, user: User, body: ReviewCreate
+) -> ReviewPublic:
+    """Store a decision; a unique-constraint race (same key twice at once) is answered as a replay."""
+
+    def tx(s: Session) -> ReviewPublic:
+        review, created = crud.submit_review(
+            s,
+            project,
+            task_id,
+            user,
+            action=body.action,
+            label=body.label,
+            note=body.note,
+            flags=body.flags,
+            idempotency_key=body.idempotency_key,
+        )
+        _, item = crud.get_task(s, project, task_id)
+        return review_public(review, item.item_key, user.name, created)
+
+    try:
+        result: ReviewPublic = db.run(tx)
+    except IntegrityError:
+        result = db.run(tx)
+    return result
+
+
+@router.post(
+    "/next",
+    response_model=TaskPublic,
+    responses={204: {"description": "The queue is empty for this reviewer."}},
+)
+def next_task(
+    project: str,
+    db: DbDep,
+    settings: SettingsDep,
+    user: ApiUser,
+    label: str | None = None,
+    issue: str | None = None,
+) -> TaskPublic | Response:
+    """Lease the most valuable open item for the caller (renews the lease already held)."""
+    task = lease_task(db, settings, project, user, label, issue)
+    if task is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return task
+
+
+@router.post(
+    "/{task_id}/reviews",
+    response_model=ReviewPublic,
+    responses={
+        200: {"description": "Replay of a stored decision"},
+        409: {"description": "Conflict"},
+    },
+    status_code=status.HTTP_201_CREATED,
+)
+def submit_review(
+    project: str, task_id: int, body: ReviewCreate, db: DbDep, user: ApiUser, response: Response
+) -> ReviewPublic:
+    """Submit one decision; idempotent per ``idempotency_key`` (a replay answers 200)."""
+    out = submit(db, project, task_id, user, body)
+    if not out.created:
+        response.status_code = status.HTTP_200_OK
+    return out
+
+
+@router.delete("/{task_id}/lease", status_code=status.HTTP_204_NO_CONTENT)
+def release(project: str, task_id: int, db: DbDep, user: ApiUser) -> Response:
+    """Give the item back to the queue without deciding."""
+    db.run(lambda s: crud.release_lease(s, project, task_id, user))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

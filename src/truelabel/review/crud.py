@@ -1,0 +1,1091 @@
+"""All database access of the review service.
+
+Every function takes a ``Session`` already inside a transaction (see
+:meth:`Database.run`, which commits, rolls back and retries) and uses SQLAlchemy
+expressions only — no SQL is ever built from strings.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from .._errors import InputError
+from . import security
+from ._agreement import cohen_kappa, krippendorff_alpha_nominal
+from ._design import sample_tasks
+from ._runs import LoadedRun
+from .errors import AuthError, ConflictError, NotFoundError
+from .models import (
+    ApiToken,
+    AuditLog,
+    Item,
+    Lease,
+    Meta,
+    Project,
+    Review,
+    Run,
+    Source,
+    Task,
+    User,
+    Vote,
+    utcnow,
+)
+
+__all__ = [
+    "ACTIONS",
+    "ISSUE_FILTERS",
+    "ROLES",
+    "ImportResult",
+    "authenticate",
+    "create_project",
+    "create_token",
+    "create_user",
+    "get_item",
+    "get_or_create_secret",
+    "get_project",
+    "get_task",
+    "get_user",
+    "import_run",
+    "item_view",
+    "lease_next",
+    "list_items",
+    "list_projects",
+    "list_reviews",
+    "list_users",
+    "open_counts",
+    "project_progress",
+    "project_stats",
+    "push_items",
+    "release_lease",
+    "reviews_frame",
+    "set_overlap",
+    "submit_review",
+    "user_from_token",
+]
+
+log = logging.getLogger(__name__)
+
+ROLES = ("admin", "reviewer")
+ACTIONS = ("given", "suggested", "other", "ambiguous", "skip")
+ISSUE_FILTERS = ("label_issue", "outlier", "duplicate")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+
+
+def _log(
+    s: Session,
+    event: str,
+    *,
+    user: User | None = None,
+    project: Project | None = None,
+    **detail: Any,
+) -> None:
+    s.add(
+        AuditLog(
+            at=utcnow(),
+            user_id=user.id if user else None,
+            project_id=project.id if project else None,
+            action=event,
+            detail=detail,
+        )
+    )
+
+
+def _lock(s: Session, stmt: Any) -> Any:
+    """``FOR UPDATE`` on PostgreSQL; SQLite transactions are already exclusive (BEGIN IMMEDIATE)."""
+    if s.get_bind().dialect.name == "postgresql":
+        return stmt.with_for_update()
+    return stmt
+
+
+# --------------------------------------------------------------------------- meta, users, tokens
+
+
+def get_or_create_secret(s: Session) -> str:
+    """The session-signing secret kept in the database (created on first use)."""
+    row = s.get(Meta, "secret_key")
+    if row is None:
+        row = Meta(key="secret_key", value=secrets.token_urlsafe(48))
+        s.add(row)
+        s.flush()
+    return row.value
+
+
+def create_user(
+    s: Session, name: str, password: str, role: str = "reviewer", *, by: User | None = None
+) -> User:
+    """Create a user with an argon2 password hash.
+
+    Raises
+    ------
+    InputError
+        Bad name, short password, unknown role, or the name is taken.
+    """
+    if not _NAME_RE.match(name):
+        raise InputError(
+            f"user name {name!r} must be 1-64 letters, digits or _.@-; pick another name."
+        )
+    if role not in ROLES:
+        raise InputError(
+            f"role {role!r} is not one of {list(ROLES)}; pass --role admin or --role reviewer."
+        )
+    if len(password) < 8:
+        raise InputError(
+            f"the password for {name!r} has {len(password)} characters; use at least 8."
+        )
+    if s.scalar(select(User.id).where(User.name == name)) is not None:
+        raise InputError(f"user {name!r} already exists; choose another name.")
+    user = User(
+        name=name,
+        role=role,
+        password_hash=security.hash_password(password),
+        active=True,
+        created_at=utcnow(),
+    )
+    s.add(user)
+    s.flush()
+    _log(s, "user.create", user=by, name=name, role=role)
+    return user
+
+
+def list_users(s: Session) -> list[User]:
+    """Every user, by name."""
+    return list(s.scalars(select(User).order_by(User.name)))
+
+
+def get_user(s: Session, user_id: int) -> User | None:
+    """The active user with this id, or None."""
+    user = s.get(User, user_id)
+    return user if user is not None and user.active else None
+
+
+def authenticate(s: Session, name: str, password: str) -> User:
+    """The user whose name and password match; ``AuthError`` otherwise (same message either way)."""
+    user = s.scalars(select(User).where(User.name == name)).first()
+    if (
+        user is None
+        or not user.active
+        or not security.verify_password(user.password_hash, password)
+    ):
+        raise AuthError("wrong user name or password")
+    return user
+
+
+def create_token(s: Session, user: User, *, name: str = "api", days: int | None = 30) -> str:
+    """Create an API token for ``user``; returns the token (only its hash is stored)."""
+    raw = security.new_token()
+    expires = utcnow() + dt.timedelta(days=days) if days else None
+    s.add(
+        ApiToken(
+            user_id=user.id,
+            token_hash=security.hash_token(raw),
+            name=name[:64],
+            created_at=utcnow(),
+            expires_at=expires,
+        )
+    )
+    _log(s, "token.create", user=user, name=name)
+    return raw
+
+
+def user_from_token(s: Session, raw: str) -> User | None:
+    """The active user owning this unexpired token, or None."""
+    row = s.scalars(select(ApiToken).where(ApiToken.token_hash == security.hash_token(raw))).first()
+    if row is None or (row.expires_at is not None and row.expires_at < utcnow()):
+        return None
+    return get_user(s, row.user_id)
+
+
+# --------------------------------------------------------------------------- projects
+
+
+def get_project(s: Session, name: str) -> Project:
+    """The project called ``name``; ``NotFoundError`` otherwise."""
+    p = s.scalars(select(Project).where(Project.name == name)).first()
+    if p is None:
+        raise NotFoundError(
+            f"project {name!r} does not exist; import a run with `truelabel review import RUN --project {name}`."
+        )
+    return p
+
+
+def create_project(
+    s: Session, name: str, classes: list[str], *, overlap: int = 1, by: User | None = None
+) -> Project:
+    """Create an empty project (items can then be pushed through the API)."""
+    if not name or len(name) > 128:
+        raise InputError(f"project name {name!r} must have 1-128 characters.")
+    if s.scalar(select(Project.id).where(Project.name == name)) is not None:
+        raise ConflictError(f"project {name!r} already exists.")
+    if len(classes) < 2 or len(set(classes)) != len(classes):
+        raise InputError(f"project {name!r} needs at least two distinct classes; got {classes}.")
+    if overlap < 1:
+        raise InputError(f"overlap must be >= 1 (reviews per item); got {overlap}.")
+    p = Project(
+        name=name,
+        classes=[str(c) for c in classes],
+        overlap=overlap,
+        design={},
+        created_at=utcnow(),
+    )
+    s.add(p)
+    s.flush()
+    _log(s, "project.create", user=by, project=p, classes=p.classes)
+    return p
+
+
+def set_overlap(s: Session, project: str, overlap: int, *, by: User | None = None) -> Project:
+    """Change how many reviewers must decide each item; open tasks follow."""
+    if overlap < 1:
+        raise InputError(f"overlap must be >= 1 (reviews per item); got {overlap}.")
+    p = get_project(s, project)
+    p.overlap = overlap
+    s.execute(update(Task).where(Task.project_id == p.id).values(needed=overlap))
+    s.execute(
+        update(Task)
+        .where(Task.project_id == p.id, Task.n_done >= Task.needed)
+        .values(status="done")
+    )
+    s.execute(
+        update(Task).where(Task.project_id == p.id, Task.n_done < Task.needed).values(status="open")
+    )
+    _log(s, "project.overlap", user=by, project=p, overlap=overlap)
+    return p
+
+
+def project_progress(s: Session, p: Project) -> dict[str, int]:
+    """Counts: items, tasks, done/open tasks, decisions, skips."""
+    n_items = s.scalar(select(func.count()).select_from(Item).where(Item.project_id == p.id)) or 0
+    rows = s.execute(
+        select(Task.status, func.count()).where(Task.project_id == p.id).group_by(Task.status)
+    ).all()
+    by = {str(k): int(v) for k, v in rows}
+    acts = s.execute(
+        select(Review.action, func.count()).where(Review.project_id == p.id).group_by(Review.action)
+    ).all()
+    a = {str(k): int(v) for k, v in acts}
+    return {
+        "items": int(n_items),
+        "tasks": sum(by.values()),
+        "done": by.get("done", 0),
+        "open": by.get("open", 0),
+        "reviews": sum(v for k, v in a.items() if k != "skip"),
+        "skips": a.get("skip", 0),
+        "ambiguous": a.get("ambiguous", 0),
+    }
+
+
+def list_projects(s: Session) -> list[tuple[Project, dict[str, int]]]:
+    """Every project with its progress counts."""
+    return [(p, project_progress(s, p)) for p in s.scalars(select(Project).order_by(Project.name))]
+
+
+# --------------------------------------------------------------------------- import
+
+
+@dataclass
+class ImportResult:
+    """What ``import_run`` did."""
+
+    project: str
+    kind: str
+    already_imported: bool
+    n_items_new: int
+    n_items_updated: int
+    n_votes: int
+    n_sources: int
+    n_tasks: int
+    design: dict[str, Any]
+
+
+def _class_diff(project: list[str], run: list[str]) -> str:
+    only_run = [c for c in run if c not in project]
+    only_proj = [c for c in project if c not in run]
+    return f"only in the run: {only_run}; only in the project: {only_proj}"
+
+
+def import_run(
+    s: Session,
+    run: LoadedRun,
+    project: str,
+    *,
+    design: str = "census",
+    budget: float | None = None,
+    floor: float = 0.1,
+    overlap: int = 1,
+    random_state: int = 0,
+    by: User | None = None,
+) -> ImportResult:
+    """Store a run's items, votes and sources in a project and draw the review queue.
+
+    The first run imported into a project fixes its sampling design (``census``
+    or ``poisson``, see :mod:`truelabel.review._design`); later runs update the
+    items' scores, votes and sources but never redraw the queue, so the recorded
+    sampling probabilities stay those of the one draw. Importing the same run
+    twice changes nothing.
+
+    Raises
+    ------
+    InputError
+        The run's classes differ from the project's (the message lists the difference).
+    """
+    p = s.scalars(select(Project).where(Project.name == project)).first()
+    if p is None:
+        p = create_project(s, project, run.classes, overlap=overlap, by=by)
+    elif set(p.classes) != set(run.classes):
+        raise InputError(
+            f"{run.path}: its classes {run.classes} differ from project {project!r}'s {p.classes} "
+            f"({_class_diff(p.classes, run.classes)}); import it into another --project."
+        )
+    if s.scalar(select(Run.id).where(Run.project_id == p.id, Run.fingerprint == run.fingerprint)):
+        n_tasks = (
+            s.scalar(select(func.count()).select_from(Task).where(Task.project_id == p.id)) or 0
+        )
+        return ImportResult(p.name, run.kind, True, 0, 0, 0, 0, int(n_tasks), dict(p.design))
+
+    existing: dict[str, int] = {}
+    from_audit: set[str] = set()
+    for key, iid, meta in s.execute(
+        select(Item.item_key, Item.id, Item.meta).where(Item.project_id == p.id)
+    ):
+        existing[key] = iid
+        if (meta or {}).get("run") == "audit":
+            from_audit.add(key)
+    items = run.items
+    new_rows: list[dict[str, Any]] = []
+    upd_rows: list[dict[str, Any]] = []
+    for rec in items.to_dict("records"):
+        row = {
+            str(k): (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()
+        }
+        row["is_label_issue"] = bool(row["is_label_issue"])
+        row["is_outlier"] = bool(row["is_outlier"])
+        if row["item_key"] in existing:
+            upd = {
+                k: v
+                for k, v in row.items()
+                if v not in (None, "", [], {}) or k in ("is_label_issue", "is_outlier")
+            }
+            upd["id"] = existing[row["item_key"]]
+            upd.pop("item_key", None)
+            if run.kind != "audit":
+                # an aggregate/label run adds votes and sources; it does not replace the audit's view
+                keep: tuple[str, ...] = (
+                    "given_label",
+                    "label_quality",
+                    "is_label_issue",
+                    "is_outlier",
+                    "neighbors",
+                    "duplicate_group",
+                )
+                if row["item_key"] in from_audit:
+                    keep += ("suggested_label", "suggested_prob", "probs", "text")
+                for k in keep:
+                    upd.pop(k, None)
+            upd_rows.append(upd)
+        else:
+            row["project_id"] = p.id
+            row["meta"] = {"run": run.kind}
+            new_rows.append(row)
+    if new_rows:
+        s.execute(insert(Item), new_rows)
+    for upd in upd_rows:
+        iid = upd.pop("id")
+        if upd:
+            s.execute(update(Item).where(Item.id == iid).values(**upd))
+    ids = dict(s.execute(select(Item.item_key, Item.id).where(Item.project_id == p.id)).all())
+
+    n_sources = 0
+    src_ids = dict(s.execute(select(Source.name, Source.id).where(Source.project_id == p.id)).all())
+    names: set[str] = set()
+    if run.sources is not None:
+        names |= set(run.sources["source"])
+    if run.votes is not None:
+        names |= set(run.votes["source"])
+    for name in sorted(names - set(src_ids)):
+        src = Source(project_id=p.id, name=name, stats={})
+        s.add(src)
+        s.flush()
+        src_ids[name] = src.id
+    if run.sources is not None:
+        for rec in run.sources.to_dict("records"):
+            q = rec["quality"]
+            s.execute(
+                update(Source)
+                .where(Source.id == src_ids[rec["source"]])
+                .values(quality=None if q is None or np.isnan(q) else float(q), stats=rec["stats"])
+            )
+            n_sources += 1
+    n_votes = 0
+    if run.votes is not None and len(run.votes):
+        v = run.votes[run.votes["item_key"].isin(ids.keys())]
+        have = {
+            (i, sid): vid
+            for i, sid, vid in s.execute(
+                select(Vote.item_id, Vote.source_id, Vote.id)
+                .join(Item)
+                .where(Item.project_id == p.id)
+            ).all()
+        }
+        fresh = []
+        for key, src, lab in zip(v["item_key"], v["source"], v["label"], strict=True):
+            iid, sid = ids[key], src_ids[src]
+            if (iid, sid) in have:
+                s.execute(update(Vote).where(Vote.id == have[(iid, sid)]).values(label=lab))
+            else:
+                fresh.append({"item_id": iid, "source_id": sid, "label": lab})
+                have[(iid, sid)] = -1
+        if fresh:
+            s.execute(insert(Vote), fresh)
+        n_votes = len(v)
+
+    n_tasks = s.scalar(select(func.count()).select_from(Task).where(Task.project_id == p.id)) or 0
+    if n_tasks == 0 and len(items):
+        selected, pi = sample_tasks(
+            run.priority, design=design, budget=budget, floor=floor, random_state=random_state
+        )
+        order = np.argsort(-run.priority, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.shape[0])
+        keys = items["item_key"].to_numpy()
+        rows = [
+            {
+                "project_id": p.id,
+                "item_id": ids[keys[i]],
+                "rank": int(rank[i]),
+                "priority": float(run.priority[i]),
+                "sampling_prob": float(pi[i]),
+                "needed": p.overlap,
+                "n_done": 0,
+                "status": "open",
+                "created_at": utcnow(),
+            }
+            for i in np.flatnonzero(selected)
+        ]
+        if rows:
+            s.execute(insert(Task), rows)
+        n_tasks = len(rows)
+        p.design = {
+            "design": design,
+            "budget": budget,
+            "floor": floor,
+            "seed": random_state,
+            "run": run.fingerprint[:16],
+            "run_kind": run.kind,
+            "n_items": int(len(items)),
+            "n_selected": n_tasks,
+            "expected": float(pi.sum()),
+            "priority": "1 - label_quality" if run.kind == "audit" else "1 - confidence",
+        }
+    s.add(
+        Run(
+            project_id=p.id,
+            kind=run.kind,
+            path=str(run.path),
+            fingerprint=run.fingerprint,
+            n_items=len(items),
+            imported_at=utcnow(),
+        )
+    )
+    _log(
+        s,
+        "run.import",
+        user=by,
+        project=p,
+        kind=run.kind,
+        path=str(run.path),
+        new=len(new_rows),
+        updated=len(upd_rows),
+        votes=n_votes,
+    )
+    return ImportResult(
+        p.name,
+        run.kind,
+        False,
+        len(new_rows),
+        len(upd_rows),
+        n_votes,
+        n_sources,
+        int(n_tasks),
+        dict(p.design),
+    )
+
+
+def push_items(
+    s: Session, project: str, items: list[dict[str, Any]], *, by: User | None = None
+) -> int:
+    """Add items through the API (queued with sampling probability 1, after existing tasks).
+
+    Each dict has ``item_id``, ``text`` and optional ``given_label``,
+    ``suggested_label``, ``suggested_prob``. Existing item ids are refused.
+    """
+    p = get_project(s, project)
+    keys = [str(it["item_id"]) for it in items]
+    clash = s.scalars(
+        select(Item.item_key).where(Item.project_id == p.id, Item.item_key.in_(keys))
+    ).first()
+    if clash is not None:
+        raise ConflictError(f"item {clash!r} already exists in project {project!r}.")
+    for it in items:
+        for col in ("given_label", "suggested_label"):
+            if it.get(col) is not None and it[col] not in p.classes:
+                raise InputError(
+                    f"item {it['item_id']!r}: {col} {it[col]!r} is not one of {p.classes}."
+                )
+    last = s.scalar(select(func.max(Task.rank)).where(Task.project_id == p.id))
+    start = -1 if last is None else int(last)
+    for j, it in enumerate(items):
+        item = Item(
+            project_id=p.id,
+            item_key=str(it["item_id"]),
+            text=str(it.get("text", "")),
+            meta={"run": "api"},
+            given_label=it.get("given_label"),
+            suggested_label=it.get("suggested_label"),
+            suggested_prob=it.get("suggested_prob"),
+            probs={},
+            neighbors=[],
+            is_label_issue=False,
+            is_outlier=False,
+        )
+        s.add(item)
+        s.flush()
+        s.add(
+            Task(
+                project_id=p.id,
+                item_id=item.id,
+                rank=start + 1 + j,
+                priority=0.0,
+                sampling_prob=1.0,
+                needed=p.overlap,
+                n_done=0,
+                status="open",
+                created_at=utcnow(),
+            )
+        )
+    _log(s, "items.push", user=by, project=p, n=len(items))
+    return len(items)
+
+
+# --------------------------------------------------------------------------- items
+
+
+def get_item(s: Session, project: str, item_key: str) -> Item:
+    """One item of a project by its item id."""
+    p = get_project(s, project)
+    item = s.scalars(select(Item).where(Item.project_id == p.id, Item.item_key == item_key)).first()
+    if item is None:
+        raise NotFoundError(f"item {item_key!r} is not in project {project!r}.")
+    return item
+
+
+def _filters(p: Project, label: str | None, issue: str | None) -> list[Any]:
+    conds: list[Any] = []
+    if label:
+        if label not in p.classes:
+            raise InputError(f"class filter {label!r} is not one of {p.classes}.")
+        conds.append(or_(Item.given_label == label, Item.suggested_label == label))
+    if issue:
+        if issue not in ISSUE_FILTERS:
+            raise InputError(f"issue filter {issue!r} is not one of {list(ISSUE_FILTERS)}.")
+        conds.append(
+            {
+                "label_issue": Item.is_label_issue.is_(True),
+                "outlier": Item.is_outlier.is_(True),
+                "duplicate": Item.duplicate_group.is_not(None),
+            }[issue]
+        )
+    return conds
+
+
+def list_items(
+    s: Session,
+    project: str,
+    *,
+    q: str | None = None,
+    label: str | None = None,
+    issue: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Item], int]:
+    """Items matching a text search (substring, bound parameter) and filters; with the total."""
+    p = get_project(s, project)
+    conds = [Item.project_id == p.id, *_filters(p, label, issue)]
+    if q:
+        conds.append(or_(Item.text.contains(q, autoescape=True), Item.item_key == q))
+    total = s.scalar(select(func.count()).select_from(Item).where(*conds)) or 0
+    rows = s.scalars(
+        select(Item)
+        .where(*conds)
+        .order_by(Item.id)
+        .limit(max(1, min(limit, 500)))
+        .offset(max(0, offset))
+    )
+    return list(rows), int(total)
+
+
+def item_view(s: Session, item: Item) -> dict[str, Any]:
+    """Everything the item page shows: votes with source quality, neighbours with labels, reviews."""
+    votes = s.execute(
+        select(Source.name, Vote.label, Source.quality)
+        .join(Source, Vote.source_id == Source.id)
+        .where(Vote.item_id == item.id)
+        .order_by(Source.name)
+    ).all()
+    nb_keys = list(item.neighbors or [])[:10]
+    nbs: dict[str, Item] = {}
+    if nb_keys:
+        nbs = {
+            i.item_key: i
+            for i in s.scalars(
+                select(Item).where(Item.project_id == item.project_id, Item.item_key.in_(nb_keys))
+            )
+        }
+    reviewed = dict(
+        s.execute(
+            select(Review.item_id, Review.label).where(
+                Review.item_id.in_([i.id for i in nbs.values()] or [-1]), Review.label.is_not(None)
+            )
+        ).all()
+    )
+    reviews = s.execute(
+        select(User.name, Review.action, Review.label, Review.created_at)
+        .join(User, Review.user_id == User.id)
+        .where(Review.item_id == item.id)
+        .order_by(Review.id)
+    ).all()
+    return {
+        "votes": [{"source": n, "label": lab, "quality": q} for n, lab, q in votes],
+        "neighbors": [
+            {
+                "item_id": k,
+                "text": nbs[k].text[:200],
+                "label": reviewed.get(nbs[k].id) or nbs[k].given_label or nbs[k].suggested_label,
+                "reviewed": nbs[k].id in reviewed,
+            }
+            for k in nb_keys
+            if k in nbs
+        ],
+        "reviews": [
+            {"reviewer": n, "action": a, "label": lab, "at": at} for n, a, lab, at in reviews
+        ],
+    }
+
+
+# --------------------------------------------------------------------------- tasks and reviews
+
+
+def get_task(s: Session, project: str, task_id: int) -> tuple[Task, Item]:
+    """A task of the project with its item."""
+    p = get_project(s, project)
+    task = s.get(Task, task_id)
+    if task is None or task.project_id != p.id:
+        raise NotFoundError(f"task {task_id} is not in project {project!r}.")
+    item = s.get(Item, task.item_id)
+    assert item is not None
+    return task, item
+
+
+def lease_next(
+    s: Session,
+    project: str,
+    user: User,
+    *,
+    lease_seconds: int = 600,
+    label: str | None = None,
+    issue: str | None = None,
+) -> tuple[Task, Item, dt.datetime] | None:
+    """Lease the most valuable open task this user has not decided yet (or renew the one held).
+
+    A task is available while ``n_done + active leases of others < needed``.
+    Returns ``(task, item, lease expiry)`` or None when the queue is empty.
+    """
+    p = get_project(s, project)
+    conds_f = _filters(p, label, issue)
+    now = utcnow()
+    until = now + dt.timedelta(seconds=lease_seconds)
+    mine = s.execute(
+        select(Lease, Task)
+        .join(Task, Lease.task_id == Task.id)
+        .where(
+            Task.project_id == p.id,
+            Lease.user_id == user.id,
+            Lease.expires_at > now,
+            Task.status == "open",
+        )
+    ).first()
+    if mine is not None:
+        lease, task = mine
+        lease.expires_at = until
+        item = s.get(Item, task.item_id)
+        assert item is not None
+        return task, item, until
+    s.execute(delete(Lease).where(Lease.user_id == user.id, Lease.expires_at <= now))
+    active = (
+        select(Lease.task_id.label("task_id"), func.count().label("n"))
+        .where(Lease.expires_at > now)
+        .group_by(Lease.task_id)
+        .subquery()
+    )
+    mine_done = select(Review.task_id).where(Review.user_id == user.id, Review.project_id == p.id)
+    stmt = (
+        select(Task)
+        .join(Item, Task.item_id == Item.id)
+        .outerjoin(active, active.c.task_id == Task.id)
+        .where(
+            Task.project_id == p.id,
+            Task.status == "open",
+            Task.n_done + func.coalesce(active.c.n, 0) < Task.needed,
+            Task.id.not_in(mine_done),
+            *conds_f,
+        )
+        .order_by(Task.rank)
+        .limit(1)
+    )
+    if s.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=Task, skip_locked=True)
+    found = s.scalars(stmt).first()
+    if found is None:
+        return None
+    task = found
+    s.add(Lease(task_id=task.id, user_id=user.id, expires_at=until))
+    s.flush()
+    item = s.get(Item, task.item_id)
+    assert item is not None
+    return task, item, until
+
+
+def release_lease(s: Session, project: str, task_id: int, user: User) -> bool:
+    """Give a leased task back to the queue; True when a lease was released."""
+    task, _ = get_task(s, project, task_id)
+    res = s.execute(delete(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id))
+    return bool(getattr(res, "rowcount", 0))
+
+
+def _label_for(action: str, label: str | None, item: Item, classes: list[str]) -> str | None:
+    if action not in ACTIONS:
+        raise InputError(f"action {action!r} is not one of {list(ACTIONS)}.")
+    if action == "given":
+        if item.given_label is None:
+            raise InputError(
+                f"item {item.item_key!r} has no given label; pick a class (action 'other')."
+            )
+        return item.given_label
+    if action == "suggested":
+        if item.suggested_label is None:
+            raise InputError(
+                f"item {item.item_key!r} has no suggested label; pick a class (action 'other')."
+            )
+        return item.suggested_label
+    if action == "other":
+        if label not in classes:
+            raise InputError(f"label {label!r} is not one of the project's classes {classes}.")
+        return label
+    return None
+
+
+def submit_review(
+    s: Session,
+    project: str,
+    task_id: int,
+    user: User,
+    *,
+    action: str,
+    label: str | None = None,
+    note: str = "",
+    flags: list[str] | None = None,
+    idempotency_key: str | None = None,
+) -> tuple[Review, bool]:
+    """Store one reviewer's decision exactly once.
+
+    - The same ``idempotency_key`` (or the same decision again) returns the
+      stored review with ``created=False``.
+    - A different decision by the same reviewer on the same task is refused
+      (``ConflictError``); decisions are never overwritten.
+    - With an expired (or no) lease the decision is accepted only while the task
+      still needs reviews that nobody else holds; otherwise ``ConflictError``
+      says why.
+
+    Returns
+    -------
+    (review, created)
+    """
+    key = (idempotency_key or secrets.token_hex(16))[:64]
+    replay = s.scalars(
+        select(Review).where(Review.user_id == user.id, Review.idempotency_key == key)
+    ).first()
+    if replay is not None:
+        if replay.task_id != task_id:
+            raise ConflictError(
+                f"idempotency key {key!r} was already used for task {replay.task_id}; send a new key."
+            )
+        return replay, False
+    p = get_project(s, project)
+    task = s.scalars(
+        _lock(s, select(Task).where(Task.id == task_id, Task.project_id == p.id))
+    ).first()
+    if task is None:
+        raise NotFoundError(f"task {task_id} is not in project {project!r}.")
+    item = s.get(Item, task.item_id)
+    assert item is not None
+    lab = _label_for(action, label, item, p.classes)
+    mine = s.scalars(
+        select(Review).where(Review.task_id == task.id, Review.user_id == user.id)
+    ).first()
+    if mine is not None:
+        if mine.action == action and mine.label == lab:
+            return mine, False
+        raise ConflictError(
+            f"you already decided item {item.item_key!r} ({mine.action}: {mine.label}) at "
+            f"{mine.created_at:%Y-%m-%d %H:%M:%S} UTC; decisions are never overwritten — add a note instead."
+        )
+    now = utcnow()
+    lease = s.scalars(
+        select(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id)
+    ).first()
+    valid = lease is not None and lease.expires_at > now
+    if not valid and action != "skip":
+        others = (
+            s.scalar(
+                select(func.count())
+                .select_from(Lease)
+                .where(Lease.task_id == task.id, Lease.user_id != user.id, Lease.expires_at > now)
+            )
+            or 0
+        )
+        if task.n_done + others >= task.needed:
+            why = (
+                "already has all its reviews"
+                if task.n_done >= task.needed
+                else "was leased to another reviewer after your lease expired"
+            )
+            raise ConflictError(
+                f"your lease on item {item.item_key!r} expired and the item {why}; your decision "
+                "was NOT stored. Open the next item."
+            )
+    review = Review(
+        project_id=p.id,
+        task_id=task.id,
+        item_id=item.id,
+        user_id=user.id,
+        action=action,
+        label=lab,
+        note=(note or "")[:5000],
+        flags=list(flags or [])[:20],
+        idempotency_key=key,
+        lease_expired=not valid,
+        created_at=now,
+    )
+    s.add(review)
+    if lease is not None:
+        s.delete(lease)
+    if action != "skip":
+        task.n_done += 1
+        if task.n_done >= task.needed:
+            task.status = "done"
+    s.flush()
+    _log(
+        s,
+        "review.submit",
+        user=user,
+        project=p,
+        task=task.id,
+        item=item.item_key,
+        action=action,
+        label=lab,
+        lease_expired=not valid,
+    )
+    return review, True
+
+
+def list_reviews(
+    s: Session, project: str, *, since_id: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
+    """Decisions of a project in submission order (for tools pulling them)."""
+    p = get_project(s, project)
+    rows = s.execute(
+        select(Review, User.name, Item.item_key, Task.sampling_prob)
+        .join(User, Review.user_id == User.id)
+        .join(Item, Review.item_id == Item.id)
+        .join(Task, Review.task_id == Task.id)
+        .where(Review.project_id == p.id, Review.id > since_id)
+        .order_by(Review.id)
+        .limit(max(1, min(limit, 10000)))
+    ).all()
+    return [
+        {
+            "id": r.id,
+            "task_id": r.task_id,
+            "item_id": key,
+            "reviewer": name,
+            "action": r.action,
+            "label": r.label,
+            "note": r.note,
+            "flags": r.flags,
+            "sampling_prob": pi,
+            "lease_expired": r.lease_expired,
+            "created_at": r.created_at,
+        }
+        for r, name, key, pi in rows
+    ]
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def reviews_frame(s: Session, p: Project) -> pd.DataFrame:
+    """All reviews of a project as a table (item_id, reviewer, action, label, given, suggested, pi, at)."""
+    rows = s.execute(
+        select(
+            Item.item_key,
+            User.name,
+            Review.action,
+            Review.label,
+            Item.given_label,
+            Item.suggested_label,
+            Task.sampling_prob,
+            Review.created_at,
+            Review.note,
+        )
+        .join(User, Review.user_id == User.id)
+        .join(Item, Review.item_id == Item.id)
+        .join(Task, Review.task_id == Task.id)
+        .where(Review.project_id == p.id)
+        .order_by(Review.id)
+    ).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "item_id",
+            "reviewer",
+            "action",
+            "label",
+            "given_label",
+            "suggested_label",
+            "sampling_prob",
+            "reviewed_at",
+            "note",
+        ],
+    )
+
+
+def _reviewer_table(df: pd.DataFrame) -> pd.DataFrame:
+    cols = [
+        "reviewer",
+        "n_decisions",
+        "n_labels",
+        "n_ambiguous",
+        "n_skips",
+        "agree_given",
+        "agree_suggested",
+        "agree_others",
+    ]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    lab = df[df["label"].notna()]
+    out = []
+    for name, g in df.groupby("reviewer", sort=True):
+        gl = g[g["label"].notna()]
+        others = []
+        for it, lb in zip(gl["item_id"], gl["label"], strict=True):
+            peers = lab[(lab["item_id"] == it) & (lab["reviewer"] != name)]["label"]
+            if len(peers):
+                others.append(float((peers == lb).mean()))
+        out.append(
+            {
+                "reviewer": name,
+                "n_decisions": int((g["action"] != "skip").sum()),
+                "n_labels": len(gl),
+                "n_ambiguous": int((g["action"] == "ambiguous").sum()),
+                "n_skips": int((g["action"] == "skip").sum()),
+                "agree_given": float((gl["label"] == gl["given_label"]).mean())
+                if len(gl) and gl["given_label"].notna().any()
+                else None,
+                "agree_suggested": float((gl["label"] == gl["suggested_label"]).mean())
+                if len(gl)
+                else None,
+                "agree_others": float(np.mean(others)) if others else None,
+            }
+        )
+    return pd.DataFrame(out, columns=cols)
+
+
+def _agreement(df: pd.DataFrame, classes: list[str]) -> dict[str, Any]:
+    lab = df[df["label"].notna() & df["label"].isin(classes)]
+    code = {c: i for i, c in enumerate(classes)}
+    multi = lab.groupby("item_id")["reviewer"].transform("size") >= 2
+    lab = lab[multi]
+    res: dict[str, Any] = {
+        "n_items_multi": int(lab["item_id"].nunique()),
+        "krippendorff_alpha": None,
+        "cohen_kappa_mean": None,
+        "pairs": [],
+    }
+    if lab.empty:
+        return res
+    units = pd.factorize(lab["item_id"])[0]
+    vals = lab["label"].map(code).to_numpy()
+    alpha = krippendorff_alpha_nominal(units, vals, len(classes))
+    res["krippendorff_alpha"] = None if np.isnan(alpha) else alpha
+    wide = lab.pivot_table(index="item_id", columns="reviewer", values="label", aggfunc="first")
+    names = list(wide.columns)
+    kappas = []
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            both = wide[[a, b]].dropna()
+            if len(both) == 0:
+                continue
+            k = cohen_kappa(
+                both[a].map(code).to_numpy(), both[b].map(code).to_numpy(), len(classes)
+            )
+            res["pairs"].append(
+                {"a": a, "b": b, "n_items": len(both), "cohen_kappa": None if np.isnan(k) else k}
+            )
+            if not np.isnan(k):
+                kappas.append(k)
+    res["cohen_kappa_mean"] = float(np.mean(kappas)) if kappas else None
+    return res
+
+
+def project_stats(s: Session, project: str) -> dict[str, Any]:
+    """Progress, per-reviewer statistics and inter-reviewer agreement of a project."""
+    p = get_project(s, project)
+    df = reviews_frame(s, p)
+    return {
+        "project": p.name,
+        "classes": p.classes,
+        "overlap": p.overlap,
+        "design": p.design,
+        "progress": project_progress(s, p),
+        "reviewers": _reviewer_table(df).to_dict("records"),
+        "agreement": _agreement(df, p.classes),
+    }
+
+
+def open_counts(s: Session, p: Project) -> dict[str, int]:
+    """Open tasks per class filter (given or suggested label) for the queue page."""
+    out: dict[str, int] = {}
+    for c in p.classes:
+        out[c] = int(
+            s.scalar(
+                select(func.count())
+                .select_from(Task)
+                .join(Item, Task.item_id == Item.id)
+                .where(
+                    Task.project_id == p.id,
+                    Task.status == "open",
+                    or_(Item.given_label == c, Item.suggested_label == c),
+                )
+            )
+            or 0
+        )
+    return out

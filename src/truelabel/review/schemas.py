@@ -1,0 +1,126 @@
+"""Request and response shapes of the JSON API (separate ``…Create`` / ``…Public`` models)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "ItemCreate",
+    "ItemDetail",
+    "ItemPublic",
+    "ItemsPage",
+    "ProjectCreate",
+    "ProjectPublic",
+    "ProjectUpdate",
+    "ReviewCreate",
+    "ReviewPublic",
+    "TaskPublic",
+    "Token",
+    "UserCreate",
+    "UserPublic",
+]
+
+
+class Token(BaseModel):
+    """A bearer token for ``Authorization: Bearer <access_token>``."""
+
+    access_token: str
+    token_type: str = "bearer"
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    role: str
+
+
+class UserCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=8, max_length=1024)
+    role: Literal["admin", "reviewer"] = "reviewer"
+
+
+class ProjectPublic(BaseModel):
+    name: str
+    classes: list[str]
+    overlap: int
+    design: dict[str, Any]
+    progress: dict[str, int]
+
+
+class ProjectCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=128)
+    classes: list[str] = Field(min_length=2)
+    overlap: int = Field(default=1, ge=1)
+
+
+class ProjectUpdate(BaseModel):
+    overlap: int = Field(ge=1)
+
+
+class ItemPublic(BaseModel):
+    item_id: str
+    text: str
+    given_label: str | None
+    suggested_label: str | None
+    suggested_prob: float | None
+    label_quality: float | None
+    is_label_issue: bool
+    is_outlier: bool
+    duplicate_group: str | None
+    probs: dict[str, float]
+
+
+class ItemDetail(ItemPublic):
+    votes: list[dict[str, Any]]
+    neighbors: list[dict[str, Any]]
+    reviews: list[dict[str, Any]]
+
+
+class ItemCreate(BaseModel):
+    item_id: str = Field(min_length=1, max_length=255)
+    text: str = ""
+    given_label: str | None = None
+    suggested_label: str | None = None
+    suggested_prob: float | None = Field(default=None, ge=0, le=1)
+
+
+class ItemsPage(BaseModel):
+    items: list[ItemPublic]
+    total: int
+
+
+class TaskPublic(BaseModel):
+    task_id: int
+    rank: int
+    sampling_prob: float
+    needed: int
+    n_done: int
+    lease_expires_at: dt.datetime
+    item: ItemDetail
+
+
+class ReviewCreate(BaseModel):
+    """One decision: ``given`` / ``suggested`` accept that label; ``other`` needs ``label``."""
+
+    action: Literal["given", "suggested", "other", "ambiguous", "skip"]
+    label: str | None = None
+    note: str = Field(default="", max_length=5000)
+    flags: list[str] = Field(default_factory=list, max_length=20)
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class ReviewPublic(BaseModel):
+    id: int
+    task_id: int
+    item_id: str
+    reviewer: str
+    action: str
+    label: str | None
+    note: str
+    lease_expired: bool
+    created_at: dt.datetime
+    created: bool = Field(description="False when this was a replay of an already stored decision.")

@@ -1,0 +1,133 @@
+"""Fixtures of the review tests: run folders written like the real stages, a SQLite file, users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from truelabel.io import RunDir
+
+CLASSES = ["neg", "neu", "pos"]
+PASSWORD = "correct horse battery"
+
+
+def make_audit_run(
+    out: Path,
+    n: int = 30,
+    *,
+    classes: list[str] | None = None,
+    seed: int = 0,
+    texts: list[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """An audit run folder: issues.parquet (+p_<class>), summary.json, run.json kind=audit.
+
+    Item ``i`` has id ``it<i>``, given label ``classes[i % K]``; every third item's
+    suggestion differs from the given label (a label issue). label_quality rises
+    with ``i`` so ``it0`` is reviewed first.
+    """
+    classes = classes or CLASSES
+    k = len(classes)
+    rng = np.random.default_rng(seed)
+    ids = [f"it{i}" for i in range(n)]
+    given = [classes[i % k] for i in range(n)]
+    issue = np.array([i % 3 == 0 for i in range(n)])
+    suggested = [classes[(i + 1) % k] if issue[i] else given[i] for i in range(n)]
+    probs = rng.dirichlet(np.ones(k), size=n)
+    for i in range(n):
+        j = classes.index(suggested[i])
+        probs[i] = 0.2 * probs[i]
+        probs[i, j] += 0.8
+    lq = np.linspace(0.01, 0.99, n)
+    df = pd.DataFrame(
+        {
+            "item_id": ids,
+            "text": texts if texts is not None else [f"text of item {i}" for i in range(n)],
+            "given_label": given,
+            "suggested_label": suggested,
+            "suggested_prob": probs.max(axis=1),
+            "label_quality": lq,
+            "is_label_issue": issue,
+            "is_outlier": [i == 5 for i in range(n)],
+            "duplicate_group": [("g1" if i in (7, 8) else None) for i in range(n)],
+            "neighbors": [[ids[(i + 1) % n], ids[(i + 2) % n]] for i in range(n)],
+            "extra_column": 1,
+        }
+    )
+    for j, c in enumerate(classes):
+        df[f"p_{c}"] = probs[:, j]
+    with RunDir(out, kind="audit", overwrite=overwrite) as run:
+        run.write_parquet("issues.parquet", df)
+        run.write_json(
+            "summary.json", {"classes": classes, "n": n, "noise_rate": float(issue.mean())}
+        )
+    return out
+
+
+def make_aggregate_run(out: Path, n: int = 30, *, classes: list[str] | None = None) -> Path:
+    """An aggregate run: labels.parquet, sources.parquet, votes.parquet (3 workers)."""
+    classes = classes or CLASSES
+    k = len(classes)
+    ids = [f"it{i}" for i in range(n)]
+    labels = pd.DataFrame(
+        {
+            "item_id": ids,
+            "label": [classes[i % k] for i in range(n)],
+            "confidence": np.linspace(0.4, 0.99, n),
+        }
+    )
+    for j, c in enumerate(classes):
+        labels[f"p_{c}"] = [(0.9 if i % k == j else 0.1 / (k - 1)) for i in range(n)]
+    votes = pd.DataFrame(
+        [
+            {"item_id": ids[i], "source": f"w{w}", "label": classes[(i + (w == 2)) % k]}
+            for i in range(n)
+            for w in range(3)
+        ]
+    )
+    sources = pd.DataFrame(
+        {"source": ["w0", "w1", "w2"], "n_votes": [n, n, n], "accuracy": [0.9, 0.85, 0.4]}
+    )
+    with RunDir(out, kind="aggregate") as run:
+        run.write_parquet("labels.parquet", labels)
+        run.write_parquet("votes.parquet", votes)
+        run.write_parquet("sources.parquet", sources)
+        run.write_json("summary.json", {"classes": classes, "n": n})
+    return out
+
+
+@pytest.fixture
+def audit_run(tmp_path: Path) -> Path:
+    return make_audit_run(tmp_path / "audit")
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'review.db'}"
+
+
+@pytest.fixture
+def app_env(db_url: str, audit_run: Path) -> Iterator[dict[str, object]]:
+    """A migrated SQLite DB with project 'demo' (30 items), an admin and two reviewers, and the app."""
+    from fastapi.testclient import TestClient
+
+    from truelabel.review import ReviewSettings, add_user, create_app, import_review
+
+    import_review(audit_run, "demo", db=db_url)
+    add_user("admin", PASSWORD, role="admin", db=db_url)
+    add_user("alice", PASSWORD, role="reviewer", db=db_url)
+    add_user("bob", PASSWORD, role="reviewer", db=db_url)
+    app = create_app(ReviewSettings(db_url=db_url, lease_seconds=600))
+    with TestClient(app, base_url="http://testserver") as client:
+        yield {"app": app, "client": client, "db_url": db_url}
+    app.state.db.dispose()
+
+
+def token_for(client: object, name: str, password: str = PASSWORD) -> dict[str, str]:
+    r = client.post("/api/login/token", data={"username": name, "password": password})  # type: ignore[attr-defined]
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
