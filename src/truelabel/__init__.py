@@ -34,6 +34,10 @@ _LAZY: dict[str, str] = {
     "plan_gold": "truelabel.estimate",
     "select_gold": "truelabel.estimate",
     "aggregate": "truelabel.aggregate",
+    "LLMLabeler": "truelabel.sources",
+    "ZeroShotLabeler": "truelabel.sources",
+    "induce_taxonomy": "truelabel.sources",
+    "select_items": "truelabel.sources",
 }
 
 __all__ = sorted(

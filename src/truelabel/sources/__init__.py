@@ -43,3 +43,36 @@ __all__ += [
     "votes_from_table",
 ]
 # --- end votes and labeling functions ---
+
+# --- zero-shot, LLM labelers, budget selection, taxonomy (issue 5) ---
+from ._llm import LLMLabeler, LLMResult, label_with_llm, match_label, render_prompt  # noqa: E402
+from ._llm_cache import LLMCache  # noqa: E402
+from ._select import SELECTION_STRATEGIES, budget_curve, select_items  # noqa: E402
+from ._taxonomy import Taxonomy, ctfidf_keywords, induce_taxonomy, taxonomy  # noqa: E402
+from ._zeroshot import LabelResult, ZeroShotLabeler, label, zero_shot_proba  # noqa: E402
+from ._zeroshot_classes import ClassSpec, dump_classes, load_classes, parse_classes  # noqa: E402
+
+__all__ += [
+    "ClassSpec",
+    "LLMCache",
+    "LLMLabeler",
+    "LLMResult",
+    "LabelResult",
+    "SELECTION_STRATEGIES",
+    "Taxonomy",
+    "ZeroShotLabeler",
+    "budget_curve",
+    "ctfidf_keywords",
+    "dump_classes",
+    "induce_taxonomy",
+    "label",
+    "label_with_llm",
+    "load_classes",
+    "match_label",
+    "parse_classes",
+    "render_prompt",
+    "select_items",
+    "taxonomy",
+    "zero_shot_proba",
+]
+# --- end zero-shot, LLM labelers ---

@@ -1,0 +1,201 @@
+"""``truelabel label``: labels from class names (zero-shot) or from an LLM endpoint."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from ._app import app, console, err_console, error_boundary
+
+__all__ = ["label"]
+
+
+class Featurizer(StrEnum):
+    auto = "auto"
+    minilm = "minilm"
+    static = "static"
+    tfidf = "tfidf"
+
+
+@app.command()
+def label(
+    data: Annotated[Path, typer.Argument(help="Table of items (csv/tsv/jsonl/parquet).")],
+    text_column: Annotated[str, typer.Option("--text-column", help="Column with the text.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    classes: Annotated[
+        str | None,
+        typer.Option("--classes", help='Comma-separated class names, e.g. "World,Sports".'),
+    ] = None,
+    classes_file: Annotated[
+        Path | None,
+        typer.Option("--classes-file", help="classes.yaml: name, description, keywords, examples."),
+    ] = None,
+    featurizer: Annotated[
+        Featurizer, typer.Option(help="Text embeddings for similarity.")
+    ] = Featurizer.auto,
+    refine: Annotated[
+        bool, typer.Option("--refine/--no-refine", help="Transductive prototype refinement.")
+    ] = True,
+    balance: Annotated[
+        bool, typer.Option("--balance", help="Class-prior balancing (equal share per class).")
+    ] = False,
+    temperature: Annotated[
+        float, typer.Option(help="Softmax temperature on cosine similarity.")
+    ] = 0.05,
+    id_column: Annotated[str | None, typer.Option("--id-column", help="Item id column.")] = None,
+    label_column: Annotated[
+        str | None,
+        typer.Option(
+            "--label-column",
+            help="Known labels on some rows (empty = unknown): generalized zero-shot, or the "
+            "few-shot pool with an LLM.",
+        ),
+    ] = None,
+    llm_base_url: Annotated[
+        str | None,
+        typer.Option(
+            "--llm-base-url", help="OpenAI-compatible endpoint, e.g. http://127.0.0.1:8080/v1."
+        ),
+    ] = None,
+    llm_model: Annotated[
+        str, typer.Option("--llm-model", help="Model name sent to the endpoint.")
+    ] = "default",
+    llm_api_key_env: Annotated[
+        str | None,
+        typer.Option("--llm-api-key-env", help="Environment variable holding the API key."),
+    ] = None,
+    llm_template: Annotated[
+        Path | None, typer.Option("--llm-template", help="Jinja2 prompt template file.")
+    ] = None,
+    llm_shots: Annotated[
+        int, typer.Option("--llm-shots", help="Few-shot examples per prompt.")
+    ] = 0,
+    llm_samples: Annotated[
+        int, typer.Option("--llm-samples", help="Answers per item (confidence = agreement).")
+    ] = 1,
+    llm_temperature: Annotated[float, typer.Option("--llm-temperature")] = 0.0,
+    llm_max_tokens: Annotated[
+        int, typer.Option("--llm-max-tokens", help="Tokens per answer.")
+    ] = 16,
+    llm_max_calls: Annotated[
+        int | None,
+        typer.Option("--llm-max-calls", help="Budget: paid calls (cache hits are free)."),
+    ] = None,
+    llm_max_total_tokens: Annotated[
+        int | None, typer.Option("--llm-max-total-tokens", help="Budget: total tokens.")
+    ] = None,
+    llm_concurrency: Annotated[int, typer.Option("--llm-concurrency")] = 4,
+    llm_timeout: Annotated[
+        float, typer.Option("--llm-timeout", help="Seconds per request.")
+    ] = 60.0,
+    llm_cache: Annotated[
+        Path | None,
+        typer.Option("--llm-cache", help="SQLite cache file (default in the cache dir)."),
+    ] = None,
+    llm_select: Annotated[
+        int | None,
+        typer.Option("--llm-select", help="Send only K items: uncertain and representative."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace a non-run --out.")
+    ] = False,
+) -> None:
+    """Label texts from class names (zero-shot similarity) or with an LLM endpoint."""
+    from ..sources import LLMLabeler
+    from ..sources import label as zs_label
+    from ..sources._llm import label_with_llm
+
+    with error_boundary():
+        if llm_base_url is None:
+            res: Any = zs_label(
+                data,
+                text_column=text_column,
+                classes=classes,
+                classes_file=classes_file,
+                featurizer=featurizer.value,
+                refine=refine,
+                balance=balance,
+                temperature=temperature,
+                id_column=id_column,
+                label_column=label_column,
+                out=out,
+                overwrite=overwrite,
+            )
+        else:
+            llm = LLMLabeler(
+                llm_base_url,
+                llm_model,
+                api_key_env=llm_api_key_env,
+                template=llm_template,
+                n_shots=llm_shots,
+                n_samples=llm_samples,
+                temperature=llm_temperature,
+                max_tokens=llm_max_tokens,
+                max_calls=llm_max_calls,
+                max_total_tokens=llm_max_total_tokens,
+                concurrency=llm_concurrency,
+                timeout=llm_timeout,
+                cache_path=llm_cache,
+                featurizer=featurizer.value,
+            )
+            res = label_with_llm(
+                data,
+                text_column=text_column,
+                llm=llm,
+                classes=classes,
+                classes_file=classes_file,
+                id_column=id_column,
+                gold_column=label_column,
+                select=llm_select,
+                featurizer=featurizer.value,
+                out=out,
+                overwrite=overwrite,
+            )
+    if llm_base_url is None:
+        s = res.summary
+        t = Table(
+            title=f"zero-shot labels ({s['n_items']} items, {s['featurizer']}, "
+            f"refine={'on' if s['refine'] else 'off'}, {s['n_iter']} rounds)"
+        )
+        t.add_column("class")
+        t.add_column("items", justify="right")
+        for c, n in s["per_class"].items():
+            t.add_row(str(c), str(n))
+        console.print(t)
+        console.print(
+            f"mean confidence {s['mean_confidence']:.3f}; wrote {out}/labels.parquet "
+            "and votes.parquet"
+        )
+        return
+    st = res.stats
+    t = Table(title=f"LLM labels: {st['source']}")
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    for key in (
+        "n_items",
+        "n_calls",
+        "n_cache_hits",
+        "n_votes",
+        "n_abstain",
+        "n_failed",
+        "n_skipped",
+        "prompt_tokens",
+        "completion_tokens",
+    ):
+        t.add_row(key.removeprefix("n_").replace("_", " "), str(st[key]))
+    t.add_row("cost", f"{st['cost']:.4f}")
+    console.print(t)
+    if st.get("cache_rebuilt"):
+        err_console.print(f"[yellow]note:[/] {st['cache_rebuilt']}")
+    if st.get("stopped"):
+        err_console.print(
+            f"[yellow]stopped early:[/] {st['stopped']}; answers so far are cached, "
+            "re-run to resume."
+        )
+    if st["n_abstain"]:
+        err_console.print(f"[yellow]{st['n_abstain']} answers named no class (abstains).[/]")
+    console.print(f"wrote {out}/labels.parquet and votes.parquet")

@@ -1,0 +1,802 @@
+"""LLM labelers: any OpenAI-compatible chat-completions endpoint as a source of votes.
+
+A prompt (a Jinja2 template) lists the classes with their descriptions and ``k`` few-shot
+examples chosen by embedding similarity from gold items. The answer is constrained to
+the class list with a JSON schema when the server supports it, and matched strictly
+otherwise; an answer that names no class is an *abstain* (counted, no vote). Confidence
+comes from token log-probabilities when the server returns them, else from agreement
+over ``n_samples`` samples.
+
+Every call goes through a SQLite cache keyed by (model, prompt, parameters): a re-run is
+free and a crashed run resumes. Calls run with bounded concurrency, retry on
+timeouts/429/5xx, and stop cleanly at a budget (calls or tokens) or when the endpoint
+keeps failing — answers already paid for are never lost.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import os
+import re
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._errors import InputError, ServiceError
+from .._validation import Interval, Options, check_params
+from ._llm_cache import LLMCache, request_key
+from ._llm_client import CallOutcome, ChatClient, FatalEndpointError, UnsupportedParameter
+from ._zeroshot_classes import ClassSpec, parse_classes
+
+__all__ = [
+    "LLMLabeler",
+    "LLMResult",
+    "label_with_llm",
+    "match_label",
+    "nearest_examples",
+    "render_prompt",
+]
+
+logger = logging.getLogger(__name__)
+
+_TEMPLATES = Path(__file__).with_name("templates")
+SYSTEM_PROMPT = (
+    "You are a careful annotator. You classify texts into one of a fixed set of "
+    "categories and answer with the category name only."
+)
+
+
+# ---------------------------------------------------------------------------- prompts
+def _load_template(template: str | Path | None) -> tuple[Any, str]:
+    """A Jinja2 template object and its name (file stem or ``inline``)."""
+    import jinja2
+
+    env = jinja2.Environment(
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
+    )
+    if template is None:
+        p = _TEMPLATES / "label.j2"
+        return env.from_string(p.read_text(encoding="utf-8")), "label"
+    p = Path(str(template))
+    if len(str(template)) < 4096 and p.suffix in (".j2", ".jinja", ".txt") and p.is_file():
+        return env.from_string(p.read_text(encoding="utf-8")), p.stem
+    if str(template).endswith((".j2", ".jinja")) and not p.is_file():
+        raise InputError(f"prompt template {template} not found; check the path.")
+    return env.from_string(str(template)), "inline"
+
+
+def render_prompt(
+    template: Any,
+    *,
+    text: str,
+    classes: Sequence[ClassSpec],
+    examples: Sequence[tuple[str, str]] = (),
+    json_output: bool = False,
+) -> str:
+    """Render the user prompt for one item.
+
+    Template variables: ``text``, ``classes`` (objects with ``name``, ``description``,
+    ``keywords``, ``examples``), ``examples`` (objects with ``text`` and ``label``) and
+    ``json_output`` (whether a JSON answer is requested).
+    """
+    import jinja2
+
+    tpl = template if hasattr(template, "render") else _load_template(template)[0]
+    try:
+        return str(
+            tpl.render(
+                text=text,
+                classes=classes,
+                examples=[{"text": t, "label": lab} for t, lab in examples],
+                json_output=json_output,
+            )
+        ).strip()
+    except jinja2.TemplateError as exc:
+        raise InputError(
+            f"prompt template failed to render ({exc}); it may use the variables text, "
+            "classes, examples and json_output."
+        ) from None
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\s+", " ", s.strip().strip("`'\".,;:!*[]()").strip()).casefold()
+
+
+def match_label(answer: str | None, classes: Sequence[str]) -> str | None:
+    """Map a raw answer to a class name, strictly; ``None`` = abstain.
+
+    Accepted: a JSON object with a ``label`` (or ``category``) field naming a class; the
+    class name alone (case, surrounding quotes, punctuation and whitespace ignored);
+    ``Category: <name>``. Anything else — another word, two classes — abstains.
+    """
+    if answer is None:
+        return None
+    text = answer.strip()
+    if text.startswith("```"):
+        text = text.strip("`").removeprefix("json").strip()
+    index = {_norm(c): c for c in classes}
+    if text.startswith("{"):
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError:
+            obj = None
+        if isinstance(obj, dict):
+            val = obj.get("label", obj.get("category"))
+            return index.get(_norm(str(val))) if val is not None else None
+    first = text.splitlines()[0] if text else ""
+    for cand in (text, first, re.sub(r"^(category|label|answer)\s*:\s*", "", first, flags=re.I)):
+        hit = index.get(_norm(cand))
+        if hit is not None:
+            return hit
+    return None
+
+
+def _logprob_confidence(
+    response: dict[str, Any], label: str, classes: Sequence[str]
+) -> float | None:
+    """Confidence of ``label`` from the token log-probabilities at the answer's first token.
+
+    The alternatives in ``top_logprobs`` at the token where the label starts are mapped to
+    the classes whose names they begin; the chosen class's share of that mass is the
+    confidence. ``None`` when the server returned no log-probabilities.
+    """
+    try:
+        choice = response["choices"][0]
+        content = choice["message"]["content"] or ""
+        tokens = choice["logprobs"]["content"]
+    except (KeyError, TypeError, IndexError):
+        return None
+    if not tokens:
+        return None
+    pos = content.casefold().find(label.casefold())
+    if pos < 0:
+        return None
+    offset = 0
+    for tok in tokens:
+        t = str(tok.get("token", ""))
+        if offset + len(t) > pos:
+            break
+        offset += len(t)
+    else:
+        return None
+    alts = tok.get("top_logprobs") or [tok]
+    mass: dict[str, float] = {}
+    for alt in alts:
+        piece = str(alt.get("token", "")).strip().casefold()
+        lp = alt.get("logprob")
+        if not piece or not isinstance(lp, int | float):
+            continue
+        for c in classes:
+            if c.casefold().startswith(piece):
+                mass[c] = mass.get(c, 0.0) + math.exp(float(lp))
+    total = sum(mass.values())
+    if total <= 0 or label not in mass:
+        lp = tok.get("logprob")
+        return float(math.exp(lp)) if isinstance(lp, int | float) else None
+    return float(mass[label] / total)
+
+
+def nearest_examples(Xq: Any, Xg: Any, k: int) -> np.ndarray:
+    """Indices of the ``k`` gold items most similar (cosine) to each query, shape (N, k)."""
+    import scipy.sparse as sp
+
+    from ._zeroshot import _row_normalize_any
+
+    k = min(k, Xg.shape[0])
+    if k == 0:
+        return np.zeros((Xq.shape[0], 0), dtype=np.int64)
+    S = _row_normalize_any(Xq) @ _row_normalize_any(Xg).T
+    S = np.asarray(S.toarray() if sp.issparse(S) else S)
+    idx = np.argpartition(-S, k - 1, axis=1)[:, :k]
+    order = np.argsort(-np.take_along_axis(S, idx, axis=1), axis=1)
+    return np.take_along_axis(idx, order, axis=1)
+
+
+# ---------------------------------------------------------------------------- result
+@dataclass
+class LLMResult:
+    """What :meth:`LLMLabeler.label` produced.
+
+    Attributes
+    ----------
+    votes : DataFrame
+        ``item_id, source, label, confidence`` — one row per item with an answer in the
+        class list (abstains have no row). ``confidence`` is 1.0 when neither
+        log-probabilities nor several samples were available.
+    answers : DataFrame
+        One row per (item, sample): ``item_id, sample, raw, label, confidence, cached,
+        error``; ``label`` is None for abstains, failures and budget skips.
+    stats : dict
+        Calls made, cache hits, abstains, failures, skipped (budget), tokens, cost,
+        why the run stopped early (``stopped``), cache rebuild notice, seconds.
+    source : str
+        The source name of the votes (``llm:<model>:<prompt>``).
+    """
+
+    votes: Any
+    answers: Any
+    stats: dict[str, Any]
+    source: str
+
+
+@dataclass
+class _Run:
+    """Mutable counters shared by the worker threads (under ``lock``)."""
+
+    max_calls: int | None
+    max_tokens: int | None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    calls: int = 0
+    tokens: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    consecutive_failures: int = 0
+    stopped: str | None = None
+    unsupported: set[str] = field(default_factory=set)
+
+    def reserve(self) -> bool:
+        with self.lock:
+            if self.stopped is not None:
+                return False
+            if self.max_calls is not None and self.calls >= self.max_calls:
+                self.stopped = f"budget: max_calls={self.max_calls} reached"
+                return False
+            if self.max_tokens is not None and self.tokens >= self.max_tokens:
+                self.stopped = f"budget: max_tokens={self.max_tokens} reached"
+                return False
+            self.calls += 1
+            return True
+
+
+class LLMLabeler:
+    """Label texts with an LLM behind an OpenAI-compatible chat-completions endpoint.
+
+    Parameters
+    ----------
+    base_url : str
+        Endpoint root, e.g. ``http://127.0.0.1:8080/v1`` or ``https://api.openai.com/v1``.
+    model : str
+        Model name sent in each request.
+    api_key_env : str, optional
+        Name of the environment variable holding the API key (never the key itself).
+    template : str or path, optional
+        Jinja2 prompt template (file or string); default ``templates/label.j2``.
+    n_shots : int
+        Few-shot examples per prompt, the gold items most similar to the item.
+    n_samples : int
+        Answers per item; with ``> 1`` the confidence is the agreement of the samples
+        (use ``temperature > 0``).
+    temperature : float
+    max_tokens : int
+        Completion tokens per call.
+    structured : {"auto", "json_schema", "none"}
+        Constrain the answer with a JSON schema (``auto`` falls back to plain text when
+        the server refuses it).
+    logprobs : bool
+        Ask for token log-probabilities (confidence); dropped if the server refuses.
+    cache_path : path or None
+        SQLite cache file; default ``$TRUELABEL_CACHE_DIR/llm.sqlite``; ``":memory:"`` for none.
+    max_calls, max_total_tokens : int, optional
+        Budget; the run stops cleanly when reached (cache hits are free). 0 = cache only.
+    concurrency : int
+        Parallel requests.
+    timeout, max_retries, backoff : request settings.
+    max_consecutive_failures : int
+        Stop the run (keeping every answer so far) after this many failed calls in a row.
+    price_per_million_input, price_per_million_output : float
+        For the cost summary.
+    featurizer : str
+        Embeddings for choosing few-shot examples.
+    """
+
+    _constraints = {
+        "n_shots": [Interval(int, 0, None)],
+        "n_samples": [Interval(int, 1, None)],
+        "temperature": [Interval(float, 0, 2)],
+        "max_tokens": [Interval(int, 1, None)],
+        "structured": [Options(("auto", "json_schema", "none"))],
+        "logprobs": ["boolean"],
+        "max_calls": [Interval(int, 0, None), None],
+        "max_total_tokens": [Interval(int, 0, None), None],
+        "concurrency": [Interval(int, 1, 256)],
+        "timeout": [Interval(float, 0, None, closed="neither")],
+        "max_retries": [Interval(int, 0, None)],
+        "backoff": [Interval(float, 0, None)],
+        "max_consecutive_failures": [Interval(int, 1, None)],
+    }
+
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key_env: str | None = None,
+        template: str | Path | None = None,
+        n_shots: int = 0,
+        n_samples: int = 1,
+        temperature: float = 0.0,
+        max_tokens: int = 16,
+        structured: str = "auto",
+        logprobs: bool = True,
+        cache_path: str | Path | None = None,
+        max_calls: int | None = None,
+        max_total_tokens: int | None = None,
+        concurrency: int = 4,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        backoff: float = 0.5,
+        max_consecutive_failures: int = 20,
+        price_per_million_input: float = 0.0,
+        price_per_million_output: float = 0.0,
+        featurizer: str = "auto",
+        transport: Any = None,
+    ) -> None:
+        self.base_url = base_url
+        self.model = model
+        self.api_key_env = api_key_env
+        self.template = template
+        self.n_shots = n_shots
+        self.n_samples = n_samples
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.structured = structured
+        self.logprobs = logprobs
+        self.cache_path = cache_path
+        self.max_calls = max_calls
+        self.max_total_tokens = max_total_tokens
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_consecutive_failures = max_consecutive_failures
+        self.price_per_million_input = price_per_million_input
+        self.price_per_million_output = price_per_million_output
+        self.featurizer = featurizer
+        self.transport = transport
+
+    # ------------------------------------------------------------------ helpers
+    def _api_key(self) -> str | None:
+        if not self.api_key_env:
+            return None
+        key = os.environ.get(self.api_key_env)
+        if not key:
+            raise InputError(
+                f"environment variable {self.api_key_env} (from --llm-api-key-env) is not set "
+                "or empty; export it with the API key, or leave the option out for a local "
+                "server without authentication."
+            )
+        return key
+
+    def _cache(self) -> LLMCache:
+        if self.cache_path is not None:
+            return LLMCache(self.cache_path)
+        from ..featurize import cache_dir
+
+        return LLMCache(cache_dir() / "llm.sqlite")
+
+    def _params(
+        self, classes: Sequence[str], sample: int, structured: bool, logprobs: bool
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.n_samples > 1:
+            params["seed"] = sample
+        if structured:
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": "label",
+                    "strict": True,
+                    "schema": {
+                        "type": "object",
+                        "properties": {"label": {"type": "string", "enum": list(classes)}},
+                        "required": ["label"],
+                        "additionalProperties": False,
+                    },
+                },
+            }
+        if logprobs:
+            params["logprobs"] = True
+            params["top_logprobs"] = 5
+        return params
+
+    def _variants(self) -> list[tuple[bool, bool]]:
+        s = [True, False] if self.structured in ("auto", "json_schema") else [False]
+        lp = [True, False] if self.logprobs else [False]
+        return [(a, b) for a in s for b in lp]
+
+    def _few_shot(
+        self, texts: list[str], gold_texts: list[str], gold_labels: list[str]
+    ) -> list[list[tuple[str, str]]]:
+        if self.n_shots == 0 or not gold_texts:
+            return [[] for _ in texts]
+        from ..featurize import featurize, resolve_featurizer
+
+        method = resolve_featurizer(self.featurizer, len(texts))
+        if method == "tfidf":
+            both = featurize(texts + gold_texts, method="tfidf")
+            Xq, Xg = both[: len(texts)], both[len(texts) :]
+        else:
+            Xq, Xg = featurize(texts, method=method), featurize(gold_texts, method=method)
+        nn = nearest_examples(Xq, Xg, self.n_shots)
+        return [[(gold_texts[j], gold_labels[j]) for j in row] for row in nn.tolist()]
+
+    # ------------------------------------------------------------------ main
+    def label(
+        self,
+        texts: Sequence[str],
+        classes: Any,
+        *,
+        item_ids: Sequence[Any] | None = None,
+        gold_texts: Sequence[str] = (),
+        gold_labels: Sequence[str] = (),
+        progress: Callable[[int, int], None] | None = None,
+    ) -> LLMResult:
+        """Ask the LLM for a label for each text (through the cache).
+
+        Parameters
+        ----------
+        texts : sequence of str, length N
+        classes : class list (names, dicts or ClassSpec; see ``parse_classes``)
+        item_ids : sequence, length N, optional
+            Ids for the votes (default ``0..N-1``).
+        gold_texts, gold_labels : sequences, optional
+            Labeled items the few-shot examples are drawn from.
+        progress : callable, optional
+            ``progress(done, total)`` after each answer.
+
+        Returns
+        -------
+        LLMResult
+
+        Raises
+        ------
+        ServiceError
+            The endpoint failed (down, refusing, or fatal HTTP status) before a single
+            answer was obtained.
+        """
+        import pandas as pd
+
+        check_params(self)
+        specs = parse_classes(classes)
+        names = [c.name for c in specs]
+        texts = [str(t) for t in texts]
+        ids = list(range(len(texts))) if item_ids is None else list(item_ids)
+        if len(ids) != len(texts):
+            raise InputError(f"item_ids has {len(ids)} entries for {len(texts)} texts.")
+        if len(gold_texts) != len(gold_labels):
+            raise InputError("gold_texts and gold_labels must have the same length.")
+        bad_gold = sorted({str(g) for g in gold_labels} - set(names))
+        if bad_gold:
+            raise InputError(
+                f"gold labels {bad_gold[:5]} are not in the class list {names[:8]}; fix them."
+            )
+        tpl, tpl_name = _load_template(self.template)
+        api_key = self._api_key()
+        shots = self._few_shot(texts, [str(t) for t in gold_texts], [str(g) for g in gold_labels])
+        json_output = self.structured in ("auto", "json_schema")
+        prompts = [
+            render_prompt(tpl, text=t, classes=specs, examples=ex, json_output=json_output)
+            for t, ex in zip(texts, shots, strict=True)
+        ]
+        tpl_hash = hashlib.sha256(
+            (getattr(tpl, "filename", None) or tpl_name).encode()
+            + render_prompt(tpl, text="", classes=specs, json_output=json_output).encode()
+        ).hexdigest()[:8]
+        source = f"llm:{self.model}:{tpl_name}-{tpl_hash}"
+
+        cache = self._cache()
+        client = ChatClient(
+            self.base_url,
+            api_key=api_key,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+            transport=self.transport,
+        )
+        run = _Run(max_calls=self.max_calls, max_tokens=self.max_total_tokens)
+        if self.structured == "none":
+            run.unsupported.add("response_format")
+        if not self.logprobs:
+            run.unsupported.add("logprobs")
+        units = [(i, s) for i in range(len(texts)) for s in range(self.n_samples)]
+        rows: list[dict[str, Any]] = [dict() for _ in units]
+        done = [0]
+        done_lock = threading.Lock()
+        t0 = time.perf_counter()
+
+        def messages_for(i: int) -> list[dict[str, str]]:
+            return [
+                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "user", "content": prompts[i]},
+            ]
+
+        def lookup(i: int, s: int) -> dict[str, Any] | None:
+            msgs = messages_for(i)
+            for st, lp in self._variants():
+                hit = cache.get(request_key(self.model, msgs, self._params(names, s, st, lp)))
+                if hit is not None:
+                    return hit
+            return None
+
+        def work(u: int) -> None:
+            i, s = units[u]
+            row: dict[str, Any] = {
+                "item_id": ids[i],
+                "sample": s,
+                "raw": None,
+                "label": None,
+                "confidence": np.nan,
+                "cached": False,
+                "error": None,
+            }
+            resp = lookup(i, s)
+            if resp is not None:
+                row["cached"] = True
+            else:
+                resp, err = self._call(client, cache, run, messages_for(i), names, s)
+                row["error"] = err
+            if resp is not None:
+                content = resp["choices"][0]["message"].get("content")
+                row["raw"] = content
+                lab = match_label(content, names)
+                row["label"] = lab
+                if lab is not None:
+                    conf = _logprob_confidence(resp, lab, names)
+                    row["confidence"] = np.nan if conf is None else conf
+            rows[u] = row
+            with done_lock:
+                done[0] += 1
+                n_done = done[0]
+            if progress is not None:
+                progress(n_done, len(units))
+
+        try:
+            if self.concurrency == 1:
+                for u in range(len(units)):
+                    work(u)
+            else:
+                with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+                    futures = [pool.submit(work, u) for u in range(len(units))]
+                    try:
+                        for f in futures:
+                            f.result()
+                    except BaseException:
+                        with run.lock:
+                            run.stopped = run.stopped or "interrupted"
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        raise
+        finally:
+            client.close()
+            rebuilt = cache.rebuilt
+            cache.close()
+
+        answers = pd.DataFrame(
+            [r for r in rows if r],
+            columns=["item_id", "sample", "raw", "label", "confidence", "cached", "error"],
+        )
+        votes = self._votes(answers, source)
+        n_abstain = int((answers["raw"].notna() & answers["label"].isna()).sum())
+        n_failed = int(answers["error"].notna().sum())
+        n_skipped = int((answers["raw"].isna() & answers["error"].isna()).sum())
+        cost = (
+            run.prompt_tokens * self.price_per_million_input
+            + run.completion_tokens * self.price_per_million_output
+        ) / 1e6
+        stats = {
+            "source": source,
+            "model": self.model,
+            "n_items": len(texts),
+            "n_requests": len(units),
+            "n_calls": run.calls,
+            "n_cache_hits": int(answers["cached"].sum()),
+            "n_answers": int(answers["raw"].notna().sum()),
+            "n_votes": len(votes),
+            "n_abstain": n_abstain,
+            "n_failed": n_failed,
+            "n_skipped": n_skipped,
+            "prompt_tokens": run.prompt_tokens,
+            "completion_tokens": run.completion_tokens,
+            "cost": cost,
+            "stopped": run.stopped,
+            "structured_output": "response_format" not in run.unsupported,
+            "logprobs": "logprobs" not in run.unsupported,
+            "cache_rebuilt": rebuilt,
+            "seconds": time.perf_counter() - t0,
+        }
+        if stats["n_answers"] == 0 and run.stopped and run.stopped.startswith("endpoint"):
+            raise ServiceError(
+                f"{run.stopped}. No answer was obtained; check --llm-base-url "
+                f"({self.base_url}) and that the server is running."
+            )
+        return LLMResult(votes=votes, answers=answers, stats=stats, source=source)
+
+    def _call(
+        self,
+        client: ChatClient,
+        cache: LLMCache,
+        run: _Run,
+        messages: list[dict[str, str]],
+        names: list[str],
+        sample: int,
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """One paid call (after reserving budget); stores the answer before returning it."""
+        if not run.reserve():
+            return None, None
+        while True:
+            st = "response_format" not in run.unsupported
+            lp = "logprobs" not in run.unsupported
+            params = self._params(names, sample, st, lp)
+            payload = {"model": self.model, "messages": messages, **params}
+            try:
+                out: CallOutcome = client.post(payload)
+            except UnsupportedParameter as exc:
+                opt = "logprobs" if str(exc) == "logprobs" else "response_format"
+                with run.lock:
+                    if opt in run.unsupported:  # refused again: give up on this item
+                        return None, f"server refused the request ({exc})"
+                    run.unsupported.add(opt)
+                logger.warning("the server does not support %s; continuing without it", opt)
+                continue
+            except FatalEndpointError as exc:
+                with run.lock:
+                    run.stopped = run.stopped or f"endpoint error: {exc}"
+                return None, str(exc)
+            break
+        if out.response is None:
+            with run.lock:
+                run.consecutive_failures += 1
+                if run.consecutive_failures >= self.max_consecutive_failures:
+                    run.stopped = run.stopped or (
+                        f"endpoint failing: {run.consecutive_failures} calls in a row failed "
+                        f"(last: {out.error})"
+                    )
+            return None, out.error
+        cache.put(request_key(self.model, messages, params), self.model, out.response)
+        usage = out.response.get("usage") or {}
+        pt = int(usage.get("prompt_tokens") or 0)
+        ct = int(usage.get("completion_tokens") or 0)
+        with run.lock:
+            run.consecutive_failures = 0
+            run.prompt_tokens += pt
+            run.completion_tokens += ct
+            run.tokens += pt + ct
+        return out.response, None
+
+    def _votes(self, answers: Any, source: str) -> Any:
+        """One vote per item: the majority label over its samples (ties: first class seen)."""
+        import pandas as pd
+
+        ok = answers[answers["label"].notna()]
+        if ok.empty:
+            return pd.DataFrame(columns=["item_id", "source", "label", "confidence"])
+        n_per_item = answers.groupby("item_id", sort=False)["sample"].count()
+        counts = ok.groupby(["item_id", "label"], sort=False).size().rename("n").reset_index()
+        counts = counts.sort_values(["item_id", "n"], ascending=[True, False], kind="stable")
+        top = counts.drop_duplicates("item_id").set_index("item_id")
+        mean_lp = ok.groupby(["item_id", "label"], sort=False)["confidence"].mean()
+        lp = mean_lp.reindex(list(zip(top.index, top["label"], strict=True))).to_numpy()
+        if self.n_samples > 1:
+            conf = top["n"].to_numpy() / n_per_item.reindex(top.index).to_numpy()
+        else:
+            conf = np.where(np.isnan(lp), 1.0, lp)
+        return pd.DataFrame(
+            {
+                "item_id": top.index.to_numpy(),
+                "source": source,
+                "label": top["label"].to_numpy(),
+                "confidence": conf.astype(np.float64),
+            }
+        )
+
+
+def label_with_llm(
+    data: Any,
+    *,
+    text_column: str,
+    llm: LLMLabeler,
+    classes: Any = None,
+    classes_file: Any = None,
+    id_column: str | None = None,
+    gold_column: str | None = None,
+    select: int | None = None,
+    featurizer: str = "auto",
+    out: Any = None,
+    overwrite: bool = False,
+    random_state: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> LLMResult:
+    """Label a table with an LLM (``truelabel label --llm-base-url …``).
+
+    Parameters
+    ----------
+    data : path or DataFrame
+    text_column : str
+    llm : LLMLabeler
+    classes, classes_file : the class list (exactly one).
+    id_column : str, optional
+    gold_column : str, optional
+        Known labels on some rows: they are the few-shot pool and are not sent.
+    select : int, optional
+        Send only this many items, chosen by :func:`select_items` (``hybrid``: uncertain
+        under the zero-shot posterior and representative); default all.
+    featurizer : str
+        Embeddings for zero-shot selection and few-shot retrieval.
+    out : path, optional
+        Run directory: ``labels.parquet`` (item_id, label, confidence; label empty on
+        abstains), ``votes.parquet``, ``answers.parquet``, ``summary.json``.
+
+    Returns
+    -------
+    LLMResult
+    """
+    import pandas as pd
+
+    from ..io import RunDir, check_out_dir, load_dataset
+    from ._zeroshot_classes import load_classes
+
+    if (classes is None) == (classes_file is None):
+        raise InputError(
+            'give the classes either as --classes "A,B,C" or as --classes-file classes.yaml '
+            "(exactly one of the two)."
+        )
+    specs = load_classes(classes_file) if classes_file is not None else parse_classes(classes)
+    names = [c.name for c in specs]
+    if out is not None:
+        check_out_dir(out, overwrite=overwrite)
+    ds = load_dataset(data, text_column=text_column, id_column=id_column, require_labels=False)
+    assert ds.text is not None
+    texts = np.asarray(ds.text, dtype=object)
+    todo = np.arange(len(ds))
+    gold_t: list[str] = []
+    gold_l: list[str] = []
+    if gold_column:
+        if gold_column not in ds.frame.columns:
+            raise InputError(f"{ds.name}: no column {gold_column!r} for --gold-column.")
+        g = ds.frame[gold_column]
+        has = g.notna().to_numpy() & (g.astype(str).str.strip() != "").to_numpy()
+        gold_t = list(texts[has])
+        gold_l = [str(v) for v in g[has]]
+        todo = np.flatnonzero(~has)
+    if select is not None and select < len(todo):
+        from ._select import select_items
+        from ._zeroshot import ZeroShotLabeler
+
+        zs = ZeroShotLabeler(specs, featurizer=featurizer).fit(list(texts[todo]))
+        from ..featurize import featurize
+
+        X = featurize(list(texts[todo]), method=featurizer)
+        pick = select_items(
+            X, int(select), proba=zs.posterior_, strategy="hybrid", random_state=random_state
+        )
+        todo = todo[pick]
+    res = llm.label(
+        list(texts[todo]),
+        specs,
+        item_ids=list(ds.item_id[todo]),
+        gold_texts=gold_t,
+        gold_labels=gold_l,
+        progress=progress,
+    )
+    labels = pd.DataFrame({"item_id": ds.item_id[todo]})
+    labels = labels.merge(res.votes[["item_id", "label", "confidence"]], on="item_id", how="left")
+    res.stats["selected"] = None if select is None else int(len(todo))
+    res.stats["classes"] = names
+    if out is not None:
+        with RunDir(out, kind="label", overwrite=overwrite, meta={"command": "label --llm"}) as run:
+            run.write_parquet("labels.parquet", labels)
+            run.write_parquet("votes.parquet", res.votes)
+            run.write_parquet(
+                "answers.parquet",
+                res.answers.astype({"raw": "string", "error": "string", "label": "string"}),
+            )
+            run.write_json("summary.json", res.stats)
+    return res
