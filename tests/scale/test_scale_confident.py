@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scale_helpers import noisy_probs
 
 from truelabel import InputError
 from truelabel.audit import compute_confident_joint, find_label_issues, get_label_quality
@@ -23,17 +24,6 @@ STRATEGIES = [
     "confident_learning",
     "predicted_neq_given",
 ]
-
-
-def noisy_probs(n: int, k: int, seed: int, noise: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, k, n)
-    logits = rng.normal(size=(n, k)) * 2
-    logits[np.arange(n), y] += 2
-    given_ = np.where(rng.random(n) < noise, rng.integers(0, k, n), y)
-    p = np.exp(logits)
-    p /= p.sum(axis=1, keepdims=True)
-    return given_, p.astype(np.float32)
 
 
 @pytest.mark.parametrize("filter_by", STRATEGIES)

@@ -17,6 +17,7 @@ from ._confident import (
     stream_find_label_issues,
     stream_label_quality,
 )
+from ._dawid_skene import ChunkedDawidSkene, load_vote_store, save_vote_store
 from ._engine import ENGINES, ChunkedArrays, DaskEngine, Engine, LocalEngine, make_engine
 from ._memory import DEFAULT_MAX_MEMORY, chunk_rows_for, parse_memory
 from ._stages import Progress, StageRunner, checkpoint_dir_for, fingerprint
@@ -27,6 +28,7 @@ __all__ = [
     "ENGINES",
     "ChunkedArrays",
     "ChunkedAudit",
+    "ChunkedDawidSkene",
     "DaskEngine",
     "Engine",
     "FeatureStore",
@@ -40,9 +42,11 @@ __all__ = [
     "fingerprint",
     "iter_array_chunks",
     "iter_table_chunks",
+    "load_vote_store",
     "make_engine",
     "parse_memory",
     "plan_chunk_rows",
+    "save_vote_store",
     "stream_confident_joint",
     "stream_find_label_issues",
     "stream_label_quality",

@@ -422,6 +422,7 @@ def audit_probabilities(
 
         p3 = run("flags", pass3)
     finally:
+        eng.forget(data)
         if own:
             eng.close()
     return ChunkedAudit(

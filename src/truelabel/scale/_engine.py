@@ -54,10 +54,14 @@ class ChunkedArrays:
         Arrays with the same first dimension N (a path is memory-mapped on use).
     chunk_rows : int
         Rows per chunk (the last one may be shorter).
+    splits : tuple of int, optional
+        Explicit chunk boundaries ``(0, s1, ..., N)`` instead of equal chunks (e.g. votes
+        cut where the item changes); ``chunk_rows`` is then only informative.
     """
 
     arrays: dict[str, ArrayLike]
     chunk_rows: int
+    splits: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if not self.arrays:
@@ -74,9 +78,13 @@ class ChunkedArrays:
 
     @property
     def n_chunks(self) -> int:
+        if self.splits is not None:
+            return len(self.splits) - 1
         return max(1, -(-self.n_rows // self.chunk_rows))
 
     def bounds(self, i: int) -> tuple[int, int]:
+        if self.splits is not None:
+            return int(self.splits[i]), int(self.splits[i + 1])
         lo = i * self.chunk_rows
         return lo, min(lo + self.chunk_rows, self.n_rows)
 
@@ -150,6 +158,9 @@ class Engine:
     ) -> Any:
         """Sum of the chunk results (a map-reduce); float sums are accumulated in float64."""
         return tree_sum([self.map_reduce(fn, _add, data, *args, advance=advance)])
+
+    def forget(self, data: ChunkedArrays) -> None:
+        """Release anything cached for ``data`` (scattered chunks on Dask)."""
 
     def close(self) -> None:
         """Release resources (a Dask cluster this engine started)."""
@@ -246,6 +257,7 @@ class DaskEngine(Engine):
     ) -> None:
         self.split_every = split_every
         self._own: list[Any] = []
+        self._scattered: dict[int, tuple[ChunkedArrays, list[Any]]] = {}
         if client is not None:
             self.client = client
             return
@@ -295,8 +307,14 @@ class DaskEngine(Engine):
             return [
                 delayed(_run_on_chunk, pure=False)(fn, data, i, *args) for i in range(data.n_chunks)
             ]
-        blocks = [data.load(i) for i in range(data.n_chunks)]
-        futures = self.client.scatter(blocks)
+        cached = self._scattered.get(id(data))
+        if cached is None or cached[0] is not data:
+            blocks = [data.load(i) for i in range(data.n_chunks)]
+            # kept (with `data`, so its id is not reused) for the engine's lifetime: an EM
+            # loop maps over the same chunks many times and ships them only once
+            cached = (data, self.client.scatter(blocks))
+            self._scattered[id(data)] = cached
+        futures = cached[1]
         return [
             delayed(_run_on_block, pure=False)(fn, f, *data.bounds(i), *args)
             for i, f in enumerate(futures)
@@ -346,7 +364,12 @@ class DaskEngine(Engine):
                 advance(hi - lo)
         return list(self.client.gather(futures))
 
+    def forget(self, data: ChunkedArrays) -> None:
+        """Drop the scattered chunks of ``data`` from the cluster."""
+        self._scattered.pop(id(data), None)
+
     def close(self) -> None:
+        self._scattered = {}
         for obj in reversed(self._own):
             try:
                 obj.close()

@@ -1,0 +1,437 @@
+"""Dawid–Skene EM as reductions over vote chunks (bounded memory, or Dask partitions).
+
+Votes are sorted by item once and cut into chunks at item boundaries, so every item's
+votes live in one chunk. One EM iteration is then a single map-reduce: each chunk
+computes its items' posterior from the current parameters (E-step) and returns only
+the M-step sufficient statistics — expected counts ``[source, true, said]``, the
+posterior column sums and its log-likelihood — which are summed. No per-item state is
+kept between iterations; the posterior is produced once at the end. The M-step is the
+label model's own (:class:`truelabel.aggregate.DawidSkene` or
+:class:`~truelabel.aggregate.OneCoinDawidSkene`), so both paths fit the same model.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from .._errors import ConvergenceWarning, InputError, NotFittedError
+from .._types import Float32Array, IntArray
+from .._validation import Interval, Options, check_params
+from ..aggregate import DawidSkene, OneCoinDawidSkene
+from ..sources._votes import VoteArrays, check_votes
+from ._engine import ChunkedArrays, Engine, make_engine
+from ._memory import chunk_rows_for, parse_memory
+
+__all__ = ["ChunkedDawidSkene", "load_vote_store", "save_vote_store"]
+
+logger = logging.getLogger(__name__)
+
+_MODELS: dict[str, type[DawidSkene]] = {
+    "dawid_skene": DawidSkene,
+    "one_coin": OneCoinDawidSkene,
+}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where chunk ``i``'s votes and items are: ``votes[v[i]:v[i+1]]`` and items ``[t[i], t[i+1])``."""
+
+    vote_splits: tuple[int, ...]
+    item_splits: tuple[int, ...]
+    n_sources: int
+    n_classes: int
+
+    def items_of(self, lo: int) -> tuple[int, int]:
+        i = bisect.bisect_right(self.vote_splits, lo) - 1
+        return self.item_splits[i], self.item_splits[i + 1]
+
+
+def _layout(item: np.ndarray, n_items: int, chunk_votes: int, s: int, k: int) -> _Layout:
+    """Cut item-sorted votes into chunks of about ``chunk_votes`` at item boundaries."""
+    n = item.shape[0]
+    targets = np.arange(chunk_votes, n, chunk_votes)
+    cuts = np.searchsorted(item, item[targets], side="left") if n else np.array([], np.int64)
+    cuts = np.unique(cuts[cuts > 0])
+    vote_splits = (0, *map(int, cuts), n)
+    item_splits = (0, *(int(item[c]) for c in cuts), n_items)
+    return _Layout(vote_splits, item_splits, s, k)
+
+
+def _local(chunk: dict[str, np.ndarray], lo: int, layout: _Layout) -> tuple[Any, ...]:
+    ilo, ihi = layout.items_of(lo)
+    item = np.asarray(chunk["item"]).astype(np.int64) - ilo
+    src = np.asarray(chunk["source"]).astype(np.int64)
+    lab = np.asarray(chunk["label"]).astype(np.int64)
+    w = np.asarray(chunk["weight"], dtype=np.float64) if "weight" in chunk else None
+    return ilo, ihi, item, src, lab, w
+
+
+def _posterior(
+    chunk: dict[str, np.ndarray],
+    lo: int,
+    layout: _Layout,
+    log_conf: np.ndarray | None,
+    log_prior: np.ndarray | None,
+    gold: IntArray | None,
+) -> tuple[np.ndarray, np.ndarray, IntArray, IntArray, IntArray, np.ndarray | None]:
+    """Posterior (m, K) of this chunk's items and per-item log-likelihood (m,).
+
+    ``log_conf is None`` gives the initial posterior: (weighted) vote shares, uniform
+    for items without votes, exactly as the in-memory model starts.
+    """
+    ilo, ihi, item, src, lab, w = _local(chunk, lo, layout)
+    m, k = ihi - ilo, layout.n_classes
+    if log_conf is None:
+        cnt = np.stack(
+            [
+                np.bincount(item, weights=(lab == c) * (1.0 if w is None else w), minlength=m)
+                for c in range(k)
+            ],
+            axis=1,
+        )
+        tot = cnt.sum(axis=1, keepdims=True)
+        post = np.where(tot > 0, cnt / np.where(tot > 0, tot, 1.0), 1.0 / k)
+        lse = np.zeros(m)
+    else:
+        per_vote = log_conf[src, :, lab]  # (n_votes, K): log P(said lab | true k)
+        if w is not None:
+            per_vote = per_vote * w[:, None]
+        ll = np.stack(
+            [np.bincount(item, weights=per_vote[:, c], minlength=m) for c in range(k)], axis=1
+        )
+        assert log_prior is not None
+        ll += log_prior
+        mx = ll.max(axis=1, keepdims=True)
+        e = np.exp(ll - mx)
+        z = e.sum(axis=1, keepdims=True)
+        post = e / z
+        lse = (np.log(z) + mx)[:, 0]
+        if gold is not None:
+            g = gold[ilo:ihi]
+            gi = np.flatnonzero(g >= 0)
+            if gi.size:
+                lse[gi] = ll[gi, g[gi]]
+    if gold is not None:
+        g = gold[ilo:ihi]
+        gi = np.flatnonzero(g >= 0)
+        if gi.size:
+            post[gi] = 0.0
+            post[gi, g[gi]] = 1.0
+    return post, lse, item, src, lab, w
+
+
+def _em_chunk(
+    chunk: dict[str, np.ndarray],
+    lo: int,
+    hi: int,
+    layout: _Layout,
+    log_conf: np.ndarray | None,
+    log_prior: np.ndarray | None,
+    gold: IntArray | None,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """E-step on one chunk; returns the M-step statistics (counts [s, k, l], post sums, ll)."""
+    post, lse, item, src, lab, w = _posterior(chunk, lo, layout, log_conf, log_prior, gold)
+    s, k = layout.n_sources, layout.n_classes
+    cell = src * k + lab
+    pv = post[item]  # (n_votes, K)
+    if w is not None:
+        pv = pv * w[:, None]
+    counts = np.stack(
+        [np.bincount(cell, weights=pv[:, c], minlength=s * k) for c in range(k)], axis=1
+    )  # [s*K + l, k]
+    counts = counts.reshape(s, k, k).transpose(0, 2, 1)  # [s, k, l]
+    return counts, post.sum(axis=0), float(lse.sum())
+
+
+def _posterior_chunk(
+    chunk: dict[str, np.ndarray],
+    lo: int,
+    hi: int,
+    layout: _Layout,
+    log_conf: np.ndarray,
+    log_prior: np.ndarray,
+    gold: IntArray | None,
+) -> Float32Array:
+    post = _posterior(chunk, lo, layout, log_conf, log_prior, gold)[0]
+    return post.astype(np.float32)
+
+
+# --------------------------------------------------------------------------- vote store
+
+
+def save_vote_store(votes: VoteArrays, folder: str | Path) -> Path:
+    """Write votes sorted by item as ``.npy`` files (memory-mapped by :class:`ChunkedDawidSkene`).
+
+    Parameters
+    ----------
+    votes : VoteArrays
+    folder : path
+        Receives ``item.npy``, ``source.npy``, ``label.npy`` (``weight.npy``), ``gold.npy``
+        (n_items,) and ``meta.json`` (sizes, class and source names).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    votes = check_votes(votes)
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    gold = votes.gold_labels()
+    plain = votes.without_gold()
+    order = np.argsort(plain.item, kind="stable")
+    for name in ("item", "source", "label"):
+        np.save(out / f"{name}.npy", getattr(plain, name)[order].astype(np.int32))
+    if plain.weight is not None:
+        np.save(out / "weight.npy", plain.weight[order].astype(np.float32))
+    np.save(out / "gold.npy", gold)
+    meta = {
+        "n_items": votes.n_items,
+        "n_sources": votes.n_sources,
+        "n_classes": votes.n_classes,
+        "classes": [str(c) for c in votes.classes],
+        "source_names": [str(s) for s in votes.source_names],
+        "is_gold_source": votes.is_gold_source.tolist(),
+    }
+    (out / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+    return out
+
+
+def load_vote_store(folder: str | Path) -> dict[str, Any]:
+    """Read :func:`save_vote_store`'s ``meta.json`` and the paths of its arrays."""
+    p = Path(folder)
+    if not (p / "meta.json").exists():
+        raise InputError(
+            f"{p} is not a vote store (no meta.json); write one with "
+            "truelabel.scale.save_vote_store(votes, folder)."
+        )
+    meta = json.loads((p / "meta.json").read_text("utf-8"))
+    arrays = {
+        n: str(p / f"{n}.npy")
+        for n in ("item", "source", "label", "weight")
+        if (p / f"{n}.npy").exists()
+    }
+    return {"meta": meta, "arrays": arrays, "gold": np.load(p / "gold.npy")}
+
+
+# --------------------------------------------------------------------------- the model
+
+
+class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
+    """Dawid–Skene fitted by EM whose every step is a reduction over vote chunks.
+
+    Gives the same fit as :class:`truelabel.aggregate.DawidSkene` (or
+    :class:`~truelabel.aggregate.OneCoinDawidSkene`) with the same parameters, with
+    memory bounded by one chunk of votes plus the ``(n_items, K)`` posterior at the end,
+    or on a Dask cluster.
+
+    Parameters
+    ----------
+    model : {"dawid_skene", "one_coin"}
+        Full confusion matrices or one accuracy per source.
+    max_iter, tol, smoothing
+        As in :class:`truelabel.aggregate.DawidSkene`.
+    engine : {"local", "dask"} or Engine
+    scheduler : str, optional
+        ``tcp://HOST:PORT`` of a Dask scheduler; a local cluster when omitted.
+    max_memory : str or int, optional
+        Budget that sets the votes per chunk (default 2 GiB).
+    chunk_votes : int, optional
+        Votes per chunk (overrides ``max_memory``); chunks end at item boundaries.
+    random_state : int, Generator or None
+        Unused (deterministic initialisation); kept for a uniform interface.
+
+    Attributes
+    ----------
+    posterior_ : ndarray of shape (n_items, n_classes), float32
+    labels_ : ndarray of shape (n_items,), int64
+    confusion_ : ndarray of shape (n_sources, n_classes, n_classes), float32
+        ``P(source says l | true k)`` indexed ``[s, k, l]`` (identity for gold sources).
+    prior_ : ndarray of shape (n_classes,), float32
+    n_iter_, converged_, log_likelihood_, n_chunks_
+    """
+
+    _constraints = {
+        "model": [Options(tuple(_MODELS))],
+        "max_iter": [Interval(int, 1, None)],
+        "tol": [Interval(float, 0, None)],
+        "smoothing": [Interval(float, 0, None)],
+        "chunk_votes": [Interval(int, 1, None), None],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        *,
+        model: str = "dawid_skene",
+        max_iter: int = 100,
+        tol: float = 1e-6,
+        smoothing: float = 0.1,
+        engine: str | Engine = "local",
+        scheduler: str | None = None,
+        max_memory: str | int | None = None,
+        chunk_votes: int | None = None,
+        random_state: int | None = 0,
+    ) -> None:
+        self.model = model
+        self.max_iter = max_iter
+        self.tol = tol
+        self.smoothing = smoothing
+        self.engine = engine
+        self.scheduler = scheduler
+        self.max_memory = max_memory
+        self.chunk_votes = chunk_votes
+        self.random_state = random_state
+
+    def fit(
+        self, votes: VoteArrays | str | Path, gold: IntArray | None = None
+    ) -> ChunkedDawidSkene:
+        """Fit on a :class:`~truelabel.sources.VoteArrays` or a vote-store folder.
+
+        Parameters
+        ----------
+        votes : VoteArrays or path
+            In-memory votes, or a folder written by :func:`save_vote_store` (its arrays
+            are memory-mapped and read chunk by chunk).
+        gold : ndarray of shape (n_items,), int, optional
+            Gold class codes, -1 where unknown (combined with gold-source votes).
+
+        Returns
+        -------
+        self
+        """
+        check_params(self)
+        data, meta, g = self._prepare(votes, gold)
+        s, k = meta["n_sources"], meta["n_classes"]
+        per_vote = 8 * (4 * k + 6)  # per-vote temporaries of one chunk, float64
+        chunk = self.chunk_votes or chunk_rows_for(parse_memory(self.max_memory), per_vote)
+        item = (
+            np.load(data.arrays["item"], mmap_mode="r")
+            if isinstance(data.arrays["item"], str)
+            else data.arrays["item"]
+        )
+        layout = _layout(np.asarray(item), meta["n_items"], chunk, s, k)
+        data = ChunkedArrays(data.arrays, chunk, layout.vote_splits)
+        gold_arg = g if (g >= 0).any() else None
+        inner = _MODELS[self.model](smoothing=self.smoothing)
+        eng = make_engine(self.engine, scheduler=self.scheduler)
+        alpha = float(self.smoothing)
+        try:
+            counts, post_sum, _ = eng.map_sum(_em_chunk, data, layout, None, None, gold_arg)
+            best: tuple[float, np.ndarray, np.ndarray] | None = None
+            prev = -np.inf
+            history: list[float] = []
+            converged = False
+            n_iter = 0
+            for it in range(1, self.max_iter + 1):
+                n_iter = it
+                log_conf = inner._m_step(np.asarray(counts))
+                prior = np.asarray(post_sum, dtype=np.float64) + alpha
+                prior /= prior.sum()
+                log_prior = np.log(prior)[None, :]
+                counts, post_sum, total = eng.map_sum(
+                    _em_chunk, data, layout, log_conf, log_prior, gold_arg
+                )
+                total = float(total)
+                history.append(total)
+                if best is None or total > best[0]:
+                    best = (total, log_conf, prior)
+                if abs(total - prev) <= self.tol * max(1.0, abs(total)):
+                    converged = True
+                    break
+                prev = total
+            assert best is not None
+            total, log_conf, prior = best
+            post = np.concatenate(
+                eng.map(_posterior_chunk, data, layout, log_conf, np.log(prior)[None, :], gold_arg)
+            ).astype(np.float64)
+        finally:
+            eng.forget(data)
+            if not isinstance(self.engine, Engine):
+                eng.close()
+        post /= post.sum(axis=1, keepdims=True)
+        self.posterior_ = post.astype(np.float32)
+        self.labels_ = np.argmax(self.posterior_, axis=1).astype(np.int64)
+        conf = np.exp(log_conf).astype(np.float32)
+        conf[np.asarray(meta["is_gold_source"], dtype=bool)] = np.eye(k, dtype=np.float32)
+        self.confusion_ = conf
+        self.prior_ = prior.astype(np.float32)
+        self.classes_ = np.asarray(meta["classes"], dtype=object)
+        self.gold_ = g
+        self.n_iter_ = n_iter
+        self.converged_ = converged
+        self.log_likelihood_ = total
+        self.log_likelihood_history_ = np.asarray(history)
+        self.n_chunks_ = data.n_chunks
+        if not converged:
+            warnings.warn(
+                f"ChunkedDawidSkene stopped after max_iter={self.max_iter} iterations with a "
+                f"log-likelihood change above tol={self.tol:g}; using the best iterate "
+                f"(log-likelihood {total:.4f}). Raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        logger.info("ChunkedDawidSkene: %d iterations over %d chunks", n_iter, data.n_chunks)
+        return self
+
+    def predict_proba(self) -> Float32Array:
+        """The fitted posterior, shape (n_items, n_classes), float32."""
+        if not hasattr(self, "posterior_"):
+            raise NotFittedError("This ChunkedDawidSkene is not fitted yet; call fit(votes) first.")
+        return np.asarray(self.posterior_)
+
+    def _prepare(
+        self, votes: VoteArrays | str | Path, gold: IntArray | None
+    ) -> tuple[ChunkedArrays, dict[str, Any], IntArray]:
+        if isinstance(votes, str | Path):
+            store = load_vote_store(votes)
+            meta, arrays, g = store["meta"], store["arrays"], np.asarray(store["gold"])
+            item = np.load(arrays["item"], mmap_mode="r")
+            if item.shape[0] > 1 and (np.diff(item[: min(item.shape[0], 1_000_000)]) < 0).any():
+                raise InputError(f"{votes}: item.npy is not sorted; write it with save_vote_store.")
+            data = ChunkedArrays(dict(arrays), max(1, item.shape[0]))
+        else:
+            v = check_votes(votes)
+            g = v.gold_labels()
+            plain = v.without_gold()
+            order = np.argsort(plain.item, kind="stable")
+            arrays_m: dict[str, Any] = {
+                "item": plain.item[order],
+                "source": plain.source[order],
+                "label": plain.label[order],
+            }
+            if plain.weight is not None:
+                arrays_m["weight"] = plain.weight[order]
+            meta = {
+                "n_items": v.n_items,
+                "n_sources": v.n_sources,
+                "n_classes": v.n_classes,
+                "classes": list(v.classes),
+                "is_gold_source": v.is_gold_source.tolist(),
+            }
+            data = ChunkedArrays(arrays_m, max(1, plain.n_votes))
+        if gold is not None:
+            arr = np.asarray(gold)
+            if arr.shape != (meta["n_items"],) or arr.dtype.kind not in "iu":
+                raise InputError(
+                    f"gold must be integer class codes of shape ({meta['n_items']},) with -1 for "
+                    f"items without gold; got shape {arr.shape}, dtype {arr.dtype}."
+                )
+            if arr.size and arr.max() >= meta["n_classes"]:
+                raise InputError(
+                    f"gold holds class code {int(arr.max())} but there are only "
+                    f"{meta['n_classes']} classes."
+                )
+            g = np.where(arr >= 0, arr, g).astype(np.int64)
+        if data.n_rows == 0:
+            raise InputError("there are no votes to aggregate.")
+        return data, meta, np.asarray(g, dtype=np.int64)
