@@ -54,3 +54,15 @@ def test_class_smaller_than_folds_named() -> None:
     y[100:103] = 2
     with pytest.raises(InputError, match=r"fewer items than --folds 5: 'rare' \(3 items\)"):
         cross_val_predict_proba(X, y, class_names=["a", "b", "rare"])
+
+
+def test_softmax_regression_matches_sklearn_objective() -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    from truelabel.crossfit import SoftmaxRegression
+
+    X, y = _blobs(n=400, k=4, seed=2)
+    ours = SoftmaxRegression(C=1.0, max_iter=500, tol=1e-7).fit(X, y).predict_proba(X)
+    ref = LogisticRegression(C=1.0, max_iter=2000, tol=1e-8).fit(X, y).predict_proba(X)
+    assert ours.dtype == np.float32
+    np.testing.assert_allclose(ours, ref, atol=5e-3)
