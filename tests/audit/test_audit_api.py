@@ -294,3 +294,61 @@ def test_end_to_end_on_real_text_finds_most_injected_errors() -> None:
     precision = (flagged & flip).sum() / flagged.sum()
     # thresholds just under the numbers measured on 2026-11-23 (see the message on failure)
     assert recall >= 0.6 and precision >= 0.5, (recall, precision)
+
+
+def test_votes_audit_uses_consensus_and_flags_spammer(tmp_path: Path) -> None:
+    """Three good workers and one who answers at random: the consensus is audited, the
+    random worker is flagged as a suspect source."""
+    df, _ = _toy(flip=0.0)
+    rng = np.random.default_rng(1)
+    truth = df["label"].to_numpy()
+    rows = []
+    names = np.array(["ant", "bee", "cat"])
+    for w in ("w1", "w2", "w3"):
+        lab = truth.copy()
+        wrong = rng.random(len(lab)) < 0.15
+        lab[wrong] = names[rng.integers(0, 3, wrong.sum())]
+        rows += [(i, w, lab_i) for i, lab_i in zip(df["id"], lab, strict=True)]
+    rows += [(i, "spammer", names[rng.integers(0, 3)]) for i in df["id"]]
+    votes = pd.DataFrame(rows, columns=["item", "worker", "answer"])
+    vpath = tmp_path / "votes.csv"
+    votes.to_csv(vpath, index=False)
+    data = _write(tmp_path, df.drop(columns=["label"]))
+    out = tmp_path / "run"
+    r = runner.invoke(
+        app,
+        [
+            "audit",
+            str(data),
+            "--id-column",
+            "id",
+            "--vectors-column",
+            "v",
+            "--votes",
+            str(vpath),
+            "--vote-item-column",
+            "item",
+            "--vote-source-column",
+            "worker",
+            "--vote-label-column",
+            "answer",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    issues = pd.read_parquet(out / "issues.parquet")
+    assert {"consensus_label", "consensus_confidence", "n_votes"} <= set(issues.columns)
+    assert (issues["n_votes"] == 4).all()
+    agree = (
+        issues.set_index("item_id").loc[df["id"], "consensus_label"].to_numpy() == truth
+    ).mean()
+    assert agree > 0.95
+    sources = pd.read_parquet(out / "sources.parquet").set_index("source")
+    assert (
+        bool(sources.loc["spammer", "is_suspect"])
+        and not sources.loc[["w1", "w2", "w3"], "is_suspect"].any()
+    )
+    assert json.loads((out / "summary.json").read_text())["sources"]["suspect_sources"] == [
+        "spammer"
+    ]

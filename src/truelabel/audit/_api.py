@@ -47,7 +47,7 @@ def audit(
     data: str | Path | pd.DataFrame,
     *,
     text: str | None = None,
-    label: str,
+    label: str | None = None,
     id: str | None = None,  # noqa: A002 - mirrors --id-column
     featurizer: str = "auto",
     vectors: str | None = None,
@@ -57,6 +57,11 @@ def audit(
     seed: int = 0,
     drop_missing: bool = False,
     n_neighbors: int = 10,
+    votes: str | Path | pd.DataFrame | None = None,
+    vote_item_column: str = "item_id",
+    vote_source_column: str = "source",
+    vote_label_column: str = "label",
+    vote_method: str = "auto",
     on_stage: StageCallback | None = None,
 ) -> AuditResult:
     """Audit a label column: which items are probably mislabelled, and how noisy is each class.
@@ -66,8 +71,9 @@ def audit(
     data : path or DataFrame
         CSV, TSV, JSONL, Parquet or a DataFrame.
     text, label, id, vectors : str
-        Column names. ``label`` is required; ``text`` unless ``pred_probs``, ``vectors`` or
-        ``vectors_file`` is given; ``item_id`` is the ``id`` column, else the 0-based row number.
+        Column names. ``label`` is required unless ``votes`` is given; ``text`` unless
+        ``pred_probs``, ``vectors`` or ``vectors_file`` is given; ``item_id`` is the ``id``
+        column, else the 0-based row number.
     featurizer : {"auto", "minilm", "static", "tfidf"}
         How texts become vectors (``auto``: ``static`` above 200k rows, else ``minilm``).
     vectors_file : path, optional
@@ -83,6 +89,16 @@ def audit(
         Leave out rows with no label instead of refusing.
     n_neighbors : int
         Neighbours per item for the agreement score, outliers and the review view.
+    votes : path or DataFrame, optional
+        Multi-source data: a long votes table ``(item, source, label)`` whose item ids are
+        the data's ``item_id``. The votes are aggregated first (``vote_method``, see
+        :func:`truelabel.aggregate`); without ``label`` the consensus label is audited.
+        Adds ``consensus_label``, ``consensus_confidence`` and ``n_votes`` columns and a
+        source table with suspect sources flagged (``sources.parquet``).
+    vote_item_column, vote_source_column, vote_label_column : str
+        Column names in ``votes``.
+    vote_method : str
+        Label model for the votes (``auto``, ``mv``, ``ds``, ``mace`` …).
     on_stage : callable(stage, "start"|"done"), optional
         Progress callback.
 
@@ -106,7 +122,10 @@ def audit(
             vectors_column=vectors,
             vectors_file=vectors_file,
             drop_missing=drop_missing,
+            require_labels=votes is None,
         )
+        if label is None and votes is None:
+            raise InputError("pass --label-column NAME (or --votes FILE for multi-source labels).")
         probs_arr: np.ndarray | None = None
         if pred_probs is not None:
             probs_arr = load_array(pred_probs) if isinstance(pred_probs, str | Path) else pred_probs
@@ -115,7 +134,19 @@ def audit(
                 keep = np.setdiff1d(np.arange(probs_arr.shape[0]), ds.dropped_rows)
                 probs_arr = np.asarray(probs_arr[keep])
             probs_arr = check_pred_probs(probs_arr, n_rows=len(ds), n_classes=None, name=name)
-    return audit_dataset(
+    consensus = None
+    if votes is not None:
+        with timer.stage("aggregate"):
+            consensus = _consensus(
+                ds,
+                votes,
+                vote_item_column,
+                vote_source_column,
+                vote_label_column,
+                vote_method,
+                seed,
+            )
+    result = audit_dataset(
         ds,
         featurizer=featurizer,
         pred_probs=probs_arr,
@@ -124,6 +155,98 @@ def audit(
         n_neighbors=n_neighbors,
         timer=timer,
     )
+    if consensus is not None:
+        _attach_consensus(result, ds, consensus)
+    return result
+
+
+#: A source is suspect when its answers barely depend on the true class (spammer score
+#: above this) or it agrees with the consensus less often than this.
+SUSPECT_SPAMMER_SCORE = 0.7
+SUSPECT_AGREEMENT = 0.5
+
+
+def _consensus(
+    ds: Dataset,
+    votes: str | Path | pd.DataFrame,
+    item_column: str,
+    source_column: str,
+    label_column: str,
+    method: str,
+    seed: int,
+) -> dict[str, Any]:
+    """Aggregate the votes and align the posterior with the data's items."""
+    from ..aggregate import aggregate
+    from ..io import encode_labels
+
+    agg = aggregate(
+        votes,
+        item_column=item_column,
+        source_column=source_column,
+        label_column=label_column,
+        method=method,
+        random_state=seed,
+        ignore_unknown=False,
+    )
+    pos = pd.Index(np.asarray(agg.item_ids).astype(str)).get_indexer(
+        np.asarray(ds.item_id).astype(str)
+    )
+    unknown = np.setdiff1d(np.asarray(agg.item_ids).astype(str), np.asarray(ds.item_id).astype(str))
+    if len(unknown):
+        raise InputError(
+            f"{len(unknown)} items in the votes are not in the data (e.g. {unknown[0]!r}); vote "
+            "item ids must be the data's --id-column values (or row numbers without one)."
+        )
+    has_votes = pos >= 0
+    post = np.asarray(agg.posterior)
+    classes = list(agg.classes.tolist())
+    hard = np.asarray(agg.classes, dtype=object)[post.argmax(axis=1)]
+    cons_label = np.full(len(ds), None, dtype=object)
+    cons_label[has_votes] = hard[pos[has_votes]]
+    cons_conf = np.full(len(ds), np.nan, dtype=np.float32)
+    cons_conf[has_votes] = post[pos[has_votes]].max(axis=1)
+    n_votes = np.zeros(len(ds), dtype=np.int64)
+    n_votes[has_votes] = np.bincount(agg.votes.item, minlength=agg.votes.n_items)[pos[has_votes]]
+    if ds.labels is None:
+        if not has_votes.all():
+            missing = np.flatnonzero(~has_votes)
+            raise InputError(
+                f"{len(missing)} items have no votes and there is no --label-column (e.g. item "
+                f"{ds.item_id[missing[0]]!r}); add votes for them or pass a label column."
+            )
+        ds.labels, ds.classes = encode_labels(cons_label, classes)
+    sources = agg.sources.copy()
+    sources["is_suspect"] = (~sources["is_gold"].astype(bool)) & (
+        (sources["spammer_score"] > SUSPECT_SPAMMER_SCORE)
+        | (sources["agreement"] < SUSPECT_AGREEMENT)
+    )
+    return {
+        "label": cons_label,
+        "confidence": cons_conf,
+        "n_votes": n_votes,
+        "sources": sources,
+        "summary": agg.summary,
+    }
+
+
+def _attach_consensus(result: AuditResult, ds: Dataset, cons: dict[str, Any]) -> None:
+    order = pd.Index(np.asarray(ds.item_id).astype(str)).get_indexer(
+        result.issues["item_id"].astype(str)
+    )
+    result.issues["consensus_label"] = cons["label"][order]
+    result.issues["consensus_confidence"] = cons["confidence"][order]
+    result.issues["n_votes"] = cons["n_votes"][order]
+    sources: pd.DataFrame = cons["sources"]
+    result.extra["sources"] = sources
+    result.summary["sources"] = {
+        "label_model": cons["summary"].get("method"),
+        "label_model_reason": cons["summary"].get("method_reason"),
+        "krippendorff_alpha": cons["summary"].get("krippendorff_alpha"),
+        "n_sources": int(len(sources)),
+        "suspect_sources": sources.loc[sources["is_suspect"], "source"].astype(str).tolist(),
+        "rule": f"spammer_score > {SUSPECT_SPAMMER_SCORE} or agreement with consensus < "
+        f"{SUSPECT_AGREEMENT}",
+    }
 
 
 def audit_dataset(

@@ -68,6 +68,8 @@ class AuditResult:
             run.write_parquet("issues.parquet", self.issues)
             run.write_json("summary.json", self.summary)
             run.write_text("report.html", render_audit_report(self))
+            if "sources" in self.extra:
+                run.write_parquet("sources.parquet", self.extra["sources"])
             if self.computed_pred_probs:
                 run.write_npy("pred_probs.npy", np.asarray(self.pred_probs, dtype=np.float32))
         return Path(out)

@@ -33,8 +33,11 @@ def audit(
         ),
     ],
     label_column: Annotated[
-        str, typer.Option("--label-column", help="Column with the given labels.")
-    ],
+        str | None,
+        typer.Option(
+            "--label-column", help="Column with the given labels (optional with --votes)."
+        ),
+    ] = None,
     text_column: Annotated[
         str | None, typer.Option("--text-column", help="Column with the text to featurize.")
     ] = None,
@@ -78,6 +81,18 @@ def audit(
         ),
     ] = False,
     top: Annotated[int, typer.Option(help="How many issues to print.")] = 10,
+    votes: Annotated[
+        Path | None,
+        typer.Option(
+            help="Long votes table (item, source, label): audit the aggregated labels and flag sources."
+        ),
+    ] = None,
+    vote_item_column: Annotated[str, typer.Option(help="Item column of --votes.")] = "item_id",
+    vote_source_column: Annotated[str, typer.Option(help="Source column of --votes.")] = "source",
+    vote_label_column: Annotated[str, typer.Option(help="Label column of --votes.")] = "label",
+    vote_method: Annotated[
+        str, typer.Option(help="Label model for --votes (auto, mv, wawa, ds, onecoin, mace).")
+    ] = "auto",
 ) -> None:
     """Find the items whose labels are probably wrong, estimate how noisy each class is,
     and write a report."""
@@ -103,6 +118,11 @@ def audit(
                 folds=folds,
                 seed=seed,
                 drop_missing=drop_missing,
+                votes=votes,
+                vote_item_column=vote_item_column,
+                vote_source_column=vote_source_column,
+                vote_label_column=vote_label_column,
+                vote_method=vote_method,
                 on_stage=on_stage,
             )
             result.save(out, overwrite=overwrite)
@@ -113,6 +133,12 @@ def audit(
         f"[bold]{100 * s['noise_rate']:.1f}%[/] · flagged {s['counts']['label_error']} label issues, "
         f"{s['counts']['conflicting_duplicate']} conflicting near-duplicates, {s['counts']['outlier']} outliers"
     )
+    if "sources" in s:
+        src = s["sources"]
+        console.print(
+            f"Sources: {src['n_sources']} (label model {src['label_model']}); suspect: "
+            + (", ".join(src["suspect_sources"][:20]) or "none")
+        )
     console.print(f"Report: [bold]{out / 'report.html'}[/]  ·  table: {out / 'issues.parquet'}")
 
 

@@ -66,7 +66,7 @@ def render_audit_report(result: AuditResult) -> str:
         split_names=("not flagged", "flagged as label issue"),
     )
     top = issues[issues["issue"] != "none"].head(TOP_ISSUES)
-    rows: list[dict[str, Any]] = top.to_dict("records")
+    rows: list[dict[Any, Any]] = top.to_dict("records")
     health = sorted(s["class_health"], key=lambda r: -float(r.get("estimated_error_rate", 0) or 0))
     health_keys = [k for k in (health[0].keys() if health else []) if k != "class"]
     return (
