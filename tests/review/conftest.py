@@ -100,6 +100,17 @@ def make_aggregate_run(out: Path, n: int = 30, *, classes: list[str] | None = No
     return out
 
 
+@pytest.fixture(autouse=True)
+def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests hash with argon2's cheapest profile (the default costs ~1 s here); verification reads
+    the parameters from the hash, so servers started by tests stay fast too."""
+    from argon2 import PasswordHasher, profiles
+
+    from truelabel.review import security
+
+    monkeypatch.setattr(security, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
 @pytest.fixture
 def audit_run(tmp_path: Path) -> Path:
     return make_audit_run(tmp_path / "audit")

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._errors import InputError, ServiceError
 from . import crud
-from .api.deps import LoginRequired
+from .api.deps import ApiUser, LoginRequired
 from .api.routes import items, login, projects, tasks, users
 from .config import ReviewSettings
 from .db import Database
@@ -83,11 +83,7 @@ def create_app(settings: ReviewSettings | None = None, *, db: Database | None = 
     secret = settings.secret_key or db.run(crud.get_or_create_secret)
 
     app = FastAPI(
-        title="truelabel review",
-        version="1",
-        docs_url="/api/docs",
-        redoc_url=None,
-        openapi_url="/openapi.json",
+        title="truelabel review", version="1", docs_url=None, redoc_url=None, openapi_url=None
     )
     app.state.settings = settings
     app.state.db = db
@@ -103,6 +99,11 @@ def create_app(settings: ReviewSettings | None = None, *, db: Database | None = 
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_middleware(SecurityHeaders)
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi_schema(_user: ApiUser) -> dict[str, Any]:
+        """The OpenAPI schema of ``/api`` (authenticated like the API itself)."""
+        return app.openapi()
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
