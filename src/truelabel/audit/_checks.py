@@ -27,15 +27,21 @@ def check_labels_and_probs(
 ) -> tuple[IntArray, np.ndarray]:
     """Validate ``labels`` (N,) against ``pred_probs`` (N, K).
 
+    A fast streamed pass (row sums by ``einsum``, one ``min`` per block) accepts
+    valid input; anything suspicious is re-checked by
+    :func:`truelabel._validation.check_pred_probs`, which raises the exact message.
+
     Returns
     -------
     labels : ndarray of shape (N,), int64
     pred_probs : ndarray of shape (N, K), float32 or float64
         Not copied when already float32/float64 (memory maps stay maps).
     """
-    probs = check_pred_probs(pred_probs)
-    if probs.dtype not in (np.float32, np.float64):
-        probs = probs.astype(np.float32)
+    probs = np.asarray(pred_probs)
+    if probs.ndim != 2 or probs.dtype not in (np.float32, np.float64) or not _fast_ok(probs):
+        probs = check_pred_probs(pred_probs)
+        if probs.dtype not in (np.float32, np.float64):
+            probs = probs.astype(np.float32)
     n, k = probs.shape
     if n == 0:
         raise InputError("pred_probs has 0 rows; the audit needs at least one item.")
@@ -46,6 +52,21 @@ def check_labels_and_probs(
         )
     labs = check_labels(labels, n_classes=k, n_rows=n)
     return labs, probs
+
+
+def _fast_ok(probs: np.ndarray, atol: float = 1e-3) -> bool:
+    """True when every row is finite, non-negative and sums to 1 within ``atol``."""
+    if probs.shape[0] == 0 or probs.shape[1] == 0:
+        return False
+    block = max(1, 2_000_000 // probs.shape[1])
+    for start in range(0, probs.shape[0], block):
+        chunk = probs[start : start + block]
+        if not chunk.min() >= 0:  # also False for NaN
+            return False
+        sums = np.einsum("ij->i", chunk)
+        if not (np.abs(sums - 1.0) <= atol).all():  # also False for NaN / inf
+            return False
+    return True
 
 
 def check_knn_indices(knn_indices: Any, *, n_rows: int) -> IntArray:

@@ -54,7 +54,10 @@ def get_confident_thresholds(labels: Any, pred_probs: Any) -> np.ndarray:
 
 def _self_confidence(labels: IntArray, pred_probs: np.ndarray) -> np.ndarray:
     """``pred_probs[i, labels[i]]`` as an (N,) array in the input's dtype."""
-    return pred_probs[np.arange(labels.shape[0]), labels]
+    n, k = pred_probs.shape
+    if pred_probs.flags.c_contiguous:
+        return pred_probs.reshape(-1)[np.arange(n) * k + labels]
+    return pred_probs[np.arange(n), labels]
 
 
 def _compute_thresholds(
@@ -71,14 +74,32 @@ def _compute_thresholds(
     return thresholds
 
 
+def _comparable_thresholds(thresholds: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``thresholds - TOL`` in ``dtype`` such that ``x >= result`` (in ``dtype``) equals
+    ``x >= thresholds - TOL`` evaluated in float64, for every ``x`` of that dtype."""
+    t64 = thresholds - TOL
+    if dtype == np.float64:
+        return t64
+    t32 = t64.astype(np.float32)
+    below = t32.astype(np.float64) < t64
+    t32[below] = np.nextafter(t32[below], np.float32(np.inf))
+    return t32
+
+
 def _confident_guess(
     pred_probs: np.ndarray, thresholds: np.ndarray, start: int = 0, stop: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """For rows ``start:stop``: (is counted (n,), bool; guessed true class (n,), int64)."""
+    """For rows ``start:stop``: (is counted (n,), bool; guessed true class (n,), int64).
+
+    ``thresholds`` must come from :func:`_comparable_thresholds` (already minus TOL).
+    """
     block = pred_probs[start:stop]
-    above = block >= thresholds - TOL  # compared in float64, as cleanlab does
-    n_above = above.sum(axis=1)
-    guess = np.where(n_above > 1, block.argmax(axis=1), above.argmax(axis=1))
+    above = block >= thresholds
+    n_above = np.count_nonzero(above, axis=1)
+    guess = above.argmax(axis=1)
+    multi = np.flatnonzero(n_above > 1)
+    if multi.size:
+        guess[multi] = block[multi].argmax(axis=1)
     return n_above > 0, guess
 
 
@@ -92,10 +113,11 @@ def _compute_confident_joint(
     k = pred_probs.shape[1]
     if thresholds is None:
         thresholds = _compute_thresholds(labels, pred_probs)
+    cmp = _comparable_thresholds(thresholds, pred_probs.dtype)
     cj = np.zeros(k * k, dtype=np.int64)
     for start in range(0, labels.shape[0], BLOCK_ROWS):
         stop = start + BLOCK_ROWS
-        counted, guess = _confident_guess(pred_probs, thresholds, start, stop)
+        counted, guess = _confident_guess(pred_probs, cmp, start, stop)
         cell = labels[start:stop][counted] * k + guess[counted]
         cj += np.bincount(cell, minlength=k * k)
     joint = cj.reshape(k, k)
@@ -183,28 +205,23 @@ def _calibrate(confident_joint: np.ndarray, label_counts: np.ndarray) -> IntArra
 def _round_preserving_row_totals(mat: np.ndarray) -> IntArray:
     """Round each row of a float matrix to ints while keeping its rounded total.
 
-    Vectorised twin of cleanlab's ``round_preserving_row_totals``: round, then give
-    +1 to the entries with the largest rounding loss (or -1 to those with the
-    largest gain) until each row hits ``round(row.sum())``.
+    Round, then give +1 to the entries with the largest rounding loss (or -1 to
+    those with the largest gain) until each row hits ``round(row.sum())``. The
+    loop runs over the K rows (never over items) and uses the same ``argsort``
+    calls as cleanlab's ``round_preserving_row_totals``, so ties are broken the
+    same way and the counts match cleanlab's exactly.
     """
     mat = np.asarray(mat, dtype=np.float64)
-    ints = np.round(mat)
-    diff = (np.round(mat.sum(axis=1)) - ints.sum(axis=1)).astype(np.int64)  # (K,)
-    if not diff.any():
-        return ints.astype(np.int64)
-    resid = mat - ints
-    k = mat.shape[1]
-    rows = np.arange(mat.shape[0])[:, None]
-    # rank of each entry by residual, descending (for +1) and ascending (for -1)
-    rank_desc = np.empty_like(resid, dtype=np.int64)
-    rank_desc[rows, np.argsort(-resid, axis=1, kind="stable")] = np.arange(k)
-    rank_asc = np.empty_like(resid, dtype=np.int64)
-    rank_asc[rows, np.argsort(resid, axis=1, kind="stable")] = np.arange(k)
-    d = diff[:, None]
-    # |diff| can exceed K only for pathological input; spread the remainder evenly
-    base = np.sign(d) * (np.abs(d) // k)
-    rem = np.abs(d) % k
-    inc = (d > 0) & (rank_desc < rem)
-    dec = (d < 0) & (rank_asc < rem)
-    ints = ints + base + inc - dec
-    return ints.astype(np.int64)
+    out = np.round(mat)
+    for r in range(mat.shape[0]):
+        floats, ints = mat[r], out[r]
+        target = np.round(floats.sum())
+        total = np.round(ints.sum())
+        while abs(total - target) > TOL:
+            diff = np.round(target - total)
+            step = -1 if diff < 0 else 1
+            changes = min(int(abs(diff)), floats.shape[0])
+            picked = np.argsort(floats - ints)[::-step][:changes]
+            ints[picked] += step
+            total = np.round(ints.sum())
+    return out.astype(np.int64)
