@@ -8,6 +8,7 @@
 - engines: ``local`` (chunks in sequence) and ``dask`` (tasks on a distributed cluster).
 """
 
+from ._audit import LargeAuditResult, audit_large
 from ._chunks import count_rows, iter_array_chunks, iter_table_chunks, table_columns
 from ._confident import (
     ChunkedAudit,
@@ -16,6 +17,11 @@ from ._confident import (
     stream_confident_joint,
     stream_find_label_issues,
     stream_label_quality,
+)
+from ._crossfit import (
+    MinibatchLogisticRegression,
+    crossfit_folds,
+    incremental_cross_val_predict_proba,
 )
 from ._dawid_skene import ChunkedDawidSkene, load_vote_store, save_vote_store
 from ._engine import ENGINES, ChunkedArrays, DaskEngine, Engine, LocalEngine, make_engine
@@ -32,14 +38,19 @@ __all__ = [
     "DaskEngine",
     "Engine",
     "FeatureStore",
+    "LargeAuditResult",
     "LocalEngine",
+    "MinibatchLogisticRegression",
     "Progress",
     "StageRunner",
+    "audit_large",
     "audit_probabilities",
     "checkpoint_dir_for",
     "chunk_rows_for",
     "count_rows",
+    "crossfit_folds",
     "fingerprint",
+    "incremental_cross_val_predict_proba",
     "iter_array_chunks",
     "iter_table_chunks",
     "load_vote_store",
