@@ -38,6 +38,17 @@ _LAZY: dict[str, str] = {
     "ZeroShotLabeler": "truelabel.sources",
     "induce_taxonomy": "truelabel.sources",
     "select_items": "truelabel.sources",
+    "load_model": "truelabel.learn",
+    "train_model": "truelabel.learn",
+    "RobustLogisticRegression": "truelabel.learn",
+    "RobustMLPClassifier": "truelabel.learn",
+    "PruneAndRetrain": "truelabel.learn",
+    "DistilledClassifier": "truelabel.learn",
+    "TemperatureScaling": "truelabel.calibrate",
+    "VectorScaling": "truelabel.calibrate",
+    "ConformalClassifier": "truelabel.calibrate",
+    "calibrate_probs": "truelabel.calibrate",
+    "expected_calibration_error": "truelabel.calibrate",
 }
 
 __all__ = sorted(

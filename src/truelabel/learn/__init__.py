@@ -1,1 +1,42 @@
-"""truelabel.learn."""
+"""End models that resist label noise, and the trained-model artifact.
+
+- :class:`RobustLogisticRegression`, :class:`RobustMLPClassifier`: ``fit(X, y_or_soft)``
+  with losses ``ce``, ``gce``, ``sce``, ``elr`` and schemes ``plain``, ``smallloss``,
+  ``coteach`` (PyTorch for training; prediction is NumPy).
+- :class:`PruneAndRetrain`: cross-fit, audit, drop or relabel flagged items, retrain.
+- :class:`DistilledClassifier`, :func:`distillation_targets`: learn from a teacher's
+  soft labels.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_LAZY = {
+    "RobustLogisticRegression": "._models",
+    "RobustMLPClassifier": "._models",
+    "PruneAndRetrain": "._schemes",
+    "DistilledClassifier": "._schemes",
+    "distillation_targets": "._schemes",
+    "TrainedModel": "._artifact",
+    "load_model": "._artifact",
+    "train_model": "._artifact",
+    "predict_table": "._artifact",
+    "create_app": "._serve",
+    "serve_model": "._serve",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'truelabel.learn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,0 +1,286 @@
+"""Temperature and vector scaling, fitted on held-out or cross-fitted probabilities."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+from sklearn.base import BaseEstimator
+
+from .._errors import InputError, NotFittedError
+from .._types import Float32Array, FloatArray
+from .._validation import Interval, Options, check_labels, check_params, check_pred_probs
+
+__all__ = ["TemperatureScaling", "VectorScaling", "calibrate_probs"]
+
+logger = logging.getLogger(__name__)
+
+_EPS = 1e-12
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _to_logits(X: Any, kind: str, name: str = "X") -> np.ndarray:
+    """Validate ``X`` and return float64 logits of shape (N, K)."""
+    if kind == "probs":
+        p = check_pred_probs(X, name=name)
+        return np.log(np.clip(p.astype(np.float64), _EPS, 1.0))
+    z = np.asarray(X)
+    if z.dtype.kind not in "fiu":
+        raise InputError(f"{name} must hold numbers; got dtype {z.dtype}.")
+    if z.ndim != 2:
+        raise InputError(f"{name} must be a 2-D array (N items, K classes); got shape {z.shape}.")
+    if not np.all(np.isfinite(z)):
+        row = int(np.argwhere(~np.isfinite(z))[0, 0])
+        raise InputError(f"{name} row {row} contains NaN or infinite values.")
+    return z.astype(np.float64)
+
+
+def _targets(y: Any, n: int, k: int) -> np.ndarray:
+    """Hard labels (N,) or soft targets (N, K) -> one-hot/soft float64 (N, K)."""
+    arr = np.asarray(y)
+    if arr.ndim == 2:
+        t = check_pred_probs(arr, n_rows=n, n_classes=k, name="soft labels")
+        return t.astype(np.float64)
+    lab = check_labels(arr, n_classes=k, n_rows=n)
+    t = np.zeros((n, k), dtype=np.float64)
+    t[np.arange(n), lab] = 1.0
+    return t
+
+
+def _out_dtype(X: Any) -> type:
+    return np.float64 if np.asarray(X).dtype == np.float64 else np.float32
+
+
+class TemperatureScaling(BaseEstimator):
+    """One temperature ``T`` that divides the logits: ``softmax(log p / T)``.
+
+    ``T > 1`` softens over-confident probabilities, ``T < 1`` sharpens them. The
+    ranking of classes, hence the accuracy, does not change. Fit it on probabilities the
+    model produced for items it did not train on (a held-out split or cross-fitting).
+
+    Parameters
+    ----------
+    input : {"probs", "logits"}, default "probs"
+        What ``fit`` and ``predict_proba`` receive.
+    bounds : tuple of float, default (0.05, 100.0)
+        Search range of ``T``.
+
+    Attributes
+    ----------
+    temperature_ : float
+    n_classes_ : int
+    nll_before_, nll_after_ : float
+        Mean negative log-likelihood at ``T = 1`` and at ``temperature_``.
+    """
+
+    _constraints = {"input": [Options(("probs", "logits"))], "bounds": [tuple]}
+
+    def __init__(
+        self, *, input: str = "probs", bounds: tuple[float, float] = (0.05, 100.0)
+    ) -> None:
+        self.input = input
+        self.bounds = bounds
+
+    def fit(self, X: FloatArray, y: Any) -> TemperatureScaling:
+        """Find the temperature minimising the negative log-likelihood of ``y``.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, K)
+            Held-out probabilities (rows sum to 1) or logits, as ``input`` says.
+        y : ndarray of shape (N,), int, or (N, K) soft targets
+
+        Returns
+        -------
+        self
+        """
+        check_params(self)
+        lo, hi = (float(b) for b in self.bounds)
+        if not 0 < lo < hi:
+            raise InputError(f"bounds must satisfy 0 < low < high; got {self.bounds!r}.")
+        z = _to_logits(X, self.input)
+        n, k = z.shape
+        if n == 0:
+            raise InputError("cannot fit a temperature on 0 items.")
+        t = _targets(y, n, k)
+
+        def nll(log_t: float) -> float:
+            zz = z / np.exp(log_t)
+            zz = zz - zz.max(axis=1, keepdims=True)
+            lse = np.log(np.exp(zz).sum(axis=1))
+            return float(-(t * (zz - lse[:, None])).sum() / n)
+
+        res = minimize_scalar(
+            nll, bounds=(np.log(lo), np.log(hi)), method="bounded", options={"xatol": 1e-5}
+        )
+        self.temperature_ = float(np.exp(res.x))
+        self.n_classes_ = k
+        self.nll_before_ = nll(0.0)
+        self.nll_after_ = float(res.fun)
+        logger.info(
+            "temperature %.4f (NLL %.4f -> %.4f)",
+            self.temperature_,
+            self.nll_before_,
+            self.nll_after_,
+        )
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "temperature_"):
+            raise NotFittedError(
+                "This TemperatureScaling is not fitted yet; call fit(held_out_probs, labels) first."
+            )
+
+    def predict_proba(self, X: FloatArray) -> Float32Array:
+        """Calibrated probabilities.
+
+        Parameters
+        ----------
+        X : ndarray of shape (M, K)
+            Probabilities or logits (as ``input`` says).
+
+        Returns
+        -------
+        ndarray of shape (M, K), float32 (float64 for float64 input); rows sum to 1.
+        """
+        self._check_fitted()
+        z = _to_logits(X, self.input)
+        if z.shape[1] != self.n_classes_:
+            raise InputError(
+                f"X has {z.shape[1]} columns but the calibrator was fitted on "
+                f"{self.n_classes_} classes."
+            )
+        return _softmax(z / self.temperature_).astype(_out_dtype(X))
+
+    transform = predict_proba
+
+
+class VectorScaling(BaseEstimator):
+    """Per-class scale and bias on the logits: ``softmax(w * log p + b)``.
+
+    More flexible than :class:`TemperatureScaling` (``2K`` parameters instead of 1); it
+    can fix a class-wise bias but may change the argmax and needs more held-out data.
+
+    Parameters
+    ----------
+    input : {"probs", "logits"}, default "probs"
+    reg : float, default 1e-3
+        L2 penalty pulling ``w`` to 1 and ``b`` to 0.
+    max_iter : int, default 500
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (K,)
+    intercept_ : ndarray of shape (K,)
+    n_classes_ : int
+    """
+
+    _constraints = {
+        "input": [Options(("probs", "logits"))],
+        "reg": [Interval(float, 0, None)],
+        "max_iter": [Interval(int, 1, None)],
+    }
+
+    def __init__(self, *, input: str = "probs", reg: float = 1e-3, max_iter: int = 500) -> None:
+        self.input = input
+        self.reg = reg
+        self.max_iter = max_iter
+
+    def fit(self, X: FloatArray, y: Any) -> VectorScaling:
+        """Fit ``w`` and ``b`` by L-BFGS on the negative log-likelihood.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, K)
+        y : ndarray of shape (N,), int, or (N, K) soft targets
+
+        Returns
+        -------
+        self
+        """
+        check_params(self)
+        z = _to_logits(X, self.input)
+        n, k = z.shape
+        if n == 0:
+            raise InputError("cannot fit vector scaling on 0 items.")
+        t = _targets(y, n, k)
+        reg = float(self.reg)
+
+        def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            w, b = theta[:k], theta[k:]
+            zz = z * w + b
+            zz = zz - zz.max(axis=1, keepdims=True)
+            lse = np.log(np.exp(zz).sum(axis=1))
+            logp = zz - lse[:, None]
+            loss = -(t * logp).sum() / n + reg * (((w - 1) ** 2).sum() + (b**2).sum())
+            g = (np.exp(logp) * t.sum(axis=1, keepdims=True) - t) / n
+            gw = (g * z).sum(axis=0) + 2 * reg * (w - 1)
+            gb = g.sum(axis=0) + 2 * reg * b
+            return float(loss), np.concatenate([gw, gb])
+
+        theta0 = np.concatenate([np.ones(k), np.zeros(k)])
+        res = minimize(
+            fun, theta0, jac=True, method="L-BFGS-B", options={"maxiter": int(self.max_iter)}
+        )
+        self.coef_ = res.x[:k].copy()
+        self.intercept_ = res.x[k:].copy()
+        self.n_classes_ = k
+        self.n_iter_ = int(res.nit)
+        return self
+
+    def predict_proba(self, X: FloatArray) -> Float32Array:
+        """Calibrated probabilities, shape (M, K), rows sum to 1."""
+        if not hasattr(self, "coef_"):
+            raise NotFittedError(
+                "This VectorScaling is not fitted yet; call fit(held_out_probs, labels) first."
+            )
+        z = _to_logits(X, self.input)
+        if z.shape[1] != self.n_classes_:
+            raise InputError(
+                f"X has {z.shape[1]} columns but the calibrator was fitted on "
+                f"{self.n_classes_} classes."
+            )
+        return _softmax(z * self.coef_ + self.intercept_).astype(_out_dtype(X))
+
+    transform = predict_proba
+
+
+def calibrate_probs(
+    pred_probs: FloatArray,
+    labels: Any,
+    *,
+    apply_to: FloatArray | None = None,
+) -> tuple[Float32Array, float]:
+    """Temperature-scale probabilities: the one-call helper every stage uses.
+
+    Fit one temperature on ``pred_probs`` against ``labels`` and return the calibrated
+    probabilities. ``pred_probs`` should be out-of-sample (cross-fitted or held-out);
+    probabilities of items the model trained on are over-confident by construction and
+    give a temperature that is too low.
+
+    Parameters
+    ----------
+    pred_probs : ndarray of shape (N, K)
+        Probabilities (rows sum to 1).
+    labels : ndarray of shape (N,), int codes, or (N, K) soft targets (a posterior)
+    apply_to : ndarray of shape (M, K), optional
+        Other probabilities to transform with the fitted temperature (e.g. test items);
+        by default ``pred_probs`` itself is transformed.
+
+    Returns
+    -------
+    calibrated : ndarray of shape (N, K) (or (M, K) with ``apply_to``), float32
+        Rows sum to 1; the argmax is unchanged.
+    temperature : float
+        ``T > 1`` means the input was over-confident.
+    """
+    ts = TemperatureScaling().fit(pred_probs, labels)
+    target = pred_probs if apply_to is None else apply_to
+    return ts.predict_proba(target).astype(np.float32), ts.temperature_

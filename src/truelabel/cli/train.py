@@ -1,0 +1,193 @@
+"""``truelabel train``, ``truelabel predict``, ``truelabel serve-model``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from ._app import app, console, error_boundary
+
+
+class FeaturizerChoice(StrEnum):
+    minilm = "minilm"
+    static = "static"
+    tfidf = "tfidf"
+    vectors = "vectors"
+
+
+class LossChoice(StrEnum):
+    elr = "elr"
+    gce = "gce"
+    sce = "sce"
+    ce = "ce"
+
+
+class SchemeChoice(StrEnum):
+    coteach = "coteach"
+    prune = "prune"
+    smallloss = "smallloss"
+    plain = "plain"
+
+
+class ModelChoice(StrEnum):
+    logreg = "logreg"
+    mlp = "mlp"
+
+
+@app.command()
+def train(
+    data: Annotated[Path, typer.Argument(help="Items table (csv/tsv/jsonl/parquet).")],
+    out: Annotated[Path, typer.Option(help="Model directory to write.")],
+    text_column: Annotated[str | None, typer.Option(help="Column with the text.")] = None,
+    label_column: Annotated[
+        str | None, typer.Option(help="Column with the (noisy) labels.")
+    ] = None,
+    labels: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labels table with item_id and p_<class> (soft) or label columns, "
+            "e.g. labels.parquet of `truelabel aggregate`."
+        ),
+    ] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with item ids.")] = None,
+    vectors_column: Annotated[
+        str | None, typer.Option(help="Column with precomputed vectors (--featurizer vectors).")
+    ] = None,
+    featurizer: Annotated[FeaturizerChoice, typer.Option(help="Text features.")] = (
+        FeaturizerChoice.minilm
+    ),
+    model: Annotated[ModelChoice, typer.Option(help="End model.")] = ModelChoice.logreg,
+    loss: Annotated[LossChoice, typer.Option(help="Training loss.")] = LossChoice.ce,
+    scheme: Annotated[SchemeChoice, typer.Option(help="Training scheme.")] = SchemeChoice.plain,
+    forget_rate: Annotated[
+        float, typer.Option(help="smallloss/coteach: share of each batch to skip (~noise rate).")
+    ] = 0.2,
+    epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
+    holdout: Annotated[
+        float, typer.Option(help="Share held out for calibration, conformal sets and metrics.")
+    ] = 0.2,
+    no_calibration: Annotated[
+        bool, typer.Option("--no-calibration", help="Do not fit a temperature.")
+    ] = False,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
+) -> None:
+    """Train a noise-robust, calibrated classifier and save it as a model directory."""
+    from ..learn import train_model
+
+    with error_boundary():
+        tm = train_model(
+            data,
+            text_column=text_column,
+            label_column=label_column,
+            labels=labels,
+            id_column=id_column,
+            vectors_column=vectors_column,
+            featurizer=featurizer.value,
+            model=model.value,
+            loss=loss.value,
+            scheme=scheme.value,
+            forget_rate=forget_rate,
+            epochs=epochs,
+            holdout=holdout,
+            calibrate=not no_calibration,
+            random_state=seed,
+        )
+        tm.save(out, overwrite=overwrite)
+    m = tm.metadata["metrics"]
+    table = Table(title=f"model written to {out}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("classes", str(len(tm.classes)))
+    table.add_row("train / held-out items", f"{m['n_train']} / {m['n_holdout']}")
+    table.add_row(
+        "held-out accuracy (vs given labels)", f"{m['holdout_accuracy_vs_given_labels']:.3f}"
+    )
+    table.add_row("temperature", f"{tm.temperature:.3f}")
+    table.add_row(
+        "held-out ECE before → after",
+        f"{m['holdout_ece_before']:.3f} → {m['holdout_ece_after']:.3f}",
+    )
+    table.add_row(
+        f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['holdout_mean_set_size']:.2f}"
+    )
+    console.print(table)
+
+
+@app.command()
+def predict(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory from `truelabel train`.")],
+    data: Annotated[Path, typer.Argument(help="Items table to predict.")],
+    out: Annotated[Path, typer.Option(help="Output Parquet file.")] = Path("preds.parquet"),
+    text_column: Annotated[
+        str | None, typer.Option(help="Text column (default: the training one).")
+    ] = None,
+    id_column: Annotated[str | None, typer.Option(help="Column with item ids.")] = None,
+    vectors_column: Annotated[str | None, typer.Option(help="Vectors column.")] = None,
+    alpha: Annotated[
+        float | None, typer.Option(help="Conformal level calibrated at training (default 0.1).")
+    ] = None,
+) -> None:
+    """Predict labels, calibrated probabilities and prediction sets for a table."""
+    from ..io import write_atomic
+    from ..learn import load_model, predict_table
+
+    with error_boundary():
+        tm = load_model(model_dir)
+        df = predict_table(
+            tm,
+            data,
+            text_column=text_column,
+            id_column=id_column,
+            vectors_column=vectors_column,
+            alpha=alpha,
+        )
+        import io
+
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        write_atomic(out, buf.getvalue())
+    table = Table(title=f"{len(df)} predictions written to {out}")
+    table.add_column("label")
+    table.add_column("items", justify="right")
+    table.add_column("mean confidence", justify="right")
+    for lab, g in (
+        df.groupby("label")
+        .agg(n=("label", "size"), c=("confidence", "mean"))
+        .sort_values("n", ascending=False)
+        .head(10)
+        .iterrows()
+    ):
+        table.add_row(str(lab), str(int(g["n"])), f"{g['c']:.3f}")
+    console.print(table)
+    sizes = df["prediction_set"].map(len)
+    console.print(
+        f"mean prediction-set size {sizes.mean():.2f}; singletons {float((sizes == 1).mean()):.1%}"
+    )
+
+
+@app.command("serve-model")
+def serve_model(
+    model_dir: Annotated[Path, typer.Argument(help="Model directory from `truelabel train`.")],
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    max_batch: Annotated[int, typer.Option(help="Items per request (more: 413).")] = 1024,
+    max_body_mb: Annotated[
+        float, typer.Option(help="Request body limit in MiB (more: 413).")
+    ] = 16.0,
+) -> None:
+    """Serve a model over HTTP: POST /predict, GET /healthz, GET /model, /docs."""
+    from ..learn import serve_model as _serve
+
+    with error_boundary():
+        _serve(
+            model_dir,
+            host=host,
+            port=port,
+            max_batch=max_batch,
+            max_body_bytes=int(max_body_mb * 1024 * 1024),
+        )

@@ -1,0 +1,683 @@
+"""The trained-model artifact: train, save, load, predict.
+
+A model directory holds::
+
+    model.json            format version, classes, featurizer spec, temperature,
+                          conformal thresholds, hyperparameters, metrics, versions,
+                          training-data hash
+    weights.safetensors   network weights (no pickle)
+    tfidf.json            vocabulary and idf, when the featurizer is tfidf
+    run.json              written by RunDir (atomic publication)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from .._errors import InputError
+from .._types import BoolArray, Float32Array
+from ._models import forward_numpy, softmax_np
+
+__all__ = ["FORMAT", "TrainedModel", "load_model", "predict_table", "train_model"]
+
+logger = logging.getLogger(__name__)
+
+#: Artifact format; a model directory with another major version is refused.
+FORMAT = "truelabel-model/1"
+_TFIDF_PARAMS = {
+    "ngram_range": [1, 2],
+    "sublinear_tf": True,
+    "strip_accents": "unicode",
+    "lowercase": True,
+    "norm": "l2",
+}
+FEATURIZER_CHOICES = ("tfidf", "minilm", "static", "vectors")
+MODEL_CHOICES = ("logreg", "mlp")
+
+
+def _versions() -> dict[str, str]:
+    import numpy
+    import scipy
+    import sklearn
+
+    from .. import __version__
+
+    out = {
+        "truelabel": __version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "scikit-learn": sklearn.__version__,
+        "python": platform.python_version(),
+    }
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover - torch is a dependency
+        pass
+    return out
+
+
+def _tfidf_from_spec(vocab: dict[str, int], idf: Sequence[float]) -> Any:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    kw = dict(_TFIDF_PARAMS)
+    kw["ngram_range"] = tuple(kw["ngram_range"])  # type: ignore[arg-type]
+    vec = TfidfVectorizer(vocabulary=vocab, dtype=np.float32, **kw)  # type: ignore[arg-type]
+    vec.idf_ = np.asarray(idf, dtype=np.float64)
+    return vec
+
+
+@dataclass
+class TrainedModel:
+    """A trained, calibrated classifier with its featurizer: what ``load_model`` returns.
+
+    Attributes
+    ----------
+    classes : list of str
+    featurizer : dict
+        ``{"name": "tfidf" | "minilm" | "static" | "vectors", ...}``.
+    weights : list of dict of ndarray
+        One network (two after co-teaching, averaged).
+    temperature : float
+        Applied to the logits of the averaged probabilities.
+    conformal : dict
+        ``{"score": "lac", "alphas": [...], "quantiles": [[K floats] per alpha]}``.
+    metadata : dict
+        Everything else in ``model.json`` (versions, hyperparameters, metrics, data hash).
+    """
+
+    classes: list[str]
+    featurizer: dict[str, Any]
+    weights: list[dict[str, np.ndarray]]
+    temperature: float
+    conformal: dict[str, Any]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    tfidf: dict[str, Any] | None = None
+    _vectorizer: Any = field(default=None, repr=False)
+    _featurizer_obj: Any = field(default=None, repr=False)
+
+    @property
+    def n_features(self) -> int:
+        """Input dimension of the network."""
+        return int(self.weights[0]["W0"].shape[0])
+
+    @property
+    def text_column(self) -> str | None:
+        """The text column used at training (the default for ``predict``)."""
+        return self.metadata.get("text_column")
+
+    # ------------------------------------------------------------- features
+    def featurize(self, texts: Sequence[str]) -> np.ndarray | sp.csr_matrix:
+        """Re-create the training featurizer and turn ``texts`` into features, (N, D)."""
+        texts = [str(t) for t in texts]
+        empty = [i for i, t in enumerate(texts) if not t.strip()]
+        if empty:
+            raise InputError(
+                f"text {empty[0]} is empty or whitespace ({len(empty)} empty in all); the "
+                "model needs some text for every item."
+            )
+        name = self.featurizer["name"]
+        if name == "vectors":
+            raise InputError(
+                "this model was trained on precomputed vectors; pass vectors of dimension "
+                f"{self.n_features}, not texts."
+            )
+        if name == "tfidf":
+            if self._vectorizer is None:
+                if self.tfidf is None:
+                    raise InputError("the model directory lacks tfidf.json; retrain the model.")
+                self._vectorizer = _tfidf_from_spec(self.tfidf["vocabulary"], self.tfidf["idf"])
+            return sp.csr_matrix(self._vectorizer.transform(texts), dtype=np.float32)
+        if self._featurizer_obj is None:
+            from ..featurize import get_featurizer
+
+            self._featurizer_obj = get_featurizer(name)
+            got = getattr(self._featurizer_obj, "model_id", None)
+            want = self.featurizer.get("model_id")
+            if want and got and got != want:
+                logger.warning(
+                    "featurizer %s differs from the one used at training (%s)", got, want
+                )
+        return np.asarray(self._featurizer_obj.transform(texts), dtype=np.float32)
+
+    def _check_vectors(self, X: Any) -> np.ndarray | sp.csr_matrix:
+        if sp.issparse(X):
+            Xc = sp.csr_matrix(X, dtype=np.float32)
+        else:
+            Xc = np.asarray(X, dtype=np.float32)
+        if Xc.ndim != 2:
+            raise InputError(f"vectors must be 2-D (N, {self.n_features}); got shape {Xc.shape}.")
+        if Xc.shape[1] != self.n_features:
+            raise InputError(
+                f"vectors have dimension {Xc.shape[1]} but the model expects "
+                f"{self.n_features} (featurizer {self.featurizer['name']!r})."
+            )
+        data = Xc.data if sp.issparse(Xc) else Xc
+        if not np.all(np.isfinite(data)):
+            raise InputError("vectors contain NaN or infinite values.")
+        return Xc
+
+    # ------------------------------------------------------------- predict
+    def predict_proba(self, inputs: Any, *, calibrated: bool = True) -> Float32Array:
+        """Calibrated class probabilities.
+
+        Parameters
+        ----------
+        inputs : sequence of N str, or array of shape (N, D)
+            Texts (featurized as at training) or feature vectors.
+        calibrated : bool, default True
+            Apply the fitted temperature.
+
+        Returns
+        -------
+        ndarray of shape (N, K), float32; columns follow ``classes``.
+        """
+        X = self._inputs(inputs)
+        if X.shape[0] == 0:
+            return np.zeros((0, len(self.classes)), dtype=np.float32)
+        p = sum(softmax_np(forward_numpy(X, w).astype(np.float64)) for w in self.weights)
+        p = np.asarray(p, dtype=np.float64) / len(self.weights)
+        if calibrated and self.temperature != 1.0:
+            p = softmax_np(np.log(np.clip(p, 1e-12, 1.0)) / self.temperature)
+        return p.astype(np.float32)
+
+    def _inputs(self, inputs: Any) -> np.ndarray | sp.csr_matrix:
+        if sp.issparse(inputs):
+            return self._check_vectors(inputs)
+        if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "fiu":
+            return self._check_vectors(inputs)
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        return self.featurize(list(inputs))
+
+    def predict(self, inputs: Any) -> list[str]:
+        """Most probable class name of each input."""
+        return [self.classes[i] for i in self.predict_proba(inputs).argmax(axis=1)]
+
+    def predict_sets(self, probs: Float32Array, *, alpha: float | None = None) -> BoolArray:
+        """Conformal prediction sets from calibrated probabilities.
+
+        Parameters
+        ----------
+        probs : ndarray of shape (N, K), from :meth:`predict_proba`
+        alpha : float, optional
+            One of the levels stored at training (default the first, usually 0.1).
+
+        Returns
+        -------
+        ndarray of shape (N, K), bool
+        """
+        alphas = [float(a) for a in self.conformal["alphas"]]
+        a = alphas[0] if alpha is None else float(alpha)
+        matches = [i for i, v in enumerate(alphas) if abs(v - a) < 1e-9]
+        if not matches:
+            raise InputError(f"alpha {a} was not calibrated at training; choose one of {alphas}.")
+        q = np.asarray(self.conformal["quantiles"][matches[0]], dtype=np.float64)
+        q = np.where(np.isfinite(q), q, np.inf)
+        return (1.0 - np.asarray(probs, dtype=np.float64)) <= q[None, :]
+
+    # ------------------------------------------------------------- save
+    def to_json(self) -> dict[str, Any]:
+        """The ``model.json`` content."""
+        conf = dict(self.conformal)
+        conf["quantiles"] = [
+            [None if not np.isfinite(v) else float(v) for v in row] for row in conf["quantiles"]
+        ]
+        return {
+            **self.metadata,
+            "format": FORMAT,
+            "classes": list(self.classes),
+            "featurizer": self.featurizer,
+            "temperature": float(self.temperature),
+            "conformal": conf,
+            "n_networks": len(self.weights),
+            "n_features": self.n_features,
+        }
+
+    def save(self, out: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model directory atomically; returns its path."""
+        from safetensors.numpy import save_file
+
+        from ..io import RunDir
+
+        tensors = {
+            f"net{i}.{k}": np.ascontiguousarray(v)
+            for i, w in enumerate(self.weights)
+            for k, v in w.items()
+        }
+        with RunDir(out, kind="model", overwrite=overwrite) as run:
+            save_file(tensors, str(run.file("weights.safetensors")), metadata={"format": FORMAT})
+            if self.tfidf is not None:
+                run.write_json("tfidf.json", self.tfidf)
+            run.write_json("model.json", self.to_json())
+        return Path(out)
+
+
+def load_model(path: str | Path) -> TrainedModel:
+    """Load a model directory written by ``truelabel train`` / :meth:`TrainedModel.save`.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    TrainedModel
+
+    Raises
+    ------
+    InputError
+        Not a model directory, a model from another artifact format, missing files.
+    """
+    from safetensors.numpy import load_file
+
+    p = Path(path)
+    meta_path = p / "model.json"
+    if not meta_path.is_file():
+        raise InputError(
+            f"{p} is not a truelabel model directory (no model.json); pass the --out folder "
+            "of `truelabel train`."
+        )
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{meta_path} is not valid JSON ({exc}); retrain the model.") from None
+    fmt = meta.get("format")
+    if fmt != FORMAT:
+        from .. import __version__
+
+        made_by = meta.get("versions", {}).get("truelabel", "an unknown version")
+        raise InputError(
+            f"{p} holds a model in format {fmt!r} written by truelabel {made_by}; this is "
+            f"truelabel {__version__}, which reads {FORMAT!r}. Retrain the model with this "
+            f"version, or install truelabel=={made_by} to use it."
+        )
+    wpath = p / "weights.safetensors"
+    if not wpath.is_file():
+        raise InputError(f"{p} lacks weights.safetensors; the model directory is incomplete.")
+    flat = load_file(str(wpath))
+    n_nets = int(meta.get("n_networks", 1))
+    weights = [
+        {k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith(f"net{i}.")}
+        for i in range(n_nets)
+    ]
+    tfidf = None
+    if meta["featurizer"]["name"] == "tfidf":
+        tpath = p / "tfidf.json"
+        if not tpath.is_file():
+            raise InputError(f"{p} lacks tfidf.json; the model directory is incomplete.")
+        tfidf = json.loads(tpath.read_text(encoding="utf-8"))
+    conf = dict(meta["conformal"])
+    conf["quantiles"] = [
+        [np.inf if v is None else float(v) for v in row] for row in conf["quantiles"]
+    ]
+    keep = {
+        k: v
+        for k, v in meta.items()
+        if k
+        not in ("classes", "featurizer", "temperature", "conformal", "n_networks", "n_features")
+    }
+    return TrainedModel(
+        classes=[str(c) for c in meta["classes"]],
+        featurizer=meta["featurizer"],
+        weights=weights,
+        temperature=float(meta["temperature"]),
+        conformal=conf,
+        metadata=keep,
+        tfidf=tfidf,
+    )
+
+
+# ---------------------------------------------------------------------- training
+def _data_hash(ids: np.ndarray, texts: np.ndarray | None, X: Any, targets: np.ndarray) -> str:
+    h = hashlib.sha256()
+    h.update(np.asarray(ids).astype(str).astype("U").tobytes())
+    if texts is not None:
+        for t in texts:
+            h.update(str(t).encode("utf-8"))
+            h.update(b"\0")
+    elif X is not None:
+        h.update(np.ascontiguousarray(X).tobytes())
+    h.update(np.ascontiguousarray(targets, dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+def _read_label_table(labels: Any, item_id: np.ndarray) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Align an aggregate/labels table to the dataset.
+
+    Returns (targets (M, K) float32, classes, row positions in the dataset (M,)).
+    """
+    from ..io import read_table
+
+    df = labels if isinstance(labels, pd.DataFrame) else read_table(labels)
+    name = "the labels DataFrame" if isinstance(labels, pd.DataFrame) else str(labels)
+    if "item_id" not in df.columns:
+        raise InputError(
+            f"{name} has no item_id column (columns: {list(df.columns)[:10]}); pass the "
+            "labels.parquet of `truelabel aggregate` or a table with item_id and label."
+        )
+    pcols = [c for c in df.columns if str(c).startswith("p_")]
+    pos = pd.Index(np.asarray(item_id).astype(str))
+    rows = pos.get_indexer(df["item_id"].astype(str))
+    found = rows >= 0
+    if not found.any():
+        raise InputError(
+            f"none of the item_id values of {name} match the data's ids (e.g. "
+            f"{df['item_id'].iloc[0]!r} vs {item_id[0]!r}); pass the same --id-column as "
+            "when the labels were made."
+        )
+    if (~found).any():
+        logger.warning(
+            "%d rows of %s match no item of the data and are ignored", int((~found).sum()), name
+        )
+    df = df.loc[found]
+    rows = rows[found]
+    if pcols:
+        classes = [str(c)[2:] for c in pcols]
+        t = df[pcols].to_numpy(dtype=np.float64)
+        from .._validation import check_pred_probs
+
+        check_pred_probs(t, name=f"{name} columns {pcols[0]}…", atol=1e-2)
+        t = t / t.sum(axis=1, keepdims=True)
+        return t.astype(np.float32), classes, rows
+    if "label" not in df.columns:
+        raise InputError(f"{name} has neither p_<class> columns nor a label column.")
+    lab = df["label"]
+    keep = lab.notna().to_numpy()
+    from ..io import encode_labels
+
+    codes, classes = encode_labels(lab[keep].astype(str).to_numpy())
+    t = np.zeros((len(codes), len(classes)), dtype=np.float32)
+    t[np.arange(len(codes)), codes] = 1.0
+    return t, [str(c) for c in classes], rows[keep]
+
+
+def _make_estimator(
+    model: str, loss: str, scheme: str, random_state: int, epochs: int | None, forget_rate: float
+) -> Any:
+    from ._models import RobustLogisticRegression, RobustMLPClassifier
+    from ._schemes import PruneAndRetrain
+
+    inner_scheme = scheme if scheme in ("plain", "smallloss", "coteach") else "plain"
+    kw: dict[str, Any] = {
+        "loss": loss,
+        "scheme": inner_scheme,
+        "random_state": random_state,
+        "forget_rate": forget_rate,
+    }
+    if epochs is not None:
+        kw["epochs"] = epochs
+    est: Any = RobustMLPClassifier(**kw) if model == "mlp" else RobustLogisticRegression(**kw)
+    if scheme == "prune":
+        est = PruneAndRetrain(est, random_state=random_state)
+    return est
+
+
+def train_model(
+    data: str | Path | pd.DataFrame,
+    *,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    labels: str | Path | pd.DataFrame | None = None,
+    id_column: str | None = None,
+    vectors_column: str | None = None,
+    featurizer: str = "minilm",
+    model: str = "logreg",
+    loss: str = "ce",
+    scheme: str = "plain",
+    forget_rate: float = 0.2,
+    epochs: int | None = None,
+    holdout: float = 0.2,
+    alphas: Sequence[float] = (0.1, 0.05),
+    calibrate: bool = True,
+    random_state: int = 0,
+) -> TrainedModel:
+    """Train a noise-robust, calibrated classifier with conformal sets from a table.
+
+    The rows are split: ``1 - holdout`` to fit the network, ``holdout`` to fit the
+    temperature, the conformal thresholds and to measure held-out metrics (against the
+    given, possibly noisy, labels — so the coverage is with respect to those labels).
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        Items with a text column (or a vectors column).
+    text_column, label_column, id_column, vectors_column : str, optional
+    labels : path or DataFrame, optional
+        Instead of ``label_column``: a table with ``item_id`` and either ``p_<class>``
+        columns (a posterior, used as soft targets) or a ``label`` column.
+    featurizer : {"minilm", "static", "tfidf", "vectors"}
+    model : {"logreg", "mlp"}
+    loss : {"ce", "gce", "sce", "elr"}
+    scheme : {"plain", "smallloss", "coteach", "prune"}
+    forget_rate : float
+        For ``smallloss``/``coteach``: roughly the expected noise rate.
+    epochs : int, optional
+    holdout : float in (0, 0.5]
+    alphas : sequence of float
+        Conformal levels to calibrate (the first is the default at prediction).
+    calibrate : bool
+        Fit a temperature (else T = 1).
+    random_state : int
+
+    Returns
+    -------
+    TrainedModel
+    """
+    from sklearn.model_selection import train_test_split
+
+    from ..calibrate import ConformalClassifier, TemperatureScaling, expected_calibration_error
+    from ..io import load_dataset
+
+    if featurizer not in FEATURIZER_CHOICES:
+        raise InputError(f"unknown featurizer {featurizer!r}; choose one of {FEATURIZER_CHOICES}.")
+    if model not in MODEL_CHOICES:
+        raise InputError(f"unknown model {model!r}; choose one of {MODEL_CHOICES}.")
+    if scheme not in ("plain", "smallloss", "coteach", "prune"):
+        raise InputError(
+            f"unknown scheme {scheme!r}; choose one of plain, smallloss, coteach, prune."
+        )
+    if not 0 < holdout <= 0.5:
+        raise InputError(f"holdout must be in (0, 0.5]; got {holdout}.")
+    if (label_column is None) == (labels is None):
+        raise InputError("pass exactly one of --label-column or --labels.")
+    if featurizer == "vectors" and vectors_column is None:
+        raise InputError("featurizer 'vectors' needs --vectors-column.")
+    if featurizer != "vectors" and text_column is None:
+        raise InputError("pass --text-column (or --featurizer vectors with --vectors-column).")
+    ds = load_dataset(
+        data,
+        text_column=text_column if featurizer != "vectors" else None,
+        label_column=label_column,
+        id_column=id_column,
+        vectors_column=vectors_column,
+        require_labels=labels is None,
+    )
+    if labels is not None:
+        targets, classes, rows = _read_label_table(labels, ds.item_id)
+    else:
+        assert ds.labels is not None
+        classes = ds.class_names()
+        targets = np.zeros((len(ds), len(classes)), dtype=np.float32)
+        targets[np.arange(len(ds)), ds.labels] = 1.0
+        rows = np.arange(len(ds))
+    soft = labels is not None and bool((targets.max(axis=1) < 1.0).any())
+    if len(classes) < 2:
+        raise InputError(f"the labels hold a single class ({classes[0]!r}); need at least 2.")
+    texts = ds.text[rows] if ds.text is not None else None
+    t0 = time.time()
+    spec: dict[str, Any] = {"name": featurizer}
+    tfidf_spec = None
+    if featurizer == "tfidf":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        assert texts is not None
+        kw = dict(_TFIDF_PARAMS)
+        kw["ngram_range"] = tuple(kw["ngram_range"])  # type: ignore[arg-type]
+        vec = TfidfVectorizer(
+            max_features=50_000, min_df=2 if len(texts) >= 20 else 1, dtype=np.float32, **kw
+        )  # type: ignore[arg-type]
+        X: Any = sp.csr_matrix(vec.fit_transform(list(texts)), dtype=np.float32)
+        tfidf_spec = {
+            "vocabulary": {str(k): int(v) for k, v in vec.vocabulary_.items()},
+            "idf": [float(v) for v in vec.idf_],
+            "params": _TFIDF_PARAMS,
+        }
+        spec["model_id"] = "tfidf-artifact-v1"
+    elif featurizer == "vectors":
+        assert ds.vectors is not None
+        X = ds.vectors[rows]
+    else:
+        from ..featurize import featurize as _featurize
+        from ..featurize import get_featurizer
+
+        assert texts is not None
+        X = np.asarray(_featurize(list(texts), method=featurizer), dtype=np.float32)
+        spec["model_id"] = getattr(get_featurizer(featurizer), "model_id", featurizer)
+    logger.info("features %s in %.1fs", X.shape, time.time() - t0)
+
+    hard = targets.argmax(axis=1)
+    counts = np.bincount(hard, minlength=len(classes))
+    strat = hard if counts[counts > 0].min() >= 2 else None
+    idx = np.arange(len(hard))
+    tr, ho = train_test_split(idx, test_size=holdout, random_state=random_state, stratify=strat)
+    if len(np.unique(hard[tr])) < 2:
+        raise InputError("the training split holds a single class; add more labelled items.")
+    est = _make_estimator(model, loss, scheme, random_state, epochs, forget_rate)
+    y_tr = targets[tr] if soft else hard[tr]
+    if scheme == "prune" and soft:
+        y_tr = hard[tr]
+    est.fit(X[tr], y_tr)
+    inner = est.estimator_ if scheme == "prune" else est
+    weights = inner.weights_
+    # networks may have seen fewer classes than exist (hard labels): map columns back
+    seen = np.asarray(inner.classes_, dtype=np.int64)
+    if len(seen) != len(classes):
+        for w in weights:
+            last = "W1" if "W1" in w else "W0"
+            bias = "b1" if "W1" in w else "b0"
+            W = np.zeros((w[last].shape[0], len(classes)), dtype=np.float32)
+            b = np.full(len(classes), -30.0, dtype=np.float32)
+            W[:, seen] = w[last]
+            b[seen] = w[bias]
+            w[last], w[bias] = W, b
+    tm = TrainedModel(
+        classes=classes,
+        featurizer=spec,
+        weights=weights,
+        temperature=1.0,
+        conformal={"score": "lac", "alphas": [], "quantiles": []},
+        tfidf=tfidf_spec,
+    )
+    p_raw = tm.predict_proba(X[ho], calibrated=False)
+    y_ho = hard[ho]
+    if calibrate:
+        ts = TemperatureScaling().fit(p_raw, targets[ho] if soft else y_ho)
+        tm.temperature = ts.temperature_
+    p_cal = tm.predict_proba(X[ho])
+    qs = []
+    for a in alphas:
+        cc = ConformalClassifier(score="lac", alpha=float(a)).fit(p_cal, y_ho)
+        qs.append([float(v) for v in cc.quantiles_])
+    tm.conformal = {"score": "lac", "alphas": [float(a) for a in alphas], "quantiles": qs}
+    sets = tm.predict_sets(p_cal)
+    metrics = {
+        "n_train": len(tr),
+        "n_holdout": len(ho),
+        "holdout_accuracy_vs_given_labels": float((p_cal.argmax(axis=1) == y_ho).mean()),
+        "holdout_ece_before": expected_calibration_error(p_raw, y_ho),
+        "holdout_ece_after": expected_calibration_error(p_cal, y_ho),
+        "holdout_mean_set_size": float(sets.sum(axis=1).mean()),
+        "holdout_set_coverage": float(sets[np.arange(len(ho)), y_ho].mean()),
+    }
+    params = {k: v for k, v in inner.get_params().items() if k != "random_state"}
+    tm.metadata = {
+        "versions": _versions(),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "training_data": {
+            "source": ds.name,
+            "sha256": _data_hash(ds.item_id[rows], texts, X if texts is None else None, targets),
+            "n_items": int(len(rows)),
+            "soft_targets": soft,
+            "label_source": "labels table" if labels is not None else f"column {label_column}",
+        },
+        "text_column": text_column,
+        "id_column": id_column,
+        "vectors_column": vectors_column,
+        "model": model,
+        "loss": loss,
+        "scheme": scheme,
+        "random_state": random_state,
+        "hyperparameters": params,
+        "holdout": holdout,
+        "metrics": metrics,
+        "calibrated": bool(calibrate),
+    }
+    return tm
+
+
+def predict_table(
+    model: TrainedModel,
+    data: str | Path | pd.DataFrame,
+    *,
+    text_column: str | None = None,
+    id_column: str | None = None,
+    vectors_column: str | None = None,
+    alpha: float | None = None,
+) -> pd.DataFrame:
+    """Predict every row of a table.
+
+    Parameters
+    ----------
+    model : TrainedModel
+    data : path or DataFrame
+    text_column : str, optional
+        Default: the column used at training.
+    id_column : str, optional
+        ``item_id`` comes from it, else the 0-based row number (as in the audit).
+    vectors_column : str, optional
+        For models trained on vectors.
+    alpha : float, optional
+        Conformal level (one stored at training).
+
+    Returns
+    -------
+    DataFrame with ``item_id, label, confidence, p_<class>…, prediction_set`` (a list of
+    class names).
+    """
+    from ..io import load_dataset
+
+    if model.featurizer["name"] == "vectors":
+        vcol = vectors_column or model.metadata.get("vectors_column")
+        ds = load_dataset(data, vectors_column=vcol, id_column=id_column, require_labels=False)
+        assert ds.vectors is not None
+        probs = model.predict_proba(ds.vectors)
+    else:
+        tcol = text_column or model.text_column
+        if tcol is None:
+            raise InputError("pass --text-column; the model does not record one.")
+        ds = load_dataset(data, text_column=tcol, id_column=id_column, require_labels=False)
+        assert ds.text is not None
+        probs = model.predict_proba(list(ds.text))
+    sets = model.predict_sets(probs, alpha=alpha)
+    cls = np.asarray(model.classes, dtype=object)
+    out = pd.DataFrame(
+        {"item_id": ds.item_id, "label": cls[probs.argmax(axis=1)], "confidence": probs.max(axis=1)}
+    )
+    for j, c in enumerate(model.classes):
+        out[f"p_{c}"] = probs[:, j]
+    out["prediction_set"] = [list(cls[row]) for row in sets]
+    return out

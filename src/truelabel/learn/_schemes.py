@@ -1,0 +1,300 @@
+"""Training schemes around an end model: prune-and-retrain and distillation."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+
+from .._errors import InputError, NotFittedError
+from .._types import Float32Array, FloatArray, IntArray
+from .._validation import (
+    Interval,
+    Options,
+    check_labels,
+    check_params,
+    check_pred_probs,
+    check_random_state,
+)
+
+__all__ = ["DistilledClassifier", "PruneAndRetrain", "distillation_targets"]
+
+logger = logging.getLogger(__name__)
+
+
+def _default_estimator() -> BaseEstimator:
+    from ._models import RobustLogisticRegression
+
+    return RobustLogisticRegression()
+
+
+def _encode(y: Any) -> tuple[np.ndarray, IntArray]:
+    arr = np.asarray(y)
+    if arr.ndim != 1:
+        raise InputError(f"y must be labels of shape (N,); got shape {arr.shape}.")
+    classes, codes = np.unique(arr, return_inverse=True)
+    if len(classes) < 2:
+        raise InputError("y holds a single class; a classifier needs at least 2.")
+    return classes, codes.astype(np.int64)
+
+
+class PruneAndRetrain(ClassifierMixin, BaseEstimator):
+    """Cross-fit, find label issues, drop or relabel them, retrain (CleanLearning's idea).
+
+    1. Out-of-sample probabilities by K-fold cross-fitting of ``estimator``
+       (:func:`truelabel.crossfit.cross_val_predict_proba`).
+    2. Confident learning flags the items whose label is probably wrong
+       (:func:`truelabel.audit.find_label_issues`).
+    3. ``action="drop"`` removes them; ``"relabel"`` replaces their label with the
+       cross-fitted argmax.
+    4. A fresh clone of ``estimator`` is fitted on the result.
+
+    Parameters
+    ----------
+    estimator : classifier, optional
+        Any scikit-learn classifier; default :class:`RobustLogisticRegression`.
+    action : {"drop", "relabel"}, default "drop"
+    n_folds : int, default 5
+    filter_by : str, default "prune_by_noise_rate"
+        Passed to ``find_label_issues``.
+    random_state : int, Generator or None, default 0
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (K,)
+    pred_probs_ : ndarray of shape (N, K), float32
+        The cross-fitted probabilities.
+    label_issues_ : ndarray of shape (N,), bool
+        Flagged items.
+    estimator_ : the final fitted classifier
+    """
+
+    _constraints = {
+        "action": [Options(("drop", "relabel"))],
+        "n_folds": [Interval(int, 2, None)],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        action: str = "drop",
+        n_folds: int = 5,
+        filter_by: str = "prune_by_noise_rate",
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.estimator = estimator
+        self.action = action
+        self.n_folds = n_folds
+        self.filter_by = filter_by
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> PruneAndRetrain:
+        """Audit the labels ``y`` of ``X`` and retrain without the flagged items.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, D) or CSR matrix
+        y : ndarray of shape (N,), class labels
+
+        Returns
+        -------
+        self
+        """
+        from ..audit import find_label_issues
+        from ..crossfit import cross_val_predict_proba
+
+        check_params(self)
+        classes, codes = _encode(y)
+        if X.shape[0] != len(codes):
+            raise InputError(f"X has {X.shape[0]} rows but y has {len(codes)} entries.")
+        rng = check_random_state(self.random_state)
+        seed = int(rng.integers(0, 2**31 - 1))
+        base = self.estimator if self.estimator is not None else _default_estimator()
+        k = len(classes)
+        probs = cross_val_predict_proba(
+            X,
+            codes,
+            n_classes=k,
+            n_folds=self.n_folds,
+            estimator=clone(base),
+            random_state=seed,
+            class_names=list(classes),
+        )
+        flags = np.asarray(find_label_issues(codes, probs, filter_by=self.filter_by), dtype=bool)
+        new = codes.copy()
+        if self.action == "relabel":
+            new[flags] = probs[flags].argmax(axis=1)
+            keep = np.ones(len(codes), dtype=bool)
+        else:
+            keep = ~flags
+        if len(np.unique(new[keep])) < 2:
+            raise InputError(
+                "after pruning fewer than 2 classes are left; use action='relabel' or check "
+                "that the labels are not mostly wrong."
+            )
+        logger.info(
+            "prune-and-retrain: %d of %d items flagged (%s)",
+            int(flags.sum()),
+            len(codes),
+            self.action,
+        )
+        est = clone(base)
+        est.fit(X[keep], new[keep])
+        self.classes_ = classes
+        self.pred_probs_ = probs
+        self.label_issues_ = flags
+        self.estimator_ = est
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X: Any) -> Float32Array:
+        """Probabilities of the retrained model, shape (N, K), columns follow ``classes_``."""
+        if not hasattr(self, "estimator_"):
+            raise NotFittedError("This PruneAndRetrain is not fitted yet; call fit(X, y) first.")
+        p = np.asarray(self.estimator_.predict_proba(X), dtype=np.float32)
+        out = np.zeros((p.shape[0], len(self.classes_)), dtype=np.float32)
+        out[:, np.asarray(self.estimator_.classes_, dtype=np.int64)] = p
+        return out
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class, shape (N,)."""
+        return np.asarray(self.classes_)[self.predict_proba(X).argmax(axis=1)]
+
+
+def distillation_targets(
+    labels: IntArray,
+    teacher_probs: FloatArray,
+    *,
+    alpha: float = 0.5,
+    temperature: float = 1.0,
+) -> Float32Array:
+    """Mix the given labels with a teacher's softened probabilities.
+
+    ``targets = alpha * onehot(labels) + (1 - alpha) * softmax(log(teacher) / temperature)``
+
+    Parameters
+    ----------
+    labels : ndarray of shape (N,), int codes 0..K-1
+    teacher_probs : ndarray of shape (N, K)
+        The teacher's (ideally out-of-sample) probabilities; rows sum to 1.
+    alpha : float in [0, 1], default 0.5
+        Weight of the given labels (0 = pure distillation).
+    temperature : float > 0, default 1.0
+        > 1 softens the teacher.
+
+    Returns
+    -------
+    targets : ndarray of shape (N, K), float32; rows sum to 1.
+    """
+    p = check_pred_probs(teacher_probs, name="teacher_probs")
+    y = check_labels(labels, n_classes=p.shape[1], n_rows=p.shape[0])
+    if not 0.0 <= alpha <= 1.0:
+        raise InputError(f"alpha must be in [0, 1]; got {alpha}.")
+    if not temperature > 0:
+        raise InputError(f"temperature must be > 0; got {temperature}.")
+    z = np.log(np.clip(p.astype(np.float64), 1e-12, 1.0)) / temperature
+    z -= z.max(axis=1, keepdims=True)
+    soft = np.exp(z)
+    soft /= soft.sum(axis=1, keepdims=True)
+    onehot = np.zeros_like(soft)
+    onehot[np.arange(len(y)), y] = 1.0
+    return (alpha * onehot + (1.0 - alpha) * soft).astype(np.float32)
+
+
+class DistilledClassifier(ClassifierMixin, BaseEstimator):
+    """Self-distillation: a student trained on the labels softened by a cross-fitted teacher.
+
+    The teacher's out-of-sample probabilities (K-fold cross-fitting, so it never
+    predicts an item it memorised) are mixed with the given labels by
+    :func:`distillation_targets`; the student learns from the soft targets.
+
+    Parameters
+    ----------
+    student : classifier accepting soft targets, optional
+        Default :class:`RobustLogisticRegression`.
+    teacher : classifier, optional
+        Default: a clone of ``student``.
+    alpha : float, default 0.3
+    temperature : float, default 2.0
+    n_folds : int, default 5
+    random_state : int, Generator or None, default 0
+
+    Attributes
+    ----------
+    classes_, teacher_probs_ (N, K), student_
+    """
+
+    _constraints = {
+        "alpha": [Interval(float, 0, 1)],
+        "temperature": [Interval(float, 0, None, closed="neither")],
+        "n_folds": [Interval(int, 2, None)],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        student: Any = None,
+        teacher: Any = None,
+        *,
+        alpha: float = 0.3,
+        temperature: float = 2.0,
+        n_folds: int = 5,
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.student = student
+        self.teacher = teacher
+        self.alpha = alpha
+        self.temperature = temperature
+        self.n_folds = n_folds
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> DistilledClassifier:
+        """Cross-fit the teacher, build soft targets, fit the student.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, D) or CSR matrix
+        y : ndarray of shape (N,), class labels
+
+        Returns
+        -------
+        self
+        """
+        from ..crossfit import cross_val_predict_proba
+
+        check_params(self)
+        classes, codes = _encode(y)
+        student = self.student if self.student is not None else _default_estimator()
+        teacher = self.teacher if self.teacher is not None else student
+        rng = check_random_state(self.random_state)
+        seed = int(rng.integers(0, 2**31 - 1))
+        probs = cross_val_predict_proba(
+            X,
+            codes,
+            n_classes=len(classes),
+            n_folds=self.n_folds,
+            estimator=clone(teacher),
+            random_state=seed,
+        )
+        targets = distillation_targets(codes, probs, alpha=self.alpha, temperature=self.temperature)
+        est = clone(student)
+        est.fit(X, targets)
+        self.classes_ = classes
+        self.teacher_probs_ = probs
+        self.student_ = est
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X: Any) -> Float32Array:
+        """Student probabilities, shape (N, K)."""
+        if not hasattr(self, "student_"):
+            raise NotFittedError("This DistilledClassifier is not fitted yet; call fit(X, y).")
+        return np.asarray(self.student_.predict_proba(X), dtype=np.float32)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class, shape (N,)."""
+        return np.asarray(self.classes_)[self.predict_proba(X).argmax(axis=1)]

@@ -1,0 +1,268 @@
+"""Serve a trained model over HTTP: FastAPI app + uvicorn runner.
+
+Endpoints: ``POST /predict`` (texts or vectors -> labels, probabilities, sets),
+``GET /healthz``, ``GET /model`` (metadata), ``GET /openapi.json`` and ``/docs``.
+Requests above ``max_body_bytes`` or ``max_batch`` items get 413; malformed JSON and
+invalid fields get 422 with a ``message`` that says what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .._errors import InputError
+from ._artifact import TrainedModel, load_model
+
+__all__ = ["PredictRequest", "PredictResponse", "create_app", "serve_model"]
+
+logger = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class PredictRequest(BaseModel):
+    """A batch to predict: exactly one of ``texts`` or ``vectors``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    texts: list[str] | None = Field(default=None, description="Texts to classify.")
+    vectors: list[list[float]] | None = Field(
+        default=None, description="Feature vectors (the model's input dimension)."
+    )
+    alpha: float | None = Field(
+        default=None, description="Conformal level; one calibrated at training (e.g. 0.1)."
+    )
+
+    @model_validator(mode="after")
+    def _one_input(self) -> PredictRequest:
+        if (self.texts is None) == (self.vectors is None):
+            raise ValueError("send exactly one of 'texts' or 'vectors'")
+        if self.texts is not None:
+            empty = [i for i, t in enumerate(self.texts) if not t.strip()]
+            if empty:
+                raise ValueError(f"texts[{empty[0]}] is empty; every text needs content")
+        return self
+
+
+class Prediction(BaseModel):
+    """One item's prediction."""
+
+    label: str
+    confidence: float
+    probabilities: dict[str, float]
+    prediction_set: list[str]
+
+
+class PredictResponse(BaseModel):
+    """Predictions, in request order."""
+
+    predictions: list[Prediction]
+    alpha: float
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _BodyLimit:
+    """ASGI middleware: 413 when the request body exceeds ``max_bytes``."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def _reject(self, send: Send) -> None:
+        body = json.dumps(
+            {
+                "detail": f"request body larger than the limit of "
+                f"{self.max_bytes} bytes; send smaller batches.",
+                "message": f"request body larger than {self.max_bytes} bytes",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        cl = headers.get(b"content-length")
+        if cl is not None and cl.isdigit() and int(cl) > self.max_bytes:
+            await self._reject(send)
+            return
+        total = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal total
+            msg = await receive()
+            if msg["type"] == "http.request":
+                total += len(msg.get("body", b""))
+                if total > self.max_bytes:
+                    raise _TooLarge
+            return msg
+
+        async def tracking_send(msg: Message) -> None:
+            nonlocal started
+            if msg["type"] == "http.response.start":
+                started = True
+            await send(msg)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._reject(send)
+
+
+def _error_message(errors: list[Any]) -> str:
+    parts = []
+    for e in errors[:5]:
+        loc = ".".join(str(x) for x in e.get("loc", ()) if x != "body") or "body"
+        if e.get("type") == "json_invalid":
+            ctx = e.get("ctx", {}).get("error", "")
+            parts.append(f'malformed JSON ({ctx}); send a JSON object like {{"texts": ["..."]}}')
+        else:
+            parts.append(f"{loc}: {e.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(
+    model: TrainedModel | str | Path,
+    *,
+    max_batch: int = 1024,
+    max_body_bytes: int = 16 * 1024 * 1024,
+) -> Any:
+    """Build the FastAPI application serving ``model``.
+
+    Parameters
+    ----------
+    model : TrainedModel or path of a model directory
+    max_batch : int, default 1024
+        Items per request; more gives 413.
+    max_body_bytes : int, default 16 MiB
+        Request body size; more gives 413.
+
+    Returns
+    -------
+    fastapi.FastAPI (wrapped in the body-size middleware is done via ``app.add_middleware``)
+    """
+    from fastapi import FastAPI, HTTPException, Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+
+    from .. import __version__
+
+    tm = model if isinstance(model, TrainedModel) else load_model(model)
+    info = tm.to_json()
+    app = FastAPI(
+        title="truelabel model",
+        version=__version__,
+        description=f"Classes: {', '.join(tm.classes[:20])}{' …' if len(tm.classes) > 20 else ''}",
+    )
+    app.state.model = tm
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = list(exc.errors())
+        return JSONResponse(
+            status_code=422,
+            content={
+                "message": _error_message(errs),
+                "detail": json.loads(json.dumps(errs, default=str)),
+            },
+        )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        """Liveness: the model is loaded."""
+        return {"status": "ok", "n_classes": len(tm.classes)}
+
+    @app.get("/model")
+    def model_info() -> dict[str, Any]:
+        """The model's metadata (model.json)."""
+        return info
+
+    @app.post("/predict", response_model=PredictResponse)
+    def predict(req: PredictRequest) -> PredictResponse:
+        """Labels, calibrated probabilities and conformal prediction sets for a batch."""
+        n = len(req.texts if req.texts is not None else req.vectors or [])
+        if n > max_batch:
+            raise HTTPException(
+                status_code=413,
+                detail=(f"batch of {n} items is larger than the limit of {max_batch}; split it."),
+            )
+        try:
+            if req.texts is not None:
+                probs = tm.predict_proba(req.texts)
+            else:
+                vec = np.asarray(req.vectors, dtype=np.float32)
+                if vec.ndim != 2:
+                    raise InputError("vectors must all have the same length.")
+                probs = tm.predict_proba(vec)
+            sets = tm.predict_sets(probs, alpha=req.alpha)
+        except InputError as exc:
+            return JSONResponse(
+                status_code=422,  # type: ignore[return-value]
+                content={"message": str(exc), "detail": str(exc)},
+            )
+        cls = tm.classes
+        preds = []
+        top = probs.argmax(axis=1)
+        for i in range(probs.shape[0]):  # response building only; numerics are vectorised
+            row = probs[i]
+            preds.append(
+                Prediction(
+                    label=cls[int(top[i])],
+                    confidence=float(row[top[i]]),
+                    probabilities={c: float(v) for c, v in zip(cls, row, strict=True)},
+                    prediction_set=[c for c, s in zip(cls, sets[i], strict=True) if s],
+                )
+            )
+        alpha = req.alpha if req.alpha is not None else float(tm.conformal["alphas"][0])
+        return PredictResponse(predictions=preds, alpha=alpha)
+
+    app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
+    return app
+
+
+def serve_model(
+    model_dir: str | Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    max_batch: int = 1024,
+    max_body_bytes: int = 16 * 1024 * 1024,
+    log_level: str = "info",
+) -> None:
+    """Load a model directory and serve it with uvicorn until SIGINT/SIGTERM.
+
+    In-flight requests get up to 10 s to finish on shutdown.
+    """
+    import uvicorn
+
+    app = create_app(model_dir, max_batch=max_batch, max_body_bytes=max_body_bytes)
+    tm: TrainedModel = app.state.model
+    if tm.featurizer["name"] not in ("tfidf", "vectors"):
+        tm.predict_proba(["warm up"])  # load the encoder before the first request
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)
