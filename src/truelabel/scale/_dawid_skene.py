@@ -35,10 +35,19 @@ __all__ = ["ChunkedDawidSkene", "load_vote_store", "save_vote_store"]
 
 logger = logging.getLogger(__name__)
 
-_MODELS: dict[str, type[DawidSkene]] = {
-    "dawid_skene": DawidSkene,
-    "one_coin": OneCoinDawidSkene,
-}
+
+def _models() -> dict[str, type[DawidSkene]]:
+    """Label models whose EM this module can run: DawidSkene and its subclasses."""
+    from ..aggregate import METHODS
+
+    found = {n: c for n, c in METHODS.items() if isinstance(c, type) and issubclass(c, DawidSkene)}
+    found.setdefault("dawid_skene", DawidSkene)
+    found.setdefault("one_coin", OneCoinDawidSkene)
+    found["one_coin"] = OneCoinDawidSkene
+    return found
+
+
+_MODELS = _models()
 
 
 @dataclass(frozen=True)
@@ -236,10 +245,13 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
 
     Parameters
     ----------
-    model : {"dawid_skene", "one_coin"}
-        Full confusion matrices or one accuracy per source.
-    max_iter, tol, smoothing
-        As in :class:`truelabel.aggregate.DawidSkene`.
+    model : {"dawid_skene", "ds", "one_coin", "onecoin", "ds_pooled"}
+        Full confusion matrices, one accuracy per source, or DS shrunk toward the pooled
+        confusion (the names of :data:`truelabel.aggregate.METHODS`).
+    max_iter, tol, smoothing : optional
+        As in :class:`truelabel.aggregate.DawidSkene`; ``None`` keeps the model's default.
+    model_params : dict, optional
+        Further parameters of the model (e.g. ``{"pooling": 7.0}``).
     engine : {"local", "dask"} or Engine
     scheduler : str, optional
         ``tcp://HOST:PORT`` of a Dask scheduler; a local cluster when omitted.
@@ -262,9 +274,9 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
 
     _constraints = {
         "model": [Options(tuple(_MODELS))],
-        "max_iter": [Interval(int, 1, None)],
-        "tol": [Interval(float, 0, None)],
-        "smoothing": [Interval(float, 0, None)],
+        "max_iter": [Interval(int, 1, None), None],
+        "tol": [Interval(float, 0, None), None],
+        "smoothing": [Interval(float, 0, None), None],
         "chunk_votes": [Interval(int, 1, None), None],
         "random_state": ["random_state"],
     }
@@ -273,9 +285,10 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
         self,
         *,
         model: str = "dawid_skene",
-        max_iter: int = 100,
-        tol: float = 1e-6,
-        smoothing: float = 0.1,
+        max_iter: int | None = None,
+        tol: float | None = None,
+        smoothing: float | None = None,
+        model_params: dict[str, Any] | None = None,
         engine: str | Engine = "local",
         scheduler: str | None = None,
         max_memory: str | int | None = None,
@@ -286,6 +299,7 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
         self.max_iter = max_iter
         self.tol = tol
         self.smoothing = smoothing
+        self.model_params = model_params
         self.engine = engine
         self.scheduler = scheduler
         self.max_memory = max_memory
@@ -322,9 +336,14 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
         layout = _layout(np.asarray(item), meta["n_items"], chunk, s, k)
         data = ChunkedArrays(data.arrays, chunk, layout.vote_splits)
         gold_arg = g if (g >= 0).any() else None
-        inner = _MODELS[self.model](smoothing=self.smoothing)
+        given = {"max_iter": self.max_iter, "tol": self.tol, "smoothing": self.smoothing}
+        inner = _MODELS[self.model](
+            **{k: v for k, v in given.items() if v is not None}, **(self.model_params or {})
+        )
+        check_params(inner)
+        max_iter, tol = int(inner.max_iter), float(inner.tol)
         eng = make_engine(self.engine, scheduler=self.scheduler)
-        alpha = float(self.smoothing)
+        alpha = float(inner.smoothing)
         try:
             counts, post_sum, _ = eng.map_sum(_em_chunk, data, layout, None, None, gold_arg)
             best: tuple[float, np.ndarray, np.ndarray] | None = None
@@ -332,7 +351,7 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
             history: list[float] = []
             converged = False
             n_iter = 0
-            for it in range(1, self.max_iter + 1):
+            for it in range(1, max_iter + 1):
                 n_iter = it
                 log_conf = inner._m_step(np.asarray(counts))
                 prior = np.asarray(post_sum, dtype=np.float64) + alpha
@@ -345,7 +364,7 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
                 history.append(total)
                 if best is None or total > best[0]:
                     best = (total, log_conf, prior)
-                if abs(total - prev) <= self.tol * max(1.0, abs(total)):
+                if abs(total - prev) <= tol * max(1.0, abs(total)):
                     converged = True
                     break
                 prev = total
@@ -374,8 +393,8 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
         self.n_chunks_ = data.n_chunks
         if not converged:
             warnings.warn(
-                f"ChunkedDawidSkene stopped after max_iter={self.max_iter} iterations with a "
-                f"log-likelihood change above tol={self.tol:g}; using the best iterate "
+                f"ChunkedDawidSkene stopped after max_iter={max_iter} iterations with a "
+                f"log-likelihood change above tol={tol:g}; using the best iterate "
                 f"(log-likelihood {total:.4f}). Raise max_iter or tol.",
                 ConvergenceWarning,
                 stacklevel=2,
