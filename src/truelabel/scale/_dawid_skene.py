@@ -336,7 +336,11 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
         layout = _layout(np.asarray(item), meta["n_items"], chunk, s, k)
         data = ChunkedArrays(data.arrays, chunk, layout.vote_splits)
         gold_arg = g if (g >= 0).any() else None
-        given = {"max_iter": self.max_iter, "tol": self.tol, "smoothing": self.smoothing}
+        given: dict[str, Any] = {
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "smoothing": self.smoothing,
+        }
         inner = _MODELS[self.model](
             **{k: v for k, v in given.items() if v is not None}, **(self.model_params or {})
         )
