@@ -6,7 +6,7 @@ scikit-learn estimator conventions (``fit(votes, gold=None)``, ``predict_proba``
 
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel
-from ._dawid_skene import DawidSkene, OneCoinDawidSkene
+from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene, crossfit_soft_proba
 from ._mace import MACE
 from ._majority import MajorityVote, WeightedVote
@@ -23,6 +23,7 @@ __all__ = [
     "FeatureDawidSkene",
     "MajorityVote",
     "OneCoinDawidSkene",
+    "PooledDawidSkene",
     "WeightedVote",
     "aggregate",
     "aggregate_votes",

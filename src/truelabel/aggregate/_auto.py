@@ -14,7 +14,7 @@ from .._types import IntArray
 from .._validation import check_random_state
 from ..sources._votes import VoteArrays, _replace
 from ._base import BaseLabelModel, _combined_gold, _counts, _vote_matrix
-from ._dawid_skene import DawidSkene, OneCoinDawidSkene
+from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene
 from ._mace import MACE
 from ._majority import MajorityVote, WeightedVote
@@ -31,20 +31,21 @@ METHODS: dict[str, type[BaseLabelModel]] = {
     "weighted": WeightedVote,
     "ds": DawidSkene,
     "dawid_skene": DawidSkene,
+    "ds_pooled": PooledDawidSkene,
     "onecoin": OneCoinDawidSkene,
     "mace": MACE,
     "features": FeatureDawidSkene,
 }
 
 #: order of preference when scores tie (simpler first)
-CANDIDATES = ("mv", "wawa", "onecoin", "ds", "mace", "features")
+CANDIDATES = ("mv", "wawa", "onecoin", "ds", "ds_pooled", "mace", "features")
 
 #: the smallest number of gold items with votes for choosing by gold agreement
 MIN_GOLD = 20
 
 
 def make_label_model(method: str, *, random_state: Any = 0, **params: Any) -> BaseLabelModel:
-    """A label model by name (``mv``, ``wawa``, ``ds``, ``onecoin``, ``mace``, ``features``)."""
+    """A label model by name (``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace``, ``features``)."""
     if method not in METHODS:
         raise InputError(
             f"unknown method {method!r}; choose one of auto, " + ", ".join(sorted(METHODS)) + "."
@@ -111,7 +112,7 @@ def select_label_model(
     features : array of shape (n_items, n_features), optional
         Enables the ``features`` candidate.
     candidates : tuple of str, optional
-        Default: mv, wawa, onecoin, ds, mace (+ features when given).
+        Default: mv, wawa, onecoin, ds, ds_pooled, mace (+ features when given).
     n_folds : int
     heldout_fraction : float
     random_state : int, Generator or None

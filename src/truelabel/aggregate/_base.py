@@ -65,11 +65,18 @@ def _log_lik(A: sp.csr_matrix, log_conf: FloatArray) -> np.ndarray:
 
 
 def _softmax_rows(ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row softmax and row log-sum-exp of a (n, K) float64 array."""
-    m = ll.max(axis=1, keepdims=True)
-    e = np.exp(ll - m)
-    z = e.sum(axis=1, keepdims=True)
-    return e / z, (np.log(z) + m)[:, 0]
+    """Row softmax and row log-sum-exp of a (n, K) float64 array.
+
+    Works on the (K, n) transpose: reductions over a short last axis are slow in
+    NumPy, element-wise operations across K long rows are not.
+    """
+    t = np.array(ll.T, order="C")
+    m = t.max(axis=0)
+    t -= m
+    np.exp(t, out=t)
+    z = t.sum(axis=0)
+    t /= z
+    return np.ascontiguousarray(t.T), np.log(z) + m
 
 
 def _counts(A: sp.csr_matrix, post: np.ndarray, n_sources: int, k: int) -> np.ndarray:

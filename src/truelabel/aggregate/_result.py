@@ -123,7 +123,7 @@ def aggregate_votes(
     votes : VoteArrays
         From :func:`truelabel.sources.votes_from_table` and friends.
     method : str, default "auto"
-        ``auto``, ``mv``, ``wawa``, ``ds``, ``onecoin``, ``mace`` or ``features``.
+        ``auto``, ``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace`` or ``features``.
         ``auto`` chooses by gold agreement (20+ gold items) or held-out vote likelihood
         and records why in ``summary["method_reason"]``.
     features : ndarray or sparse matrix of shape (n_items, n_features), optional
@@ -297,7 +297,7 @@ def aggregate(
     item_column, source_column, label_column, weight_column : str
         Column names in ``votes``.
     method : str, default "auto"
-        ``auto``, ``mv``, ``wawa``, ``ds``, ``onecoin``, ``mace`` or ``features``.
+        ``auto``, ``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace`` or ``features``.
     gold : path or DataFrame, optional
         Gold labels (clamped; they drive the source estimates and ``auto``).
     gold_item_column, gold_label_column : str, optional

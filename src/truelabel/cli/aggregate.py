@@ -19,6 +19,7 @@ class Method(StrEnum):
     mv = "mv"
     wawa = "wawa"
     ds = "ds"
+    ds_pooled = "ds_pooled"
     onecoin = "onecoin"
     mace = "mace"
     features = "features"

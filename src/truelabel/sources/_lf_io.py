@@ -1,0 +1,131 @@
+"""Loading labeling functions from a Python file and analysing them on a table."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from ._lf import LabelingFunction, apply_lfs, lf_analysis
+from ._votes import VoteArrays, votes_from_columns
+from ._wrench import is_wrench_file, read_wrench
+
+__all__ = ["analyze_lfs", "load_lf_file"]
+
+
+def load_lf_file(path: str | Path) -> tuple[list[LabelingFunction], list[Any] | None]:
+    """Import a Python file and collect its labeling functions (in definition order).
+
+    The file defines module-level :class:`LabelingFunction` objects (made with
+    ``@labeling_function`` or the helpers) and, optionally, ``CLASSES = [...]``.
+
+    Returns
+    -------
+    (lfs, classes or None)
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"--lfs {p}: no such file.")
+    name = f"_truelabel_lfs_{abs(hash(str(p.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, p)
+    if spec is None or spec.loader is None:
+        raise InputError(f"--lfs {p}: not an importable Python file.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file failed: say where
+        raise InputError(f"--lfs {p}: importing it raised {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.modules.pop(name, None)
+    lfs = [v for v in vars(module).values() if isinstance(v, LabelingFunction)]
+    if not lfs:
+        raise InputError(
+            f"--lfs {p} defines no labeling functions; decorate functions with "
+            "@truelabel.sources.labeling_function or build them with keyword_lf/regex_lf."
+        )
+    classes = getattr(module, "CLASSES", None)
+    return lfs, list(classes) if classes is not None else None
+
+
+def analyze_lfs(
+    data: str | Path | pd.DataFrame,
+    *,
+    lfs: str | Path | None = None,
+    columns: list[str] | None = None,
+    abstain: Any = -1,
+    gold_column: str | None = None,
+    classes: list[Any] | None = None,
+) -> tuple[pd.DataFrame, VoteArrays]:
+    """The labeling-function analysis table for one data file.
+
+    Three inputs are understood:
+
+    - a WRENCH split (``.json`` with ``weak_labels``): its LFs, gold from ``label``;
+    - a table plus ``lfs``, a Python file defining labeling functions (and ``CLASSES``);
+    - a wide table whose ``columns`` each hold one LF's votes (``abstain`` = no vote).
+
+    Parameters
+    ----------
+    data : path or DataFrame
+    lfs : path, optional
+    columns : list of str, optional
+    abstain : scalar
+        Abstain value in ``columns`` (empty cells always abstain).
+    gold_column : str, optional
+        Gold labels in ``data`` (adds empirical accuracy).
+    classes : list, optional
+        Class list (else ``CLASSES`` from the LF file, or the labels seen).
+
+    Returns
+    -------
+    (table, votes)
+    """
+    if not isinstance(data, pd.DataFrame) and is_wrench_file(data):
+        split = read_wrench(data)
+        votes = split.votes()
+        gold = split.gold if (split.gold >= 0).any() else None
+        return lf_analysis(votes, gold), votes
+    from ..io import read_table
+
+    df = read_table(data)
+    if lfs is not None:
+        fns, file_classes = load_lf_file(lfs)
+        cls = classes or file_classes
+        if cls is None:
+            if gold_column is None:
+                raise InputError(
+                    "the class list is unknown: set CLASSES = [...] in the LF file, or pass "
+                    "--classes or --gold-column."
+                )
+            cls = sorted(df[gold_column].dropna().astype(str).unique().tolist())
+        votes = apply_lfs(df, fns, classes=cls)
+    elif columns:
+        votes = votes_from_columns(df, columns, classes=classes, abstain=abstain)
+    else:
+        raise InputError(
+            "pass --lfs FILE.py (labeling functions to apply) or --columns (one column of "
+            "votes per labeling function), or a WRENCH .json split."
+        )
+    gold = None
+    if gold_column is not None:
+        if gold_column not in df.columns:
+            raise InputError(
+                f"no column {gold_column!r}; the columns are {list(df.columns)[:20]!r}."
+            )
+        book = {str(c): i for i, c in enumerate(votes.classes)}
+        g = df[gold_column].astype(str).map(book)
+        unknown = df[gold_column].notna() & g.isna()
+        if unknown.any():
+            bad = sorted(set(df.loc[unknown, gold_column].astype(str)))[:5]
+            raise InputError(
+                f"gold column {gold_column!r} has labels {bad!r} outside the classes "
+                f"{list(votes.classes)[:20]!r}; fix them or pass --classes listing every class."
+            )
+        gold = g.fillna(-1).to_numpy(dtype=np.int64)
+    return lf_analysis(votes, gold), votes

@@ -1,0 +1,88 @@
+"""Reading WRENCH benchmark split files (``{id: {data, label, weak_labels}}``)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._errors import InputError
+from ._votes import VoteArrays, votes_from_matrix
+
+__all__ = ["WrenchSplit", "is_wrench_file", "read_wrench"]
+
+
+@dataclass
+class WrenchSplit:
+    """One WRENCH split.
+
+    Attributes
+    ----------
+    data : DataFrame
+        ``item_id`` plus the fields of ``data`` (``text`` …), one row per item.
+    weak_labels : ndarray of shape (n_items, n_lfs), int64
+        -1 = abstain.
+    gold : ndarray of shape (n_items,), int64
+    classes : list of str
+        From ``label.json`` next to the file (else ``0..K-1``).
+    """
+
+    data: pd.DataFrame
+    weak_labels: np.ndarray
+    gold: np.ndarray
+    classes: list[str]
+
+    def votes(self, *, with_gold: bool = False) -> VoteArrays:
+        """The weak labels as VoteArrays (optionally with gold as a gold source)."""
+        return votes_from_matrix(
+            self.weak_labels,
+            classes=self.classes,
+            item_ids=self.data["item_id"].tolist(),
+            source_names=[f"lf_{j}" for j in range(self.weak_labels.shape[1])],
+            gold=self.gold if with_gold else None,
+        )
+
+
+def is_wrench_file(path: str | Path) -> bool:
+    """Whether ``path`` looks like a WRENCH split (a .json dict of records with weak_labels)."""
+    p = Path(path)
+    if p.suffix.lower() != ".json" or not p.is_file():
+        return False
+    with open(p, encoding="utf-8") as fh:
+        head = fh.read(4096)
+    return head.lstrip().startswith("{") and '"weak_labels"' in head
+
+
+def read_wrench(path: str | Path) -> WrenchSplit:
+    """Read a WRENCH ``{split}.json`` (and ``label.json`` beside it for class names)."""
+    p = Path(path)
+    try:
+        raw = json.loads(p.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{p}: cannot read a WRENCH split: {exc}.") from None
+    if not isinstance(raw, dict) or not raw:
+        raise InputError(f"{p}: expected a JSON object {{id: {{data, label, weak_labels}}}}.")
+    ids = list(raw)
+    recs = [raw[i] for i in ids]
+    if any("weak_labels" not in r for r in recs):
+        raise InputError(
+            f"{p}: every record needs 'weak_labels' (one entry per labeling function)."
+        )
+    widths = {len(r["weak_labels"]) for r in recs}
+    if len(widths) != 1:
+        raise InputError(f"{p}: records have different numbers of weak labels {sorted(widths)}.")
+    L = np.asarray([r["weak_labels"] for r in recs], dtype=np.int64)
+    gold = np.asarray([r.get("label", -1) if r.get("label") is not None else -1 for r in recs])
+    data = pd.DataFrame([r.get("data", {}) for r in recs])
+    data.insert(0, "item_id", ids)
+    label_file = p.parent / "label.json"
+    if label_file.is_file():
+        names = json.loads(label_file.read_text(encoding="utf-8"))
+        classes = [str(names[str(k)]) for k in sorted(int(k) for k in names)]
+    else:
+        k = int(max(L.max(), gold.max()) + 1)
+        classes = [str(i) for i in range(k)]
+    return WrenchSplit(data=data, weak_labels=L, gold=gold.astype(np.int64), classes=classes)
