@@ -12,6 +12,7 @@ from . import lf as _lf  # noqa: F401
 from . import estimate as _estimate  # noqa: F401
 from . import label as _label  # noqa: F401
 from . import review as _review  # noqa: F401
+from . import scale as _scale  # noqa: F401
 from . import taxonomy as _taxonomy  # noqa: F401
 from . import train as _train  # noqa: F401
 from ._app import app

@@ -8,6 +8,7 @@
 - engines: ``local`` (chunks in sequence) and ``dask`` (tasks on a distributed cluster).
 """
 
+from ._aggregate import LargeAggregateResult, aggregate_large
 from ._audit import LargeAuditResult, audit_large
 from ._chunks import count_rows, iter_array_chunks, iter_table_chunks, table_columns
 from ._confident import (
@@ -38,11 +39,13 @@ __all__ = [
     "DaskEngine",
     "Engine",
     "FeatureStore",
+    "LargeAggregateResult",
     "LargeAuditResult",
     "LocalEngine",
     "MinibatchLogisticRegression",
     "Progress",
     "StageRunner",
+    "aggregate_large",
     "audit_large",
     "audit_probabilities",
     "checkpoint_dir_for",
