@@ -142,3 +142,76 @@ def token_for(client: object, name: str, password: str = PASSWORD) -> dict[str, 
     r = client.post("/api/login/token", data={"username": name, "password": password})  # type: ignore[attr-defined]
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    """``uvicorn truelabel.review.main:create_app`` in a subprocess on 127.0.0.1 (killable)."""
+
+    def __init__(self, db_url: str, port: int | None = None) -> None:
+        self.db_url = db_url
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: object = None
+
+    def start(self, timeout: float = 60.0) -> Server:
+        import os
+        import subprocess
+        import sys
+        import time
+
+        import httpx
+
+        env = {**os.environ, "TRUELABEL_DB_URL": self.db_url, "TRUELABEL_LOGIN_ATTEMPTS": "1000"}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "truelabel.review.main:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:  # type: ignore[attr-defined]
+                err = self.proc.stderr.read().decode()  # type: ignore[attr-defined]
+                raise RuntimeError(f"server exited: {err[-2000:]}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("server did not answer /healthz in time")
+
+    def kill9(self) -> None:
+        import signal
+
+        self.proc.send_signal(signal.SIGKILL)  # type: ignore[attr-defined]
+        self.proc.wait(timeout=30)  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:  # type: ignore[attr-defined]
+            self.proc.terminate()  # type: ignore[attr-defined]
+            try:
+                self.proc.wait(timeout=20)  # type: ignore[attr-defined]
+            except Exception:
+                self.kill9()

@@ -147,3 +147,35 @@ def test_create_project_and_push_items(app_env: dict[str, Any]) -> None:
         headers=hadm,
     )
     assert c.post("/api/projects/pushed/tasks/next", headers=hadm).status_code == 204
+
+
+def test_locked_database_gives_clear_error_then_recovers(tmp_path: Any, audit_run: Any) -> None:
+    """Another process holds the write lock: 503 + 'NOT saved' message; after release it is stored once."""
+    import sqlite3
+
+    from fastapi.testclient import TestClient
+
+    from truelabel.review import ReviewSettings, add_user, create_app, import_review
+
+    path = tmp_path / "locked.db"
+    url = f"sqlite:///{path}"
+    import_review(audit_run, "demo", db=url)
+    add_user("alice", PASSWORD, db=url)
+    app = create_app(ReviewSettings(db_url=url, db_retries=2, db_busy_timeout=0.2))
+    with TestClient(app) as c:
+        h = token_for(c, "alice")
+        t = c.post("/api/projects/demo/tasks/next", headers=h).json()
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        body = {"action": "given", "idempotency_key": "during-lock"}
+        r = c.post(f"/api/projects/demo/tasks/{t['task_id']}/reviews", json=body, headers=h)
+        assert r.status_code == 503 and "Nothing was saved" in r.json()["detail"]
+        assert r.headers["retry-after"] == "2"
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        r = c.post(f"/api/projects/demo/tasks/{t['task_id']}/reviews", json=body, headers=h)
+        assert r.status_code == 201
+        r = c.post(f"/api/projects/demo/tasks/{t['task_id']}/reviews", json=body, headers=h)
+        assert r.status_code == 200
+        assert len(c.get("/api/projects/demo/reviews", headers=h).json()) == 1
+    app.state.db.dispose()

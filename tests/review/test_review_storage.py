@@ -233,3 +233,39 @@ def test_bad_users(db: Database) -> None:
         db.run(crud.create_user, "dave", PASSWORD, "boss")
     with pytest.raises(InputError, match="user name"):
         db.run(crud.create_user, "bad name;--", PASSWORD, "reviewer")
+
+
+def test_threads_lease_and_submit_exactly_once(db: Database) -> None:
+    """6 threads x 5 decisions on one SQLite file: every returned decision stored once, no item twice."""
+    import threading
+
+    names = ["alice", "bob", "carol"]
+    with db.session() as s:
+        for i in range(3):
+            crud.create_user(s, f"t{i}", PASSWORD, "reviewer")
+    users = [user(db, n) for n in names + ["t0", "t1", "t2"]]
+    done: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(u: crud.User) -> None:
+        try:
+            for _ in range(5):
+                got = db.run(crud.lease_next, "demo", u)
+                if got is None:
+                    return
+                review, created = db.run(crud.submit_review, "demo", got[0].id, u, action="given")
+                assert created
+                done.append(review.task_id)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(done) == 30 and len(set(done)) == 30
+    with db.reader() as s:
+        assert len(s.scalars(crud.select(Review)).all()) == 30
+        assert crud.project_progress(s, crud.get_project(s, "demo"))["done"] == 30

@@ -43,6 +43,8 @@ class ReviewSettings(BaseSettings):
     login_attempts, login_window_seconds : int
         At most ``login_attempts`` failed logins per client address and per user
         name within the window; further attempts get HTTP 429.
+    db_busy_timeout : float
+        Seconds a SQLite write waits for a lock before one retry counts as failed.
     db_retries : int
         Attempts for a write when the database is locked or unreachable before the
         request fails with a clear error (503) — the decision is then *not* stored
@@ -59,3 +61,4 @@ class ReviewSettings(BaseSettings):
     login_attempts: int = 5
     login_window_seconds: int = 60
     db_retries: int = 5
+    db_busy_timeout: float = 30.0

@@ -109,18 +109,22 @@ class Database:
         ``sqlite:///truelabel.db``.
     retries : int
         Attempts of a write transaction on lock/connection errors.
+    busy_timeout : float
+        Seconds SQLite waits for a lock before reporting "database is locked".
     """
 
-    def __init__(self, url: str | None = None, *, retries: int = 5) -> None:
+    def __init__(
+        self, url: str | None = None, *, retries: int = 5, busy_timeout: float = 30.0
+    ) -> None:
         self.url = normalize_db_url(url)
         self.retries = retries
         self.is_sqlite = self.url.startswith("sqlite")
         try:
             if self.is_sqlite:
                 self.engine = create_engine(
-                    self.url, connect_args={"timeout": 30, "check_same_thread": False}
+                    self.url, connect_args={"timeout": busy_timeout, "check_same_thread": False}
                 )
-                _sqlite_pragmas(self.engine)
+                _sqlite_pragmas(self.engine, int(busy_timeout * 1000))
             else:
                 self.engine = create_engine(
                     self.url, pool_pre_ping=True, pool_size=10, max_overflow=20
@@ -131,6 +135,10 @@ class Database:
                 "like truelabel.db or postgresql://user:pass@host:5432/dbname."
             ) from exc
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # reads take no write lock on SQLite (deferred BEGIN; WAL readers never wait for writers)
+        self._readers = sessionmaker(
+            self.engine.execution_options(tl_read=True), expire_on_commit=False
+        )
 
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest Alembic revision."""
@@ -158,9 +166,17 @@ class Database:
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
-        """A session for reads (still one transaction, so it sees one snapshot)."""
-        with self._sessions() as s, s.begin():
-            yield s
+        """A session for reads: one snapshot, no write lock; lock/connection errors become ``ServiceError``."""
+        try:
+            with self._readers() as s, s.begin():
+                yield s
+        except (OperationalError, DBAPIError) as exc:
+            if not is_transient(exc):
+                raise
+            raise ServiceError(
+                f"the review database is busy or unreachable ({exc.orig!r}); retry, and check the "
+                "--db server if this persists."
+            ) from exc
 
     def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``fn(session, *args, **kwargs)`` in one transaction, retried when transient."""
@@ -177,7 +193,7 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(engine: Engine) -> None:
+def _sqlite_pragmas(engine: Engine, busy_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
@@ -185,9 +201,12 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get("tl_read"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

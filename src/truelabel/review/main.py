@@ -78,7 +78,9 @@ def create_app(settings: ReviewSettings | None = None, *, db: Database | None = 
         Reuse an open database (tests); else opened from ``settings.db_url``.
     """
     settings = settings or ReviewSettings()
-    db = db or Database(settings.db_url, retries=settings.db_retries)
+    db = db or Database(
+        settings.db_url, retries=settings.db_retries, busy_timeout=settings.db_busy_timeout
+    )
     db.migrate()
     secret = settings.secret_key or db.run(crud.get_or_create_secret)
 
