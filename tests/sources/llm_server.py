@@ -85,6 +85,7 @@ class FlakyServer:
         self.behaviour = behaviour
         self.calls = 0
         self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         outer = self
 
@@ -99,6 +100,7 @@ class FlakyServer:
                     outer.calls += 1
                     call = outer.calls
                     outer.requests.append(req)
+                    outer.headers.append({k.lower(): v for k, v in self.headers.items()})
                 status, body, headers = outer.behaviour(req, call)
                 if isinstance(body, float):
                     time.sleep(body)
@@ -112,7 +114,11 @@ class FlakyServer:
                 self.end_headers()
                 self.wfile.write(data.encode())
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that timed out and hung up is expected in these tests
+
+        self._httpd = Server(("127.0.0.1", free_port()), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

@@ -118,12 +118,13 @@ def zero_shot_proba(
     temperature: float = 0.05,
     refine: bool = True,
     max_iter: int = 10,
-    top_fraction: float = 0.3,
+    top_fraction: float = 1.0,
     min_items: int = 3,
     anchor: float = 0.2,
     balance: bool = False,
     tol: float = 1e-3,
-) -> tuple[Float32Array, Float32Array, int, bool]:
+    min_kappa: float = 0.3,
+) -> tuple[Float32Array, Float32Array, int, bool, bool]:
     """Class probabilities from cosine similarity to prototypes, with optional refinement.
 
     Parameters
@@ -148,6 +149,10 @@ def zero_shot_proba(
         Rescale probabilities so every class gets an equal share of the mass.
     tol : float
         Stop when fewer than this fraction of items change class.
+    min_kappa : float
+        Guard: the refined labels must agree with the name-only labels beyond chance
+        (Cohen's kappa >= ``min_kappa``); otherwise refinement drifted to structure the
+        names do not describe (e.g. topics instead of sentiment) and is undone.
 
     Returns
     -------
@@ -157,6 +162,8 @@ def zero_shot_proba(
     n_iter : int
         Refinement rounds run (0 without refinement).
     converged : bool
+    accepted : bool
+        False when the guard undid the refinement.
     """
     Xn = _row_normalize_any(X)
     P0 = _normalize(np.asarray(prototypes, dtype=np.float32))
@@ -169,9 +176,10 @@ def zero_shot_proba(
 
     P = P0
     proba = score(P)
+    proba0, pred0 = proba, proba.argmax(axis=1)
     n_iter, converged = 0, not refine
     if refine:
-        pred = proba.argmax(axis=1)
+        pred = pred0
         for it in range(1, max_iter + 1):
             n_iter = it
             top = np.sort(proba, axis=1)
@@ -187,7 +195,25 @@ def zero_shot_proba(
             if changed < tol:
                 converged = True
                 break
-    return proba, P, n_iter, converged
+        kappa = _kappa(pred0, pred, K)
+        if kappa < min_kappa:
+            logger.warning(
+                "zero-shot refinement drifted away from the class names (kappa %.2f < %.2f "
+                "against the name-only labels); keeping the name-only labels.",
+                kappa,
+                min_kappa,
+            )
+            return proba0, P0, n_iter, converged, False
+    return proba, P, n_iter, converged, True
+
+
+def _kappa(a: IntArray, b: IntArray, n_classes: int) -> float:
+    """Cohen's kappa between two labelings of the same items."""
+    n = len(a)
+    cm = np.bincount(a * n_classes + b, minlength=n_classes * n_classes).reshape(n_classes, -1)
+    po = np.trace(cm) / n
+    pe = float((cm.sum(axis=0) * cm.sum(axis=1)).sum()) / n**2
+    return 1.0 if pe >= 1 else float((po - pe) / (1 - pe))
 
 
 @dataclass
@@ -228,6 +254,8 @@ class ZeroShotLabeler:
         Classes scored by the supervised expert (empty when not gated).
     n_iter_ : int
     converged_ : bool
+    refine_accepted_ : bool
+        False when refinement drifted from the names and was undone (see ``min_kappa``).
     """
 
     _constraints = {
@@ -250,7 +278,7 @@ class ZeroShotLabeler:
         temperature: float = 0.05,
         refine: bool = True,
         max_iter: int = 10,
-        top_fraction: float = 0.3,
+        top_fraction: float = 1.0,
         anchor: float = 0.2,
         balance: bool = False,
         min_seen_examples: int = 5,
@@ -360,7 +388,7 @@ class ZeroShotLabeler:
             has = counts > 0
             protos[has] = _normalize(protos[has]) + _normalize(means[has])
 
-        proba, P, self.n_iter_, self.converged_ = zero_shot_proba(
+        proba, P, self.n_iter_, self.converged_, self.refine_accepted_ = zero_shot_proba(
             Xn,
             protos,
             temperature=self.temperature,
@@ -609,6 +637,7 @@ def label(
         "temperature": temperature,
         "n_iter": model.n_iter_,
         "converged": model.converged_,
+        "refine_accepted": model.refine_accepted_,
         "seen_classes": [names[i] for i in model.seen_classes_],
         "mean_confidence": float(conf.mean()),
         "per_class": {c: int(counts.get(c, 0)) for c in names},
