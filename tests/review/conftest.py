@@ -215,3 +215,75 @@ class Server:
                 self.proc.wait(timeout=20)  # type: ignore[attr-defined]
             except Exception:
                 self.kill9()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """Debian's PostgreSQL: initdb into a temp dir, start on 127.0.0.1:<free port>, stop after.
+
+    Installed by ``scripts/system-deps.sh``; as root the server runs as the ``postgres`` user.
+    """
+    import glob
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    if not bins:
+        pytest.skip(
+            "PostgreSQL is not installed; run `bash scripts/system-deps.sh` (make test-full does)"
+        )
+    bindir = Path(bins[-1]).parent
+    root = Path(tempfile.mkdtemp(prefix="tl-pg-"))
+    data, sock = root / "data", root / "sock"
+    sock.mkdir()
+    prefix: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        shutil.chown(sock, "postgres")
+        prefix = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+
+    def run(*args: str) -> None:
+        subprocess.run([*prefix, *args], check=True, capture_output=True, timeout=120)
+
+    run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    run(
+        str(bindir / "pg_ctl"),
+        "-D",
+        str(data),
+        "-l",
+        str(root / "log"),
+        "-w",
+        "-t",
+        "120",
+        "-o",
+        f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200",
+        "start",
+    )
+    try:
+        yield {"port": port, "bindir": bindir, "run": run, "counter": [0]}
+    finally:
+        subprocess.run(
+            [*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"],
+            capture_output=True,
+            timeout=120,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_url(postgres_server: dict[str, object]) -> str:
+    """A fresh database on the session's PostgreSQL server."""
+    import psycopg
+
+    counter = postgres_server["counter"]
+    counter[0] += 1  # type: ignore[index]
+    name = f"tl_test_{counter[0]}"  # type: ignore[index]
+    port = postgres_server["port"]
+    with psycopg.connect(
+        f"postgresql://postgres@127.0.0.1:{port}/postgres", autocommit=True
+    ) as con:
+        con.execute(psycopg.sql.SQL("CREATE DATABASE {}").format(psycopg.sql.Identifier(name)))
+    return f"postgresql://postgres@127.0.0.1:{port}/{name}"

@@ -1,0 +1,112 @@
+"""The same storage and API on a real PostgreSQL server (started by the fixture)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import PASSWORD, make_aggregate_run, make_audit_run, token_for
+from truelabel import InputError
+from truelabel.review import (
+    Database,
+    ReviewSettings,
+    add_user,
+    create_app,
+    crud,
+    export_review,
+    import_review,
+)
+from truelabel.review.errors import ConflictError
+from truelabel.review.models import Review
+
+pytestmark = pytest.mark.full
+
+
+def test_postgres_import_review_export(pg_url: str, tmp_path: Path) -> None:
+    run = make_audit_run(tmp_path / "a", n=40)
+    res = import_review(run, "pg", db=pg_url, overlap=2)
+    assert res.n_tasks == 40
+    assert import_review(run, "pg", db=pg_url).already_imported
+    import_review(make_aggregate_run(tmp_path / "agg", n=40), "pg", db=pg_url)
+    with pytest.raises(InputError, match="only in the run"):
+        import_review(make_audit_run(tmp_path / "b", classes=["x", "y"]), "pg", db=pg_url)
+    add_user("admin", PASSWORD, role="admin", db=pg_url)
+    add_user("alice", PASSWORD, db=pg_url)
+    add_user("bob", PASSWORD, db=pg_url)
+    app = create_app(ReviewSettings(db_url=pg_url))
+    with TestClient(app) as c:
+        assert c.get("/api/projects").status_code == 401
+        ha, hb = token_for(c, "alice"), token_for(c, "bob")
+        for lab_a, lab_b in (("pos", "pos"), ("neg", "pos"), ("neu", "neu")):
+            t = c.post("/api/projects/pg/tasks/next", headers=ha).json()
+            tb = c.post("/api/projects/pg/tasks/next", headers=hb).json()
+            assert t["task_id"] == tb["task_id"]  # overlap 2
+            for h, lab in ((ha, lab_a), (hb, lab_b)):
+                r = c.post(
+                    f"/api/projects/pg/tasks/{t['task_id']}/reviews",
+                    headers=h,
+                    json={
+                        "action": "other",
+                        "label": lab,
+                        "idempotency_key": f"{lab}-{t['task_id']}",
+                    },
+                )
+                assert r.status_code == 201
+                again = c.post(
+                    f"/api/projects/pg/tasks/{t['task_id']}/reviews",
+                    headers=h,
+                    json={
+                        "action": "other",
+                        "label": lab,
+                        "idempotency_key": f"{lab}-{t['task_id']}",
+                    },
+                )
+                assert again.status_code == 200
+        stats = c.get("/api/projects/pg/stats", headers=ha).json()
+        assert stats["agreement"]["n_items_multi"] == 3 and stats["progress"]["done"] == 3
+        item = c.get("/api/projects/pg/items/it0", headers=ha).json()
+        assert [v["source"] for v in item["votes"]] == ["w0", "w1", "w2"]
+        assert (
+            c.get("/api/projects/pg/items", params={"q": "' OR 1=1 --"}, headers=ha).json()["total"]
+            == 0
+        )
+    app.state.db.dispose()
+    export_review("pg", tmp_path / "exp", db=pg_url)
+    gold = pd.read_parquet(tmp_path / "exp" / "gold.parquet")
+    assert len(gold) == 6 and (gold["sampling_prob"] == 1).all()
+
+
+def test_postgres_concurrent_leases_skip_locked(pg_url: str, tmp_path: Path) -> None:
+    import_review(make_audit_run(tmp_path / "a", n=60), "pg", db=pg_url)
+    db = Database(pg_url)
+    users = [db.run(crud.create_user, f"u{i}", PASSWORD, "reviewer") for i in range(8)]
+    got: list[int] = []
+    errors: list[BaseException] = []
+
+    def work(u: crud.User) -> None:
+        try:
+            for _ in range(6):
+                lease = db.run(crud.lease_next, "pg", u)
+                assert lease is not None
+                review, created = db.run(crud.submit_review, "pg", lease[0].id, u, action="given")
+                assert created
+                got.append(review.task_id)
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(got) == 48 and len(set(got)) == 48
+    with db.reader() as s:
+        assert len(s.scalars(crud.select(Review)).all()) == 48
+    with pytest.raises(ConflictError):
+        db.run(crud.submit_review, "pg", got[0], users[-1], action="given")
+    db.dispose()
