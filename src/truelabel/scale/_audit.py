@@ -35,7 +35,7 @@ from ..io import RunDir, check_out_dir
 from ._chunks import count_rows, iter_table_chunks, table_columns
 from ._confident import audit_probabilities
 from ._crossfit import crossfit_folds, incremental_cross_val_predict_proba
-from ._engine import Engine, make_engine
+from ._engine import Engine, _worker_cache, make_engine
 from ._memory import chunk_rows_for, parse_memory
 from ._stages import Progress, StageRunner, checkpoint_dir_for, fingerprint
 from ._store import FeatureStore
@@ -68,24 +68,6 @@ class LargeAuditResult:
     summary: dict[str, Any]
     top_issues: pd.DataFrame
     resumed_stages: list[str] = field(default_factory=list)
-
-
-def _worker_cache() -> dict[Any, Any]:
-    """A dict living on the current Dask worker (or in this process outside Dask)."""
-    try:
-        from distributed import get_worker
-
-        w = get_worker()
-    except (ImportError, ValueError):
-        return _LOCAL_CACHE
-    cache = getattr(w, "_truelabel_cache", None)
-    if cache is None:
-        cache = {}
-        w._truelabel_cache = cache  # type: ignore[attr-defined]
-    return cache
-
-
-_LOCAL_CACHE: dict[Any, Any] = {}
 
 
 def _featurizer(name: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:

@@ -28,7 +28,7 @@ from .._types import Float32Array, IntArray
 from .._validation import Interval, Options, check_params
 from ..aggregate import DawidSkene, OneCoinDawidSkene
 from ..sources._votes import VoteArrays, check_votes
-from ._engine import ChunkedArrays, Engine, make_engine
+from ._engine import ChunkedArrays, Engine, _worker_cache, make_engine
 from ._memory import chunk_rows_for, parse_memory
 
 __all__ = ["ChunkedDawidSkene", "load_vote_store", "save_vote_store"]
@@ -58,6 +58,7 @@ class _Layout:
     item_splits: tuple[int, ...]
     n_sources: int
     n_classes: int
+    cache_key: str | None = None
 
     def items_of(self, lo: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.vote_splits, lo) - 1
@@ -75,13 +76,41 @@ def _layout(item: np.ndarray, n_items: int, chunk_votes: int, s: int, k: int) ->
     return _Layout(vote_splits, item_splits, s, k)
 
 
-def _local(chunk: dict[str, np.ndarray], lo: int, layout: _Layout) -> tuple[Any, ...]:
+def _vote_matrix_of(chunk: dict[str, np.ndarray], lo: int, layout: _Layout) -> Any:
+    """The chunk's one-hot vote matrix (m_items, S*K), cached per worker when allowed."""
+    from ..aggregate._base import _vote_matrix
+
+    cache = _worker_cache() if layout.cache_key else None
+    key = ("ds_A", layout.cache_key, lo)
+    if cache is not None and key in cache:
+        return cache[key]
     ilo, ihi = layout.items_of(lo)
     item = np.asarray(chunk["item"]).astype(np.int64) - ilo
-    src = np.asarray(chunk["source"]).astype(np.int64)
-    lab = np.asarray(chunk["label"]).astype(np.int64)
-    w = np.asarray(chunk["weight"], dtype=np.float64) if "weight" in chunk else None
-    return ilo, ihi, item, src, lab, w
+    weight = np.asarray(chunk["weight"], dtype=np.float32) if "weight" in chunk else None
+    local = VoteArrays(
+        item=item,
+        source=np.asarray(chunk["source"]),
+        label=np.asarray(chunk["label"]),
+        n_items=ihi - ilo,
+        n_sources=layout.n_sources,
+        n_classes=layout.n_classes,
+        item_ids=np.empty(0, dtype=object),
+        source_names=np.empty(0, dtype=object),
+        classes=np.empty(0, dtype=object),
+        is_gold_source=np.zeros(0, dtype=bool),
+        weight=weight,
+    )
+    A = _vote_matrix(local)
+    if cache is not None:
+        cache[key] = A
+    return A
+
+
+def _drop_cache(cache_key: str) -> None:
+    """Forget the cached vote matrices of one fit (run on every worker at the end)."""
+    cache = _worker_cache()
+    for key in [k for k in cache if isinstance(k, tuple) and k[:2] == ("ds_A", cache_key)]:
+        del cache[key]
 
 
 def _posterior(
@@ -91,43 +120,29 @@ def _posterior(
     log_conf: np.ndarray | None,
     log_prior: np.ndarray | None,
     gold: IntArray | None,
-) -> tuple[np.ndarray, np.ndarray, IntArray, IntArray, IntArray, np.ndarray | None]:
-    """Posterior (m, K) of this chunk's items and per-item log-likelihood (m,).
+) -> tuple[np.ndarray, np.ndarray, Any]:
+    """Posterior (m, K) of this chunk's items, per-item log-likelihood (m,), vote matrix.
 
     ``log_conf is None`` gives the initial posterior: (weighted) vote shares, uniform
-    for items without votes, exactly as the in-memory model starts.
+    for items without votes, exactly as the in-memory model starts. The E-step uses the
+    label model's own sparse products (:mod:`truelabel.aggregate._base`).
     """
-    ilo, ihi, item, src, lab, w = _local(chunk, lo, layout)
-    m, k = ihi - ilo, layout.n_classes
+    from ..aggregate._base import _log_lik, _mv_posterior, _softmax_rows
+
+    A = _vote_matrix_of(chunk, lo, layout)
+    ilo, ihi = layout.items_of(lo)
     if log_conf is None:
-        cnt = np.stack(
-            [
-                np.bincount(item, weights=(lab == c) * (1.0 if w is None else w), minlength=m)
-                for c in range(k)
-            ],
-            axis=1,
-        )
-        tot = cnt.sum(axis=1, keepdims=True)
-        post = np.where(tot > 0, cnt / np.where(tot > 0, tot, 1.0), 1.0 / k)
-        lse = np.zeros(m)
+        post = _mv_posterior(A, layout.n_sources, layout.n_classes)
+        lse = np.zeros(ihi - ilo)
     else:
-        per_vote = log_conf[src, :, lab]  # (n_votes, K): log P(said lab | true k)
-        if w is not None:
-            per_vote = per_vote * w[:, None]
-        ll = np.stack(
-            [np.bincount(item, weights=per_vote[:, c], minlength=m) for c in range(k)], axis=1
-        )
         assert log_prior is not None
-        ll += log_prior
-        mx = ll.max(axis=1, keepdims=True)
-        e = np.exp(ll - mx)
-        z = e.sum(axis=1, keepdims=True)
-        post = e / z
-        lse = (np.log(z) + mx)[:, 0]
+        ll = _log_lik(A, log_conf) + log_prior
+        post, lse = _softmax_rows(ll)
         if gold is not None:
             g = gold[ilo:ihi]
             gi = np.flatnonzero(g >= 0)
             if gi.size:
+                lse = lse.copy()
                 lse[gi] = ll[gi, g[gi]]
     if gold is not None:
         g = gold[ilo:ihi]
@@ -135,7 +150,7 @@ def _posterior(
         if gi.size:
             post[gi] = 0.0
             post[gi, g[gi]] = 1.0
-    return post, lse, item, src, lab, w
+    return post, lse, A
 
 
 def _em_chunk(
@@ -148,16 +163,10 @@ def _em_chunk(
     gold: IntArray | None,
 ) -> tuple[np.ndarray, np.ndarray, float]:
     """E-step on one chunk; returns the M-step statistics (counts [s, k, l], post sums, ll)."""
-    post, lse, item, src, lab, w = _posterior(chunk, lo, layout, log_conf, log_prior, gold)
-    s, k = layout.n_sources, layout.n_classes
-    cell = src * k + lab
-    pv = post[item]  # (n_votes, K)
-    if w is not None:
-        pv = pv * w[:, None]
-    counts = np.stack(
-        [np.bincount(cell, weights=pv[:, c], minlength=s * k) for c in range(k)], axis=1
-    )  # [s*K + l, k]
-    counts = counts.reshape(s, k, k).transpose(0, 2, 1)  # [s, k, l]
+    from ..aggregate._base import _counts
+
+    post, lse, A = _posterior(chunk, lo, layout, log_conf, log_prior, gold)
+    counts = _counts(A, post, layout.n_sources, layout.n_classes)
     return counts, post.sum(axis=0), float(lse.sum())
 
 
@@ -171,7 +180,7 @@ def _posterior_chunk(
     gold: IntArray | None,
 ) -> Float32Array:
     post = _posterior(chunk, lo, layout, log_conf, log_prior, gold)[0]
-    return post.astype(np.float32)
+    return np.asarray(post, dtype=np.float32)
 
 
 # --------------------------------------------------------------------------- vote store
@@ -334,6 +343,12 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
             else data.arrays["item"]
         )
         layout = _layout(np.asarray(item), meta["n_items"], chunk, s, k)
+        # keep each chunk's vote matrix between EM steps when all of them fit the budget
+        # (about 16 bytes a vote); otherwise rebuild them every step
+        if data.n_rows * 16 <= parse_memory(self.max_memory) // 2:
+            import uuid
+
+            layout = _Layout(layout.vote_splits, layout.item_splits, s, k, uuid.uuid4().hex)
         data = ChunkedArrays(data.arrays, chunk, layout.vote_splits)
         gold_arg = g if (g >= 0).any() else None
         given: dict[str, Any] = {
@@ -379,6 +394,11 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
             ).astype(np.float64)
         finally:
             eng.forget(data)
+            if layout.cache_key:
+                client = getattr(eng, "client", None)
+                if client is not None:
+                    client.run(_drop_cache, layout.cache_key)
+                _drop_cache(layout.cache_key)
             if not isinstance(self.engine, Engine):
                 eng.close()
         post /= post.sum(axis=1, keepdims=True)

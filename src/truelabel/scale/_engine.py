@@ -99,6 +99,28 @@ class ChunkedArrays:
         return all(isinstance(v, str | Path) for v in self.arrays.values())
 
 
+def _worker_cache() -> dict[Any, Any]:
+    """A dict living on the current Dask worker (or in this process outside Dask)."""
+    import sys
+
+    if "distributed" not in sys.modules:  # not on a worker; don't pay for importing Dask
+        return _LOCAL_CACHE
+    from distributed import get_worker
+
+    try:
+        w = get_worker()
+    except ValueError:
+        return _LOCAL_CACHE
+    cache = getattr(w, "_truelabel_cache", None)
+    if cache is None:
+        cache = {}
+        w._truelabel_cache = cache  # type: ignore[attr-defined]
+    return cache
+
+
+_LOCAL_CACHE: dict[Any, Any] = {}
+
+
 def tree_sum(parts: Sequence[Any]) -> Any:
     """Sum a list of equally-shaped pytrees (arrays, tuples/dicts of arrays, numbers)."""
     if not parts:
