@@ -46,21 +46,27 @@ def _vote_matrix(votes: VoteArrays) -> sp.csr_matrix:
     )
 
 
+def _n_true(votes: VoteArrays) -> int:
+    """Number of true classes; observed labels past it (e.g. "abstain") are not classes."""
+    return int(votes.info.get("n_true_classes", votes.n_classes))
+
+
 def _log_lik(A: sp.csr_matrix, log_conf: FloatArray) -> np.ndarray:
     """Per-item log-likelihood of its votes under each true class.
 
     Parameters
     ----------
     A : sparse matrix of shape (n_items, n_sources * n_classes)
-    log_conf : ndarray of shape (n_sources, n_classes, n_classes)
-        ``log P(source says l | true k)`` indexed ``[s, k, l]``.
+    log_conf : ndarray of shape (n_sources, n_classes, n_observed)
+        ``log P(source says l | true k)`` indexed ``[s, k, l]``; ``n_observed`` is
+        ``n_classes`` or ``n_classes + 1`` when abstaining is modelled as an answer.
 
     Returns
     -------
     ll : ndarray of shape (n_items, n_classes), float64
     """
-    s, k, _ = log_conf.shape
-    W = np.ascontiguousarray(log_conf.transpose(0, 2, 1).reshape(s * k, k), dtype=np.float64)
+    s, k, n_obs = log_conf.shape
+    W = np.ascontiguousarray(log_conf.transpose(0, 2, 1).reshape(s * n_obs, k), dtype=np.float64)
     return np.asarray(A @ W)
 
 
@@ -79,9 +85,9 @@ def _softmax_rows(ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(t.T), np.log(z) + m
 
 
-def _counts(A: sp.csr_matrix, post: np.ndarray, n_sources: int, k: int) -> np.ndarray:
+def _counts(A: sp.csr_matrix, post: np.ndarray, n_sources: int, n_obs: int) -> np.ndarray:
     """Expected counts ``[s, k, l]`` = sum of posterior mass of class k over votes (s, l)."""
-    c = np.asarray(A.T @ post).reshape(n_sources, k, k)  # [s, l, k]
+    c = np.asarray(A.T @ post).reshape(n_sources, n_obs, post.shape[1])  # [s, l, k]
     return c.transpose(0, 2, 1)
 
 
@@ -94,13 +100,21 @@ def _clamp(post: np.ndarray, gold: IntArray) -> np.ndarray:
 
 
 def _mv_posterior(
-    A: sp.csr_matrix, n_sources: int, k: int, weights: np.ndarray | None = None
+    A: sp.csr_matrix,
+    n_sources: int,
+    n_obs: int,
+    weights: np.ndarray | None = None,
+    n_true: int | None = None,
 ) -> np.ndarray:
-    """Vote shares per item (optionally source-weighted); items without votes get uniform."""
+    """Vote shares per item (optionally source-weighted); items without votes get uniform.
+
+    Observed labels ``>= n_true`` (abstentions modelled as answers) are not counted.
+    """
     n = A.shape[0]
-    B = A if weights is None else sp.csr_matrix(A.multiply(np.repeat(weights, k)[None, :]))
+    k = n_obs if n_true is None else n_true
+    B = A if weights is None else sp.csr_matrix(A.multiply(np.repeat(weights, n_obs)[None, :]))
     counts = np.asarray(
-        B @ np.tile(np.eye(k), (n_sources, 1))
+        B @ np.tile(np.eye(n_obs)[:, :k], (n_sources, 1))
     )  # (n, k): sum over sources of votes for class l
     tot = counts.sum(axis=1, keepdims=True)
     out = np.full((n, k), 1.0 / k)
@@ -151,8 +165,9 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         votes = check_votes(votes)
         g = _combined_gold(votes, gold)
         plain = votes.without_gold()
-        self.classes_ = np.asarray(votes.classes)
+        self.classes_ = np.asarray(votes.classes)[: _n_true(votes)]
         self.n_sources_ = votes.n_sources
+        self.n_observed_ = votes.n_classes
         self._fit(plain, g)
         post = _clamp(np.asarray(self.posterior_, dtype=np.float64), g)
         post /= post.sum(axis=1, keepdims=True)
@@ -161,7 +176,7 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         if getattr(self, "confusion_", None) is None:
             self.confusion_ = _empirical_confusion(plain, post, 1.0)
         conf = np.array(self.confusion_, dtype=np.float32)
-        conf[votes.is_gold_source] = np.eye(votes.n_classes, dtype=np.float32)
+        conf[votes.is_gold_source] = np.eye(len(self.classes_), votes.n_classes, dtype=np.float32)
         self.confusion_ = conf
         self.gold_ = g
         return self
@@ -183,7 +198,7 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         if votes is None:
             return np.asarray(self.posterior_)
         votes = check_votes(votes)
-        if votes.n_classes != len(self.classes_) or votes.n_sources != self.n_sources_:
+        if votes.n_classes != self.n_observed_ or votes.n_sources != self.n_sources_:
             raise InputError(
                 f"votes have {votes.n_sources} sources and {votes.n_classes} classes but the model "
                 f"was fitted on {self.n_sources_} and {len(self.classes_)}; code the new votes "
@@ -252,7 +267,9 @@ class _EMModel(BaseLabelModel):
         raise NotImplementedError
 
     def _init_posterior(self, A: sp.csr_matrix, votes: VoteArrays, gold: IntArray) -> np.ndarray:
-        return _clamp(_mv_posterior(A, votes.n_sources, votes.n_classes), gold)
+        return _clamp(
+            _mv_posterior(A, votes.n_sources, votes.n_classes, n_true=_n_true(votes)), gold
+        )
 
     def _run_em(
         self,
@@ -263,7 +280,7 @@ class _EMModel(BaseLabelModel):
         item_log_prior: np.ndarray | None = None,
         warn: bool = True,
     ) -> None:
-        k, s = votes.n_classes, votes.n_sources
+        s, n_obs = votes.n_sources, votes.n_classes
         A = _vote_matrix(votes)
         post = init if init is not None else self._init_posterior(A, votes, gold)
         has_gold = gold >= 0
@@ -276,7 +293,7 @@ class _EMModel(BaseLabelModel):
         for it in range(1, self.max_iter + 1):
             n_iter = it
             # M-step
-            log_conf = self._m_step(_counts(A, post, s, k))
+            log_conf = self._m_step(_counts(A, post, s, n_obs))
             prior = post.sum(axis=0) + alpha
             prior /= prior.sum()
             log_prior = np.log(prior)[None, :] if item_log_prior is None else item_log_prior

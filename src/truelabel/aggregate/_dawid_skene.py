@@ -92,7 +92,12 @@ class OneCoinDawidSkene(DawidSkene):
     """
 
     def _m_step(self, counts: np.ndarray) -> np.ndarray:
-        k = counts.shape[1]
+        k, n_obs = counts.shape[1], counts.shape[2]
+        p_abs = None
+        if n_obs > k:  # abstaining modelled as an answer: P(abstain | k) per source and class
+            ab = counts[:, :, k:].sum(axis=2)
+            p_abs = (ab + self.smoothing) / (counts.sum(axis=2) + 2 * self.smoothing)
+            counts = counts[:, :, :k]
         right = np.trace(counts, axis1=1, axis2=2)
         total = counts.sum(axis=(1, 2))
         if self.pooling > 0:
@@ -105,6 +110,15 @@ class OneCoinDawidSkene(DawidSkene):
         conf = np.broadcast_to(off[:, None, None], counts.shape).copy()
         idx = np.arange(k)
         conf[:, idx, idx] = acc[:, None] if k > 1 else 1.0
+        if p_abs is not None:
+            extra = n_obs - k
+            conf = np.concatenate(
+                [
+                    conf * (1 - p_abs)[:, :, None],
+                    np.repeat(p_abs[:, :, None] / extra, extra, axis=2),
+                ],
+                axis=2,
+            )
         return np.log(conf)
 
 

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from .._types import IntArray
 from .._validation import Interval
 from ..sources._votes import VoteArrays
-from ._base import _clamp, _EMModel, _mv_posterior
+from ._base import _clamp, _EMModel, _mv_posterior, _n_true
 
 __all__ = ["MACE"]
 
@@ -58,16 +58,17 @@ class MACE(_EMModel):
         self.random_state = random_state
 
     def _init_posterior(self, A: sp.csr_matrix, votes: VoteArrays, gold: IntArray) -> np.ndarray:
-        s, k = votes.n_sources, votes.n_classes
+        s, n_obs = votes.n_sources, votes.n_classes
         self._theta = np.full(s, 0.7)
-        self._xi = np.full((s, k), 1.0 / k)
-        return _clamp(_mv_posterior(A, s, k), gold)
+        self._xi = np.full((s, n_obs), 1.0 / n_obs)
+        return _clamp(_mv_posterior(A, s, n_obs, n_true=_n_true(votes)), gold)
 
     def _m_step(self, counts: np.ndarray) -> np.ndarray:
-        s, k, _ = counts.shape
+        s, k, n_obs = counts.shape
         a = self.smoothing
         n_sl = counts.sum(axis=1)  # (s, l) votes with label l
-        q_sl = np.diagonal(counts, axis1=1, axis2=2)  # posterior mass that l is right
+        q_sl = np.zeros((s, n_obs))
+        q_sl[:, :k] = np.diagonal(counts[:, :, :k], axis1=1, axis2=2)  # mass that l is right
         th = self._theta[:, None]
         nonspam = q_sl * th / (th + (1 - th) * self._xi + 1e-300)
         spam = np.clip(n_sl - nonspam, 0.0, None)
@@ -75,7 +76,7 @@ class MACE(_EMModel):
         xi = spam + a
         self._xi = xi / xi.sum(axis=1, keepdims=True)
         conf = (1 - self._theta)[:, None, None] * self._xi[:, None, :] + np.einsum(
-            "s,kl->skl", self._theta, np.eye(k)
+            "s,kl->skl", self._theta, np.eye(k, n_obs)
         )
         return np.log(np.clip(conf, 1e-12, None))
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from .._types import IntArray
 from .._validation import Interval
 from ..sources._votes import VoteArrays
-from ._base import BaseLabelModel, _clamp, _mv_posterior, _vote_matrix
+from ._base import BaseLabelModel, _clamp, _mv_posterior, _n_true, _vote_matrix
 
 __all__ = ["MajorityVote", "WeightedVote"]
 
@@ -31,12 +32,12 @@ class MajorityVote(BaseLabelModel):
         self.random_state = random_state
 
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:
-        k = votes.n_classes
+        k = _n_true(votes)
         A = _vote_matrix(votes)
-        post = _mv_posterior(A, votes.n_sources, k)
-        prior = np.bincount(votes.label, minlength=k).astype(np.float64) + 1e-9
+        post = _mv_posterior(A, votes.n_sources, votes.n_classes, n_true=k)
+        prior = np.bincount(votes.label, minlength=votes.n_classes)[:k].astype(np.float64) + 1e-9
         prior /= prior.sum()
-        empty = np.asarray(A.sum(axis=1)).ravel() == 0
+        empty = _no_class_votes(A, votes.n_sources, votes.n_classes, k)
         post[empty] = prior
         self.posterior_ = _clamp(post, gold)
         self.prior_ = prior.astype(np.float32)
@@ -47,10 +48,16 @@ class MajorityVote(BaseLabelModel):
 
     def _predict_new(self, votes: VoteArrays) -> np.ndarray:
         A = _vote_matrix(votes)
-        post = _mv_posterior(A, votes.n_sources, votes.n_classes)
-        empty = np.asarray(A.sum(axis=1)).ravel() == 0
-        post[empty] = self.prior_
+        k = len(self.classes_)
+        post = _mv_posterior(A, votes.n_sources, votes.n_classes, n_true=k)
+        post[_no_class_votes(A, votes.n_sources, votes.n_classes, k)] = self.prior_
         return post.astype(np.float32)
+
+
+def _no_class_votes(A: sp.csr_matrix, n_sources: int, n_obs: int, k: int) -> np.ndarray:
+    """Items with no vote for any true class (no votes, or only abstentions)."""
+    counts = np.asarray(A @ np.tile(np.eye(n_obs)[:, :k], (n_sources, 1)))
+    return counts.sum(axis=1) == 0
 
 
 class WeightedVote(BaseLabelModel):
@@ -74,21 +81,24 @@ class WeightedVote(BaseLabelModel):
         self.random_state = random_state
 
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:
-        k, s = votes.n_classes, votes.n_sources
+        k, s, n_obs = _n_true(votes), votes.n_sources, votes.n_classes
         A = _vote_matrix(votes)
-        post = _clamp(_mv_posterior(A, s, k), gold)
+        empty = _no_class_votes(A, s, n_obs, k)
+        post = _clamp(_mv_posterior(A, s, n_obs, n_true=k), gold)
         w = np.ones(s)
+        real = votes.label < k
         for _ in range(self.n_rounds):
-            hard = np.zeros_like(post)
+            hard = np.zeros((len(post), n_obs))
             hard[np.arange(len(post)), np.argmax(post, axis=1)] = 1.0
-            hard[np.asarray(A.sum(axis=1)).ravel() == 0] = 0.0
-            agree = np.bincount(votes.source, hard[votes.item, votes.label], minlength=s)
-            n = np.bincount(votes.source, minlength=s)
+            hard[empty & (gold < 0)] = 0.0
+            agree = np.bincount(
+                votes.source[real], hard[votes.item, votes.label][real], minlength=s
+            )
+            n = np.bincount(votes.source[real], minlength=s)
             w = np.where(n > 0, agree / np.maximum(n, 1), 0.0)
-            post = _clamp(_mv_posterior(A, s, k, weights=w + 1e-9), gold)
+            post = _clamp(_mv_posterior(A, s, n_obs, weights=w + 1e-9, n_true=k), gold)
         prior = post.sum(axis=0) + 1e-9
         prior /= prior.sum()
-        empty = np.asarray(A.sum(axis=1)).ravel() == 0
         post[empty & (gold < 0)] = prior
         self.weights_ = w.astype(np.float32)
         self.posterior_ = post
@@ -100,7 +110,9 @@ class WeightedVote(BaseLabelModel):
 
     def _predict_new(self, votes: VoteArrays) -> np.ndarray:
         A = _vote_matrix(votes)
-        post = _mv_posterior(A, votes.n_sources, votes.n_classes, weights=self.weights_ + 1e-9)
-        empty = np.asarray(A.sum(axis=1)).ravel() == 0
-        post[empty] = self.prior_
+        k = len(self.classes_)
+        post = _mv_posterior(
+            A, votes.n_sources, votes.n_classes, weights=self.weights_ + 1e-9, n_true=k
+        )
+        post[_no_class_votes(A, votes.n_sources, votes.n_classes, k)] = self.prior_
         return post.astype(np.float32)

@@ -14,7 +14,7 @@ import pandas as pd
 
 from .._errors import ConvergenceWarning, InputError
 from .._types import Float32Array, IntArray
-from ..sources._votes import VoteArrays, check_votes, votes_from_table
+from ..sources._votes import VoteArrays, check_votes, votes_from_table, with_abstain_votes
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel, _combined_gold
 from ._features import FeatureDawidSkene
@@ -115,6 +115,7 @@ def aggregate_votes(
     gold: IntArray | None = None,
     random_state: Any = 0,
     params: dict[str, Any] | None = None,
+    model_abstain: bool | None = None,
 ) -> AggregateResult:
     """Aggregate coded votes into one posterior per item and a source-quality table.
 
@@ -134,6 +135,11 @@ def aggregate_votes(
     random_state : int, Generator or None
     params : dict, optional
         Hyperparameters for the chosen label model.
+    model_abstain : bool, optional
+        Treat "did not vote" as an answer of each source (right for labeling functions
+        and LLMs, which see every item; wrong for crowds). Default: True for votes from
+        a wide matrix (:func:`~truelabel.sources.votes_from_matrix`, labeling functions),
+        False for long tables.
 
     Returns
     -------
@@ -158,9 +164,14 @@ def aggregate_votes(
             "features=), or choose another method."
         )
     notes: list[str] = []
+    if model_abstain is None:
+        model_abstain = bool(votes.info.get("abstain_informative", False))
+    fit_votes = with_abstain_votes(votes) if model_abstain else votes
     choice: AutoChoice | None = None
     if method == "auto":
-        choice = select_label_model(votes, gold=gold, features=features, random_state=random_state)
+        choice = select_label_model(
+            fit_votes, gold=gold, features=features, random_state=random_state
+        )
         chosen = choice.method
         logger.info("auto chose %s: %s", chosen, choice.reason)
     else:
@@ -170,9 +181,9 @@ def aggregate_votes(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         if isinstance(model, FeatureDawidSkene):
-            model.fit(votes, gold, features=features)
+            model.fit(fit_votes, gold, features=features)
         else:
-            model.fit(votes, gold)
+            model.fit(fit_votes, gold)
     for w in caught:
         notes.append(str(w.message))
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
@@ -212,7 +223,14 @@ def aggregate_votes(
     )
     for j, c in enumerate(classes):
         labels[_class_col(c)] = post[:, j]
-    q = source_quality(votes, post, model.confusion_, g if (g >= 0).any() else None)
+    k = votes.n_classes
+    conf = np.asarray(model.confusion_, dtype=np.float64)[:, :, :k]
+    conf = conf / np.clip(conf.sum(axis=2, keepdims=True), 1e-12, None)
+    q = source_quality(votes, post, conf, g if (g >= 0).any() else None)
+    if model_abstain:
+        q["abstain_rate"] = 1.0 - np.bincount(plain.source, minlength=votes.n_sources) / max(
+            votes.n_items, 1
+        )
     sources = (
         pd.DataFrame(q).sort_values("estimated_accuracy", kind="stable").reset_index(drop=True)
     )
@@ -244,6 +262,7 @@ def aggregate_votes(
             )
         ),
         "mean_confidence": float(post.max(axis=1).mean()) if len(post) else float("nan"),
+        "abstain_modelled": bool(model_abstain),
         "converged": bool(model.converged_),
         "n_iter": int(model.n_iter_),
         "log_likelihood": float(model.log_likelihood_),
@@ -263,7 +282,7 @@ def aggregate_votes(
         summary=summary,
         model=model,
         votes=votes,
-        confusion=np.asarray(model.confusion_, dtype=np.float32),
+        confusion=conf.astype(np.float32),
     )
 
 

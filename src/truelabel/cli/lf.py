@@ -71,7 +71,7 @@ def analyze(
     t = Table(title=f"{len(table)} labeling functions on {votes.n_items} items")
     cols = [c for c in table.columns]
     for c in cols:
-        t.add_column(c, justify="left" if c in ("lf", "polarity") else "right", no_wrap=True)
+        t.add_column(c, justify="left" if c in ("lf", "polarity") else "right", no_wrap=c == "lf")
     for r in table.itertuples(index=False):
         cells = []
         for c, v in zip(cols, r, strict=True):

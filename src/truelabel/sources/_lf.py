@@ -48,7 +48,7 @@ class LabelingFunction:
 
     def __call__(self, df: pd.DataFrame) -> pd.Series:
         out = self.func(df)
-        s = out if isinstance(out, pd.Series) else pd.Series(out, index=df.index)
+        s = out if isinstance(out, pd.Series) else pd.Series(np.asarray(out, dtype=object))
         if len(s) != len(df):
             raise InputError(
                 f"labeling function {self.name!r} returned {len(s)} labels for {len(df)} rows; "

@@ -29,6 +29,7 @@ __all__ = [
     "votes_from_columns",
     "votes_from_matrix",
     "votes_from_table",
+    "with_abstain_votes",
 ]
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,45 @@ class VoteArrays:
         if self.weight is not None:
             df["weight"] = self.weight
         return df
+
+
+def with_abstain_votes(votes: VoteArrays, *, label: str = "<abstain>") -> VoteArrays:
+    """Make "abstained" an answer: every (item, non-gold source) pair without a vote gets one.
+
+    Labeling functions and LLM prompts see every item, so *not* firing is
+    information (a keyword rule that abstains on an item says it lacks the
+    keyword). Crowd workers see only some items, so there it is not. The extra
+    observed label gets code ``n_classes``; ``info["n_true_classes"]`` keeps the
+    number of real classes so label models never predict it.
+
+    Returns
+    -------
+    VoteArrays
+        ``n_classes`` grows by one (``classes[-1] == label``); gold votes are kept as they are.
+    """
+    k = int(votes.info.get("n_true_classes", votes.n_classes))
+    if k != votes.n_classes:
+        return votes  # already augmented
+    plain = ~votes.is_gold_source
+    srcs = np.flatnonzero(plain)
+    voted = np.zeros((votes.n_items, votes.n_sources), dtype=bool)
+    voted[votes.item, votes.source] = True
+    miss_i, miss_j = np.nonzero(~voted[:, srcs])
+    miss_s = srcs[miss_j]
+    info = dict(votes.info)
+    info["n_true_classes"] = k
+    return _replace(
+        votes,
+        item=np.concatenate([votes.item, miss_i.astype(np.int32)]),
+        source=np.concatenate([votes.source, miss_s.astype(np.int32)]),
+        label=np.concatenate([votes.label, np.full(len(miss_i), k, dtype=np.int32)]),
+        weight=None
+        if votes.weight is None
+        else np.concatenate([votes.weight, np.ones(len(miss_i), dtype=np.float32)]),
+        n_classes=k + 1,
+        classes=np.append(votes.classes, label).astype(object),
+        info=info,
+    )
 
 
 def _replace(v: VoteArrays, **changes: Any) -> VoteArrays:
@@ -590,7 +630,7 @@ def votes_from_matrix(
         item_ids=ids,
         classes=cls,
         gold_sources=gold_sources,
-        info={},
+        info={"abstain_informative": True},
         where="label matrix",
         source_names=names,
         source_codes=scodes,

@@ -1,0 +1,204 @@
+"""Labeling functions (WRENCH youtube, sms, trec, chemprot): truelabel vs Snorkel's LabelModel.
+
+For each dataset the label model is fitted on the train split's weak labels and
+applied to the test split's weak labels (label-model test accuracy). Then the
+end model — a logistic regression on the same MiniLM embeddings for every
+method — is trained on the train posterior (soft labels as sample weights,
+items no LF covers dropped, as in WRENCH) and evaluated on the gold test labels.
+chemprot ships only valid/test, so its valid split plays train. Gold labels of
+train are never used.
+
+    .venv/bin/python benchmarks/bench_aggregate_wrench.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "datasets" / "weak-supervision" / "wrench"
+RESULTS = ROOT / "benchmarks" / "results" / "aggregate_wrench.json"
+DATASETS = ["youtube", "sms", "trec", "chemprot"]
+METHODS = ("mv", "wawa", "ds", "ds_pooled", "onecoin", "mace", "auto", "features")
+
+
+def _text(split: Any, name: str) -> list[str]:
+    df = split.data
+    if name == "chemprot":
+        return (
+            df["entity1"].astype(str)
+            + " [SEP] "
+            + df["entity2"].astype(str)
+            + " [SEP] "
+            + df["text"].astype(str)
+        ).tolist()
+    return df["text"].fillna("").astype(str).tolist()
+
+
+def _end_model(X: np.ndarray, post: np.ndarray, covered: np.ndarray, seed: int) -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    t = post[covered]
+    rows, cls = np.nonzero(t >= 0.01)
+    model = LogisticRegression(C=1.0, max_iter=500, random_state=seed)
+    model.fit(X[covered][rows], cls, sample_weight=t[rows, cls])
+    return model
+
+
+def _end_acc(model: Any, X: np.ndarray, y: np.ndarray, k: int) -> float:
+    p = np.zeros((len(y), k))
+    p[:, model.classes_] = model.predict_proba(X)
+    return float((p.argmax(axis=1) == y).mean())
+
+
+def run(name: str, quick: bool) -> dict[str, Any]:
+    from truelabel.aggregate import aggregate_votes
+    from truelabel.featurize import featurize
+    from truelabel.sources._wrench import read_wrench
+
+    train_file = "valid.json" if name == "chemprot" else "train.json"
+    tr = read_wrench(DATA / name / train_file)
+    te = read_wrench(DATA / name / "test.json")
+    k = len(tr.classes)
+    t0 = time.perf_counter()
+    Xtr = featurize(_text(tr, name), method="minilm")
+    Xte = featurize(_text(te, name), method="minilm")
+    feat_secs = time.perf_counter() - t0
+    vtr, vte = tr.votes(), te.votes()
+    covered = vtr.votes_per_item() > 0
+    out: dict[str, Any] = {
+        "dataset": name,
+        "train_split": train_file,
+        "n_train": vtr.n_items,
+        "n_test": vte.n_items,
+        "n_lfs": vtr.n_sources,
+        "n_classes": k,
+        "train_coverage": float(covered.mean()),
+        "featurize_seconds": feat_secs,
+        "methods": {},
+    }
+    ytest = te.gold
+    for method in METHODS:
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = aggregate_votes(vtr, method=method, features=Xtr, random_state=0)
+            chosen = res.summary["method"]
+            # the fitted model scores the test votes with the train source estimates
+            # (the features model falls back to its global prior there: no test features used)
+            p_test = res.model.predict_proba(vte)
+        lm_secs = time.perf_counter() - t0
+        lm_acc = float((p_test.argmax(axis=1) == ytest).mean())
+        end = _end_model(Xtr, res.posterior, covered, 0)
+        e_acc = _end_acc(end, Xte, ytest, k)
+        out["methods"][f"truelabel.{method}"] = {
+            "label_model_test_accuracy": lm_acc,
+            "end_model_test_accuracy": e_acc,
+            "train_posterior_accuracy": float(
+                (res.posterior.argmax(1) == tr.gold)[tr.gold >= 0].mean()
+            ),
+            "seconds": lm_secs,
+            **(
+                {"auto_choice": chosen, "auto_reason": res.summary["method_reason"]}
+                if method == "auto"
+                else {}
+            ),
+        }
+        print(
+            f"  {name:9s} truelabel.{method:10s} LM={lm_acc:.4f} end={e_acc:.4f} ({lm_secs:.2f}s)",
+            flush=True,
+        )
+
+    from snorkel.labeling.model import LabelModel
+
+    t0 = time.perf_counter()
+    lm = LabelModel(cardinality=k, verbose=False)
+    lm.fit(tr.weak_labels, n_epochs=100 if quick else 500, lr=0.01, log_freq=1000, seed=0)
+    p_tr = lm.predict_proba(tr.weak_labels)
+    p_te = lm.predict_proba(te.weak_labels)
+    secs = time.perf_counter() - t0
+    lm_acc = float((p_te.argmax(axis=1) == ytest).mean())
+    end = _end_model(Xtr, p_tr, covered, 0)
+    e_acc = _end_acc(end, Xte, ytest, k)
+    out["methods"]["snorkel.LabelModel"] = {
+        "label_model_test_accuracy": lm_acc,
+        "end_model_test_accuracy": e_acc,
+        "train_posterior_accuracy": float((p_tr.argmax(1) == tr.gold)[tr.gold >= 0].mean()),
+        "seconds": secs,
+    }
+    print(
+        f"  {name:9s} snorkel.LabelModel   LM={lm_acc:.4f} end={e_acc:.4f} ({secs:.2f}s)",
+        flush=True,
+    )
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="Fewer Snorkel epochs.")
+    args = ap.parse_args()
+    import snorkel
+
+    import truelabel
+
+    rows = []
+    for name in DATASETS:
+        print(f"== {name}", flush=True)
+        rows.append(run(name, args.quick))
+    summary = []
+    for r in rows:
+        ms = r["methods"]
+        sn = ms["snorkel.LabelModel"]
+        au = ms["truelabel.auto"]
+        summary.append(
+            {
+                "dataset": r["dataset"],
+                "auto_label_model": au["label_model_test_accuracy"],
+                "snorkel_label_model": sn["label_model_test_accuracy"],
+                "auto_end_model": au["end_model_test_accuracy"],
+                "features_end_model": ms["truelabel.features"]["end_model_test_accuracy"],
+                "snorkel_end_model": sn["end_model_test_accuracy"],
+                "auto_choice": au.get("auto_choice"),
+            }
+        )
+    for s in summary:
+        print(s)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "benchmark": "aggregate_wrench",
+                "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "command": "python benchmarks/bench_aggregate_wrench.py"
+                + (" --quick" if args.quick else ""),
+                "machine": f"{platform.machine()}, 2 CPU cores shared by ~8 concurrent agents",
+                "versions": {
+                    "truelabel": truelabel.__version__,
+                    "snorkel": getattr(snorkel, "__version__", "0.10.0"),
+                    "python": sys.version.split()[0],
+                },
+                "notes": "Label model fitted on train weak labels, applied to test weak labels. End "
+                "model: sklearn LogisticRegression(C=1) on MiniLM-L6 embeddings, soft labels as "
+                "sample weights, uncovered train items dropped; same for every method. chemprot: "
+                "valid split used as train. Snorkel LabelModel(lr=0.01, 500 epochs, seed 0).",
+                "datasets": rows,
+                "summary": summary,
+            },
+            indent=2,
+        )
+    )
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
