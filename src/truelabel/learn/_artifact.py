@@ -219,6 +219,8 @@ class TrainedModel:
         Returns
         -------
         ndarray of shape (N, K), bool
+            LAC sets (``1 - p_k <= q_k``) that always contain the top class, so no set
+            is empty; this can only raise the coverage.
         """
         alphas = [float(a) for a in self.conformal["alphas"]]
         a = alphas[0] if alpha is None else float(alpha)
@@ -227,7 +229,11 @@ class TrainedModel:
             raise InputError(f"alpha {a} was not calibrated at training; choose one of {alphas}.")
         q = np.asarray(self.conformal["quantiles"][matches[0]], dtype=np.float64)
         q = np.where(np.isfinite(q), q, np.inf)
-        return (1.0 - np.asarray(probs, dtype=np.float64)) <= q[None, :]
+        p = np.asarray(probs, dtype=np.float64)
+        sets = (1.0 - p) <= q[None, :]
+        if p.shape[0]:
+            sets[np.arange(p.shape[0]), p.argmax(axis=1)] = True  # never an empty set
+        return sets
 
     # ------------------------------------------------------------- save
     def to_json(self) -> dict[str, Any]:

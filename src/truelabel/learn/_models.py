@@ -9,11 +9,14 @@ needs no torch.
 from __future__ import annotations
 
 import logging
+import warnings
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import DataConversionWarning
+from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import validate_data
 
 from .._errors import InputError, NotFittedError
@@ -52,6 +55,10 @@ def forward_numpy(X: Any, weights: dict[str, np.ndarray]) -> np.ndarray:
     if "W1" in weights:
         h = np.maximum(h, 0.0) @ weights["W1"] + weights["b1"]
     return np.asarray(h, dtype=np.float32)
+
+
+class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):
+    """Raised by ``predict``/``predict_proba`` before ``fit``; also scikit-learn's type."""
 
 
 def _as_input_error(exc: ValueError) -> InputError:
@@ -96,6 +103,11 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
 
     def _targets(self, y: Any, n: int) -> np.ndarray:
         """Set ``classes_`` and return float32 targets of shape (N, K)."""
+        if y is None:
+            raise InputError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None; "
+                "pass labels (N,) or soft targets (N, K)."
+            )
         arr = np.asarray(y)
         if arr.ndim == 2 and arr.dtype.kind == "f" and arr.shape[1] > 1:
             t = check_pred_probs(arr, n_rows=n, name="y (soft targets)")
@@ -103,6 +115,11 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
             self.soft_targets_ = True
             return np.asarray(t, dtype=np.float32)
         if arr.ndim == 2 and arr.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected; it was raveled.",
+                DataConversionWarning,
+                stacklevel=3,
+            )
             arr = arr.ravel()
         if arr.ndim != 1:
             raise InputError(
@@ -115,13 +132,13 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
             raise InputError("y contains NaN or infinite values; every item needs a label.")
         if arr.dtype.kind == "f" and not np.all(arr == np.round(arr)):
             raise InputError(
-                "y holds non-integer floats; this is a classifier — pass class labels, or "
+                "y holds non-integer floats (a continuous target); this is a classifier — pass class labels, or "
                 "soft targets of shape (N, K)."
             )
         classes, codes = np.unique(arr, return_inverse=True)
         if len(classes) < 2:
             raise InputError(
-                f"y holds a single class ({classes[0]!r} only); a classifier needs at least 2."
+                f"y holds only one class ({classes[0]!r}); a classifier needs at least 2."
             )
         self.classes_ = classes
         self.soft_targets_ = False
@@ -179,7 +196,7 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
         if not hasattr(self, "weights_"):
-            raise NotFittedError(
+            raise EstimatorNotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call fit(X, y) first."
             )
 
@@ -192,7 +209,8 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class of each row, shape (N,); ties go to the lowest class."""
-        return np.asarray(self.classes_)[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return np.asarray(self.classes_)[proba.argmax(axis=1)]
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

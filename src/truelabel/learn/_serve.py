@@ -70,10 +70,6 @@ class PredictResponse(BaseModel):
     alpha: float
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class _BodyLimit:
     """ASGI middleware: 413 when the request body exceeds ``max_bytes``."""
 
@@ -110,29 +106,32 @@ class _BodyLimit:
         if cl is not None and cl.isdigit() and int(cl) > self.max_bytes:
             await self._reject(send)
             return
+        # Buffer the body (at most max_bytes), then replay it to the app.
+        chunks: list[bytes] = []
         total = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal total
+        more = True
+        while more:
             msg = await receive()
-            if msg["type"] == "http.request":
-                total += len(msg.get("body", b""))
-                if total > self.max_bytes:
-                    raise _TooLarge
-            return msg
-
-        async def tracking_send(msg: Message) -> None:
-            nonlocal started
-            if msg["type"] == "http.response.start":
-                started = True
-            await send(msg)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
+            if msg["type"] != "http.request":
+                await self.app(scope, receive, send)
+                return
+            body = msg.get("body", b"")
+            total += len(body)
+            if total > self.max_bytes:
                 await self._reject(send)
+                return
+            chunks.append(body)
+            more = bool(msg.get("more_body", False))
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
 
 
 def _error_message(errors: list[Any]) -> str:
