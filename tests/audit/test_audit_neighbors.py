@@ -49,12 +49,12 @@ def test_sparse_csr_matches_dense() -> None:
 
 
 def test_ivf_recall_vs_exact() -> None:
-    X = _clustered(3000, seed=2)
+    X = _clustered(1500, seed=2)
     exact, _ = nearest_neighbors(X, k=10)
     approx, dist = nearest_neighbors(X, k=10, exact_max_rows=100, random_state=0)
     recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(approx, exact, strict=True)])
-    assert recall >= 0.95  # measured 0.9999 on this clustered set
-    assert (approx != np.arange(3000)[:, None]).all()
+    assert recall >= 0.95  # measured 0.9999 on a 3000-row version of this clustered set
+    assert (approx != np.arange(1500)[:, None]).all()
     assert (np.diff(dist, axis=1) >= 0).all()
     again, _ = nearest_neighbors(X, k=10, exact_max_rows=100, random_state=0)
     np.testing.assert_array_equal(approx, again)  # same seed, same index

@@ -134,7 +134,7 @@ def _compute_neighbors(
 ) -> tuple[IntArray, Float32Array]:
     data, sq_norms = _prepare(data, metric)
     if exact:
-        return _exact(data, data, sq_norms, sq_norms, k, metric, self_offset=0)
+        return _exact(data, data, sq_norms, sq_norms, k, metric)
     return _ivf(data, sq_norms, k, metric, n_probe, rng or np.random.default_rng(0))
 
 
@@ -198,18 +198,17 @@ def _exact(
     k: int,
     metric: str,
     *,
-    self_offset: int | None = 0,
     query_ids: np.ndarray | None = None,
     base_ids: np.ndarray | None = None,
 ) -> tuple[IntArray, Float32Array]:
     """Brute force: queries against base, excluding a query's own row.
 
     Self is identified by ``query_ids[i] == base_ids[j]`` (global row numbers);
-    both default to positions (``self_offset`` = 0 means queries are the base).
+    both default to positions, i.e. the queries are the first rows of the base.
     """
     nq, nb = queries.shape[0], base.shape[0]
     if query_ids is None:
-        query_ids = np.arange(nq) + (self_offset or 0)
+        query_ids = np.arange(nq)
     if base_ids is None:
         base_ids = np.arange(nb)
     kk = min(k, nb)

@@ -239,7 +239,7 @@ _COMBINED_METHODS = (
 LABEL_QUALITY_METHODS: tuple[str, ...] = _COMBINED_METHODS
 
 # weight of the neighbour-agreement score in the combined score, when neighbours are given
-NEIGHBOR_WEIGHT = 0.25
+NEIGHBOR_WEIGHT = 0.5
 
 
 def get_label_quality(
@@ -271,8 +271,12 @@ def get_label_quality(
         ``benchmarks/bench_audit_given_probs.py`` (average precision against
         human-confirmed errors on CIFAR-10 and MNIST; evidence in
         ``benchmarks/results/audit_given_probs.json``).
-    neighbor_weight : float in [0, 1], default=0.25
-        Weight of neighbour agreement when ``knn_indices`` is given.
+    neighbor_weight : float in [0, 1], default=0.5
+        Weight of neighbour agreement when ``knn_indices`` is given. Chosen on
+        text with 20% injected label noise (TF-IDF neighbours, 5-fold
+        probabilities): on Banking77, AP against the flips rose from 0.903
+        (weight 0) to 0.955 (0.5); neighbours alone (1.0) gave 0.840. Evidence
+        in ``benchmarks/results/audit_given_probs.json`` (``neighbor_weight``).
 
     Returns
     -------
