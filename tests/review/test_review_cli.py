@@ -81,6 +81,7 @@ def test_import_passes_options(audit_run: Path) -> None:
         design="poisson",
         budget=10.0,
         floor=0.2,
+        power=1.0,
         overlap=2,
         seed=0,
         texts=None,

@@ -37,6 +37,15 @@ def test_probabilities_sum_to_budget_and_respect_floor(
     assert (np.diff(pi[order]) >= -1e-12).all()  # more uncertain -> at least as likely
 
 
+def test_power_concentrates_the_budget() -> None:
+    prio = np.linspace(0, 1, 100)
+    flat = inclusion_probabilities(prio, 10, floor=0.1)
+    sharp = inclusion_probabilities(prio, 10, floor=0.1, power=4)
+    assert sharp[-1] > flat[-1] and sharp[0] <= flat[0] + 1e-12 and np.isclose(sharp.sum(), 10)
+    with pytest.raises(InputError, match="power"):
+        inclusion_probabilities(prio, 10, power=0)
+
+
 def test_census_and_poisson_draw() -> None:
     prio = np.linspace(0, 1, 200)
     sel, pi = sample_tasks(prio)

@@ -217,7 +217,7 @@ def test_export_gold_and_labels(db: Database, db_url: str, tmp_path: Path) -> No
     row = labels.set_index("item_id").loc["it0"]
     # it0: given neg, suggested neu; alice says neu, bob says neg -> tie -> lowest class index (neg)
     assert (row["label"], row["decision_source"], row["n_reviews"]) == ("neg", "review:tie", 2)
-    assert labels.set_index("item_id").loc["it29", "decision_source"] == "suggested"
+    assert labels.set_index("item_id").loc["it29", "decision_source"] == "given"
     summary = json.loads((out / "summary.json").read_text())
     assert not summary["queue_complete"] and summary["warnings"]
     assert summary["agreement"]["n_items_multi"] == 3

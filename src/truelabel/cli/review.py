@@ -60,6 +60,10 @@ def review_import(
     floor: Annotated[
         float, typer.Option(help="Uniform share of the budget (poisson design).")
     ] = 0.1,
+    power: Annotated[
+        float,
+        typer.Option(help="Exponent on the priority (poisson design); larger = more on the top."),
+    ] = 1.0,
     overlap: Annotated[int, typer.Option(help="Reviews per item for a new project.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed of the queue draw.")] = 0,
     texts: Annotated[
@@ -77,6 +81,7 @@ def review_import(
             design=design.value,
             budget=budget,
             floor=floor,
+            power=power,
             overlap=overlap,
             seed=seed,
             texts=texts,

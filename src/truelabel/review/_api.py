@@ -24,6 +24,7 @@ def import_review(
     design: str = "census",
     budget: float | None = None,
     floor: float = 0.1,
+    power: float = 1.0,
     overlap: int = 1,
     seed: int = 0,
     texts: str | Path | None = None,
@@ -38,7 +39,7 @@ def import_review(
         Created on first import with the run's classes.
     db : str, optional
         Database URL or SQLite path (default ``truelabel.db``).
-    design, budget, floor, seed
+    design, budget, floor, power, seed
         The review queue's sampling design, fixed by the project's first import
         (see :func:`truelabel.review.sample_tasks`).
     overlap : int
@@ -57,6 +58,7 @@ def import_review(
             design=design,
             budget=budget,
             floor=floor,
+            power=power,
             overlap=overlap,
             random_state=seed,
         )

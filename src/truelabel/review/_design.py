@@ -10,8 +10,9 @@ DSL/PPI with ``--sampling-prob-column``):
     says whether it was.
 ``poisson``
     Item ``i`` is queued independently with probability
-    ``pi_i = min(1, c * w_i)``, ``w_i = (1 - floor) * s_i / sum(s) + floor / n``,
-    where ``s_i`` is its priority and ``c`` makes ``sum(pi) = budget``. Uncertain
+    ``pi_i = min(1, c * w_i)``, ``w_i = (1 - floor) * s_i^power / sum(s^power) + floor / n``,
+    where ``s_i`` is its priority and ``c`` makes ``sum(pi) = budget``; a larger
+    ``power`` concentrates the budget on the top of the ranking. Uncertain
     items are favoured; ``floor`` keeps every ``pi_i >= floor * budget / n > 0``.
 """
 
@@ -27,7 +28,7 @@ __all__ = ["inclusion_probabilities", "sample_tasks"]
 
 
 def inclusion_probabilities(
-    priority: FloatArray, budget: float, *, floor: float = 0.1
+    priority: FloatArray, budget: float, *, floor: float = 0.1, power: float = 1.0
 ) -> np.ndarray:
     """Inclusion probabilities proportional to priority, mixed with a uniform floor.
 
@@ -39,6 +40,8 @@ def inclusion_probabilities(
         Expected number of queued items, in (0, n_items].
     floor : float
         Share of the budget spread uniformly, in (0, 1].
+    power : float
+        Exponent on the priority, > 0 (1 = proportional).
 
     Returns
     -------
@@ -55,6 +58,9 @@ def inclusion_probabilities(
         )
     if not 0 < floor <= 1:
         raise InputError(f"review floor {floor} must be in (0, 1]; pass e.g. --floor 0.1.")
+    if not power > 0:
+        raise InputError(f"review power {power} must be > 0; pass e.g. --power 2.")
+    s = s**power
     total = s.sum()
     w = (1 - floor) * (s / total if total > 0 else np.full(n, 1.0 / n)) + floor / n
     pi = np.zeros(n)
@@ -77,6 +83,7 @@ def sample_tasks(
     design: str = "census",
     budget: float | None = None,
     floor: float = 0.1,
+    power: float = 1.0,
     random_state: int | np.random.Generator | None = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Draw the review queue.
@@ -90,6 +97,8 @@ def sample_tasks(
         Expected queue size for ``poisson`` (required there).
     floor : float
         Uniform share for ``poisson``.
+    power : float
+        Exponent on the priority for ``poisson``.
     random_state : int, Generator or None
 
     Returns
@@ -109,6 +118,6 @@ def sample_tasks(
         raise InputError(
             "the poisson review design needs --budget (expected number of items to review)."
         )
-    pi = inclusion_probabilities(priority, min(float(budget), float(n)), floor=floor)
+    pi = inclusion_probabilities(priority, min(float(budget), float(n)), floor=floor, power=power)
     rng = check_random_state(random_state)
     return rng.random(n) < pi, pi

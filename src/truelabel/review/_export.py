@@ -113,7 +113,8 @@ def build_export(
         One row per item: ``item_id, label, decision_source, given_label,
         suggested_label, n_reviews, changed``. ``decision_source`` is ``review``
         (unanimous), ``review:majority``, ``review:tie`` (lowest class index wins),
-        ``suggested`` (not reviewed; the model's label) or ``given``.
+        ``given`` (not reviewed: the given label is kept) or ``suggested`` (not
+        reviewed and no given label, as in aggregate/label runs: the model's label).
     gold.parquet / gold.csv
         The reviews as a gold source: ``item_id, source ("review:<reviewer>"),
         label, sampling_prob, reviewed_at`` — the labelled decisions only
@@ -148,10 +149,10 @@ def build_export(
     ):
         if key in decided:
             lab, src, n = decided[key]
-        elif sugg is not None:
-            lab, src, n = sugg, "suggested", 0
-        else:
+        elif given is not None:
             lab, src, n = given, "given", 0
+        else:
+            lab, src, n = sugg, "suggested", 0
         out_rows.append(
             {
                 "item_id": key,

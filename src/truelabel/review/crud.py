@@ -321,6 +321,7 @@ def import_run(
     design: str = "census",
     budget: float | None = None,
     floor: float = 0.1,
+    power: float = 1.0,
     overlap: int = 1,
     random_state: int = 0,
     by: User | None = None,
@@ -451,7 +452,12 @@ def import_run(
     n_tasks = s.scalar(select(func.count()).select_from(Task).where(Task.project_id == p.id)) or 0
     if n_tasks == 0 and len(items):
         selected, pi = sample_tasks(
-            run.priority, design=design, budget=budget, floor=floor, random_state=random_state
+            run.priority,
+            design=design,
+            budget=budget,
+            floor=floor,
+            power=power,
+            random_state=random_state,
         )
         order = np.argsort(-run.priority, kind="stable")
         rank = np.empty_like(order)
@@ -478,6 +484,7 @@ def import_run(
             "design": design,
             "budget": budget,
             "floor": floor,
+            "power": power,
             "seed": random_state,
             "run": run.fingerprint[:16],
             "run_kind": run.kind,
