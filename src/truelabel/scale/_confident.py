@@ -40,7 +40,7 @@ from ..audit._scores import (
     _normalized_margin,
     _self_confidence,
 )
-from ._engine import ChunkedArrays, Engine, make_engine
+from ._engine import ChunkedArrays, Engine, LocalEngine, make_engine
 from ._memory import chunk_rows_for, parse_memory
 
 __all__ = [
@@ -125,17 +125,33 @@ def _validate_chunk(chunk: dict[str, np.ndarray], lo: int, hi: int, k: int) -> I
     return np.bincount(labs, minlength=k).astype(np.int64)
 
 
-def _threshold_stats(
+def _self_conf_chunk(
     chunk: dict[str, np.ndarray], lo: int, hi: int, k: int
-) -> tuple[IntArray, np.ndarray]:
-    """(counts (K,), sums of self-confidence (K,), float64) of one chunk."""
+) -> tuple[IntArray, np.ndarray, np.ndarray]:
+    """(label counts (K,), labels (n,), self-confidence (n,) in the input dtype) of a chunk."""
     labs = np.asarray(chunk["labels"]).astype(np.int64, copy=False)
-    probs = chunk["pred_probs"]
-    own = probs[np.arange(labs.shape[0]), labs]
-    return (
-        np.bincount(labs, minlength=k).astype(np.int64),
-        np.bincount(labs, weights=own, minlength=k),
+    own = np.asarray(chunk["pred_probs"])[np.arange(labs.shape[0]), labs]
+    return np.bincount(labs, minlength=k).astype(np.int64), labs, own
+
+
+def _fold_sums(
+    state: tuple[IntArray, np.ndarray], part: tuple[IntArray, np.ndarray, np.ndarray]
+) -> tuple[IntArray, np.ndarray]:
+    """Continue the per-class float64 sums with the next chunk, item by item in row order.
+
+    The running sums are fed to ``np.bincount`` ahead of the chunk's values, so the
+    additions happen in exactly the order of one ``bincount`` over all N rows (what the
+    in-memory thresholds do): the thresholds, hence the flags, are bit-identical.
+    """
+    counts, sums = state
+    c, labs, own = part
+    k = sums.shape[0]
+    new = np.bincount(
+        np.concatenate([np.arange(k), labs]),
+        weights=np.concatenate([sums, own.astype(np.float64)]),
+        minlength=k,
     )
+    return counts + c, new
 
 
 def _joint_counts(
@@ -385,8 +401,8 @@ def audit_probabilities(
         def pass1(advance: Any) -> dict[str, Any]:
             if validate:
                 eng.map_sum(_validate_chunk, data, k)
-            counts, sums = eng.map_sum(_threshold_stats, data, k, advance=advance)
-            return {"counts": np.asarray(counts, dtype=np.int64), "sums": np.asarray(sums)}
+            counts, sums = _exact_sums(eng, data, k, advance)
+            return {"counts": counts, "sums": sums}
 
         p1 = run("thresholds", pass1)
         counts = np.asarray(p1["counts"], dtype=np.int64)
@@ -436,6 +452,27 @@ def audit_probabilities(
         n_chunks=data.n_chunks,
         chunk_rows=data.chunk_rows,
     )
+
+
+def _exact_sums(
+    eng: Engine, data: ChunkedArrays, k: int, advance: Any = None
+) -> tuple[IntArray, np.ndarray]:
+    """Per-class counts and self-confidence sums, summed in row order (see :func:`_fold_sums`).
+
+    The local engine folds chunk by chunk; other engines return each chunk's values
+    (8 + 4 bytes a row) and the fold runs here, in chunk order.
+    """
+    state: tuple[IntArray, np.ndarray] = (np.zeros(k, dtype=np.int64), np.zeros(k))
+    if isinstance(eng, LocalEngine):
+        for i in range(data.n_chunks):
+            lo, hi = data.bounds(i)
+            state = _fold_sums(state, _self_conf_chunk(data.load(i), lo, hi, k))
+            if advance is not None:
+                advance(hi - lo)
+        return state
+    for part in eng.map(_self_conf_chunk, data, k, advance=advance):
+        state = _fold_sums(state, part)
+    return state
 
 
 def _argmax_chunk(chunk: dict[str, np.ndarray], lo: int, hi: int) -> IntArray:
@@ -547,9 +584,8 @@ def stream_confident_joint(
     data, k = _chunked(labels, pred_probs, chunk_rows, max_memory)
     eng = make_engine(engine, scheduler=scheduler)
     try:
-        counts, sums = eng.map_sum(_threshold_stats, data, k)
-        counts = np.asarray(counts, dtype=np.int64)
-        t = _thresholds_from(counts, np.asarray(sums, dtype=np.float64))
+        counts, sums = _exact_sums(eng, data, k)
+        t = _thresholds_from(counts, sums)
         joint = np.asarray(eng.map_sum(_joint_counts, data, t), dtype=np.int64).copy()
     finally:
         if not isinstance(engine, Engine):
@@ -585,8 +621,8 @@ def stream_label_quality(
     try:
         t = np.full(k, _UNREACHABLE)
         if method == "adjusted_margin":
-            counts, sums = eng.map_sum(_threshold_stats, data, k)
-            t = _thresholds_from(np.asarray(counts), np.asarray(sums, dtype=np.float64))
+            counts, sums = _exact_sums(eng, data, k)
+            t = _thresholds_from(counts, sums)
         return np.concatenate(eng.map(_quality_chunk, data, method, t))
     finally:
         if not isinstance(engine, Engine):

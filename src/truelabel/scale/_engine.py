@@ -312,7 +312,7 @@ class DaskEngine(Engine):
             threads_per_worker=threads_per_worker,
             processes=processes,
             memory_limit=memory_limit,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         )
         self.client = Client(cluster)
