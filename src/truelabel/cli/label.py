@@ -158,8 +158,10 @@ def label(
     if llm_base_url is None:
         s = res.summary
         t = Table(
-            title=f"zero-shot labels ({s['n_items']} items, {s['featurizer']}, "
-            f"refine={'on' if s['refine'] else 'off'}, {s['n_iter']} rounds)"
+            title="zero-shot labels",
+            caption=f"{s['n_items']} items, {s['featurizer']}, refinement "
+            f"{'on' if s['refine'] else 'off'} ({s['n_iter']} rounds"
+            f"{'' if s.get('refine_accepted', True) else ', undone: drifted from the names'})",
         )
         t.add_column("class")
         t.add_column("items", justify="right")
