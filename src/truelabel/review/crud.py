@@ -32,6 +32,7 @@ from .models import (
     Lease,
     Meta,
     Project,
+    ProjectClass,
     Review,
     Run,
     Source,
@@ -232,7 +233,7 @@ def create_project(
         raise InputError(f"overlap must be >= 1 (reviews per item); got {overlap}.")
     p = Project(
         name=name,
-        classes=[str(c) for c in classes],
+        class_rows=[ProjectClass(name=str(c), position=i) for i, c in enumerate(classes)],
         overlap=overlap,
         design={},
         created_at=utcnow(),

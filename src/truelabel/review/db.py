@@ -22,6 +22,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from .._errors import InputError, ServiceError
 from .config import normalize_db_url
@@ -119,6 +120,7 @@ class Database:
         self.url = normalize_db_url(url)
         self.retries = retries
         self.is_sqlite = self.url.startswith("sqlite")
+        self.busy_timeout = busy_timeout
         try:
             if self.is_sqlite:
                 self.engine = create_engine(
@@ -143,16 +145,33 @@ class Database:
     def migrate(self) -> None:
         """Create or upgrade the schema to the newest Alembic revision."""
         cfg = _alembic_config()
+        engine = self.engine
+        if self.is_sqlite:
+            # table rebuilds (batch migrations) must not fire ON DELETE CASCADE: foreign keys
+            # are off on the migration's own connection and checked once it is done
+            engine = create_engine(
+                self.url, poolclass=NullPool, connect_args={"timeout": self.busy_timeout}
+            )
+            _sqlite_pragmas(engine, int(self.busy_timeout * 1000), foreign_keys=False)
         try:
-            with self.engine.connect() as conn:
+            with engine.connect() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
                 conn.commit()
+                if self.is_sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise ServiceError(
+                            f"the review database has broken references after migrating: {broken[:5]}"
+                        )
         except OperationalError as exc:
             raise ServiceError(
                 f"cannot reach the review database {self.engine.url.render_as_string()!r}: "
                 f"{exc.orig}. Start the server or fix --db."
             ) from exc
+        finally:
+            if engine is not self.engine:
+                engine.dispose()
 
     def is_current(self) -> bool:
         """Whether the schema exists (the ``alembic_version`` table is present)."""
@@ -193,14 +212,14 @@ class Database:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(engine: Engine, busy_ms: int) -> None:
+def _sqlite_pragmas(engine: Engine, busy_ms: int, *, foreign_keys: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _rec: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
-        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA foreign_keys={'ON' if foreign_keys else 'OFF'}")
         cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.close()
 

@@ -21,7 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "ApiToken",
@@ -31,6 +31,7 @@ __all__ = [
     "Lease",
     "Meta",
     "Project",
+    "ProjectClass",
     "Review",
     "Run",
     "Source",
@@ -82,16 +83,37 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
+class ProjectClass(Base):
+    """One class of a project; ``position`` fixes the class order (ties break to the lowest)."""
+
+    __tablename__ = "classes"
+    __table_args__ = (
+        UniqueConstraint("project_id", "name", name="uq_classes_project_name"),
+        UniqueConstraint("project_id", "position", name="uq_classes_project_position"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(255))
+    position: Mapped[int] = mapped_column(Integer)
+
+
 class Project(Base):
-    """A labelling project: a class list, items, and one sampling design for review."""
+    """A labelling project: its classes, items, and one sampling design for review."""
 
     __tablename__ = "projects"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(128), unique=True)
-    classes: Mapped[list[str]] = mapped_column(JSON)
     overlap: Mapped[int] = mapped_column(Integer, default=1)
     design: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    class_rows: Mapped[list[ProjectClass]] = relationship(
+        order_by=ProjectClass.position, lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names in their order."""
+        return [c.name for c in self.class_rows]
 
 
 class Run(Base):
