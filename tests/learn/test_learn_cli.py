@@ -1,0 +1,173 @@
+"""`truelabel train`, `truelabel predict`, `truelabel serve-model` through typer's CliRunner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from truelabel.cli import app
+
+runner = CliRunner()
+
+
+def _csv(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    words = {"a": ["red", "green", "blue", "pink"], "b": ["cat", "dog", "cow", "pig"]}
+    y = rng.integers(0, 2, 120)
+    names = ["a", "b"]
+    df = pd.DataFrame(
+        {
+            "sku": [f"s{i}" for i in range(120)],
+            "body": [" ".join(rng.choice(words[names[c]], 3)) for c in y],
+            "cls": [names[c] for c in y],
+        }
+    )
+    p = tmp_path / "items.csv"
+    df.to_csv(p, index=False)
+    return p
+
+
+def test_train_then_predict(tmp_path: Path) -> None:
+    data = _csv(tmp_path)
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            str(data),
+            "--text-column",
+            "body",
+            "--label-column",
+            "cls",
+            "--featurizer",
+            "tfidf",
+            "--loss",
+            "gce",
+            "--scheme",
+            "smallloss",
+            "--epochs",
+            "8",
+            "--seed",
+            "3",
+            "--out",
+            str(tmp_path / "m"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "temperature" in res.output
+    res2 = runner.invoke(
+        app,
+        [
+            "predict",
+            str(tmp_path / "m"),
+            str(data),
+            "--id-column",
+            "sku",
+            "--out",
+            str(tmp_path / "preds.parquet"),
+        ],
+    )
+    assert res2.exit_code == 0, res2.output
+    preds = pd.read_parquet(tmp_path / "preds.parquet")
+    assert list(preds.columns) == ["item_id", "label", "confidence", "p_a", "p_b", "prediction_set"]
+    assert preds["item_id"].iloc[0] == "s0" and len(preds) == 120
+
+
+def test_cli_is_thin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import truelabel.learn as learn
+
+    seen: dict[str, Any] = {}
+
+    class Fake:
+        temperature = 1.0
+        classes = ["a", "b"]
+        conformal = {"alphas": [0.1]}
+        metadata = {
+            "metrics": {
+                "n_train": 1,
+                "n_holdout": 1,
+                "holdout_accuracy_vs_given_labels": 1.0,
+                "holdout_ece_before": 0.0,
+                "holdout_ece_after": 0.0,
+                "holdout_mean_set_size": 1.0,
+            }
+        }
+
+        def save(self, out: Path, overwrite: bool = False) -> None:
+            seen["out"] = out
+
+    def fake_train(data: Path, **kw: Any) -> Fake:
+        seen.update(kw)
+        return Fake()
+
+    monkeypatch.setattr(learn, "train_model", fake_train)
+    res = runner.invoke(
+        app,
+        [
+            "train",
+            "x.csv",
+            "--text-column",
+            "t",
+            "--labels",
+            "l.parquet",
+            "--scheme",
+            "coteach",
+            "--loss",
+            "elr",
+            "--model",
+            "mlp",
+            "--featurizer",
+            "minilm",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert seen["labels"] == Path("l.parquet") and seen["scheme"] == "coteach"
+    assert seen["loss"] == "elr" and seen["model"] == "mlp" and seen["featurizer"] == "minilm"
+    assert seen["random_state"] == 0 and seen["calibrate"] is True
+
+
+def test_bad_model_dir_exits_2(tmp_path: Path) -> None:
+    data = _csv(tmp_path)
+    res = runner.invoke(
+        app, ["predict", str(tmp_path), str(data), "--out", str(tmp_path / "p.parquet")]
+    )
+    assert res.exit_code == 2
+    assert "not a truelabel model directory" in res.output
+    res2 = runner.invoke(app, ["serve-model", str(tmp_path / "nope")])
+    assert res2.exit_code == 2
+    res3 = runner.invoke(
+        app,
+        [
+            "train",
+            str(data),
+            "--text-column",
+            "body",
+            "--out",
+            str(tmp_path / "m2"),
+            "--featurizer",
+            "tfidf",
+        ],
+    )
+    assert res3.exit_code == 2 and "exactly one of" in res3.output
+
+
+def test_serve_model_passes_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    import truelabel.learn as learn
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(learn, "serve_model", lambda d, **kw: seen.update(kw, dir=d))
+    res = runner.invoke(app, ["serve-model", "m", "--port", "9001", "--max-batch", "64"])
+    assert res.exit_code == 0, res.output
+    assert seen == {
+        "dir": Path("m"),
+        "host": "127.0.0.1",
+        "port": 9001,
+        "max_batch": 64,
+        "max_body_bytes": 16 * 1024 * 1024,
+    }
