@@ -96,3 +96,18 @@ def test_scheduler_address_is_checked() -> None:
         make_engine("dask", scheduler="localhost:8786")
     with pytest.raises(InputError, match="only applies to --engine dask"):
         make_engine("local", scheduler="tcp://127.0.0.1:8786")
+
+
+@pytest.mark.shared
+def test_chunked_dawid_skene_on_real_crowd_data() -> None:
+    from conftest import shared_path
+    from truelabel.sources import votes_from_table
+
+    answers = shared_path("crowd", "zheng2017", "dog", "answer.csv")
+    votes = votes_from_table(
+        answers, item_column="question", source_column="worker", label_column="answer"
+    )
+    ref = DawidSkene().fit(votes)
+    got = ChunkedDawidSkene(chunk_votes=1000).fit(votes)
+    assert got.n_chunks_ >= 8
+    np.testing.assert_allclose(got.posterior_, ref.posterior_, atol=1e-4)

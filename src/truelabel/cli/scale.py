@@ -174,3 +174,49 @@ def aggregate(
         table.add_row(str(row["source"]), f"{row['n_votes']:,}", f"{row['accuracy']:.3f}")
     console.print(table)
     console.print(f"wrote {result.out}")
+
+
+@scale_app.command("predict")
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model folder from `truelabel train`.")],
+    data: Annotated[Path, typer.Argument(help="Parquet file/folder, CSV, TSV or JSONL.")],
+    out: Annotated[Path, typer.Option("--out", help="Run folder to write.")],
+    text_column: Annotated[
+        str | None, typer.Option("--text-column", help="Text column (default: as trained).")
+    ] = None,
+    id_column: Annotated[str | None, typer.Option("--id-column", help="Item id column.")] = None,
+    alpha: Annotated[
+        float | None, typer.Option("--alpha", help="Conformal level for prediction sets.")
+    ] = None,
+    engine: EngineOpt = EngineName.local,
+    scheduler: SchedulerOpt = None,
+    workers: WorkersOpt = None,
+    max_memory: MemoryOpt = None,
+    chunk_rows: Annotated[
+        int | None, typer.Option("--chunk-rows", help="Rows per chunk (overrides --max-memory).")
+    ] = None,
+    overwrite: OverwriteOpt = False,
+) -> None:
+    """Predict a large table chunk by chunk, or on Dask with the model loaded once per worker."""
+    from ..scale import predict_large
+
+    with error_boundary():
+        result = predict_large(
+            model,
+            data,
+            out=out,
+            text=text_column,
+            id=id_column,
+            alpha=alpha,
+            engine=engine.value,
+            scheduler=scheduler,
+            n_workers=workers,
+            max_memory=max_memory,
+            chunk_rows=chunk_rows,
+            overwrite=overwrite,
+        )
+    s = result.summary
+    console.print(
+        f"predicted {s['n']:,} rows in {s['n_partitions']} parts ({s['seconds']:.1f}s); "
+        f"wrote {result.out}"
+    )

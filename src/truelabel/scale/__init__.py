@@ -27,6 +27,7 @@ from ._crossfit import (
 from ._dawid_skene import ChunkedDawidSkene, load_vote_store, save_vote_store
 from ._engine import ENGINES, ChunkedArrays, DaskEngine, Engine, LocalEngine, make_engine
 from ._memory import DEFAULT_MAX_MEMORY, chunk_rows_for, parse_memory
+from ._predict import LargePredictResult, predict_large
 from ._stages import Progress, StageRunner, checkpoint_dir_for, fingerprint
 from ._store import FeatureStore
 
@@ -41,6 +42,7 @@ __all__ = [
     "FeatureStore",
     "LargeAggregateResult",
     "LargeAuditResult",
+    "LargePredictResult",
     "LocalEngine",
     "MinibatchLogisticRegression",
     "Progress",
@@ -60,6 +62,7 @@ __all__ = [
     "make_engine",
     "parse_memory",
     "plan_chunk_rows",
+    "predict_large",
     "save_vote_store",
     "stream_confident_joint",
     "stream_find_label_issues",

@@ -155,7 +155,11 @@ def aggregate_large(
                     )
                 )
                 save_vote_store(v, store)
-                np.save(store / "item_ids.npy", np.asarray(v.item_ids).astype(str))
+                ids = pd.DataFrame({"item_id": pd.Series(list(v.item_ids)).infer_objects()})
+                try:
+                    ids.to_parquet(store / "item_ids.parquet", index=False)
+                except (TypeError, ValueError):  # mixed types: keep them as text
+                    ids.astype(str).to_parquet(store / "item_ids.parquet", index=False)
                 advance(v.n_votes)
                 return {"n_votes": v.n_votes}
 
@@ -189,8 +193,12 @@ def aggregate_large(
         conf = np.asarray(em["confusion"], dtype=np.float64)
         prior = np.asarray(em["prior"], dtype=np.float64)
         classes_ = np.asarray(meta["classes"], dtype=object)
-        ids_path = store / "item_ids.npy"
-        item_ids = np.load(ids_path) if ids_path.exists() else np.arange(post.shape[0])
+        ids_path = store / "item_ids.parquet"
+        item_ids = (
+            pd.read_parquet(ids_path)["item_id"].to_numpy()
+            if ids_path.exists()
+            else np.arange(post.shape[0])
+        )
         n_votes_per_source = np.bincount(
             np.load(store / "source.npy", mmap_mode="r"), minlength=meta["n_sources"]
         )
