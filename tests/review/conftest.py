@@ -100,41 +100,73 @@ def make_aggregate_run(out: Path, n: int = 30, *, classes: list[str] | None = No
     return out
 
 
-@pytest.fixture(autouse=True)
-def _cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_argon2() -> Iterator[None]:
     """Tests hash with argon2's cheapest profile (the default costs ~1 s here); verification reads
     the parameters from the hash, so servers started by tests stay fast too."""
     from argon2 import PasswordHasher, profiles
 
     from truelabel.review import security
 
-    monkeypatch.setattr(security, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    mp = pytest.MonkeyPatch()
+    mp.setattr(security, "_hasher", PasswordHasher.from_parameters(profiles.CHEAPEST))
+    yield
+    mp.undo()
 
 
-@pytest.fixture
-def audit_run(tmp_path: Path) -> Path:
-    return make_audit_run(tmp_path / "audit")
+@pytest.fixture(scope="session")
+def audit_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One audit run folder per session (read-only; re-importing it is a no-op)."""
+    return make_audit_run(tmp_path_factory.mktemp("runs") / "audit")
+
+
+@pytest.fixture(scope="session")
+def _seeded_template(
+    audit_run: Path, tmp_path_factory: pytest.TempPathFactory, _cheap_argon2: None
+) -> Path:
+    """A migrated SQLite file with project 'demo' (30 items) and users admin, alice, bob, carol."""
+    import sqlite3
+
+    from truelabel.review import add_user, import_review
+
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    url = f"sqlite:///{path}"
+    import_review(audit_run, "demo", db=url)
+    add_user("admin", PASSWORD, role="admin", db=url)
+    for name in ("alice", "bob", "carol"):
+        add_user(name, PASSWORD, role="reviewer", db=url)
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return path
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
+    """An empty (not yet migrated) SQLite file."""
     return f"sqlite:///{tmp_path / 'review.db'}"
 
 
 @pytest.fixture
-def app_env(db_url: str, audit_run: Path) -> Iterator[dict[str, object]]:
-    """A migrated SQLite DB with project 'demo' (30 items), an admin and two reviewers, and the app."""
+def seeded_url(_seeded_template: Path, tmp_path: Path) -> str:
+    """A private copy of the seeded database (project 'demo', users admin/alice/bob/carol)."""
+    import shutil
+
+    dst = tmp_path / "seeded.db"
+    shutil.copy(_seeded_template, dst)
+    return f"sqlite:///{dst}"
+
+
+@pytest.fixture
+def app_env(seeded_url: str) -> Iterator[dict[str, object]]:
+    """The app on a seeded database, with a TestClient."""
     from fastapi.testclient import TestClient
 
-    from truelabel.review import ReviewSettings, add_user, create_app, import_review
+    from truelabel.review import ReviewSettings, create_app
 
-    import_review(audit_run, "demo", db=db_url)
-    add_user("admin", PASSWORD, role="admin", db=db_url)
-    add_user("alice", PASSWORD, role="reviewer", db=db_url)
-    add_user("bob", PASSWORD, role="reviewer", db=db_url)
-    app = create_app(ReviewSettings(db_url=db_url, lease_seconds=600))
+    app = create_app(ReviewSettings(db_url=seeded_url, lease_seconds=600))
     with TestClient(app, base_url="http://testserver") as client:
-        yield {"app": app, "client": client, "db_url": db_url}
+        yield {"app": app, "client": client, "db_url": seeded_url}
     app.state.db.dispose()
 
 

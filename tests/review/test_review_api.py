@@ -80,7 +80,7 @@ def test_admin_routes_and_overlap_agreement(app_env: dict[str, Any]) -> None:
     assert c.patch("/api/projects/demo", json={"overlap": 2}, headers=ha).status_code == 403
     assert c.patch("/api/projects/demo", json={"overlap": 2}, headers=hadm).json()["overlap"] == 2
     r = c.post(
-        "/api/users", json={"name": "carol", "password": PASSWORD, "role": "reviewer"}, headers=hadm
+        "/api/users", json={"name": "dave", "password": PASSWORD, "role": "reviewer"}, headers=hadm
     )
     assert r.status_code == 201
     assert (
@@ -92,6 +92,7 @@ def test_admin_routes_and_overlap_agreement(app_env: dict[str, Any]) -> None:
         "alice",
         "bob",
         "carol",
+        "dave",
     ]
     labels = {"alice": ["pos", "neg", "neu", "pos"], "bob": ["pos", "neg", "pos", "pos"]}
     for who, h in (("alice", ha), ("bob", hb)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -18,12 +19,16 @@ from truelabel.review.models import AuditLog, Lease, Review, Task
 
 
 @pytest.fixture
-def db(db_url: str, audit_run: Path) -> Database:
-    import_review(audit_run, "demo", db=db_url)
+def db_url(seeded_url: str) -> str:
+    """Here every test starts from the seeded database (project 'demo', four users)."""
+    return seeded_url
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
     d = Database(db_url)
-    for name in ("alice", "bob", "carol"):
-        d.run(crud.create_user, name, PASSWORD, "reviewer")
-    return d
+    yield d
+    d.dispose()
 
 
 def user(db: Database, name: str) -> crud.User:
@@ -94,7 +99,13 @@ def test_poisson_design_records_probabilities(db_url: str, tmp_path: Path) -> No
     res = import_review(run, "sample", db=db_url, design="poisson", budget=40, floor=0.2, seed=3)
     d = Database(db_url)
     with d.reader() as s:
-        pis = np.array(s.scalars(crud.select(Task.sampling_prob)).all())
+        pis = np.array(
+            s.scalars(
+                crud.select(Task.sampling_prob)
+                .join(crud.Project)
+                .where(crud.Project.name == "sample")
+            ).all()
+        )
     assert 20 < res.n_tasks < 60 and len(pis) == res.n_tasks
     assert (pis > 0).all() and (pis <= 1).all() and pis.min() >= 0.2 * 40 / 200 - 1e-9
     assert res.design["design"] == "poisson" and np.isclose(res.design["expected"], 40)
