@@ -2,14 +2,17 @@
 
 Clean-test accuracy of an MLP head on MiniLM features trained with: CE on clean labels
 (ceiling), CE on noisy labels (floor) and each robust option (GCE, SCE, ELR,
-co-teaching, small-loss, prune-and-retrain, self-distillation), on AG News (test split
-80/20), Banking77 (train -> test), SST-2 (train -> dev) with injected symmetric and
-class-pair noise at 20% and 40%, and on WRENCH youtube/sms/trec with the real weak
-labels (Dawid-Skene posterior over the labeling functions -> end model -> gold test).
-cleanlab's CleanLearning (same features, scikit-learn logistic regression) runs on the
-same noisy labels as an external baseline.
+co-teaching, small-loss, prune-and-retrain), on AG News (test split 80/20), Banking77
+(train -> test), SST-2 (train -> dev; 6,000 random training rows) with injected
+symmetric noise at 20% and 40% and class-pair noise at 40%, and on WRENCH
+youtube/sms/trec with the real weak labels (Dawid-Skene posterior over the labeling
+functions -> end model -> gold test). cleanlab's CleanLearning (same features,
+scikit-learn logistic regression) runs on the same noisy labels as an external
+baseline.
 
-    .venv/bin/python benchmarks/bench_learn.py [--quick]
+    .venv/bin/python benchmarks/bench_learn.py                       # everything
+    .venv/bin/python benchmarks/bench_learn.py --datasets ag_news,banking77 --out a.json
+    .venv/bin/python benchmarks/bench_learn.py --merge a.json b.json   # -> results/learn.json
 """
 
 from __future__ import annotations
