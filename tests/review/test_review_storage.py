@@ -280,3 +280,34 @@ def test_threads_lease_and_submit_exactly_once(db: Database) -> None:
     with db.reader() as s:
         assert len(s.scalars(crud.select(Review)).all()) == 30
         assert crud.project_progress(s, crud.get_project(s, "demo"))["done"] == 30
+
+
+def test_real_audit_columns_reason_and_no_group(tmp_path: Path, db_url: str) -> None:
+    """Columns as the audit writes them: duplicate_group -1 = none, issue/reason kept for the page."""
+    df = pd.DataFrame(
+        {
+            "item_id": ["a", "b", "c"],
+            "text": ["x", "y", "z"],
+            "given_label": ["neg", "pos", "neg"],
+            "suggested_label": ["pos", "pos", "neg"],
+            "suggested_prob": [0.9, 0.8, 0.7],
+            "label_quality": [0.1, 0.8, 0.9],
+            "duplicate_group": [-1, 3, -1],
+            "issue": ["label_error", "", ""],
+            "reason": ["given 'neg' has p=0.05", "", ""],
+            "neighbors": [np.array(["b", "c"], dtype=object)] * 3,
+        }
+    )
+    from truelabel.io import RunDir
+
+    with RunDir(tmp_path / "real", kind="audit") as run:
+        run.write_parquet("issues.parquet", df)
+        run.write_json("summary.json", {"classes": CLASSES})
+    import_review(tmp_path / "real", "real", db=db_url)
+    d = Database(db_url)
+    with d.reader() as s:
+        a, b = crud.get_item(s, "real", "a"), crud.get_item(s, "real", "b")
+        assert (a.duplicate_group, b.duplicate_group) == (None, "3")
+        assert a.meta["reason"] == "given 'neg' has p=0.05" and "reason" not in b.meta
+        assert a.neighbors == ["b", "c"]
+    d.dispose()

@@ -79,6 +79,14 @@ def _str_or_none(v: Any) -> str | None:
     return str(v)
 
 
+def _group_or_none(v: Any) -> str | None:
+    """Duplicate-group id; None for "no group" (NaN, empty, or a negative id like -1)."""
+    s = _str_or_none(v)
+    if s is None or s == "" or (s.lstrip("-").isdigit() and int(s) < 0):
+        return None
+    return s
+
+
 def _as_list(v: Any) -> list[str]:
     if v is None:
         return []
@@ -168,7 +176,17 @@ def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
     for col in ("is_label_issue", "is_outlier"):
         items[col] = df[col].fillna(False).astype(bool) if col in df.columns else False
     items["duplicate_group"] = (
-        df["duplicate_group"].map(_str_or_none) if "duplicate_group" in df else None
+        df["duplicate_group"].map(_group_or_none) if "duplicate_group" in df else None
+    )
+    # the audit's own words, shown on the item page
+    meta_cols = [c for c in ("issue", "reason") if c in df.columns]
+    rows = df[meta_cols].itertuples(index=False, name=None) if meta_cols else iter([()] * n)
+    items["meta"] = pd.Series(
+        [
+            {c: str(v) for c, v in zip(meta_cols, vals, strict=True) if _str_or_none(v)}
+            for vals in rows
+        ],
+        dtype=object,
     )
     items["neighbors"] = (
         df["neighbors"].map(_as_list) if "neighbors" in df.columns else [[] for _ in range(n)]

@@ -379,6 +379,11 @@ def import_run(
             }
             upd["id"] = existing[row["item_key"]]
             upd.pop("item_key", None)
+            if "meta" in upd:
+                if run.kind == "audit":
+                    upd["meta"] = {"run": "audit", **(upd["meta"] or {})}
+                else:
+                    upd.pop("meta")
             if run.kind != "audit":
                 # an aggregate/label run adds votes and sources; it does not replace the audit's view
                 keep: tuple[str, ...] = (
@@ -396,7 +401,7 @@ def import_run(
             upd_rows.append(upd)
         else:
             row["project_id"] = p.id
-            row["meta"] = {"run": run.kind}
+            row["meta"] = {"run": run.kind, **(row.get("meta") or {})}
             new_rows.append(row)
     if new_rows:
         s.execute(insert(Item), new_rows)

@@ -72,6 +72,9 @@ class ItemPublic(BaseModel):
     is_outlier: bool
     duplicate_group: str | None
     probs: dict[str, float]
+    reason: str | None = Field(
+        default=None, description="The audit's explanation, when it gave one."
+    )
 
 
 class ItemDetail(ItemPublic):

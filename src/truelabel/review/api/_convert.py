@@ -23,6 +23,7 @@ def item_public(item: Item) -> ItemPublic:
         is_outlier=item.is_outlier,
         duplicate_group=item.duplicate_group,
         probs=dict(item.probs or {}),
+        reason=(item.meta or {}).get("reason"),
     )
 
 
