@@ -31,7 +31,7 @@ from ..audit._confident_joint import (
     _confident_guess,
     _round_preserving_row_totals,
 )
-from ..audit._filter import FILTER_STRATEGIES, _check_options, _given_is_argmax
+from ..audit._filter import FILTER_STRATEGIES, _check_options, _given_is_argmax, _top_n
 from ..audit._noise import NoiseEstimate, _noise_from_joint
 from ..audit._scores import (
     LABEL_QUALITY_METHODS,
@@ -170,6 +170,14 @@ def _joint_counts(
 Cells = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
 
 
+def _chunk_top(values: np.ndarray, index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """One chunk's ``n`` largest values, selected by the audit's own ``_top_n``."""
+    if values.shape[0] <= n:
+        return values, index
+    keep = _top_n(values, n)
+    return values[keep], index[keep]
+
+
 def _keep_top(values: np.ndarray, index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``n`` largest values; exact ties broken by the lowest index."""
     if values.shape[0] <= n:
@@ -210,7 +218,7 @@ def _cell_candidates(
             if n <= 0:
                 continue
             own = probs[idx, c].astype(np.float64)
-            out[(c, c)] = _keep_top(-own, gidx, n)
+            out[(c, c)] = _chunk_top(-own, gidx, n)
             continue
         rows = probs[idx].astype(np.float64)
         own = rows[:, c]
@@ -218,7 +226,7 @@ def _cell_candidates(
             n = int(n_prune[j, c])
             if j == c or n <= 0:
                 continue
-            out[(j, c)] = _keep_top(rows[:, j] - own, gidx, n)
+            out[(j, c)] = _chunk_top(rows[:, j] - own, gidx, n)
     return out
 
 
