@@ -179,4 +179,20 @@ def test_locked_database_gives_clear_error_then_recovers(tmp_path: Any, audit_ru
         r = c.post(f"/api/projects/demo/tasks/{t['task_id']}/reviews", json=body, headers=h)
         assert r.status_code == 200
         assert len(c.get("/api/projects/demo/reviews", headers=h).json()) == 1
+        # the same through the web form: a clear error page, nothing stored
+        from test_review_security import csrf_of, login
+
+        login(c, "alice")
+        page = c.get("/projects/demo/review").text
+        task = page.split("/tasks/")[1].split("/review")[0]
+        blocker = sqlite3.connect(path, isolation_level=None)
+        blocker.execute("BEGIN EXCLUSIVE")
+        r = c.post(
+            f"/projects/demo/tasks/{task}/review",
+            data={"choice": "given", "csrf": csrf_of(page), "key": "f1"},
+        )
+        blocker.execute("ROLLBACK")
+        blocker.close()
+        assert r.status_code == 503 and "was <strong>not</strong> saved" in r.text
+        assert len(c.get("/api/projects/demo/reviews", headers=h).json()) == 1
     app.state.db.dispose()
