@@ -303,7 +303,7 @@ def _proportions(
     y = np.full(len(df), -1, dtype=np.int64)
     y[labeled] = gold_vals.map(code).to_numpy()
     if probs and set(classes) <= set(prob_classes):
-        yh: np.ndarray = df[[_PROB_PREFIX + c for c in classes]].to_numpy(dtype=float)
+        yh: np.ndarray = df[[_PROB_PREFIX + c for c in classes]].to_numpy(dtype=float, copy=True)
         if np.isnan(yh).any():
             rows = np.flatnonzero(np.isnan(yh).any(axis=1))
             yh[rows] = np.nan

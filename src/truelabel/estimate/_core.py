@@ -19,15 +19,44 @@ Losses: ``"ols"`` (half squared error; the mean is OLS on an intercept) and
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 from scipy import special
+from threadpoolctl import ThreadpoolController
 
 from .._errors import InputError
 from .._types import FloatArray, IntArray
 
-__all__ = ["Fit", "fit_weighted", "sandwich", "tune_lambda"]
+__all__ = ["Fit", "fit_weighted", "sandwich", "single_threaded", "tune_lambda"]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@functools.cache
+def _controller() -> ThreadpoolController:
+    """Scanning the loaded libraries is slow; do it once per process."""
+    return ThreadpoolController()
+
+
+def single_threaded(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Run ``fn`` with one BLAS thread.
+
+    The matrices here are (N, p) with small p: threads buy nothing, and on a
+    busy machine OpenBLAS's thread start-up made each call ~10x slower.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _controller().limit(limits=1, user_api="blas"):
+            return fn(*args, **kwargs)
+
+    return wrapper
+
 
 _MAX_NEWTON = 100
 

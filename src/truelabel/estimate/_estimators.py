@@ -27,7 +27,15 @@ from scipy import special, stats
 from .._errors import InputError
 from .._types import BoolArray, FloatArray, IntArray, RandomState
 from .._validation import check_random_state
-from ._core import Fit, check_rank, fit_weighted, influence_parts, sandwich, tune_lambda
+from ._core import (
+    Fit,
+    check_rank,
+    fit_weighted,
+    influence_parts,
+    sandwich,
+    single_threaded,
+    tune_lambda,
+)
 from ._dsl import crossfit_g
 from ._result import EstimateResult, Interval
 
@@ -260,7 +268,7 @@ def _run(
             f"{valid.ci_high[j]:.4g}]; the predictions are biased for this quantity."
         )
     for m in msgs:
-        warnings.warn(m, UserWarning, stacklevel=3)
+        warnings.warn(m, UserWarning, stacklevel=4)
     return EstimateResult(
         terms=list(terms),
         estimate=valid.estimate,
@@ -310,6 +318,7 @@ def _check_surrogate(arr: FloatArray, labeled: BoolArray, name: str) -> None:
 
 
 # --------------------------------------------------------------------------- public API
+@single_threaded
 def estimate_mean(
     y: Any,
     y_hat: Any,
@@ -386,6 +395,7 @@ def estimate_mean(
     )
 
 
+@single_threaded
 def estimate_proportions(
     y: Any,
     y_hat: Any,
@@ -514,6 +524,7 @@ def _stack(parts: list[EstimateResult], names: list[str], outcome: str) -> Estim
     )
 
 
+@single_threaded
 def estimate_regression(
     y: Any,
     X: Any,
