@@ -66,3 +66,35 @@ def test_softmax_regression_matches_sklearn_objective() -> None:
     ref = LogisticRegression(C=1.0, max_iter=2000, tol=1e-8).fit(X, y).predict_proba(X)
     assert ours.dtype == np.float32
     np.testing.assert_allclose(ours, ref, atol=5e-3)
+
+
+def test_ridge_crossfit_matches_a_per_fold_loop_oracle() -> None:
+    """The shared-Gram shortcut equals fitting ridge on each fold's training rows."""
+    import scipy.linalg as sl
+    from sklearn.model_selection import StratifiedKFold
+
+    from truelabel.crossfit._ridge import ridge_cross_val_proba
+
+    X, y = _blobs(n=200, k=3, seed=4)
+    folds = [te for _, te in StratifiedKFold(4, shuffle=True, random_state=0).split(X, y)]
+    p = ridge_cross_val_proba(X, y, folds, 3, alpha=1e-2)
+    Xa = np.hstack([X, np.ones((len(X), 1), np.float32)]).astype(np.float64)
+    lam = 1e-2 * np.trace(Xa.T @ Xa) / Xa.shape[1]
+    scores = np.zeros((len(X), 3))
+    for te in folds:  # slow oracle: refit on the training rows of every fold
+        tr = np.setdiff1d(np.arange(len(X)), te)
+        reg = lam * np.eye(Xa.shape[1])
+        reg[-1, -1] = 1e-8 * lam
+        W = sl.solve(Xa[tr].T @ Xa[tr] + reg, Xa[tr].T @ np.eye(3)[y[tr]])
+        scores[te] = Xa[te] @ W
+    assert (p.argmax(1) == scores.argmax(1)).all()
+    np.testing.assert_allclose(p.sum(1), 1, atol=1e-5)
+    assert (p.argmax(1) == y).mean() > 0.9
+
+
+def test_ridge_is_selectable_by_name() -> None:
+    X, y = _blobs()
+    p = cross_val_predict_proba(X, y, estimator="ridge")
+    assert p.shape == (300, 3) and (p.argmax(1) == y).mean() > 0.9
+    with pytest.raises(InputError, match="unknown end model 'svm'"):
+        cross_val_predict_proba(X, y, estimator="svm")

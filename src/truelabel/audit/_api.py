@@ -55,6 +55,7 @@ def audit(
     pred_probs: str | Path | np.ndarray | None = None,
     folds: int = 5,
     seed: int = 0,
+    end_model: str = "auto",
     drop_missing: bool = False,
     n_neighbors: int = 10,
     votes: str | Path | pd.DataFrame | None = None,
@@ -83,6 +84,10 @@ def audit(
         A ``.npy`` file is memory-mapped, not copied.
     folds : int
         K of the stratified K-fold cross-fitting.
+    end_model : {"auto", "logistic", "ridge"}
+        The cross-fitted model: multinomial logistic regression (most accurate), or
+        closed-form ridge with a fitted temperature (many times faster). ``auto`` picks
+        ridge with the ``static`` featurizer or above 200k rows, logistic otherwise.
     seed : int
         Seeds every random step; same input + seed → same output.
     drop_missing : bool
@@ -152,6 +157,7 @@ def audit(
         pred_probs=probs_arr,
         folds=folds,
         seed=seed,
+        end_model=end_model,
         n_neighbors=n_neighbors,
         timer=timer,
     )
@@ -256,6 +262,7 @@ def audit_dataset(
     pred_probs: np.ndarray | None = None,
     folds: int = 5,
     seed: int = 0,
+    end_model: str = "auto",
     n_neighbors: int = 10,
     timer: _Timer | None = None,
     on_stage: StageCallback | None = None,
@@ -307,6 +314,7 @@ def audit_dataset(
                 n_folds=folds,
                 random_state=seed,
                 class_names=ds.classes,
+                estimator=resolve_end_model(end_model, used_featurizer, len(ds)),
             )
         else:
             check_foldable(labels, k, 2, ds.classes)
@@ -364,6 +372,9 @@ def audit_dataset(
                 "featurizer": used_featurizer,
                 "folds": folds,
                 "seed": seed,
+                "end_model": resolve_end_model(end_model, used_featurizer, len(ds))
+                if computed
+                else None,
                 "n_neighbors": n_neighbors,
                 "pred_probs_given": not computed,
             },
@@ -376,6 +387,16 @@ def audit_dataset(
         classes=list(ds.classes),
         computed_pred_probs=computed,
     )
+
+
+def resolve_end_model(end_model: str, featurizer: str | None, n_rows: int) -> str:
+    """``auto`` → ``ridge`` for the ``static`` featurizer or more than 200k rows, else
+    ``logistic``."""
+    if end_model not in ("auto", "logistic", "ridge"):
+        raise InputError(f"unknown --end-model {end_model!r}; use auto, logistic or ridge.")
+    if end_model != "auto":
+        return end_model
+    return "ridge" if featurizer == "static" or n_rows > 200_000 else "logistic"
 
 
 def _issues_table(

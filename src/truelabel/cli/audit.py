@@ -70,6 +70,12 @@ def audit(
     ] = None,
     folds: Annotated[int, typer.Option(help="Folds of the cross-fitting.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    end_model: Annotated[
+        str,
+        typer.Option(
+            help="Cross-fitted model: logistic (accurate), ridge (fast), auto (ridge for static or >200k rows)."
+        ),
+    ] = "auto",
     drop_missing: Annotated[
         bool,
         typer.Option("--drop-missing", help="Leave out rows without a label instead of refusing."),
@@ -117,6 +123,7 @@ def audit(
                 pred_probs=pred_probs,
                 folds=folds,
                 seed=seed,
+                end_model=end_model,
                 drop_missing=drop_missing,
                 votes=votes,
                 vote_item_column=vote_item_column,

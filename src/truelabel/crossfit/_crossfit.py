@@ -15,6 +15,7 @@ from .._errors import InputError
 from .._types import Float32Array, IntArray, RandomState
 from .._validation import check_labels, check_random_state
 from ._linear import SoftmaxRegression
+from ._ridge import ridge_cross_val_proba
 
 __all__ = ["check_foldable", "cross_val_predict_proba", "default_end_model"]
 
@@ -72,7 +73,7 @@ def cross_val_predict_proba(
     *,
     n_classes: int | None = None,
     n_folds: int = 5,
-    estimator: BaseEstimator | None = None,
+    estimator: BaseEstimator | str | None = None,
     random_state: RandomState = 0,
     class_names: Sequence[Any] | None = None,
     on_fold: Callable[[int, int], None] | None = None,
@@ -91,8 +92,10 @@ def cross_val_predict_proba(
         K; default ``labels.max() + 1``.
     n_folds : int, default 5
         Number of folds (>= 2).
-    estimator : scikit-learn classifier, optional
-        Cloned for every fold; default :func:`default_end_model`.
+    estimator : scikit-learn classifier, "logistic" or "ridge", optional
+        Cloned for every fold; default (``None`` or ``"logistic"``) :func:`default_end_model`.
+        ``"ridge"``: closed-form ridge regression on one-hot labels with a shared Gram matrix
+        and one fitted temperature — many times faster, slightly less accurate.
     random_state : int or Generator
         Seeds the fold split (and the estimator when it takes ``random_state``).
     class_names : sequence, optional
@@ -115,8 +118,18 @@ def cross_val_predict_proba(
     check_foldable(labels, k, n_folds, class_names)
     rng = check_random_state(random_state)
     seed = int(rng.integers(0, 2**31 - 1))
-    base = estimator if estimator is not None else default_end_model(seed)
     skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    if isinstance(estimator, str):
+        if estimator == "ridge":
+            folds = [te for _, te in skf.split(np.zeros(n), labels)]
+            out = ridge_cross_val_proba(X, labels, folds, k)  # type: ignore[arg-type]
+            if on_fold is not None:
+                on_fold(n_folds, n_folds)
+            return out
+        if estimator != "logistic":
+            raise InputError(f"unknown end model {estimator!r}; use 'logistic' or 'ridge'.")
+        estimator = None
+    base = estimator if estimator is not None else default_end_model(seed)
     out = np.zeros((n, k), dtype=np.float32)
     for i, (tr, te) in enumerate(skf.split(np.zeros(n), labels)):
         model = clone(base)

@@ -61,8 +61,14 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> SoftmaxRegression:
-        """Fit on features ``X`` (N, D) dense or CSR and integer labels ``y`` (N,)."""
+    def fit(
+        self, X: Any, y: Any, sample_weight: Any = None, coef_init: Any = None
+    ) -> SoftmaxRegression:
+        """Fit on features ``X`` (N, D) dense or CSR and integer labels ``y`` (N,).
+
+        ``coef_init`` (K, D + 1) — weights then intercept per class — starts L-BFGS from a
+        given point (e.g. a closed-form ridge solution) instead of zero.
+        """
         if self.C <= 0:
             raise InputError(f"The 'C' parameter of SoftmaxRegression must be > 0. Got {self.C!r}.")
         Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
@@ -97,6 +103,10 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             return loss, np.concatenate([gW.ravel(), gb]).astype(np.float64)
 
         theta0 = np.zeros(d * k + k, dtype=np.float64)
+        if coef_init is not None:
+            ci = np.asarray(coef_init, dtype=np.float64)
+            theta0[: d * k] = ci[:, :d].T.ravel()
+            theta0[d * k :] = ci[:, d]
         res = minimize(
             fun,
             theta0,
