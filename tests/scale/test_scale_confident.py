@@ -137,3 +137,15 @@ def test_prune_counts_agree_with_audit() -> None:
         np.testing.assert_array_equal(
             _prune_counts_from_joint(cj, frac, mpc), _prune_counts(labels, probs, frac, mpc)
         )
+
+
+def test_threshold_tolerance_matches_the_audit() -> None:
+    # t0 = mean(0.9, 0.7) = 0.8; the last item (given 1) has p0 = 0.8 - 5e-7, which reaches
+    # t0 only through the audit's 1e-6 tolerance: it must be counted in C[1, 0] both ways.
+    labels = np.array([0, 0, 1, 1, 1])
+    probs = np.array([[0.9, 0.1], [0.7, 0.3], [0.2, 0.8], [0.1, 0.9], [0.8 - 5e-7, 0.2 + 5e-7]])
+    expected = compute_confident_joint(labels, probs, calibrate=False)
+    assert expected[1, 0] == 1
+    np.testing.assert_array_equal(
+        stream_confident_joint(labels, probs, calibrate=False, chunk_rows=2), expected
+    )

@@ -28,6 +28,7 @@ from .._types import BoolArray, Float32Array, IntArray
 from .._validation import check_labels, check_pred_probs
 from ..audit._confident_joint import (
     _calibrate,
+    _comparable_thresholds,
     _confident_guess,
     _round_preserving_row_totals,
 )
@@ -161,7 +162,7 @@ def _joint_counts(
     labs = np.asarray(chunk["labels"]).astype(np.int64, copy=False)
     probs = chunk["pred_probs"]
     k = probs.shape[1]
-    counted, guess = _confident_guess(probs, thresholds)
+    counted, guess = _confident_guess(probs, _comparable_thresholds(thresholds, probs.dtype))
     cell = labs[counted] * k + guess[counted]
     return np.bincount(cell, minlength=k * k).reshape(k, k).astype(np.int64)
 
@@ -257,7 +258,7 @@ def _simple_mask(
     labs = np.asarray(chunk["labels"]).astype(np.int64, copy=False)
     probs = chunk["pred_probs"]
     if filter_by == "confident_learning":
-        counted, guess = _confident_guess(probs, thresholds)
+        counted, guess = _confident_guess(probs, _comparable_thresholds(thresholds, probs.dtype))
         mask = counted & (guess != labs)
     else:  # predicted_neq_given
         mask = probs.argmax(axis=1) != labs
