@@ -48,6 +48,7 @@ __all__ = [
     "ROLES",
     "ImportResult",
     "authenticate",
+    "count_decisions",
     "create_project",
     "create_token",
     "create_user",
@@ -283,6 +284,16 @@ def project_progress(s: Session, p: Project) -> dict[str, int]:
         "skips": a.get("skip", 0),
         "ambiguous": a.get("ambiguous", 0),
     }
+
+
+def count_decisions(s: Session, p: Project, user: User) -> int:
+    """How many decisions (skips excluded) ``user`` made in project ``p``."""
+    n = s.scalar(
+        select(func.count())
+        .select_from(Review)
+        .where(Review.project_id == p.id, Review.user_id == user.id, Review.action != "skip")
+    )
+    return int(n or 0)
 
 
 def list_projects(s: Session) -> list[tuple[Project, dict[str, int]]]:

@@ -193,11 +193,7 @@ def review_page(
     with db.reader() as s:
         p = crud.get_project(s, project)
         progress = crud.project_progress(s, p)
-        mine = sum(
-            1
-            for r in crud.list_reviews(s, project, limit=10000)
-            if r["reviewer"] == user.name and r["action"] != "skip"
-        )
+        mine = crud.count_decisions(s, p, user)
         classes = list(p.classes)
     return _render(
         request,
