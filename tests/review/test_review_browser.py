@@ -1,6 +1,6 @@
 """Browser test: Playwright drives Debian's Chromium headless against a real server.
 
-Log in, review three items by keyboard, see the counts change, export.
+Log in, review three items by keyboard (plus one through the class finder), see the counts change, export.
 """
 
 from __future__ import annotations
@@ -65,9 +65,14 @@ def test_keyboard_review_in_chromium(tmp_path: Path) -> None:
                     arg=[want_next, done],
                 )
             assert page.inner_text("#count-mine") == "3"
+            # many classes: "/" focuses the class finder, Enter picks the first match
+            page.keyboard.press("/")
+            page.keyboard.type("po")
+            page.keyboard.press("Enter")
+            page.wait_for_function("document.querySelector('#count-done')?.textContent === '4'")
             page.goto(server.url + "/projects/demo")
-            assert page.inner_text("#count-done") == "3"
-            assert page.inner_text("#count-open") == "9"
+            assert page.inner_text("#count-done") == "4"
+            assert page.inner_text("#count-open") == "8"
             with page.expect_download() as dl:
                 page.click("#export-labels")
             csv_path = tmp_path / "labels.csv"
@@ -78,10 +83,16 @@ def test_keyboard_review_in_chromium(tmp_path: Path) -> None:
         server.stop()
     labels = pd.read_csv(csv_path).set_index("item_id")
     # it0: suggested neu; it1 (given neu): key 3 = pos; it2: given pos
-    assert [labels.loc[i, "label"] for i in ("it0", "it1", "it2")] == ["neu", "pos", "pos"]
-    assert list(labels.loc[["it0", "it1", "it2"], "decision_source"]) == ["review"] * 3
+    # it3 (given neg): "pos" through the class finder
+    assert [labels.loc[i, "label"] for i in ("it0", "it1", "it2", "it3")] == [
+        "neu",
+        "pos",
+        "pos",
+        "pos",
+    ]
+    assert list(labels.loc[["it0", "it1", "it2", "it3"], "decision_source"]) == ["review"] * 4
     res = export_review("demo", tmp_path / "exp", db=db_url)
-    assert res.n_gold == 3
+    assert res.n_gold == 4
     keep = Path(__file__).resolve().parents[2] / ".review-screens"
     if keep.exists():  # developers can ask for the screenshots by creating this folder
         for f in shots.iterdir():
