@@ -68,8 +68,10 @@ def make_audit_run(
     return out
 
 
-def make_aggregate_run(out: Path, n: int = 30, *, classes: list[str] | None = None) -> Path:
-    """An aggregate run: labels.parquet, sources.parquet, votes.parquet (3 workers)."""
+def make_aggregate_run(
+    out: Path, n: int = 30, *, classes: list[str] | None = None, kind: str = "aggregate"
+) -> Path:
+    """An aggregate (or label) run: labels.parquet, sources.parquet, votes.parquet (3 workers)."""
     classes = classes or CLASSES
     k = len(classes)
     ids = [f"it{i}" for i in range(n)]
@@ -92,7 +94,7 @@ def make_aggregate_run(out: Path, n: int = 30, *, classes: list[str] | None = No
     sources = pd.DataFrame(
         {"source": ["w0", "w1", "w2"], "n_votes": [n, n, n], "accuracy": [0.9, 0.85, 0.4]}
     )
-    with RunDir(out, kind="aggregate") as run:
+    with RunDir(out, kind=kind) as run:
         run.write_parquet("labels.parquet", labels)
         run.write_parquet("votes.parquet", votes)
         run.write_parquet("sources.parquet", sources)

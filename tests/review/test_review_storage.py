@@ -311,3 +311,29 @@ def test_real_audit_columns_reason_and_no_group(tmp_path: Path, db_url: str) -> 
         assert a.meta["reason"] == "given 'neg' has p=0.05" and "reason" not in b.meta
         assert a.neighbors == ["b", "c"]
     d.dispose()
+
+
+def test_label_run_alone_queues_by_confidence(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'label.db'}"
+    res = import_review(make_aggregate_run(tmp_path / "lab", kind="label"), "lab", db=url)
+    assert (res.kind, res.n_items_new, res.n_votes, res.n_tasks) == ("label", 30, 90, 30)
+    d = Database(url)
+    with d.reader() as s:
+        first = s.scalars(crud.select(Task).order_by(Task.rank)).first()
+        item = s.get(crud.Item, first.item_id)
+        assert item.item_key == "it0"  # lowest confidence (0.4) first
+        assert item.given_label is None and item.suggested_label == "neg"
+    d.dispose()
+    assert res.design["priority"] == "1 - confidence"
+
+
+def test_unreachable_database_is_a_clear_error(tmp_path: Path, audit_run: Path) -> None:
+    from conftest import free_port
+
+    from truelabel import ServiceError
+
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
+    with pytest.raises(ServiceError, match="cannot reach the review database"):
+        import_review(audit_run, "demo", db=url)
+    with pytest.raises(InputError, match="cannot open this database URL"):
+        Database("notadialect://x")
