@@ -282,3 +282,17 @@ def test_cli_aggregate_bad_input_exits_2(tmp_path: Path) -> None:
         ],
     )
     assert r.exit_code == 2 and "--overwrite" in r.output
+
+
+def test_lf_votes_model_abstention_by_default() -> None:
+    L = np.array([[1, -1, 0], [1, 1, -1], [-1, -1, 0], [1, -1, -1]] * 10)
+    v = votes_from_matrix(L, classes=["ham", "spam"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 4 distinct rows: EM may oscillate on this toy input
+        res = aggregate_votes(v, method="ds")
+    assert res.summary["abstain_modelled"] is True
+    assert list(res.classes) == ["ham", "spam"] and res.posterior.shape == (40, 2)
+    assert "abstain_rate" in res.sources.columns
+    assert res.confusion.shape == (3, 2, 2)
+    off = aggregate_votes(v, method="ds", model_abstain=False)
+    assert off.summary["abstain_modelled"] is False

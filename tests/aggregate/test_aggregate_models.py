@@ -309,3 +309,36 @@ def test_duplicating_votes_leaves_majority_vote_unchanged(v: VoteArrays) -> None
     np.testing.assert_allclose(
         MajorityVote().fit(doubled).posterior_, MajorityVote().fit(v).posterior_, atol=1e-6
     )
+
+
+def test_abstention_as_answer_helps_unipolar_rules() -> None:
+    """Unipolar rules: 'spam' rules fire on 60% of spam and 5% of ham, one 'ham' rule fires
+    on 50% of ham. Without modelling abstention a rule that only ever says 'spam' carries no
+    information to Dawid-Skene; with it, not firing is evidence."""
+    from truelabel.sources._votes import with_abstain_votes
+
+    rng = np.random.default_rng(0)
+    n = 600
+    truth = rng.integers(0, 2, n)
+    cols = []
+    for _ in range(4):
+        fire = np.where(truth == 1, rng.random(n) < 0.6, rng.random(n) < 0.05)
+        cols.append(np.where(fire, 1, -1))
+    cols.append(np.where((truth == 0) & (rng.random(n) < 0.5), 0, -1))
+    v = votes_from_matrix(np.stack(cols, axis=1), classes=["ham", "spam"])
+    assert v.info["abstain_informative"]
+    va = with_abstain_votes(v)
+    assert va.n_classes == 3 and va.info["n_true_classes"] == 2 and va.n_votes == n * 5
+    assert with_abstain_votes(va) is va
+    m = DawidSkene().fit(va)
+    assert m.posterior_.shape == (n, 2) and list(m.classes_) == ["ham", "spam"]
+    assert m.confusion_.shape == (5, 2, 3)
+    acc = (m.labels_ == truth).mean()
+    plain = (DawidSkene().fit(v).labels_ == truth).mean()
+    assert acc > 0.85 and acc > plain
+    # new votes are augmented automatically
+    p = m.predict_proba(votes_from_matrix(np.stack(cols, axis=1)[:10], classes=["ham", "spam"]))
+    assert p.shape == (10, 2)
+    for cls in (MajorityVote, WeightedVote, OneCoinDawidSkene, MACE):
+        post = cls().fit(va).posterior_
+        assert post.shape == (n, 2) and np.isfinite(post).all()

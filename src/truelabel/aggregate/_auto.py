@@ -13,7 +13,7 @@ from .._errors import ConvergenceWarning, InputError
 from .._types import IntArray
 from .._validation import check_random_state
 from ..sources._votes import VoteArrays, _replace
-from ._base import BaseLabelModel, _combined_gold, _counts, _vote_matrix
+from ._base import BaseLabelModel, _combined_gold, _counts, _n_true, _vote_matrix
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene
 from ._mace import MACE
@@ -159,7 +159,11 @@ def select_label_model(
         )
         return AutoChoice(best, "gold_accuracy", scores, reason)
 
-    eligible = np.flatnonzero(nvotes[plain.item] >= 3)
+    # Score only real answers: when abstaining is modelled as an answer (labeling
+    # functions), abstentions dominate the votes but say little about the labels.
+    real = plain.label < _n_true(plain)
+    n_real = np.bincount(plain.item[real], minlength=votes.n_items)
+    eligible = np.flatnonzero(real & (n_real[plain.item] >= 3))
     if len(eligible) < 10:
         return AutoChoice(
             "ds",
@@ -176,7 +180,7 @@ def select_label_model(
         _, first = np.unique(plain.item[held], return_index=True)
         mask = np.ones(plain.n_votes, dtype=bool)
         mask[held] = False
-        kept_items = np.bincount(plain.item[mask], minlength=votes.n_items)
+        kept_items = np.bincount(plain.item[mask & real], minlength=votes.n_items)
         rescue = held[kept_items[plain.item[held]] == 0]
         mask[rescue] = True
         held = np.flatnonzero(~mask)

@@ -85,9 +85,14 @@ def _softmax_rows(ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(t.T), np.log(z) + m
 
 
-def _counts(A: sp.csr_matrix, post: np.ndarray, n_sources: int, n_obs: int) -> np.ndarray:
-    """Expected counts ``[s, k, l]`` = sum of posterior mass of class k over votes (s, l)."""
-    c = np.asarray(A.T @ post).reshape(n_sources, n_obs, post.shape[1])  # [s, l, k]
+def _counts(
+    A: sp.csr_matrix, post: np.ndarray, n_sources: int, n_obs: int, AT: sp.csr_matrix | None = None
+) -> np.ndarray:
+    """Expected counts ``[s, k, l]`` = sum of posterior mass of class k over votes (s, l).
+
+    ``AT`` is ``A.T`` in CSR form, precomputed by EM loops that call this every iteration.
+    """
+    c = np.asarray((A.T if AT is None else AT) @ post).reshape(n_sources, n_obs, post.shape[1])
     return c.transpose(0, 2, 1)
 
 
@@ -198,6 +203,10 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         if votes is None:
             return np.asarray(self.posterior_)
         votes = check_votes(votes)
+        if self.n_observed_ > len(self.classes_) and votes.n_classes == len(self.classes_):
+            from ..sources._votes import with_abstain_votes
+
+            votes = with_abstain_votes(votes)  # fitted with abstaining as an answer
         if votes.n_classes != self.n_observed_ or votes.n_sources != self.n_sources_:
             raise InputError(
                 f"votes have {votes.n_sources} sources and {votes.n_classes} classes but the model "
@@ -282,6 +291,7 @@ class _EMModel(BaseLabelModel):
     ) -> None:
         s, n_obs = votes.n_sources, votes.n_classes
         A = _vote_matrix(votes)
+        AT = A.T.tocsr()
         post = init if init is not None else self._init_posterior(A, votes, gold)
         has_gold = gold >= 0
         alpha = float(self.smoothing)
@@ -293,7 +303,7 @@ class _EMModel(BaseLabelModel):
         for it in range(1, self.max_iter + 1):
             n_iter = it
             # M-step
-            log_conf = self._m_step(_counts(A, post, s, n_obs))
+            log_conf = self._m_step(_counts(A, post, s, n_obs, AT))
             prior = post.sum(axis=0) + alpha
             prior /= prior.sum()
             log_prior = np.log(prior)[None, :] if item_log_prior is None else item_log_prior

@@ -11,6 +11,7 @@ empirical-accuracy table.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -126,7 +127,11 @@ def regex_lf(
         ) from None
 
     def f(df: pd.DataFrame) -> pd.Series:
-        hit = _text(df, column).str.contains(rx, regex=True)
+        with warnings.catch_warnings():  # pandas warns about match groups; only a match is needed
+            warnings.filterwarnings(
+                "ignore", message="This pattern is interpreted", category=UserWarning
+            )
+            hit = _text(df, column).str.contains(rx, regex=True)
         return pd.Series(np.where(hit, label, None), index=df.index, dtype=object)
 
     return LabelingFunction(name or f"regex_{pattern[:20]}", f)
