@@ -329,7 +329,6 @@ def test_label_run_alone_queues_by_confidence(tmp_path: Path) -> None:
 
 def test_unreachable_database_is_a_clear_error(tmp_path: Path, audit_run: Path) -> None:
     from conftest import free_port
-
     from truelabel import ServiceError
 
     url = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
