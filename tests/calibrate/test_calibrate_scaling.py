@@ -94,3 +94,24 @@ def test_errors() -> None:
         TemperatureScaling(bounds=(2.0, 1.0)).fit(q, y)
     with pytest.raises(InputError, match="soft labels"):
         TemperatureScaling().fit(q, np.full((50, 4), 0.5))
+
+
+def test_noise_aware_temperature_with_noisy_labels() -> None:
+    q, y = _sim(n=8000, sharpen=2.0, seed=4)
+    rng = np.random.default_rng(4)
+    yn = y.copy()
+    flip = rng.random(len(y)) < 0.3
+    yn[flip] = (y[flip] + rng.integers(1, 4, flip.sum())) % 4
+    nm = np.full((4, 4), 0.1)
+    np.fill_diagonal(nm, 0.7)  # P(given = i | true = j): 30% flipped uniformly
+    plain, t_plain = calibrate_probs(q, yn)
+    aware, t_aware = calibrate_probs(q, yn, noise_matrix=nm)
+    # plain scaling against noisy labels flattens too much; the noise-aware fit undoes
+    # the sharpening (true T = 2) and is calibrated for the true labels
+    assert t_plain > 3.0
+    assert t_aware == pytest.approx(2.0, rel=0.15)
+    assert expected_calibration_error(aware, y) < 0.03 < expected_calibration_error(plain, y)
+    with pytest.raises(InputError, match="columns must sum to 1"):
+        TemperatureScaling(noise_matrix=nm * 2).fit(q, yn)
+    with pytest.raises(InputError, match="shape"):
+        TemperatureScaling(noise_matrix=np.eye(3)).fit(q, yn)

@@ -58,6 +58,23 @@ def _out_dtype(X: Any) -> type:
     return np.float64 if np.asarray(X).dtype == np.float64 else np.float32
 
 
+def _check_noise_matrix(nm: Any, k: int) -> np.ndarray | None:
+    if nm is None:
+        return None
+    m = np.asarray(nm, dtype=np.float64)
+    if m.shape != (k, k):
+        raise InputError(f"noise_matrix must have shape ({k}, {k}); got {m.shape}.")
+    if not np.all(np.isfinite(m)) or (m < 0).any():
+        raise InputError("noise_matrix must hold finite, non-negative probabilities.")
+    cols = m.sum(axis=0)
+    if np.abs(cols - 1).max() > 1e-3:
+        raise InputError(
+            "noise_matrix columns must sum to 1 (noise_matrix[i, j] = P(given = i | true = j)); "
+            f"column sums are {np.round(cols, 3).tolist()[:10]}."
+        )
+    return m
+
+
 class TemperatureScaling(BaseEstimator):
     """One temperature ``T`` that divides the logits: ``softmax(log p / T)``.
 
@@ -71,6 +88,13 @@ class TemperatureScaling(BaseEstimator):
         What ``fit`` and ``predict_proba`` receive.
     bounds : tuple of float, default (0.05, 100.0)
         Search range of ``T``.
+    noise_matrix : ndarray of shape (K, K), optional
+        ``noise_matrix[i, j] = P(given = i | true = j)`` (columns sum to 1), e.g. from
+        :func:`truelabel.audit.estimate_noise_matrices`. When the held-out labels are
+        themselves noisy, plain temperature scaling flattens the probabilities to match
+        the noise; with the matrix the fit maximises the likelihood of the *given* labels
+        under ``noise_matrix @ p_true``, so the scaled probabilities stay calibrated for
+        the true class.
 
     Attributes
     ----------
@@ -80,13 +104,22 @@ class TemperatureScaling(BaseEstimator):
         Mean negative log-likelihood at ``T = 1`` and at ``temperature_``.
     """
 
-    _constraints = {"input": [Options(("probs", "logits"))], "bounds": [tuple]}
+    _constraints = {
+        "input": [Options(("probs", "logits"))],
+        "bounds": [tuple],
+        "noise_matrix": [None, np.ndarray, list],
+    }
 
     def __init__(
-        self, *, input: str = "probs", bounds: tuple[float, float] = (0.05, 100.0)
+        self,
+        *,
+        input: str = "probs",
+        bounds: tuple[float, float] = (0.05, 100.0),
+        noise_matrix: Any = None,
     ) -> None:
         self.input = input
         self.bounds = bounds
+        self.noise_matrix = noise_matrix
 
     def fit(self, X: FloatArray, y: Any) -> TemperatureScaling:
         """Find the temperature minimising the negative log-likelihood of ``y``.
@@ -110,12 +143,16 @@ class TemperatureScaling(BaseEstimator):
         if n == 0:
             raise InputError("cannot fit a temperature on 0 items.")
         t = _targets(y, n, k)
+        nm = _check_noise_matrix(self.noise_matrix, k)
 
         def nll(log_t: float) -> float:
             zz = z / np.exp(log_t)
             zz = zz - zz.max(axis=1, keepdims=True)
             lse = np.log(np.exp(zz).sum(axis=1))
-            return float(-(t * (zz - lse[:, None])).sum() / n)
+            logp = zz - lse[:, None]
+            if nm is not None:  # likelihood of the given labels: P(given) = N @ p_true
+                logp = np.log(np.clip(np.exp(logp) @ nm.T, 1e-300, None))
+            return float(-(t * logp).sum() / n)
 
         res = minimize_scalar(
             nll, bounds=(np.log(lo), np.log(hi)), method="bounded", options={"xatol": 1e-5}
@@ -257,6 +294,7 @@ def calibrate_probs(
     labels: Any,
     *,
     apply_to: FloatArray | None = None,
+    noise_matrix: Any = None,
 ) -> tuple[Float32Array, float]:
     """Temperature-scale probabilities: the one-call helper every stage uses.
 
@@ -273,6 +311,9 @@ def calibrate_probs(
     apply_to : ndarray of shape (M, K), optional
         Other probabilities to transform with the fitted temperature (e.g. test items);
         by default ``pred_probs`` itself is transformed.
+    noise_matrix : ndarray of shape (K, K), optional
+        ``P(given = i | true = j)`` when ``labels`` are noisy (see
+        :class:`TemperatureScaling`); e.g. ``estimate_noise_matrices(...).noise_matrix``.
 
     Returns
     -------
@@ -281,6 +322,6 @@ def calibrate_probs(
     temperature : float
         ``T > 1`` means the input was over-confident.
     """
-    ts = TemperatureScaling().fit(pred_probs, labels)
+    ts = TemperatureScaling(noise_matrix=noise_matrix).fit(pred_probs, labels)
     target = pred_probs if apply_to is None else apply_to
     return ts.predict_proba(target).astype(np.float32), ts.temperature_
