@@ -29,20 +29,20 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="budgets 100/500 and 1 random seed")
+    ap.add_argument("--quick", action="store_true", help="budgets 100/500 and 1 seed")
     ap.add_argument("--featurizer", default="minilm")
     args = ap.parse_args()
 
     import pandas as pd
-    from bench_zeroshot import DATA, load
 
     import truelabel
+    from bench_zeroshot import DATA, load
     from truelabel.featurize import featurize
     from truelabel.sources import ZeroShotLabeler, budget_curve
 
     budgets = [100, 500] if args.quick else [100, 500, 2000]
-    seeds = [0] if args.quick else [0, 1, 2]
-    strategies = ["hybrid", "typical", "kcenter", "uncertainty", "random"]
+    seeds = [0] if args.quick else [0, 1]
+    strategies = ["hybrid", "typical", "kcenter", "random"]
     sets = {}
     texts, y, names = load("ag_news")
     perm = np.random.default_rng(0).permutation(len(texts))
@@ -51,8 +51,13 @@ def main() -> None:
     tr = pd.read_csv(DATA / "banking77" / "train.csv")
     te_texts, te_y, bnames = load("banking77")
     idx = {c: i for i, c in enumerate(bnames)}
-    sets["banking77"] = (tr["text"].astype(str).tolist(), tr["category"].map(idx).to_numpy(),
-                         te_texts, te_y, bnames)
+    sets["banking77"] = (
+        tr["text"].astype(str).tolist(),
+        tr["category"].map(idx).to_numpy(),
+        te_texts,
+        te_y,
+        bnames,
+    )
 
     rows = []
     for ds, (ptexts, py, etexts, ey, cls) in sets.items():
@@ -64,16 +69,28 @@ def main() -> None:
         print(f"{ds}: pool {len(ptexts)}, eval {len(etexts)}, zero-shot pool accuracy {zs_acc:.4f}")
         for seed in seeds:
             t0 = time.perf_counter()
-            res = budget_curve(Xp, py, budgets, X_eval=Xe, y_eval=ey, proba=zs.posterior_,
-                               strategies=strategies, n_classes=len(cls), random_state=seed)
+            res = budget_curve(
+                Xp,
+                py,
+                budgets,
+                X_eval=Xe,
+                y_eval=ey,
+                proba=zs.posterior_,
+                strategies=strategies,
+                n_classes=len(cls),
+                random_state=seed,
+            )
             for r in res:
                 r.update({"dataset": ds, "seed": seed})
                 rows.append(r)
-                print(f"  seed {seed} {r['strategy']:11s} k={r['k']:5d} acc={r['accuracy']:.4f} "
-                      f"f1={r['macro_f1']:.4f} classes={r['n_classes_seen']}")
+                print(
+                    f"  seed {seed} {r['strategy']:11s} k={r['k']:5d} acc={r['accuracy']:.4f} "
+                    f"f1={r['macro_f1']:.4f} classes={r['n_classes_seen']}"
+                )
             print(f"  ({time.perf_counter() - t0:.0f}s)")
-        rows.append({"dataset": ds, "strategy": "zero-shot (no labels)", "k": 0,
-                     "accuracy_pool": zs_acc})
+        rows.append(
+            {"dataset": ds, "strategy": "zero-shot (no labels)", "k": 0, "accuracy_pool": zs_acc}
+        )
 
     df = pd.DataFrame([r for r in rows if "accuracy" in r])
     table = df.groupby(["dataset", "k", "strategy"])[["accuracy", "macro_f1"]].mean().reset_index()
@@ -83,9 +100,13 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, 2 cores shared by ~8 concurrent agents",
         "truelabel_version": truelabel.__version__,
-        "settings": {"featurizer": args.featurizer, "end_model": "LogisticRegression(C=10)",
-                     "posterior": "zero-shot from class names, refined + balanced",
-                     "budgets": budgets, "seeds": seeds},
+        "settings": {
+            "featurizer": args.featurizer,
+            "end_model": "LogisticRegression(C=10)",
+            "posterior": "zero-shot from class names, refined + balanced",
+            "budgets": budgets,
+            "seeds": seeds,
+        },
         "mean_over_seeds": table.to_dict(orient="records"),
         "rows": rows,
     }

@@ -4,7 +4,8 @@ Starts llama.cpp (xllamacpp) with SmolLM2-135M-Instruct (the GGUF inside ``llm-s
 on 127.0.0.1 and labels AG News items three ways on the same prompts:
 
 - baseline: a bare ``httpx`` loop posting the same requests (no cache, no parsing);
-- truelabel, first run: every item is a paid call (through retries, parsing, cache writes);
+- truelabel with concurrency 1 (same load as the baseline: measures the overhead);
+- truelabel, first run with concurrency = server slots: every item is a paid call;
 - truelabel, second run: every answer comes from the SQLite cache.
 
 Also reports the accuracy of the 135M model on these items (not the point).
@@ -39,10 +40,10 @@ def main() -> None:
     n = 12 if args.quick else 40
 
     import httpx
-    from bench_zeroshot import load
     from llm_server import start_llama_server
 
     import truelabel
+    from bench_zeroshot import load
     from truelabel.sources import LLMLabeler
     from truelabel.sources._llm import SYSTEM_PROMPT, _load_template, render_prompt
     from truelabel.sources._zeroshot_classes import parse_classes
@@ -52,46 +53,78 @@ def main() -> None:
     texts, y = [texts[i][:300] for i in pick], y[pick]
     specs = parse_classes(names)
     with tempfile.TemporaryDirectory() as tmp, start_llama_server(n_parallel=args.parallel) as url:
-        lab = LLMLabeler(url, "smollm2-135m", cache_path=Path(tmp) / "llm.sqlite",
-                         max_tokens=12, concurrency=args.parallel, timeout=300.0)
-        # baseline: the same requests, bare httpx, sequential
+
+        def labeler(cache: str, concurrency: int) -> LLMLabeler:
+            return LLMLabeler(
+                url,
+                "smollm2-135m",
+                cache_path=Path(tmp) / cache,
+                max_tokens=12,
+                concurrency=concurrency,
+                timeout=300.0,
+            )
+
+        lab = labeler("warm.sqlite", 1)
+        lab.label(texts[:2], specs)  # warm the server up (not measured)
+        # baseline: the same requests, bare httpx, sequential, no cache
         tpl, _ = _load_template(None)
-        payloads = [{
-            "model": "smollm2-135m", "temperature": 0.0, "max_tokens": 12,
-            "messages": [{"role": "system", "content": SYSTEM_PROMPT},
-                         {"role": "user", "content": render_prompt(tpl, text=t, classes=specs,
-                                                                   json_output=True)}],
-            "response_format": lab._params(names, 0, True, False)["response_format"],
-        } for t in texts]
+        payloads = [
+            {
+                "model": "smollm2-135m",
+                "temperature": 0.0,
+                "max_tokens": 12,
+                "messages": [
+                    {"role": "system", "content": SYSTEM_PROMPT},
+                    {
+                        "role": "user",
+                        "content": render_prompt(tpl, text=t, classes=specs, json_output=True),
+                    },
+                ],
+                **lab._params(names, 0, True, True),
+            }
+            for t in texts
+        ]
         t0 = time.perf_counter()
         with httpx.Client(timeout=300.0) as client:
             for p in payloads:
                 client.post(url + "/chat/completions", json=p).raise_for_status()
         base_s = time.perf_counter() - t0
-        first = lab.label(texts, specs)
-        second = lab.label(texts, specs)
-    acc = float(np.mean(first.votes.set_index("item_id")["label"].reindex(range(n)).to_numpy()
-                        == np.asarray(names, dtype=object)[y]))
+        seq = labeler("seq.sqlite", 1).label(texts, specs)
+        first = labeler("par.sqlite", args.parallel).label(texts, specs)
+        second = labeler("par.sqlite", args.parallel).label(texts, specs)
+    acc = float(
+        np.mean(
+            first.votes.set_index("item_id")["label"].reindex(range(n)).to_numpy()
+            == np.asarray(names, dtype=object)[y]
+        )
+    )
     out = {
         "benchmark": "llm_server",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, 2 cores shared by ~8 concurrent agents (load varies)",
         "truelabel_version": truelabel.__version__,
         "server": "xllamacpp (llama.cpp) + SmolLM2-135M-Instruct Q4_1, 1 thread, "
-                  f"{args.parallel} slots",
+        f"{args.parallel} slots",
         "n_items": n,
         "baseline_httpx_sequential": {"seconds": base_s, "calls_per_s": n / base_s},
-        "truelabel_first_run": {"seconds": first.stats["seconds"],
-                                "calls_per_s": first.stats["n_calls"] / first.stats["seconds"],
-                                "n_calls": first.stats["n_calls"],
-                                "concurrency": args.parallel,
-                                "n_abstain": first.stats["n_abstain"],
-                                "prompt_tokens": first.stats["prompt_tokens"],
-                                "completion_tokens": first.stats["completion_tokens"]},
-        "truelabel_cached_run": {"seconds": second.stats["seconds"],
-                                 "cache_hits_per_s": second.stats["n_cache_hits"]
-                                 / second.stats["seconds"],
-                                 "n_calls": second.stats["n_calls"]},
+        "truelabel_sequential": {
+            "seconds": seq.stats["seconds"],
+            "calls_per_s": seq.stats["n_calls"] / seq.stats["seconds"],
+        },
+        "truelabel_first_run": {
+            "seconds": first.stats["seconds"],
+            "calls_per_s": first.stats["n_calls"] / first.stats["seconds"],
+            "n_calls": first.stats["n_calls"],
+            "concurrency": args.parallel,
+            "n_abstain": first.stats["n_abstain"],
+            "prompt_tokens": first.stats["prompt_tokens"],
+            "completion_tokens": first.stats["completion_tokens"],
+        },
+        "truelabel_cached_run": {
+            "seconds": second.stats["seconds"],
+            "cache_hits_per_s": second.stats["n_cache_hits"] / second.stats["seconds"],
+            "n_calls": second.stats["n_calls"],
+        },
         "smollm2_135m_accuracy_on_these_items": acc,
     }
     print(json.dumps(out, indent=2))

@@ -352,7 +352,7 @@ def test_cli_label_end_to_end_and_errors(tmp_path: Path) -> None:
 def test_ag_news_names_only_minilm() -> None:
     path = shared_path("text", "ag_news", "test.csv")
     pytest.importorskip("onnxruntime")
-    df = pd.read_csv(path).sample(400, random_state=0)
+    df = pd.read_csv(path).sample(300, random_state=0)
     texts = (df["title"] + ". " + df["description"]).tolist()
     y = df["label"].to_numpy() - 1
     try:

@@ -76,7 +76,16 @@ def _clusters(
     Xn = _dense_normalized(X)
     seed = int(rng.integers(2**31 - 1))
     if Xn.shape[0] > 5000 or k > 200:
-        km: Any = MiniBatchKMeans(n_clusters=k, random_state=seed, n_init=1, batch_size=2048)
+        # k-means++ seeding costs O(N k log k): with thousands of clusters use random
+        # seeding and a few passes; the clusters only need to spread the picks out.
+        km: Any = MiniBatchKMeans(
+            n_clusters=k,
+            random_state=seed,
+            n_init=1,
+            batch_size=max(2048, 3 * k),
+            init="k-means++" if k <= 200 else "random",
+            max_iter=20,
+        )
     else:
         km = KMeans(n_clusters=k, random_state=seed, n_init=1)
     assign = km.fit_predict(Xn)

@@ -140,14 +140,12 @@ def _llm_names(
     """Ask the LLM for ``(name, description)`` per cluster through its cache and budget."""
     import jinja2
 
-    from ._llm import SYSTEM_PROMPT, _load_template
     from ._llm_cache import request_key
     from ._llm_client import ChatClient
 
     tpl = jinja2.Environment(autoescape=False).from_string(
         (Path(__file__).with_name("templates") / "taxonomy.j2").read_text(encoding="utf-8")
     )
-    del _load_template, SYSTEM_PROMPT
     cache = llm._cache()
     client = ChatClient(
         llm.base_url,
