@@ -8,6 +8,7 @@ from featurize_seed import seed_models
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conftest import shared_path
 from truelabel import InputError
 from truelabel.featurize import cache_dir, featurize
 from truelabel.featurize._static import StaticFeaturizer
@@ -154,3 +155,29 @@ def test_model_id_tracks_options() -> None:
 def test_bad_parameters(kwargs: dict[str, object], match: str) -> None:
     with pytest.raises(InputError, match=match):
         StaticFeaturizer(**kwargs)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        TEXTS,
+        ["one"],
+        ["héllo wörld, İstanbul ΣΊΣΥΦΟΣ 中文字", "tabs\tand\nnewlines  here", "a_b-c's"],
+        ["separator \ue000 in the data", "x"],  # falls back to the per-text path
+        ["file\x1cseparator", "next\x85line"],  # controls str.split() and BERT disagree on
+    ],
+)
+def test_fast_counts_equal_tokenizer_counts(static: StaticFeaturizer, texts: list[str]) -> None:
+    fast = static._counts(list(texts))
+    direct = static._counts_direct(list(texts))
+    assert fast.shape == direct.shape
+    assert abs(fast - direct).sum() == 0
+
+
+@pytest.mark.shared
+def test_fast_counts_equal_tokenizer_counts_banking77(static: StaticFeaturizer) -> None:
+    import csv
+
+    with open(shared_path("text", "banking77", "test.csv"), newline="") as fh:
+        texts = [row["text"] for row in csv.DictReader(fh)]
+    assert abs(static._counts(texts) - static._counts_direct(texts)).sum() == 0

@@ -4,8 +4,10 @@ All featurizers run offline and are cached on disk by content hash + model id.
 """
 
 from ._api import FEATURIZERS, LARGE_DATA_ROWS, featurize, get_featurizer, resolve_featurizer
-from ._base import Featurizer, Features
+from ._base import Features, Featurizer
 from ._cache import cache_dir, content_hash
+from ._minilm import MiniLMFeaturizer
+from ._static import StaticFeaturizer
 from ._tfidf import TfidfFeaturizer
 
 __all__ = [
@@ -13,6 +15,8 @@ __all__ = [
     "LARGE_DATA_ROWS",
     "Featurizer",
     "Features",
+    "MiniLMFeaturizer",
+    "StaticFeaturizer",
     "TfidfFeaturizer",
     "cache_dir",
     "content_hash",

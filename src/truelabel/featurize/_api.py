@@ -91,6 +91,8 @@ def featurize(
     """
     texts = [str(t) for t in texts]
     name = resolve_featurizer(method, len(texts))
+    if cache_path is not None and name in ("minilm", "static"):
+        kwargs.setdefault("cache_path", cache_path)  # models live next to the features
     feat = FEATURIZERS[name](**kwargs)
     root = cache_dir(cache_path)
     key = content_hash(texts, feat.model_id) if cache else ""

@@ -47,8 +47,11 @@ __all__ = ["StaticFeaturizer", "distill_static_table"]
 logger = logging.getLogger(__name__)
 
 _RECIPE = "v2"
-#: Texts longer than this many tokens are truncated (bounds the cost of huge documents).
-_MAX_TOKENS = 512
+#: Joins texts for one whitespace split; a private-use character no tokenizer input uses.
+_SEP_CHAR = "\ue000"
+_SEP = f" {_SEP_CHAR} "
+#: Characters Python's str.split() treats as whitespace but the BERT normalizer deletes.
+_SPLIT_DIFFERS = re.compile("[\x1c-\x1f\x85]")
 #: Rows tokenized per call (bounds memory of the intermediate Encoding objects).
 _CHUNK = 65_536
 _SKIP = re.compile(r"\[unused\d+\]|\[PAD\]")
@@ -261,7 +264,9 @@ class StaticFeaturizer:
         self._table = np.ascontiguousarray(arrays["table"], dtype=np.float32)
         self._empty = np.asarray(arrays["empty"], dtype=np.float32)
         self.distill_seconds_ = float(arrays["seconds"])
-        self._tokenizer = load_tokenizer(_MAX_TOKENS)
+        tok = load_tokenizer()
+        tok.no_truncation()  # a static embedding reads the whole text
+        self._tokenizer = tok
 
     @property
     def dim(self) -> int:
@@ -271,7 +276,50 @@ class StaticFeaturizer:
         return int(self._table.shape[1])
 
     def _counts(self, texts: list[str]) -> sp.csr_matrix:
-        """(N, V) token-count matrix of ``texts`` (no special tokens)."""
+        """(N, V) token-count matrix of ``texts`` (no special tokens, no truncation).
+
+        Equal to counting the tokenizer's ids text by text, but faster: the texts are
+        split on whitespace in one pass (the tokenizer's first step), each distinct
+        chunk is tokenized once, and the (N, chunks) @ (chunks, V) product gives counts.
+        """
+        joined = _SEP.join(texts)
+        if joined.count(_SEP_CHAR) != len(texts) - 1 or _SPLIT_DIFFERS.search(joined):
+            return self._counts_direct(texts)  # separator in the data, or exotic controls
+        words = joined.split()
+        chunk_ids: dict[str, int] = {}
+        add = chunk_ids.setdefault
+        codes = np.fromiter((add(w, len(chunk_ids)) for w in words), np.int64, len(words))
+        sep = chunk_ids.get(_SEP_CHAR, -1)
+        is_sep = codes == sep
+        row = np.cumsum(is_sep)[~is_sep]
+        codes = codes[~is_sep]
+        per_text = sp.csr_matrix(
+            (np.ones(len(codes), dtype=np.float32), (row, codes)),
+            shape=(len(texts), len(chunk_ids)),
+        )
+        return per_text @ self._chunk_tokens(list(chunk_ids))
+
+    def _chunk_tokens(self, chunks: list[str]) -> sp.csr_matrix:
+        """(len(chunks), V) token counts of whitespace-free chunks, via pre-tokenized input."""
+        assert self._table is not None
+        parts = max(1, min(64, len(chunks) // 2048))
+        bounds = np.linspace(0, len(chunks), parts + 1).astype(int)
+        encs = self._tokenizer.encode_batch(  # (the _fast variant drops word_ids)
+            [chunks[bounds[i] : bounds[i + 1]] for i in range(parts)],
+            is_pretokenized=True,
+            add_special_tokens=False,
+        )
+        ids = np.concatenate([np.asarray(e.ids, dtype=np.int64) for e in encs] + [[]])
+        word = np.concatenate(
+            [np.asarray(e.word_ids, dtype=np.int64) + bounds[i] for i, e in enumerate(encs)] + [[]]
+        )
+        return sp.csr_matrix(
+            (np.ones(len(ids), dtype=np.float32), (word.astype(np.int64), ids.astype(np.int64))),
+            shape=(len(chunks), self._table.shape[0]),
+        )
+
+    def _counts_direct(self, texts: list[str]) -> sp.csr_matrix:
+        """(N, V) token counts from one tokenizer call per text (the reference path)."""
         assert self._table is not None
         enc = self._tokenizer.encode_batch_fast(texts, add_special_tokens=False)
         ids = [e.ids for e in enc]
