@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import time
 import tracemalloc
 import warnings
@@ -108,6 +109,9 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--k", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument(
+        "--no-knn", action="store_true", help="skip the kNN study (keep its last saved result)"
+    )
     args = ap.parse_args()
     n = 100_000 if args.quick else args.n
     repeat = 1 if args.quick else args.repeat
@@ -203,7 +207,13 @@ def main() -> None:
                 "max_abs_diff": float(np.abs(s1.astype(np.float64) - s2).max()),
             }
         )
-    res["knn"] = knn_recall(20_000 if args.quick else 200_000)
+    if args.no_knn:
+        from _common import RESULTS
+
+        old = RESULTS / "audit_speed.json"
+        res["knn"] = json.loads(old.read_text()).get("knn") if old.exists() else None
+    else:
+        res["knn"] = knn_recall(20_000 if args.quick else 200_000)
     print("kNN:", res["knn"])
     main_row = rows[0]
     res["targets"] = {

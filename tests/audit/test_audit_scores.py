@@ -54,7 +54,7 @@ def test_matches_cleanlab(method: str, dtype: type) -> None:
     theirs = rank.get_label_quality_scores(labels, probs, method=method)
     # the entropy score smooths probabilities by 1e-6 (see its docstring)
     np.testing.assert_allclose(
-        ours, theirs, atol=1e-4 if method == "confidence_weighted_entropy" else 2e-6
+        ours, theirs, atol=5e-4 if method == "confidence_weighted_entropy" else 2e-6
     )
 
 

@@ -193,6 +193,15 @@ def _class_slices(labels: IntArray, k: int) -> tuple[IntArray, IntArray]:
     return order, bounds
 
 
+def _prepare_pruning(
+    labels: IntArray, pred_probs: np.ndarray, frac_noise: float, min_per_class: int
+) -> tuple[IntArray, IntArray, IntArray]:
+    """Prune counts ``[true, given]`` and the class split, shared by both pruning rules."""
+    pcm = _prune_counts(labels, pred_probs, frac_noise, min_per_class)
+    order, bounds = _class_slices(labels, pred_probs.shape[1])
+    return pcm, order, bounds
+
+
 def _top_n(values: np.ndarray, n: int) -> IntArray:
     """Positions of the ``n`` largest values (any order among them).
 
@@ -227,11 +236,15 @@ def _run_per_class(fn: Callable[[int], IntArray | None], k: int, n_jobs: int, n:
 
 
 def _prune_by_noise_rate(
-    labels: IntArray, pred_probs: np.ndarray, frac_noise: float, min_per_class: int, n_jobs: int
+    labels: IntArray,
+    pred_probs: np.ndarray,
+    frac_noise: float,
+    min_per_class: int,
+    n_jobs: int,
+    prepared: tuple[IntArray, IntArray, IntArray] | None = None,
 ) -> BoolArray:
     n, k = pred_probs.shape
-    pcm = _prune_counts(labels, pred_probs, frac_noise, min_per_class)
-    order, bounds = _class_slices(labels, k)
+    pcm, order, bounds = prepared or _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
 
     def one_class(c: int) -> IntArray | None:
         idx = order[bounds[c] : bounds[c + 1]]
@@ -254,11 +267,15 @@ def _prune_by_noise_rate(
 
 
 def _prune_by_class(
-    labels: IntArray, pred_probs: np.ndarray, frac_noise: float, min_per_class: int, n_jobs: int
+    labels: IntArray,
+    pred_probs: np.ndarray,
+    frac_noise: float,
+    min_per_class: int,
+    n_jobs: int,
+    prepared: tuple[IntArray, IntArray, IntArray] | None = None,
 ) -> BoolArray:
     n, k = pred_probs.shape
-    pcm = _prune_counts(labels, pred_probs, frac_noise, min_per_class)
-    order, bounds = _class_slices(labels, k)
+    pcm, order, bounds = prepared or _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
 
     def one_class(c: int) -> IntArray | None:
         idx = order[bounds[c] : bounds[c + 1]]
@@ -274,8 +291,10 @@ def _prune_by_class(
 def _prune_both(
     labels: IntArray, pred_probs: np.ndarray, frac_noise: float, min_per_class: int, n_jobs: int
 ) -> BoolArray:
-    by_class = _prune_by_class(labels, pred_probs, frac_noise, min_per_class, n_jobs)
-    return by_class & _prune_by_noise_rate(labels, pred_probs, frac_noise, min_per_class, n_jobs)
+    prepared = _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
+    by_class = _prune_by_class(labels, pred_probs, frac_noise, min_per_class, n_jobs, prepared)
+    by_rate = _prune_by_noise_rate(labels, pred_probs, frac_noise, min_per_class, n_jobs, prepared)
+    return by_class & by_rate
 
 
 def _confident_learning(
