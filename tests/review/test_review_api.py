@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import PASSWORD, token_for
+from review_helpers import PASSWORD, token_for
 
 
 def test_healthz_and_unauthenticated(app_env: dict[str, Any]) -> None:
