@@ -46,6 +46,7 @@ TASKS = [
     "wiki_politeness",
 ]
 BINARY = {"conv_go_awry", "reddit_humor", "persuasion"}
+N_GOLD = 50
 # gold value -> option text, where gold is not the option letter itself
 GOLD_NAMES = {
     "wiki_politeness": {"1": "polite", "0": "neutral", "-1": "impolite"},
@@ -174,6 +175,42 @@ def run_task(task: str) -> dict[str, object]:
             out["auto_reason"] = r.summary["method_reason"]
         print(f"  {task:16s} {method:10s} acc={acc:.4f} spearman={rho:.3f}", flush=True)
     print(f"  {task:16s} best single ({best_model}) acc={true_acc[best_model]:.4f}", flush=True)
+    # With a small gold subset: 50 random gold items are clamped (and drive auto's choice);
+    # accuracy is measured on the other items, for the aggregate and for every single model.
+    rng = np.random.default_rng(0)
+    gold_idx = rng.choice(np.flatnonzero(has), size=min(N_GOLD, int(has.sum()) // 5), replace=False)
+    gsub = np.full(v.n_items, -1)
+    gsub[gold_idx] = g[gold_idx]
+    rest = has.copy()
+    rest[gold_idx] = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = aggregate_votes(v, method="auto", gold=gsub, random_state=0)
+    acc_g = float((np.argmax(r.posterior, axis=1)[rest] == g[rest]).mean())
+    single_rest = {}
+    for s_, name in enumerate(v.source_names):
+        m = v.source == s_
+        right = np.zeros(v.n_items, dtype=bool)
+        right[v.item[m]] = v.label[m] == g[v.item[m]]
+        single_rest[str(name)] = float(right[rest].mean())
+    best_rest = max(single_rest, key=lambda k: single_rest[k])
+    src = r.sources.set_index("source")
+    est = np.array([src.loc[n, "estimated_accuracy"] for n in true_acc])
+    out["with_gold"] = {
+        "n_gold": int(len(gold_idx)),
+        "auto_choice": r.summary["method"],
+        "auto_accuracy_on_rest": acc_g,
+        "best_single_on_rest": single_rest[best_rest],
+        "best_single_model_on_rest": best_rest,
+        "spearman_source_accuracy": float(
+            spearmanr(est, np.array(list(true_acc.values()))).statistic
+        ),
+    }
+    print(
+        f"  {task:16s} with {len(gold_idx)} gold: auto({r.summary['method']}) acc={acc_g:.4f} "
+        f"best single={single_rest[best_rest]:.4f}",
+        flush=True,
+    )
     return out
 
 
@@ -198,6 +235,9 @@ def main() -> None:
                 "best_single_model": r["best_single_model"],
                 "auto_beats_best_single": ms["auto"]["accuracy"] > r["best_single_accuracy"],
                 "auto_spearman": ms["auto"]["spearman_source_accuracy"],
+                "with_gold_auto": r["with_gold"]["auto_accuracy_on_rest"],
+                "with_gold_best_single": r["with_gold"]["best_single_on_rest"],
+                "with_gold_spearman": r["with_gold"]["spearman_source_accuracy"],
             }
         )
     for s in summary:

@@ -4,6 +4,7 @@ All models take a :class:`truelabel.sources.VoteArrays` and follow the
 scikit-learn estimator conventions (``fit(votes, gold=None)``, ``predict_proba``).
 """
 
+from .._callable import make_module_callable
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
@@ -37,18 +38,4 @@ __all__ = [
 
 
 # `truelabel.aggregate` is both this package and the function `truelabel.aggregate(...)`.
-# Once the package is imported, Python binds the attribute `truelabel.aggregate` to the
-# module, so the module itself is made callable and forwards to the function.
-def _make_callable() -> None:
-    import sys
-    import types
-    from typing import Any
-
-    class _CallableModule(types.ModuleType):
-        def __call__(self, *args: Any, **kwargs: Any) -> AggregateResult:
-            return aggregate(*args, **kwargs)
-
-    sys.modules[__name__].__class__ = _CallableModule
-
-
-_make_callable()
+make_module_callable(__name__, aggregate)
