@@ -524,10 +524,15 @@ def main() -> None:
         "summary": df.to_dict(orient="records"),
         "rows": rows,
     }
+    suffix = g if not args.only else f"{g}_{args.only.replace('/', '_')}"
     dest = (
         Path(args.out)
         if args.out
-        else (RESULTS if g == "all" else RESULTS.with_name(f"estimate_{g}.json"))
+        else (
+            RESULTS
+            if g == "all" and not args.only
+            else RESULTS.with_name(f"estimate_{suffix}.json")
+        )
     )
     dest.write_text(json.dumps(out, indent=1, default=float))
     print(f"wrote {dest} in {total:.0f}s")
@@ -556,12 +561,10 @@ def report() -> None:
     """Merge the group files into estimate.json and print the markdown tables."""
     rows: list[dict] = []
     meta: dict[str, Any] = {}
-    for g in ("ppi", "dsl", "css"):
-        f = RESULTS.with_name(f"estimate_{g}.json")
-        if f.exists():
-            js = json.loads(f.read_text())
-            rows.extend(js["rows"])
-            meta[g] = {k: js[k] for k in ("date", "settings", "versions", "seconds", "machine")}
+    for f in sorted(RESULTS.parent.glob("estimate_*.json")):
+        js = json.loads(f.read_text())
+        rows.extend(js["rows"])
+        meta[f.stem] = {k: js[k] for k in ("date", "settings", "versions", "seconds", "machine")}
     df = summarize(rows)
     out = {
         "benchmark": "estimate coverage simulation (merged)",

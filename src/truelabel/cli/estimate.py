@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +11,7 @@ import typer
 from rich.table import Table
 
 from .._errors import InputError
-from ._app import app, console, error_boundary
+from ._app import app, console, err_console, error_boundary
 
 
 class Outcome(StrEnum):
@@ -126,12 +127,15 @@ def estimate_cmd(
         level=level,
         random_state=seed,
     )
-    with error_boundary():
+    with error_boundary(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # shown below from result.warnings
         result = estimate(data, **kw)
         write_estimate_run(
             result, out, overwrite=overwrite, meta={"command": "estimate", "data": str(data), **kw}
         )
     console.print(_result_table(result))
+    for w in result.warnings:
+        err_console.print(f"[yellow]warning:[/] {w}", highlight=False, soft_wrap=True)
     console.print(f"wrote {out}/estimate.json and {out}/report.html")
 
 

@@ -79,6 +79,7 @@ def plan_gold(
     target_width: float | None = None,
     power: float | None = None,
     effect: float | None = None,
+    min_gold: int = 30,
 ) -> GoldPlan:
     """Gold rows needed (uniform sampling) for a target CI width or power, per estimator.
 
@@ -92,6 +93,9 @@ def plan_gold(
         Wanted power of the two-sided test ``term = 0`` at level ``1 - pilot.level``
         against ``effect`` (default: the pilot estimate of each term).
     effect : float, optional
+    min_gold : int
+        Never plan fewer gold rows than this: below ~30 the normal approximation
+        behind every interval here is poor.
 
     Returns
     -------
@@ -123,7 +127,7 @@ def plan_gold(
             room = se_target**2 - b_var
             n_needed: int | None = None
             if room > 0:
-                n_needed = int(np.ceil(a_coef / room))
+                n_needed = max(int(np.ceil(a_coef / room)), min_gold)
             feasible = n_needed is not None and n_needed <= big_n
             plan.rows.append(
                 {
