@@ -511,7 +511,7 @@ def _summary(
             v = np.asarray(health[key])
             if v.ndim == 1 and v.shape[0] == len(names):
                 val = v[i].item()
-                if key.endswith("confused_with") or key == "most_confused_with":
+                if key in ("top_confusion", "most_confused_with"):
                     val = names[int(val)] if int(val) >= 0 else None
                 row[key] = val
         health_rows.append(row)
