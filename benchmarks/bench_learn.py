@@ -110,6 +110,15 @@ def inject(y: np.ndarray, k: int, rate: float, kind: str, seed: int) -> np.ndarr
     return yn
 
 
+PARTIAL: Path | None = None
+
+
+def _checkpoint(kind: str, rows: list[dict[str, Any]]) -> None:
+    """Save rows as they come, so a long run interrupted keeps what it measured."""
+    if PARTIAL is not None:
+        PARTIAL.with_suffix(f".{kind}.partial.json").write_text(json.dumps(rows, indent=2))
+
+
 # ---------------------------------------------------------------- models
 def mlp(**kw: Any) -> Any:
     from truelabel.learn import RobustMLPClassifier
@@ -212,13 +221,17 @@ def run_wrench() -> list[dict[str, Any]]:
         tr, te = sp["train"], sp["test"]
         votes = tr.votes()
         covered = (np.asarray(tr.weak_labels) >= 0).any(axis=1)
-        post = np.asarray(DawidSkene().fit(votes).posterior_, dtype=np.float32)
+        ds_post = np.asarray(DawidSkene().fit(votes).posterior_, dtype=np.float32)
         mv = np.asarray(MajorityVote().fit(votes).posterior_, dtype=np.float32)
+        # The label-model posterior used as soft targets: majority vote (soft). truelabel's
+        # DawidSkene collapsed to a single class on these LF matrices at the time of this
+        # run (reported to the aggregate owner), so its hard labels are only recorded.
+        post = mv
         Xtr = features(tr.data["text"].to_numpy())[covered]
         Xte = features(te.data["text"].to_numpy())
         yte = np.asarray(te.gold)
         gold_tr = np.asarray(tr.gold)[covered]
-        post, mv = post[covered], mv[covered]
+        post, mv, ds_post = post[covered], mv[covered], ds_post[covered]
         k = post.shape[1]
         row: dict[str, Any] = {
             "dataset": f"wrench/{name}",
@@ -264,7 +277,7 @@ def summarize(noise_rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def main() -> None:
-    global EPOCHS, FOLDS
+    global EPOCHS, FOLDS, PARTIAL
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="AG News only, 20%/40% symmetric.")
     ap.add_argument(
@@ -287,6 +300,7 @@ def main() -> None:
         print(json.dumps(out["targets"], indent=2))
         return
     EPOCHS, FOLDS = 10, 3
+    PARTIAL = Path(args.out)
     t0 = time.time()
     wanted = args.datasets.split(",")
     tasks = {k: v for k, v in load_text_tasks().items() if k in wanted}
@@ -313,7 +327,7 @@ def main() -> None:
             "folds (prune/cleanlab)": FOLDS,
             "noise_seed": 1,
             "forget_rate": "= injected noise rate (min 0.1); 0.2 for WRENCH",
-            "wrench_label_model": "truelabel DawidSkene posterior (items with no LF vote dropped)",
+            "wrench_label_model": "MajorityVote soft posterior (items with no LF vote dropped); DawidSkene collapsed to one class",
             "cleanlab_baseline": "cleanlab 2.9 CleanLearning(LogisticRegression(C=10))",
         },
         "machine": "2 CPU cores shared with ~8 other agents' jobs (load average ~15-20); times are indicative only",
