@@ -107,6 +107,7 @@ def test_postgres_concurrent_leases_skip_locked(pg_url: str, tmp_path: Path) -> 
     assert len(got) == 48 and len(set(got)) == 48
     with db.reader() as s:
         assert len(s.scalars(crud.select(Review)).all()) == 48
-    with pytest.raises(ConflictError):
-        db.run(crud.submit_review, "pg", got[0], users[-1], action="given")
+    late = db.run(crud.create_user, "late", PASSWORD, "reviewer")
+    with pytest.raises(ConflictError, match="already has all its reviews"):
+        db.run(crud.submit_review, "pg", got[0], late, action="given")
     db.dispose()
