@@ -72,6 +72,19 @@ def test_review_cycle_and_conflicts(app_env: dict[str, Any]) -> None:
     ]
     bad = c.post(url, json={"action": "maybe"}, headers=hb)
     assert bad.status_code == 422
+    gold = c.get("/api/projects/demo/export/gold", headers=hb).json()
+    assert gold == [
+        {
+            "item_id": "it0",
+            "source": "review:alice",
+            "label": "pos",
+            "sampling_prob": 1.0,
+            "reviewed_at": gold[0]["reviewed_at"],
+        }
+    ]
+    labels = c.get("/api/projects/demo/export/labels", headers=hb).json()
+    assert len(labels) == 30 and labels[0]["decision_source"] in ("review", "given")
+    assert c.get("/api/projects/demo/export/secrets", headers=hb).status_code == 404
 
 
 def test_admin_routes_and_overlap_agreement(app_env: dict[str, Any]) -> None:

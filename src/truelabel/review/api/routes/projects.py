@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Query, status
 
 from ... import crud
+from ..._export import build_export
+from ...errors import NotFoundError
 from ...schemas import ProjectCreate, ProjectPublic, ProjectUpdate
 from .._convert import project_public
 from ..deps import AdminUser, ApiUser, DbDep
@@ -58,3 +61,16 @@ def list_reviews(
     """Decisions after ``since_id`` in submission order, with each item's sampling probability."""
     with db.reader() as s:
         return crud.list_reviews(s, project, since_id=since_id, limit=limit)
+
+
+@router.get("/{project}/export/{name}")
+def export_table(project: str, name: str, db: DbDep, _user: ApiUser) -> list[dict[str, Any]]:
+    """``labels`` (corrected labels), ``gold`` (reviews as a gold source with sampling
+    probabilities) or ``reviewers`` (statistics) as JSON records, as ``review export`` writes them."""
+    tables = ("labels", "gold", "reviewers")
+    if name not in tables:
+        raise NotFoundError(f"export {name!r} is not one of {list(tables)}.")
+    labels, gold, reviewers, _ = build_export(db, project)
+    frame = {"labels": labels, "gold": gold, "reviewers": reviewers}[name]
+    records: list[dict[str, Any]] = json.loads(frame.to_json(orient="records"))
+    return records
