@@ -211,7 +211,7 @@ def child(argv: list[str]) -> None:
 
         from truelabel.scale import audit_large
 
-        path, out, max_memory = Path(argv[1]), Path(argv[2]), argv[3]
+        path, out, max_memory, learner = Path(argv[1]), Path(argv[2]), argv[3], argv[4]
         t0 = time.perf_counter()
         res = audit_large(
             path,
@@ -219,6 +219,7 @@ def child(argv: list[str]) -> None:
             label="label",
             text="text",
             featurizer="static",
+            learner=learner,
             max_memory=max_memory,
             overwrite=True,
             progress=False,
@@ -338,7 +339,9 @@ def part_text(quick: bool) -> dict[str, Any]:
     for n in sizes:
         path = WORK / f"text_{n}.parquet"
         make_text(n, path)
-        res = run_child(["text", str(path), str(WORK / f"run_text_{n}"), "4GB"], timeout=5400)
+        res = run_child(
+            ["text", str(path), str(WORK / f"run_text_{n}"), "4GB", "incremental"], timeout=5400
+        )
         if "wall_s" in res:
             res["rows_per_s"] = round(n / res["wall_s"])
             res["us_per_row"] = round(res["wall_s"] / n * 1e6, 1)

@@ -24,7 +24,7 @@ def _hash_featurizer(monkeypatch: pytest.MonkeyPatch) -> None:
 def table(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Path, np.ndarray, np.ndarray]]:
-    df, y, given = word_table(1500)
+    df, y, given = word_table(900)
     path = tmp_path_factory.mktemp("data") / "d.parquet"
     df.to_parquet(path, row_group_size=256)
     yield path, y, given
@@ -48,9 +48,9 @@ def test_large_audit_writes_partitioned_outputs(table, tmp_path) -> None:  # typ
         progress=False,
     )
     parts = sorted((tmp_path / "run" / "issues").glob("part-*.parquet"))
-    assert len(parts) == 4  # 1500 rows / 400
+    assert len(parts) == 3  # 900 rows / 400
     issues = pd.read_parquet(tmp_path / "run" / "issues")
-    assert len(issues) == 1500 and issues["item_id"].iloc[0] == "doc0"
+    assert len(issues) == 900 and issues["item_id"].iloc[0] == "doc0"
     flags = _flags(tmp_path / "run")
     wrong = given != y
     # measured: precision 0.99, recall 0.95 on this table
@@ -59,7 +59,7 @@ def test_large_audit_writes_partitioned_outputs(table, tmp_path) -> None:  # typ
     assert res.summary["settings"]["learner"] == "logistic"
     top = pd.read_parquet(tmp_path / "run" / "top_issues.parquet")
     assert top["is_label_issue"].iloc[: int(flags.sum())].all()
-    assert np.load(tmp_path / "run" / "pred_probs.npy").shape == (1500, 3)
+    assert np.load(tmp_path / "run" / "pred_probs.npy").shape == (900, 3)
     assert not checkpoint_dir_for(tmp_path / "run").exists()  # cleaned after publishing
 
 
@@ -166,7 +166,7 @@ def test_large_audit_bad_input(table, tmp_path) -> None:  # type: ignore[no-unty
     with pytest.raises(InputError, match="a text column is required"):
         audit_large(path, out=tmp_path / "x", label="label")
     np.save(tmp_path / "bad.npy", np.full((10, 3), 1 / 3, dtype=np.float32))
-    with pytest.raises(InputError, match=r"has shape \(10, 3\) but the data has 1500 rows"):
+    with pytest.raises(InputError, match=r"has shape \(10, 3\) but the data has 900 rows"):
         audit_large(path, out=tmp_path / "x", label="label", pred_probs=tmp_path / "bad.npy")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "keep.txt").write_text("x")

@@ -52,7 +52,7 @@ def test_frac_noise_and_memmap_input(tmp_path, filter_by: str) -> None:  # type:
     np.testing.assert_array_equal(got, expected)
 
 
-@settings(deadline=None, max_examples=25)
+@settings(deadline=None, max_examples=15)
 @given(
     n=st.integers(30, 400),
     k=st.integers(2, 5),
