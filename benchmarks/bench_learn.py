@@ -204,6 +204,7 @@ def run_noise(
             row["best_minus_ceiling"] = row[best] - ceiling
             row["best_minus_floor"] = row[best] - row["ce_noisy"]
             rows.append(row)
+            _checkpoint("noise", rows)
             print(
                 f"[{name}] {kind} {rate:.0%}: ceiling {ceiling:.3f} floor {row['ce_noisy']:.3f} "
                 + " ".join(f"{o} {row[o]:.3f}" for o in robust)
@@ -237,24 +238,27 @@ def run_wrench() -> list[dict[str, Any]]:
             "dataset": f"wrench/{name}",
             "n_train_covered": int(covered.sum()),
             "n_train": int(len(covered)),
+            "label_model": "MajorityVote (soft posterior)",
             "label_model_train_acc": float((post.argmax(1) == gold_tr).mean()),
+            "dawid_skene_train_acc": float((ds_post.argmax(1) == gold_tr).mean()),
+            "dawid_skene_classes_predicted": int(len(np.unique(ds_post.argmax(1)))),
         }
         row["ce_gold_ceiling"] = acc(mlp().fit(Xtr, gold_tr), Xte, yte)
         row["ce_mv_hard"] = acc(mlp().fit(Xtr, mv.argmax(1)), Xte, yte)
-        row["ce_ds_hard"] = acc(mlp().fit(Xtr, post.argmax(1)), Xte, yte)
-        row["ce_ds_soft"] = acc(mlp().fit(Xtr, post), Xte, yte)
-        row["elr_ds_soft"] = acc(mlp(loss="elr").fit(Xtr, post), Xte, yte)
-        row["gce_ds_soft"] = acc(mlp(loss="gce").fit(Xtr, post), Xte, yte)
-        row["coteach_ds_soft"] = acc(
+        row["ce_mv_soft"] = acc(mlp().fit(Xtr, post), Xte, yte)
+        row["elr_mv_soft"] = acc(mlp(loss="elr").fit(Xtr, post), Xte, yte)
+        row["gce_mv_soft"] = acc(mlp(loss="gce").fit(Xtr, post), Xte, yte)
+        row["coteach_mv_soft"] = acc(
             mlp(scheme="coteach", forget_rate=0.2).fit(Xtr, post), Xte, yte
         )
         from truelabel.learn import PruneAndRetrain
 
-        row["prune_ds_hard"] = acc(
-            PruneAndRetrain(mlp(), n_folds=FOLDS).fit(Xtr, post.argmax(1)), Xte, yte
+        row["prune_mv_hard"] = acc(
+            PruneAndRetrain(mlp(), n_folds=FOLDS).fit(Xtr, mv.argmax(1)), Xte, yte
         )
         row["n_classes"] = k
         rows.append(row)
+        _checkpoint("wrench", rows)
         print(
             f"[wrench/{name}] "
             + " ".join(f"{a} {b:.3f}" for a, b in row.items() if isinstance(b, float)),

@@ -144,7 +144,13 @@ class TrainedModel:
         if self._featurizer_obj is None:
             from ..featurize import get_featurizer
 
-            self._featurizer_obj = get_featurizer(name)
+            try:
+                self._featurizer_obj = get_featurizer(name)
+            except ImportError as exc:
+                raise InputError(
+                    f"featurizer {name!r} used at training is not available here ({exc}); "
+                    "install the same truelabel version as the one that trained the model."
+                ) from None
             got = getattr(self._featurizer_obj, "model_id", None)
             want = self.featurizer.get("model_id")
             if want and got and got != want:
@@ -551,7 +557,13 @@ def train_model(
         from ..featurize import get_featurizer
 
         assert texts is not None
-        X = np.asarray(_featurize(list(texts), method=featurizer), dtype=np.float32)
+        try:
+            X = np.asarray(_featurize(list(texts), method=featurizer), dtype=np.float32)
+        except ImportError as exc:
+            raise InputError(
+                f"featurizer {featurizer!r} is not available in this installation ({exc}); "
+                "use --featurizer minilm or tfidf."
+            ) from None
         spec["model_id"] = getattr(get_featurizer(featurizer), "model_id", featurizer)
     logger.info("features %s in %.1fs", X.shape, time.time() - t0)
 
