@@ -125,6 +125,10 @@ def test_admin_routes_and_overlap_agreement(app_env: dict[str, Any]) -> None:
     # alpha: pooled n_pos=5, n_neg=2, n_neu=1 (n=8); D_o = 2/8; D_e = (64-25-4-1)/56 -> alpha = 10/17
     assert abs(ag["krippendorff_alpha"] - 10 / 17) < 1e-9
     assert stats["progress"]["done"] == 4
+    per = {r["reviewer"]: r for r in stats["reviewers"]}
+    assert per["alice"]["agree_others"] == 0.75 and per["bob"]["agree_others"] == 0.75
+    # items it0..it3 have given labels neg, neu, pos, neg: alice matches 0 of 4 (pos,neg,neu,pos)
+    assert per["alice"]["agree_given"] == 0.0 and per["alice"]["n_labels"] == 4
 
 
 def test_create_project_and_push_items(app_env: dict[str, Any]) -> None:

@@ -1015,29 +1015,31 @@ def _reviewer_table(df: pd.DataFrame) -> pd.DataFrame:
     ]
     if df.empty:
         return pd.DataFrame(columns=cols)
-    lab = df[df["label"].notna()]
+    lab = df[df["label"].notna()].copy()
+    # agreement with the other reviewers of the same item, vectorised over reviews:
+    # same = other reviews with this label, peers = other labelled reviews of the item
+    same = lab.groupby(["item_id", "label"])["reviewer"].transform("size") - 1
+    peers = lab.groupby("item_id")["reviewer"].transform("size") - 1
+    lab["agree_others"] = np.where(peers > 0, same / peers.where(peers > 0, 1), np.nan)
+    lab["agree_given"] = np.where(
+        lab["given_label"].notna(), lab["label"] == lab["given_label"], np.nan
+    )
+    lab["agree_suggested"] = (lab["label"] == lab["suggested_label"]).astype(float)
+    means = lab.groupby("reviewer")[["agree_given", "agree_suggested", "agree_others"]].mean()
     out = []
-    for name, g in df.groupby("reviewer", sort=True):
-        gl = g[g["label"].notna()]
-        others = []
-        for it, lb in zip(gl["item_id"], gl["label"], strict=True):
-            peers = lab[(lab["item_id"] == it) & (lab["reviewer"] != name)]["label"]
-            if len(peers):
-                others.append(float((peers == lb).mean()))
+    for name, g in df.groupby("reviewer", sort=True):  # one row per reviewer (few)
+        m = means.loc[name] if name in means.index else None
         out.append(
             {
                 "reviewer": name,
                 "n_decisions": int((g["action"] != "skip").sum()),
-                "n_labels": len(gl),
+                "n_labels": int(g["label"].notna().sum()),
                 "n_ambiguous": int((g["action"] == "ambiguous").sum()),
                 "n_skips": int((g["action"] == "skip").sum()),
-                "agree_given": float((gl["label"] == gl["given_label"]).mean())
-                if len(gl) and gl["given_label"].notna().any()
-                else None,
-                "agree_suggested": float((gl["label"] == gl["suggested_label"]).mean())
-                if len(gl)
-                else None,
-                "agree_others": float(np.mean(others)) if others else None,
+                **{
+                    k: (None if m is None or pd.isna(m[k]) else float(m[k]))
+                    for k in ("agree_given", "agree_suggested", "agree_others")
+                },
             }
         )
     return pd.DataFrame(out, columns=cols)
