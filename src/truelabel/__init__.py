@@ -49,6 +49,10 @@ _LAZY: dict[str, str] = {
     "ConformalClassifier": "truelabel.calibrate",
     "calibrate_probs": "truelabel.calibrate",
     "expected_calibration_error": "truelabel.calibrate",
+    "audit_large": "truelabel.scale",
+    "aggregate_large": "truelabel.scale",
+    "predict_large": "truelabel.scale",
+    "ChunkedDawidSkene": "truelabel.scale",
 }
 
 __all__ = sorted(
