@@ -44,6 +44,8 @@ def test_import_is_idempotent_and_ordered(db: Database, db_url: str, audit_run: 
         p = crud.get_project(s, "demo")
         assert p.classes == CLASSES
         prog = crud.project_progress(s, p)
+        # open tasks per class (given or suggested): neg 10, neu 20 (10 given + 10 suggested), pos 10
+        assert crud.open_counts(s, p) == {"neg": 10, "neu": 20, "pos": 10}
         tasks = s.scalars(crud.select(Task).order_by(Task.rank)).all()
     assert prog == {
         "items": 30,
