@@ -352,3 +352,15 @@ def test_votes_audit_uses_consensus_and_flags_spammer(tmp_path: Path) -> None:
     assert json.loads((out / "summary.json").read_text())["sources"]["suspect_sources"] == [
         "spammer"
     ]
+
+
+def test_reported_probabilities_are_calibrated_unless_turned_off() -> None:
+    df, _ = _toy()
+    on = audit(df, label="label", vectors="v", seed=0)
+    off = audit(df, label="label", vectors="v", seed=0, calibrate=False)
+    assert on.summary["settings"]["calibrated"] and on.summary["temperature"] > 0
+    assert not off.summary["settings"]["calibrated"] and off.summary["temperature"] is None
+    # same flags and ranking; only the reported probabilities change (argmax kept)
+    pd.testing.assert_series_equal(on.issues["is_label_issue"], off.issues["is_label_issue"])
+    np.testing.assert_array_equal(on.pred_probs.argmax(1), off.pred_probs.argmax(1))
+    np.testing.assert_allclose(on.pred_probs.sum(1), 1, atol=1e-5)

@@ -58,6 +58,7 @@ def audit(
     end_model: str = "auto",
     drop_missing: bool = False,
     n_neighbors: int = 10,
+    calibrate: bool = True,
     votes: str | Path | pd.DataFrame | None = None,
     vote_item_column: str = "item_id",
     vote_source_column: str = "source",
@@ -94,6 +95,11 @@ def audit(
         Leave out rows with no label instead of refusing.
     n_neighbors : int
         Neighbours per item for the agreement score, outliers and the review view.
+    calibrate : bool
+        Temperature-scale the cross-fitted probabilities that the outputs report
+        (``given_prob``, ``suggested_prob``, ``pred_probs.npy``), accounting for the label
+        noise; flags and ranking use the raw cross-fitted probabilities. Probabilities you
+        pass with ``pred_probs`` are reported as given.
     votes : path or DataFrame, optional
         Multi-source data: a long votes table ``(item, source, label)`` whose item ids are
         the data's ``item_id``. The votes are aggregated first (``vote_method``, see
@@ -159,6 +165,7 @@ def audit(
         seed=seed,
         end_model=end_model,
         n_neighbors=n_neighbors,
+        calibrate=calibrate,
         timer=timer,
     )
     if consensus is not None:
@@ -264,6 +271,7 @@ def audit_dataset(
     seed: int = 0,
     end_model: str = "auto",
     n_neighbors: int = 10,
+    calibrate: bool = True,
     timer: _Timer | None = None,
     on_stage: StageCallback | None = None,
 ) -> AuditResult:
@@ -348,10 +356,22 @@ def audit_dataset(
         health = class_health(labels, pred_probs, noise, is_issue)
         imbalance = class_imbalance(labels, k)
 
+    temperature = None
+    out_probs = pred_probs
+    if calibrate and computed:
+        with timer.stage("calibrate"):
+            from ..calibrate import calibrate_probs
+
+            # Noise-aware temperature scaling: the given labels are noisy, so the fit
+            # matches noise_matrix @ p to them (see truelabel.calibrate.TemperatureScaling).
+            out_probs, temperature = calibrate_probs(
+                pred_probs, labels, noise_matrix=noise.noise_matrix
+            )
+
     with timer.stage("assemble"):
         issues = _issues_table(
             ds,
-            pred_probs,
+            out_probs,
             quality,
             is_issue,
             is_outlier,
@@ -377,13 +397,15 @@ def audit_dataset(
                 else None,
                 "n_neighbors": n_neighbors,
                 "pred_probs_given": not computed,
+                "calibrated": temperature is not None,
             },
         )
+        summary["temperature"] = temperature
     summary["timings_s"] = dict(timer.times)
     return AuditResult(
         issues=issues,
         summary=summary,
-        pred_probs=pred_probs,
+        pred_probs=out_probs,
         classes=list(ds.classes),
         computed_pred_probs=computed,
     )

@@ -70,6 +70,10 @@ def audit(
     ] = None,
     folds: Annotated[int, typer.Option(help="Folds of the cross-fitting.")] = 5,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    no_calibrate: Annotated[
+        bool,
+        typer.Option("--no-calibrate", help="Report the raw cross-fitted probabilities."),
+    ] = False,
     end_model: Annotated[
         str,
         typer.Option(
@@ -124,6 +128,7 @@ def audit(
                 folds=folds,
                 seed=seed,
                 end_model=end_model,
+                calibrate=not no_calibrate,
                 drop_missing=drop_missing,
                 votes=votes,
                 vote_item_column=vote_item_column,
