@@ -188,3 +188,20 @@ def test_reviewer_cannot_use_admin_api(app_env: dict[str, Any]) -> None:
     )
     assert c.post("/api/projects/demo/items", json=[{"item_id": "z"}], headers=h).status_code == 403
     assert c.get("/api/users", headers=h).status_code == 403
+
+
+def test_logout_revokes_the_session_cookie(app_env: dict[str, Any]) -> None:
+    c = app_env["client"]
+    login(c, "alice")
+    page = c.get("/")
+    assert page.status_code == 200
+    stolen = c.cookies.get("tl_session")
+    assert (
+        c.post("/logout", data={"csrf": csrf_of(page.text)}, follow_redirects=False).status_code
+        == 303
+    )
+    c.cookies.clear()
+    c.cookies.set("tl_session", stolen)
+    assert c.get("/", follow_redirects=False).status_code == 303  # the old cookie no longer works
+    assert c.get("/api/projects").status_code == 401
+    assert login(c, "alice").status_code == 303 and c.get("/").status_code == 200

@@ -52,6 +52,7 @@ __all__ = [
     "create_project",
     "create_token",
     "create_user",
+    "end_sessions",
     "get_item",
     "get_or_create_secret",
     "get_project",
@@ -180,6 +181,12 @@ def authenticate(s: Session, name: str, password: str) -> User:
     ):
         raise AuthError("wrong user name or password")
     return user
+
+
+def end_sessions(s: Session, user: User) -> None:
+    """Log ``user`` out everywhere: session cookies issued before now stop working."""
+    s.execute(update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1))
+    _log(s, "user.logout", user=user)
 
 
 def create_token(s: Session, user: User, *, name: str = "api", days: int | None = 30) -> str:

@@ -56,15 +56,15 @@ def tokens_equal(a: str, b: str) -> bool:
 
 
 class SessionSigner:
-    """Sign and verify the session cookie ``{"uid": int, "csrf": str}`` with a max age."""
+    """Sign and verify the session cookie ``{"uid": int, "ep": int, "csrf": str}`` with a max age."""
 
     def __init__(self, secret: str, *, max_age_seconds: int) -> None:
         self._s = URLSafeTimedSerializer(secret, salt="truelabel-session")
         self.max_age = max_age_seconds
 
-    def dumps(self, uid: int) -> str:
-        """A new signed session for user ``uid`` with a fresh CSRF token."""
-        return self._s.dumps({"uid": uid, "csrf": secrets.token_urlsafe(24)})
+    def dumps(self, uid: int, epoch: int = 0) -> str:
+        """A new signed session for user ``uid`` (issued in ``epoch``) with a fresh CSRF token."""
+        return self._s.dumps({"uid": uid, "ep": epoch, "csrf": secrets.token_urlsafe(24)})
 
     def loads(self, cookie: str | None) -> dict[str, Any] | None:
         """The session payload, or None when missing, forged or expired."""

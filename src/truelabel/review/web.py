@@ -100,7 +100,7 @@ def login_submit(
     redirect = RedirectResponse(_safe_next(next), status_code=303)
     redirect.set_cookie(
         SESSION_COOKIE,
-        request.app.state.signer.dumps(user.id),
+        request.app.state.signer.dumps(user.id, user.session_epoch),
         httponly=True,
         samesite="strict",
         secure=settings.secure_cookies,
@@ -112,8 +112,11 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, user: PageUser, csrf: Annotated[str, Form()] = "") -> Response:
+def logout(
+    request: Request, db: DbDep, user: PageUser, csrf: Annotated[str, Form()] = ""
+) -> Response:
     check_csrf(request, csrf)
+    db.run(crud.end_sessions, user)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp

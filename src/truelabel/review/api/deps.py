@@ -62,9 +62,13 @@ def session_data(request: Request) -> dict[str, Any] | None:
     return signer.loads(request.cookies.get(SESSION_COOKIE))
 
 
-def _load_user(db: Database, uid: int) -> User | None:
+def _session_user(db: Database, sess: dict[str, Any]) -> User | None:
+    """The session's user, unless they logged out since (epoch bumped) or were deactivated."""
     with db.reader() as s:
-        return crud.get_user(s, uid)
+        user = crud.get_user(s, sess["uid"])
+    if user is None or user.session_epoch != sess.get("ep", 0):
+        return None
+    return user
 
 
 def api_user(request: Request, db: DbDep) -> User:
@@ -84,7 +88,7 @@ def api_user(request: Request, db: DbDep) -> User:
                     raise HTTPException(
                         status.HTTP_403_FORBIDDEN, "missing or wrong X-CSRF-Token header"
                     )
-            user = _load_user(db, sess["uid"])
+            user = _session_user(db, sess)
             if user is not None:
                 return user
     raise HTTPException(
@@ -110,7 +114,7 @@ AdminUser = Annotated[User, Depends(admin_user)]
 def page_user(request: Request, db: DbDep) -> User:
     """The logged-in user of a page; redirects to ``/login`` otherwise."""
     sess = session_data(request)
-    user = _load_user(db, sess["uid"]) if sess is not None else None
+    user = _session_user(db, sess) if sess is not None else None
     if user is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(quote(target, safe="/?=&"))
