@@ -51,7 +51,7 @@ def audit(
     id: str | None = None,  # noqa: A002 - mirrors --id-column
     featurizer: str = "auto",
     vectors: str | None = None,
-    vectors_file: str | Path | None = None,
+    vectors_file: str | Path | np.ndarray | None = None,
     pred_probs: str | Path | np.ndarray | None = None,
     folds: int = 5,
     seed: int = 0,
@@ -78,8 +78,9 @@ def audit(
         column, else the 0-based row number.
     featurizer : {"auto", "minilm", "static", "tfidf"}
         How texts become vectors (``auto``: ``static`` above 200k rows, else ``minilm``).
-    vectors_file : path, optional
-        ``.npy`` array (N, D) of precomputed features, one row per data row.
+    vectors_file : path or ndarray, optional
+        ``.npy`` file (or an in-memory array) of shape (N, D): precomputed features, one
+        row per data row.
     pred_probs : path to ``.npy`` or ndarray of shape (N, K), optional
         Your own out-of-sample probabilities (columns = sorted classes); skips cross-fitting.
         A ``.npy`` file is memory-mapped, not copied.

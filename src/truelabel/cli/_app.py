@@ -47,4 +47,6 @@ def _root(
 ) -> None:
     """truelabel: the most likely true labels, the items worth a look, and honest confidence."""
     level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )

@@ -138,7 +138,7 @@ def load_dataset(
     label_column: str | None = None,
     id_column: str | None = None,
     vectors_column: str | None = None,
-    vectors_file: str | Path | None = None,
+    vectors_file: str | Path | np.ndarray | None = None,
     drop_missing: bool = False,
     require_labels: bool = True,
 ) -> Dataset:
@@ -150,8 +150,8 @@ def load_dataset(
         CSV, TSV, JSONL, Parquet, or a DataFrame.
     text_column, label_column, id_column, vectors_column : str, optional
         Column names. ``item_id`` is ``id_column`` when given, else the 0-based row number.
-    vectors_file : path, optional
-        A ``.npy`` of shape (N, D) aligned with the rows.
+    vectors_file : path or ndarray, optional
+        A ``.npy`` (or an array) of shape (N, D) aligned with the rows.
     drop_missing : bool
         Drop rows whose label is missing instead of refusing.
     require_labels : bool
@@ -234,7 +234,7 @@ def load_dataset(
     if vectors_column:
         vectors = _parse_vectors(df[vectors_column], vectors_column)
     elif vectors_file is not None:
-        arr = load_array(vectors_file)
+        arr = vectors_file if isinstance(vectors_file, np.ndarray) else load_array(vectors_file)
         if arr.ndim != 2 or arr.shape[0] != len(row_no) + len(dropped):
             raise InputError(
                 f"{vectors_file}: shape {arr.shape} does not match the {len(row_no) + len(dropped)} "
