@@ -43,19 +43,32 @@ def _self_confidence(labels: IntArray, probs: np.ndarray) -> np.ndarray:
     return block.reshape(-1)[_flat_index(labels, block.shape[1])].astype(np.float64)
 
 
-def _max_other(labels: IntArray, probs: np.ndarray) -> np.ndarray:
-    """``max_{j != label} p[j]`` per row (float64)."""
-    block = np.array(probs, order="C", copy=True)
+def _max_other(labels: IntArray, probs: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
+    """``max_{j != label} p[j]`` per row (float64).
+
+    The row max (``maximum.reduceat`` over contiguous K-runs, ~2x faster than
+    ``max(axis=1)``) is the answer wherever the given label is not the unique
+    maximum; only rows where it is get a second pass with the label masked out.
+    """
+    block = np.ascontiguousarray(probs)
     k = block.shape[1]
-    flat = block.reshape(-1)
-    flat[_flat_index(labels, k)] = -1.0
-    # maximum.reduceat over contiguous K-runs is ~2x faster than max(axis=1)
-    return np.maximum.reduceat(flat, np.arange(0, flat.shape[0], k)).astype(np.float64)
+    starts = np.arange(0, block.shape[0] * k, k)
+    top = np.maximum.reduceat(block.reshape(-1), starts)
+    if own is None:
+        own = block.reshape(-1)[_flat_index(labels, k)]
+    redo = np.flatnonzero(own >= top)
+    out = top.astype(np.float64)
+    if redo.size:
+        sub = block[redo]  # a copy of only those rows
+        sub.reshape(-1)[_flat_index(labels[redo], k)] = -1.0
+        out[redo] = np.maximum.reduceat(sub.reshape(-1), starts[: redo.size])
+    return out
 
 
 def _normalized_margin(labels: IntArray, probs: np.ndarray) -> np.ndarray:
     """``(p[label] - max_{j != label} p[j] + 1) / 2``."""
-    return (_self_confidence(labels, probs) - _max_other(labels, probs) + 1.0) / 2.0
+    own = _self_confidence(labels, probs)
+    return (own - _max_other(labels, probs, own) + 1.0) / 2.0
 
 
 def _confidence_weighted_entropy(labels: IntArray, probs: np.ndarray) -> np.ndarray:
