@@ -139,7 +139,7 @@ def test_create_project_and_push_items(app_env: dict[str, Any]) -> None:
     r = c.post(
         "/api/projects/pushed/items",
         json=[
-            {"item_id": "x1", "text": "hello", "given_label": "a"},
+            {"item_id": "x1", "text": "hello", "given_label": "a", "votes": {"w1": "b", "w2": "a"}},
             {"item_id": "x2", "text": "bye"},
         ],
         headers=hadm,
@@ -155,6 +155,11 @@ def test_create_project_and_push_items(app_env: dict[str, Any]) -> None:
     assert bad.status_code == 422
     t = c.post("/api/projects/pushed/tasks/next", headers=hadm).json()
     assert t["item"]["item_id"] == "x1"
+    assert [(v["source"], v["label"]) for v in t["item"]["votes"]] == [("w1", "b"), ("w2", "a")]
+    bad_vote = c.post(
+        "/api/projects/pushed/items", json=[{"item_id": "x9", "votes": {"w1": "zz"}}], headers=hadm
+    )
+    assert bad_vote.status_code == 422
     c.post(
         f"/api/projects/pushed/tasks/{t['task_id']}/reviews", json={"action": "given"}, headers=hadm
     )

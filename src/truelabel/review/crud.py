@@ -557,7 +557,8 @@ def push_items(
     """Add items through the API (queued with sampling probability 1, after existing tasks).
 
     Each dict has ``item_id``, ``text`` and optional ``given_label``,
-    ``suggested_label``, ``suggested_prob``. Existing item ids are refused.
+    ``suggested_label``, ``suggested_prob`` and ``votes`` (source name -> label;
+    unknown sources are created). Existing item ids are refused.
     """
     p = get_project(s, project)
     keys = [str(it["item_id"]) for it in items]
@@ -572,6 +573,12 @@ def push_items(
                 raise InputError(
                     f"item {it['item_id']!r}: {col} {it[col]!r} is not one of {p.classes}."
                 )
+        for src, lab in (it.get("votes") or {}).items():
+            if lab not in p.classes:
+                raise InputError(
+                    f"item {it['item_id']!r}: vote of {src!r} {lab!r} is not one of {p.classes}."
+                )
+    src_ids = dict(s.execute(select(Source.name, Source.id).where(Source.project_id == p.id)).all())
     last = s.scalar(select(func.max(Task.rank)).where(Task.project_id == p.id))
     start = -1 if last is None else int(last)
     for j, it in enumerate(items):
@@ -590,6 +597,13 @@ def push_items(
         )
         s.add(item)
         s.flush()
+        for src, lab in (it.get("votes") or {}).items():
+            if src not in src_ids:
+                row = Source(project_id=p.id, name=str(src)[:255], stats={})
+                s.add(row)
+                s.flush()
+                src_ids[src] = row.id
+            s.add(Vote(item_id=item.id, source_id=src_ids[src], label=lab))
         s.add(
             Task(
                 project_id=p.id,

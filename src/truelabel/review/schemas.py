@@ -89,6 +89,7 @@ class ItemCreate(BaseModel):
     given_label: str | None = None
     suggested_label: str | None = None
     suggested_prob: float | None = Field(default=None, ge=0, le=1)
+    votes: dict[str, str] = Field(default_factory=dict, description="source name -> label")
 
 
 class ItemsPage(BaseModel):
