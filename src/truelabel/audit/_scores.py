@@ -43,32 +43,23 @@ def _self_confidence(labels: IntArray, probs: np.ndarray) -> np.ndarray:
     return block.reshape(-1)[_flat_index(labels, block.shape[1])].astype(np.float64)
 
 
-def _max_other(labels: IntArray, probs: np.ndarray, own: np.ndarray | None = None) -> np.ndarray:
-    """``max_{j != label} p[j]`` per row (float64).
-
-    The row max (``maximum.reduceat`` over contiguous K-runs, ~2x faster than
-    ``max(axis=1)``) is the answer wherever the given label is not the unique
-    maximum; only rows where it is get a second pass with the label masked out.
-    """
-    block = np.ascontiguousarray(probs)
-    k = block.shape[1]
-    starts = np.arange(0, block.shape[0] * k, k)
-    top = np.maximum.reduceat(block.reshape(-1), starts)
-    if own is None:
-        own = block.reshape(-1)[_flat_index(labels, k)]
-    redo = np.flatnonzero(own >= top)
-    out = top.astype(np.float64)
-    if redo.size:
-        sub = block[redo]  # a copy of only those rows
-        sub.reshape(-1)[_flat_index(labels[redo], k)] = -1.0
-        out[redo] = np.maximum.reduceat(sub.reshape(-1), starts[: redo.size])
-    return out
-
-
 def _normalized_margin(labels: IntArray, probs: np.ndarray) -> np.ndarray:
-    """``(p[label] - max_{j != label} p[j] + 1) / 2``."""
-    own = _self_confidence(labels, probs)
-    return (own - _max_other(labels, probs, own) + 1.0) / 2.0
+    """``(p[label] - max_{j != label} p[j] + 1) / 2``.
+
+    Works on cache-sized (4096, K) pieces transposed to (K, 4096): the label
+    entries are masked in the copy and the column max is a fast reduction
+    across rows (about 2x faster than ``max(axis=1)`` on the (n, K) layout).
+    """
+    out = np.empty(labels.shape[0], dtype=np.float64)
+    step = 4096
+    for start in range(0, labels.shape[0], step):
+        lab = labels[start : start + step]
+        t = np.ascontiguousarray(probs[start : start + step].T)  # (K, b) copy
+        cols = np.arange(lab.shape[0])
+        own = t[lab, cols].astype(np.float64)
+        t[lab, cols] = -1.0
+        out[start : start + step] = (own - t.max(axis=0) + 1.0) / 2.0
+    return out
 
 
 def _confidence_weighted_entropy(labels: IntArray, probs: np.ndarray) -> np.ndarray:
