@@ -214,11 +214,13 @@ def run_noise(
     return rows
 
 
-def run_wrench() -> list[dict[str, Any]]:
+def run_wrench(names: tuple[str, ...] = ("youtube", "sms", "trec")) -> list[dict[str, Any]]:
     from truelabel.aggregate import DawidSkene, MajorityVote
 
     rows = []
     for name, sp in load_wrench_tasks().items():
+        if name not in names:
+            continue
         tr, te = sp["train"], sp["test"]
         votes = tr.votes()
         covered = (np.asarray(tr.weak_labels) >= 0).any(axis=1)
@@ -289,6 +291,12 @@ def main() -> None:
         default="ag_news,banking77,sst2,wrench",
         help="Comma-separated subset (to run parts in parallel processes).",
     )
+    ap.add_argument(
+        "--settings",
+        default="symmetric:0.2,symmetric:0.4,pair:0.4",
+        help="Comma-separated kind:rate noise settings.",
+    )
+    ap.add_argument("--wrench-tasks", default="youtube,sms,trec")
     ap.add_argument("--merge", nargs="*", help="Merge partial result files into --out.")
     ap.add_argument("--out", default=str(RESULTS / "learn.json"))
     args = ap.parse_args()
@@ -308,12 +316,16 @@ def main() -> None:
     t0 = time.time()
     wanted = args.datasets.split(",")
     tasks = {k: v for k, v in load_text_tasks().items() if k in wanted}
-    settings = [("symmetric", 0.2), ("symmetric", 0.4), ("pair", 0.4)]
+    settings = [(a, float(b)) for a, b in (x.split(":") for x in args.settings.split(","))]
     if args.quick:
         tasks = {"ag_news": tasks["ag_news"]}
         settings = settings[:2]
     noise_rows = run_noise(tasks, settings)
-    wrench_rows = run_wrench() if "wrench" in wanted and not args.quick else []
+    wrench_rows = (
+        run_wrench(tuple(args.wrench_tasks.split(",")))
+        if "wrench" in wanted and not args.quick
+        else []
+    )
     import sklearn
     import torch
 

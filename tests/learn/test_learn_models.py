@@ -168,3 +168,13 @@ def test_bad_features_and_params() -> None:
         RobustLogisticRegression(loss="mae").fit(X, y)
     with pytest.raises(InputError, match="'forget_rate' parameter"):
         RobustMLPClassifier(forget_rate=1.0).fit(X, y)
+
+
+def test_prune_and_retrain_keeps_classes_rarer_than_folds() -> None:
+    Xtr, ytr, Xte, _ = _problem(n_train=300, n_test=20, rate=0.1, seed=3)
+    ytr = ytr.copy()
+    ytr[0] = 7  # a class with a single item cannot be cross-fitted
+    pr = PruneAndRetrain(RobustLogisticRegression(epochs=5), n_folds=3).fit(Xtr, ytr)
+    assert not pr.label_issues_[0]
+    assert list(pr.classes_) == [0, 1, 2, 3, 7]
+    assert pr.predict_proba(Xte).shape == (20, 5)

@@ -115,16 +115,31 @@ class PruneAndRetrain(ClassifierMixin, BaseEstimator):
         seed = int(rng.integers(0, 2**31 - 1))
         base = self.estimator if self.estimator is not None else _default_estimator()
         k = len(classes)
-        probs = cross_val_predict_proba(
-            X,
-            codes,
-            n_classes=k,
-            n_folds=self.n_folds,
-            estimator=clone(base),
-            random_state=seed,
-            class_names=list(classes),
-        )
-        flags = np.asarray(find_label_issues(codes, probs, filter_by=self.filter_by), dtype=bool)
+        # classes with fewer items than folds cannot be cross-fitted: keep their items
+        counts = np.bincount(codes, minlength=k)
+        fold_ok = counts[codes] >= self.n_folds
+        if fold_ok.sum() < len(codes):
+            logger.info(
+                "%d items of classes rarer than n_folds are kept unaudited", int((~fold_ok).sum())
+            )
+        probs = np.zeros((len(codes), k), dtype=np.float32)
+        probs[np.arange(len(codes)), codes] = 1.0
+        flags = np.zeros(len(codes), dtype=bool)
+        if len(np.unique(codes[fold_ok])) >= 2:
+            idx = np.flatnonzero(fold_ok)
+            sub = cross_val_predict_proba(
+                X[idx],
+                codes[idx],
+                n_classes=k,
+                n_folds=self.n_folds,
+                estimator=clone(base),
+                random_state=seed,
+                class_names=list(classes),
+            )
+            probs[idx] = sub
+            flags[idx] = np.asarray(
+                find_label_issues(codes[idx], sub, filter_by=self.filter_by), dtype=bool
+            )
         new = codes.copy()
         if self.action == "relabel":
             new[flags] = probs[flags].argmax(axis=1)
