@@ -411,3 +411,18 @@ def test_label_with_llm_writes_run_and_cli(tmp_path: Path) -> None:
         assert "cache hits" in r.output
         assert srv.calls == 3  # all 4 rows now: 3 from the cache, 1 skipped by the budget
         assert "stopped early" in r.output
+
+
+def test_label_with_llm_select_sends_only_k_items(tmp_path: Path) -> None:
+    df = pd.DataFrame({"text": TEXTS + ["Markets rallied", "The striker scored twice"]})
+    with FlakyServer(_ok("Sports")) as srv:
+        res = label_with_llm(
+            df,
+            text_column="text",
+            classes=CLASSES,
+            select=2,
+            featurizer="tfidf",
+            llm=_labeler(srv.url, tmp_path),
+        )
+        assert srv.calls == 2
+    assert res.stats["selected"] == 2 and res.stats["n_votes"] == 2

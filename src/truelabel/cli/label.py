@@ -98,7 +98,10 @@ def label(
     ] = None,
     llm_select: Annotated[
         int | None,
-        typer.Option("--llm-select", help="Send only K items: uncertain and representative."),
+        typer.Option(
+            "--llm-select",
+            help="Send only K items: the most representative ones (k-means typical items).",
+        ),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-run --out.")

@@ -726,8 +726,8 @@ def label_with_llm(
     gold_column : str, optional
         Known labels on some rows: they are the few-shot pool and are not sent.
     select : int, optional
-        Send only this many items, chosen by :func:`select_items` (``hybrid``: uncertain
-        under the zero-shot posterior and representative); default all.
+        Send only this many items, chosen by :func:`select_items` (``typical``: the most
+        representative item of each of ``select`` k-means clusters); default all.
     featurizer : str
         Embeddings for zero-shot selection and few-shot retrieval.
     out : path, optional
@@ -767,16 +767,11 @@ def label_with_llm(
         gold_l = [str(v) for v in g[has]]
         todo = np.flatnonzero(~has)
     if select is not None and select < len(todo):
-        from ._select import select_items
-        from ._zeroshot import ZeroShotLabeler
-
-        zs = ZeroShotLabeler(specs, featurizer=featurizer).fit(list(texts[todo]))
         from ..featurize import featurize
+        from ._select import select_items
 
         X = featurize(list(texts[todo]), method=featurizer)
-        pick = select_items(
-            X, int(select), proba=zs.posterior_, strategy="hybrid", random_state=random_state
-        )
+        pick = select_items(X, int(select), strategy="typical", random_state=random_state)
         todo = todo[pick]
     res = llm.label(
         list(texts[todo]),
