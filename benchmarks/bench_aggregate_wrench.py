@@ -50,6 +50,10 @@ def _end_model(X: np.ndarray, post: np.ndarray, covered: np.ndarray, seed: int) 
 
     t = post[covered]
     rows, cls = np.nonzero(t >= 0.01)
+    if len(np.unique(cls)) < 2:  # a collapsed posterior: predict its one class
+        from sklearn.dummy import DummyClassifier
+
+        return DummyClassifier(strategy="most_frequent").fit(X[covered][rows], cls)
     model = LogisticRegression(C=1.0, max_iter=500, random_state=seed)
     model.fit(X[covered][rows], cls, sample_weight=t[rows, cls])
     return model
@@ -164,6 +168,12 @@ def main() -> None:
     for name in DATASETS:
         print(f"== {name}", flush=True)
         rows.append(run(name, args.quick))
+        _write(rows, args, snorkel, truelabel)
+
+
+def _write(
+    rows: list[dict[str, Any]], args: argparse.Namespace, snorkel: Any, truelabel: Any
+) -> None:
     summary = []
     for r in rows:
         ms = r["methods"]

@@ -294,5 +294,7 @@ def test_lf_votes_model_abstention_by_default() -> None:
     assert list(res.classes) == ["ham", "spam"] and res.posterior.shape == (40, 2)
     assert "abstain_rate" in res.sources.columns
     assert res.confusion.shape == (3, 2, 2)
-    off = aggregate_votes(v, method="ds", model_abstain=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        off = aggregate_votes(v, method="ds", model_abstain=False)
     assert off.summary["abstain_modelled"] is False
