@@ -81,15 +81,15 @@ def test_postgres_import_review_export(pg_url: str, tmp_path: Path) -> None:
 
 
 def test_postgres_concurrent_leases_skip_locked(pg_url: str, tmp_path: Path) -> None:
-    import_review(make_audit_run(tmp_path / "a", n=60), "pg", db=pg_url)
+    import_review(make_audit_run(tmp_path / "a", n=80), "pg", db=pg_url)
     db = Database(pg_url)
-    users = [db.run(crud.create_user, f"u{i}", PASSWORD, "reviewer") for i in range(8)]
+    users = [db.run(crud.create_user, f"u{i}", PASSWORD, "reviewer") for i in range(12)]
     got: list[int] = []
     errors: list[BaseException] = []
 
     def work(u: crud.User) -> None:
         try:
-            for _ in range(6):
+            for _ in range(5):
                 lease = db.run(crud.lease_next, "pg", u)
                 assert lease is not None
                 review, created = db.run(crud.submit_review, "pg", lease[0].id, u, action="given")
@@ -104,9 +104,9 @@ def test_postgres_concurrent_leases_skip_locked(pg_url: str, tmp_path: Path) -> 
     for t in threads:
         t.join()
     assert errors == []
-    assert len(got) == 48 and len(set(got)) == 48
+    assert len(got) == 60 and len(set(got)) == 60  # no task leased to two reviewers
     with db.reader() as s:
-        assert len(s.scalars(crud.select(Review)).all()) == 48
+        assert len(s.scalars(crud.select(Review)).all()) == 60
     late = db.run(crud.create_user, "late", PASSWORD, "reviewer")
     with pytest.raises(ConflictError, match="already has all its reviews"):
         db.run(crud.submit_review, "pg", got[0], late, action="given")

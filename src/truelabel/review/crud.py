@@ -782,31 +782,46 @@ def lease_next(
         .subquery()
     )
     mine_done = select(Review.task_id).where(Review.user_id == user.id, Review.project_id == p.id)
-    stmt = (
-        select(Task)
-        .join(Item, Task.item_id == Item.id)
-        .outerjoin(active, active.c.task_id == Task.id)
-        .where(
-            Task.project_id == p.id,
-            Task.status == "open",
-            Task.n_done + func.coalesce(active.c.n, 0) < Task.needed,
-            Task.id.not_in(mine_done),
-            *conds_f,
+    is_pg = s.get_bind().dialect.name == "postgresql"
+    tried: list[int] = []
+    for _ in range(50):
+        stmt = (
+            select(Task)
+            .join(Item, Task.item_id == Item.id)
+            .outerjoin(active, active.c.task_id == Task.id)
+            .where(
+                Task.project_id == p.id,
+                Task.status == "open",
+                Task.n_done + func.coalesce(active.c.n, 0) < Task.needed,
+                Task.id.not_in(mine_done),
+                Task.id.not_in(tried or [-1]),
+                *conds_f,
+            )
+            .order_by(Task.rank)
+            .limit(1)
         )
-        .order_by(Task.rank)
-        .limit(1)
-    )
-    if s.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(of=Task, skip_locked=True)
-    found = s.scalars(stmt).first()
-    if found is None:
-        return None
-    task = found
-    s.add(Lease(task_id=task.id, user_id=user.id, expires_at=until))
-    s.flush()
-    item = s.get(Item, task.item_id)
-    assert item is not None
-    return task, item, until
+        if is_pg:
+            # the row lock serialises leasers of one task; SKIP LOCKED sends others elsewhere
+            stmt = stmt.with_for_update(of=Task, skip_locked=True)
+        cand = s.scalars(stmt).first()
+        if cand is None:
+            return None
+        # Re-count under the row lock with a fresh statement: on PostgreSQL the candidate
+        # query's snapshot may predate a lease committed by another reviewer just before.
+        s.refresh(cand)
+        held = s.scalar(
+            select(func.count())
+            .select_from(Lease)
+            .where(Lease.task_id == cand.id, Lease.expires_at > now)
+        )
+        if cand.status == "open" and cand.n_done + int(held or 0) < cand.needed:
+            s.add(Lease(task_id=cand.id, user_id=user.id, expires_at=until))
+            s.flush()
+            item = s.get(Item, cand.item_id)
+            assert item is not None
+            return cand, item, until
+        tried.append(cand.id)
+    return None
 
 
 def release_lease(s: Session, project: str, task_id: int, user: User) -> bool:
