@@ -141,3 +141,13 @@ def test_bad_inputs() -> None:
         get_neighbor_agreement_scores(LABELS, np.zeros(3, dtype=int))
     with pytest.raises(InputError, match="NaN"):
         get_label_quality_scores(LABELS, np.full((3, 3), np.nan))
+
+
+@pytest.mark.parametrize("method", LABEL_QUALITY_METHODS)
+def test_input_is_never_modified(method: str) -> None:
+    # a single row once hit a view-not-copy path that wrote into the caller's array
+    for n in (1, 2, 5000):
+        labels, probs = _case(3, n, 7)
+        before = probs.copy()
+        get_label_quality(labels, probs, method=method)
+        np.testing.assert_array_equal(probs, before)

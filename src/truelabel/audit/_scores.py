@@ -54,7 +54,8 @@ def _normalized_margin(labels: IntArray, probs: np.ndarray) -> np.ndarray:
     step = 4096
     for start in range(0, labels.shape[0], step):
         lab = labels[start : start + step]
-        t = np.ascontiguousarray(probs[start : start + step].T)  # (K, b) copy
+        # always a copy (ascontiguousarray would return a view for a single row): written below
+        t = np.array(probs[start : start + step].T, order="C", copy=True)  # (K, b)
         cols = np.arange(lab.shape[0])
         own = t[lab, cols].astype(np.float64)
         t[lab, cols] = -1.0
