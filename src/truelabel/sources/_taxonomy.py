@@ -141,7 +141,7 @@ def _llm_names(
     import jinja2
 
     from ._llm_cache import request_key
-    from ._llm_client import ChatClient
+    from ._llm_client import ChatClient, UnsupportedParameter
 
     tpl = jinja2.Environment(autoescape=False).from_string(
         (Path(__file__).with_name("templates") / "taxonomy.j2").read_text(encoding="utf-8")
@@ -157,7 +157,22 @@ def _llm_names(
     )
     out: list[tuple[str, str] | None] = []
     stats: dict[str, Any] = {"n_calls": 0, "n_cache_hits": 0, "n_failed": 0, "n_unparsed": 0}
-    params = {"temperature": 0.0, "max_tokens": 80}
+    schema = {
+        "type": "json_schema",
+        "json_schema": {
+            "name": "category",
+            "strict": True,
+            "schema": {
+                "type": "object",
+                "properties": {"name": {"type": "string"}, "description": {"type": "string"}},
+                "required": ["name", "description"],
+                "additionalProperties": False,
+            },
+        },
+    }
+    params: dict[str, Any] = {"temperature": 0.0, "max_tokens": 80}
+    if llm.structured != "none":
+        params["response_format"] = schema
     try:
         for kw, ex in zip(keywords, examples, strict=True):
             msgs = [
@@ -173,7 +188,12 @@ def _llm_names(
                 continue
             else:
                 stats["n_calls"] += 1
-                res = client.post({"model": llm.model, "messages": msgs, **params})
+                try:
+                    res = client.post({"model": llm.model, "messages": msgs, **params})
+                except UnsupportedParameter:  # no JSON schema on this server: plain text
+                    params.pop("response_format", None)
+                    key = request_key(llm.model, msgs, params)
+                    res = client.post({"model": llm.model, "messages": msgs, **params})
                 resp = res.response
                 if resp is None:
                     stats["n_failed"] += 1
