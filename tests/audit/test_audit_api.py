@@ -364,3 +364,34 @@ def test_reported_probabilities_are_calibrated_unless_turned_off() -> None:
     pd.testing.assert_series_equal(on.issues["is_label_issue"], off.issues["is_label_issue"])
     np.testing.assert_array_equal(on.pred_probs.argmax(1), off.pred_probs.argmax(1))
     np.testing.assert_allclose(on.pred_probs.sum(1), 1, atol=1e-5)
+
+
+def test_cli_engine_dask_matches_memory_flags(tmp_path: Path) -> None:
+    """`truelabel audit --engine dask` (a LocalCluster) flags the same items as in memory."""
+    df, _ = _toy()
+    mem = audit(df, label="label", vectors="v", seed=0, calibrate=False)
+    probs = tmp_path / "p.npy"
+    np.save(probs, mem.pred_probs)
+    data = tmp_path / "data.parquet"
+    df[["label"]].to_parquet(data)
+    out = tmp_path / "run"
+    r = runner.invoke(
+        app,
+        [
+            "audit",
+            str(data),
+            "--label-column",
+            "label",
+            "--pred-probs",
+            str(probs),
+            "--engine",
+            "dask",
+            "--workers",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    flagged = set(mem.issues.loc[mem.issues["is_label_issue"], "item_id"])
+    assert json.loads((out / "summary.json").read_text())["counts"]["label_error"] == len(flagged)

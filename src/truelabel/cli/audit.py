@@ -100,6 +100,23 @@ def audit(
     vote_item_column: Annotated[str, typer.Option(help="Item column of --votes.")] = "item_id",
     vote_source_column: Annotated[str, typer.Option(help="Source column of --votes.")] = "source",
     vote_label_column: Annotated[str, typer.Option(help="Label column of --votes.")] = "label",
+    engine: Annotated[
+        str,
+        typer.Option(
+            help="memory: everything in RAM (full checks); local: bounded-memory chunks; "
+            "dask: a Dask cluster (see --scheduler). local/dask run `truelabel scale audit`."
+        ),
+    ] = "memory",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler tcp://HOST:PORT (default: a local cluster).")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Workers of the local Dask cluster.")] = None,
+    max_memory: Annotated[
+        str | None, typer.Option("--max-memory", help="Memory budget for local/dask, e.g. 4GB.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="local/dask: continue an interrupted run.")
+    ] = False,
     vote_method: Annotated[
         str, typer.Option(help="Label model for --votes (auto, mv, wawa, ds, onecoin, mace).")
     ] = "auto",
@@ -109,6 +126,40 @@ def audit(
     from ..audit import audit as run_audit
     from ..io import check_out_dir
 
+    if engine != "memory":
+        from .scale import EngineName, Learner
+        from .scale import audit as large_audit
+
+        with error_boundary():
+            if engine not in ("local", "dask"):
+                raise _err(f"unknown --engine {engine!r}; use memory, local or dask.")
+            if votes is not None or label_column is None:
+                raise _err(
+                    "--engine local/dask audits a --label-column; --votes needs --engine memory."
+                )
+        large_audit(
+            data,
+            label_column=label_column,
+            out=out,
+            text_column=text_column,
+            id_column=id_column,
+            featurizer="static"
+            if featurizer in (FeaturizerName.auto, FeaturizerName.vectors)
+            else featurizer.value,
+            pred_probs=pred_probs,
+            vectors_file=vectors_file,
+            folds=folds,
+            seed=seed,
+            learner=Learner.logistic if end_model == "logistic" else Learner.auto,
+            engine=EngineName(engine),
+            scheduler=scheduler,
+            workers=workers,
+            max_memory=max_memory,
+            chunk_rows=None,
+            resume=resume,
+            overwrite=overwrite,
+        )
+        return
     with error_boundary():
         if featurizer is FeaturizerName.vectors and vectors_column is None and vectors_file is None:
             raise _err(
