@@ -471,10 +471,13 @@ def main() -> None:
         action="store_true",
         help="merge results/estimate_{ppi,dsl,css}.json into estimate.json and print",
     )
+    ap.add_argument("--ns", default=None, help="comma-separated gold sizes (default 100,500,1000)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     reps = 50 if args.quick else args.reps
     ns = [100] if args.quick else [100, 500, 1000]
+    if args.ns:
+        ns = [int(x) for x in args.ns.split(",")]
     css_ns = [100] if args.quick else [100, 200]
     if args.report:
         report()
@@ -490,7 +493,7 @@ def main() -> None:
     if g in ("all", "css"):
         problems.extend((p, css_ns, False) for p in css_problems())
     if args.only:
-        problems = [p for p in problems if args.only in p[0].name]
+        problems = [p for p in problems if any(o in p[0].name for o in args.only.split(","))]
     rows: list[dict] = []
     t0 = time.perf_counter()
     for prob, pns, active in problems:
@@ -524,7 +527,9 @@ def main() -> None:
         "summary": df.to_dict(orient="records"),
         "rows": rows,
     }
-    suffix = g if not args.only else f"{g}_{args.only.replace('/', '_')}"
+    suffix = g if not args.only else f"{g}_{args.only.replace('/', '_').replace(',', '+')}"
+    if args.ns:
+        suffix += "_n" + args.ns.replace(",", "+")
     dest = (
         Path(args.out)
         if args.out
@@ -586,7 +591,9 @@ def markdown(df: pd.DataFrame) -> str:
         "truelabel dsl, active design",
     ]
     lines = []
-    for (ds, n), sub in df.groupby(["dataset", "n"], sort=False):
+    first = {d: i for i, d in enumerate(dict.fromkeys(df.dataset))}
+    df = df.assign(_o=df.dataset.map(first)).sort_values(["_o", "n"], kind="stable")
+    for (_, ds, n), sub in df.groupby(["_o", "dataset", "n"], sort=False):
         sub = sub.set_index("method")
         for m in order:
             if m not in sub.index:

@@ -45,9 +45,11 @@ def test_ppi_lam1_matches_closed_form() -> None:
     r = estimate_mean(y, yhat, method="ppi++", lam=1.0)
     closed = yhat.mean() + np.mean(y[lab] - yhat[lab])
     assert r.estimate[0] == pytest.approx(closed)
-    # variance: psi_i = yhat_i + R_i N/n (y_i - yhat_i) - theta, var = sum psi^2 / N^2
+    # variance: psi_i = a_i (y_i - theta) + (1 - a_i)(yhat_i - mean(yhat)), a_i = R_i N/n;
+    # the prediction is centred, so a biased surrogate does not inflate it; var = sum psi^2 / N^2
     n, big_n = lab.sum(), len(lab)
-    psi = yhat + np.where(lab, big_n / n * (np.nan_to_num(y) - yhat), 0) - closed
+    a = np.where(lab, big_n / n, 0.0)
+    psi = a * (np.nan_to_num(y) - closed) + (1 - a) * (yhat - yhat.mean())
     assert r.se[0] == pytest.approx(np.sqrt(np.sum(psi**2)) / big_n)
 
 
@@ -58,9 +60,12 @@ def test_lam0_is_classical() -> None:
     np.testing.assert_allclose(r.se, r.classical.se)
 
 
-def test_tuned_lambda_matches_ppi_py_and_is_not_wider_than_classical() -> None:
+@pytest.mark.parametrize("offset", [0.0, 10.0])
+def test_tuned_lambda_matches_ppi_py_and_is_not_wider_than_classical(offset: float) -> None:
+    # offset: outcome and prediction far from 0 (a biased surrogate must not widen PPI++)
     ppi_py = pytest.importorskip("ppi_py")
     y, yhat, lab, _ = _toy(2000, 200, seed=3)
+    y, yhat = y + offset, yhat + offset
     r = estimate_mean(y, yhat, method="ppi++")
     lo, hi = ppi_py.ppi_mean_ci(y[lab], yhat[lab], yhat[~lab], alpha=0.05)
     # same estimand and tuning; ours averages predictions over all rows, ppi_py over the rest

@@ -5,10 +5,10 @@ Every estimate here solves one weighted estimating equation over all ``N`` rows:
     sum_i  a_i * grad l(x_i, y_i; theta)  +  c_i * grad l(xh_i, yh_i; theta)  = 0
 
 with ``a_i = R_i / pi_i`` (the inverse-probability weight of a gold row, 0 for an
-unlabeled one) and ``c_i = lam * (1 - R_i / pi_i)``. ``(x, y)`` are the true
+unlabeled one) and ``c_i = lam * (mean(a) - a_i)``. ``(x, y)`` are the true
 (gold) values, ``(xh, yh)`` the surrogate ones (raw predictions for PPI++,
-cross-fitted predictions for DSL). Because ``E[1 - R/pi | data] = 0`` the
-second term has mean zero for any ``lam``, so the estimate is consistent
+cross-fitted predictions for DSL). Because ``E[1 - R/pi | data] = 0`` and the
+``c_i`` sum to zero, the second term has mean zero for any ``lam``, so the estimate is consistent
 whatever the quality of the predictions; ``lam = 0`` is the classical (gold-only,
 IPW) estimate. The variance is the sandwich ``H^-1 M H^-1`` with ``M`` summed over
 clusters when they are given.
@@ -186,10 +186,21 @@ def influence_parts(
     yh: FloatArray,
     b: FloatArray,
     theta: FloatArray,
+    *,
+    center: bool = False,
 ) -> tuple[FloatArray, FloatArray]:
-    """Per-row moment parts ``u_i = a_i g_i`` and ``v_i = b_i gh_i``, each (N, p)."""
+    """Per-row moment parts ``u_i = a_i g_i`` and ``v_i = b_i gh_i``, each (N, p).
+
+    With ``center`` (for weights ``b`` that sum to zero) ``gh`` is centred first:
+    the sum ``sum_i b_i gh_i`` is unchanged, but the row-wise variance no longer
+    carries the surrogate's mean (a biased surrogate would otherwise inflate it,
+    as a Horvitz-Thompson total does against a Hajek one).
+    """
     u = _grad_rows(loss, X, y, theta) * a[:, None]
-    v = _grad_rows(loss, Xh, yh, theta) * b[:, None]
+    gh = _grad_rows(loss, Xh, yh, theta)
+    if center:
+        gh = gh - gh.mean(axis=0)
+    v = gh * b[:, None]
     return u, v
 
 

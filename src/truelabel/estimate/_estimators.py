@@ -115,13 +115,22 @@ def _solve(
     clusters: IntArray | None,
     theta0: FloatArray | None,
 ) -> tuple[Fit, FloatArray]:
-    b = 1.0 - a
+    b = _control(a)
     fit = fit_weighted(loss, X, y, a, Xh, yh, lam * b, theta0=theta0)
-    u, v = influence_parts(loss, X, y, a, Xh, yh, b, fit.theta)
+    u, v = influence_parts(loss, X, y, a, Xh, yh, b, fit.theta, center=True)
     H = fit.hessian
     if np.any(np.linalg.eigvalsh((H + H.T) / 2) <= 0):
         H = _classical_hessian(loss, X, a, fit.theta)
     return fit, sandwich(H, u + lam * v, clusters)
+
+
+def _control(a: FloatArray) -> FloatArray:
+    """Weights of the surrogate part, ``mean(a) - a``: they sum to zero exactly.
+
+    Under uniform sampling of a fixed ``n`` this is ``1 - R/pi``; otherwise the
+    centring keeps the surrogate's mean out of the estimate's noise.
+    """
+    return np.asarray(a.mean() - a)
 
 
 def _classical_hessian(loss: str, X: FloatArray, a: FloatArray, theta: FloatArray) -> FloatArray:
@@ -151,8 +160,8 @@ def _engine(
         lams = np.full(p, float(lam_mode))
         fit1 = None
     else:
-        fit1 = fit_weighted(loss, X, y, a, Xh, yh, 1.0 - a, theta0=theta0)
-        u, v = influence_parts(loss, X, y, a, Xh, yh, 1.0 - a, fit1.theta)
+        fit1 = fit_weighted(loss, X, y, a, Xh, yh, _control(a), theta0=theta0)
+        u, v = influence_parts(loss, X, y, a, Xh, yh, _control(a), fit1.theta, center=True)
         H = _classical_hessian(loss, X, a, fit1.theta)
         if lam_mode == "overall":
             lams = np.full(p, tune_lambda(H, u, v, clusters))
