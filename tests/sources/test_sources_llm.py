@@ -426,3 +426,21 @@ def test_label_with_llm_select_sends_only_k_items(tmp_path: Path) -> None:
         )
         assert srv.calls == 2
     assert res.stats["selected"] == 2 and res.stats["n_votes"] == 2
+
+
+def test_interrupted_concurrent_run_loses_no_paid_answer(tmp_path: Path) -> None:
+    class Crash(Exception):
+        pass
+
+    def crash(done: int, total: int) -> None:
+        if done == 1:
+            raise Crash
+
+    with FlakyServer(_ok("Sports")) as srv:
+        with pytest.raises(Crash):
+            _labeler(srv.url, tmp_path, concurrency=2).label(TEXTS, CLASSES, progress=crash)
+        paid = srv.calls
+        res = _labeler(srv.url, tmp_path, concurrency=2).label(TEXTS, CLASSES)
+        # every call paid before the crash is read back from the cache, none is repeated
+        assert res.stats["n_cache_hits"] == paid and srv.calls == 4
+        assert res.stats["n_votes"] == 4
