@@ -135,11 +135,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--out", default=str(RESULTS / "serve.json"))
+    ap.add_argument("--featurizers", default="tfidf,minilm")
     args = ap.parse_args()
     n_batches = 10 if args.quick else 40
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for feat in ("tfidf", "minilm"):
+        for feat in args.featurizers.split(","):
             r = bench(feat, n_batches, Path(tmp))
             rows.append(r)
             print(

@@ -226,20 +226,22 @@ def create_app(
                 content={"message": str(exc), "detail": str(exc)},
             )
         cls = tm.classes
-        preds = []
         top = probs.argmax(axis=1)
-        for i in range(probs.shape[0]):  # response building only; numerics are vectorised
-            row = probs[i]
-            preds.append(
-                Prediction(
-                    label=cls[int(top[i])],
-                    confidence=float(row[top[i]]),
-                    probabilities={c: float(v) for c, v in zip(cls, row, strict=True)},
-                    prediction_set=[c for c, s in zip(cls, sets[i], strict=True) if s],
-                )
-            )
+        rows = probs.astype(np.float64).tolist()
+        conf = probs.max(axis=1).astype(np.float64).tolist()
+        members = [np.flatnonzero(r).tolist() for r in sets]
+        # plain dicts (the schema above documents them; no per-field re-validation)
+        preds = [
+            {
+                "label": cls[t],
+                "confidence": c,
+                "probabilities": dict(zip(cls, r, strict=True)),
+                "prediction_set": [cls[j] for j in m],
+            }
+            for t, c, r, m in zip(top.tolist(), conf, rows, members, strict=True)
+        ]
         alpha = req.alpha if req.alpha is not None else float(tm.conformal["alphas"][0])
-        return PredictResponse(predictions=preds, alpha=alpha)
+        return JSONResponse({"predictions": preds, "alpha": alpha})  # type: ignore[return-value]
 
     app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
     return app
