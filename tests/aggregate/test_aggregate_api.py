@@ -298,3 +298,19 @@ def test_lf_votes_model_abstention_by_default() -> None:
         warnings.simplefilter("ignore")
         off = aggregate_votes(v, method="ds", model_abstain=False)
     assert off.summary["abstain_modelled"] is False
+
+
+def test_auto_skips_full_confusions_when_votes_are_too_few() -> None:
+    # 12 classes, 8 sources, 2-3 votes per item: 8*12*11 = 1056 confusion parameters > votes
+    rng = np.random.default_rng(3)
+    n, k = 120, 12
+    truth = rng.integers(0, k, n)
+    rows = []
+    for i in range(n):
+        for s in rng.choice(8, size=3, replace=False):
+            lab = truth[i] if rng.random() < 0.7 else rng.integers(0, k)
+            rows.append((i, f"s{s}", int(lab)))
+    v = votes_from_table(pd.DataFrame(rows, columns=["item_id", "source", "label"]))
+    ch = select_label_model(v, random_state=0)
+    assert ch.method not in ("ds", "ds_pooled")
+    assert "full-confusion models skipped" in ch.reason

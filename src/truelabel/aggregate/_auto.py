@@ -133,6 +133,19 @@ def select_label_model(
     nvotes = np.bincount(plain.item, minlength=votes.n_items)
     gold_items = np.flatnonzero((g >= 0) & (nvotes > 0))
     scores: dict[str, float] = {}
+    # Identifiability guard: a full confusion matrix per source has K(K-1) free numbers;
+    # with fewer real votes than that in total, full-confusion models only fit noise.
+    k_true = _n_true(plain)
+    n_real = int((plain.label < k_true).sum())
+    n_params = n_src * k_true * (k_true - 1)
+    dropped = ""
+    if candidates is None and n_real < n_params:
+        full = ("ds", "ds_pooled", "features")
+        cands = tuple(c for c in cands if c not in full)
+        dropped = (
+            f"; full-confusion models skipped ({n_real} votes < {n_params} confusion "
+            f"parameters of {n_src} sources x {k_true}x{k_true - 1})"
+        )
     if len(gold_items) >= MIN_GOLD:
         perm = rng.permutation(gold_items)
         folds = np.array_split(perm, n_folds)
@@ -156,20 +169,23 @@ def select_label_model(
             + "; "
             + ", ".join(f"{c} {scores[c]:.3f}" for c in cands if c != best)
             + ")"
+            + dropped
         )
         return AutoChoice(best, "gold_accuracy", scores, reason)
 
     # Score only real answers: when abstaining is modelled as an answer (labeling
     # functions), abstentions dominate the votes but say little about the labels.
     real = plain.label < _n_true(plain)
-    n_real = np.bincount(plain.item[real], minlength=votes.n_items)
-    eligible = np.flatnonzero(real & (n_real[plain.item] >= 3))
+    real_per_item = np.bincount(plain.item[real], minlength=votes.n_items)
+    eligible = np.flatnonzero(real & (real_per_item[plain.item] >= 3))
     if len(eligible) < 10:
+        fallback = "ds" if "ds" in cands else "mv"
         return AutoChoice(
-            "ds",
+            fallback,
             "default",
             {},
-            "too few items with 3+ votes to compare models on held-out votes; used Dawid-Skene",
+            f"too few items with 3+ votes to compare models on held-out votes; used {fallback}"
+            + dropped,
         )
     totals = dict.fromkeys(cands, 0.0)
     count = 0
@@ -204,7 +220,8 @@ def select_label_model(
             )
             totals[c] += float(np.log(np.clip(p, 1e-12, None)).sum())
     if count == 0:
-        return AutoChoice("ds", "default", {}, "no votes could be held out; used Dawid-Skene")
+        fallback = "ds" if "ds" in cands else "mv"
+        return AutoChoice(fallback, "default", {}, f"no votes could be held out; used {fallback}")
     scores = {c: totals[c] / count for c in cands}
     best = max(cands, key=lambda c: scores[c])
     reason = (
@@ -212,6 +229,7 @@ def select_label_model(
         f"{count} votes hidden in {n_folds} rounds; "
         + ", ".join(f"{c} {scores[c]:.4f}" for c in cands if c != best)
         + ")"
+        + dropped
     )
     return AutoChoice(best, "heldout_vote_loglik", scores, reason)
 
