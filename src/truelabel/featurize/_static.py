@@ -348,7 +348,9 @@ class StaticFeaturizer:
         X = np.empty((len(texts), self._table.shape[1]), dtype=np.float32)
         for start in range(0, len(texts), _CHUNK):
             chunk = texts[start : start + _CHUNK]
-            X[start : start + len(chunk)] = self._counts(chunk) @ self._table
+            counts = self._counts(chunk)
+            counts.sum_duplicates()  # canonical (sorted) form: a row's sum order is fixed
+            X[start : start + len(chunk)] = counts @ self._table
         norms = np.linalg.norm(X, axis=1)
         empty = norms < 1e-12
         X[empty] = self._empty
