@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeAlias, runtime_checkable
 
 import numpy as np
 import scipy.sparse as sp
 
 __all__ = ["Featurizer", "Features"]
 
-Features = np.ndarray | sp.csr_matrix
+Features: TypeAlias = np.ndarray | sp.csr_matrix
 
 
 @runtime_checkable
