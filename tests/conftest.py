@@ -20,6 +20,8 @@ def shared_path(*parts: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Keep the feature cache of tests out of the user's ~/.cache (one per session)."""
     monkeypatch.setenv("TRUELABEL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
