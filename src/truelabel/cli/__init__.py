@@ -5,6 +5,7 @@ Each command group lives in its own module and registers itself on ``app``.
 
 from __future__ import annotations
 
+# Each command module registers itself on `app` when imported (one line each, sorted).
 from . import aggregate as _aggregate  # noqa: F401
 from . import audit as _audit  # noqa: F401
 from . import demo as _demo  # noqa: F401
@@ -16,10 +17,6 @@ from . import scale as _scale  # noqa: F401
 from . import taxonomy as _taxonomy  # noqa: F401
 from . import train as _train  # noqa: F401
 from ._app import app
-
-# Command modules register themselves on `app` when imported (one line each, sorted).
-# fmt: off
-# fmt: on
 
 __all__ = ["app", "main"]
 
