@@ -479,6 +479,8 @@ def main() -> None:
     if args.ns:
         ns = [int(x) for x in args.ns.split(",")]
     css_ns = [100] if args.quick else [100, 200]
+    if args.ns:
+        css_ns = [n for n in ns if n in (100, 200)] or css_ns
     if args.report:
         report()
         return
@@ -566,9 +568,14 @@ def report() -> None:
     """Merge the group files into estimate.json and print the markdown tables."""
     rows: list[dict] = []
     meta: dict[str, Any] = {}
+    seen: set[tuple[str, int, str]] = set()
     for f in sorted(RESULTS.parent.glob("estimate_*.json")):
         js = json.loads(f.read_text())
-        rows.extend(js["rows"])
+        for r in js["rows"]:  # a (dataset, n, method) run twice counts once
+            key = (r["dataset"], r["n"], r["method"])
+            if key not in seen:
+                seen.add(key)
+                rows.append(r)
         meta[f.stem] = {k: js[k] for k in ("date", "settings", "versions", "seconds", "machine")}
     df = summarize(rows)
     out = {
