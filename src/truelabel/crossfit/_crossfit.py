@@ -57,7 +57,11 @@ def check_foldable(
         listed = ", ".join(f"{names[i]!r} ({counts[i]} items)" for i in small[:10])
         raise InputError(
             f"{len(small)} classes have fewer items than --folds {n_folds}: {listed}; "
-            f"lower --folds to {int(counts[small].min())} or more, or drop or merge those classes."
+            + (
+                f"lower --folds to {int(counts[small].min())}, or drop or merge those classes."
+                if counts[small].min() >= 2
+                else "drop or merge those classes (a class needs at least 2 items)."
+            )
         )
 
 
