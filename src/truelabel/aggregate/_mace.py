@@ -59,16 +59,25 @@ class MACE(_EMModel):
 
     def _init_posterior(self, A: sp.csr_matrix, votes: VoteArrays, gold: IntArray) -> np.ndarray:
         s, n_obs = votes.n_sources, votes.n_classes
+        k = _n_true(votes)
         self._theta = np.full(s, 0.7)
-        self._xi = np.full((s, n_obs), 1.0 / n_obs)
+        # xi spreads over real answers only: abstaining (when modelled) has its own rate
+        self._xi = np.full((s, k), 1.0 / k)
         return _clamp(_mv_posterior(A, s, n_obs, n_true=_n_true(votes)), gold)
 
     def _m_step(self, counts: np.ndarray) -> np.ndarray:
         s, k, n_obs = counts.shape
         a = self.smoothing
+        p_abs = None
+        if n_obs > k:
+            # abstaining modelled as an answer (labeling functions): P(abstain | k) per source
+            # and class, as in OneCoinDawidSkene. Counting abstentions as spam made every
+            # labeling function a spammer and collapsed the posterior to one class.
+            ab = counts[:, :, k:].sum(axis=2)
+            p_abs = (ab + a) / (counts.sum(axis=2) + 2 * a)
+            counts = counts[:, :, :k]
         n_sl = counts.sum(axis=1)  # (s, l) votes with label l
-        q_sl = np.zeros((s, n_obs))
-        q_sl[:, :k] = np.diagonal(counts[:, :, :k], axis1=1, axis2=2)  # mass that l is right
+        q_sl = np.diagonal(counts, axis1=1, axis2=2).copy()  # mass that l is right
         th = self._theta[:, None]
         nonspam = q_sl * th / (th + (1 - th) * self._xi + 1e-300)
         spam = np.clip(n_sl - nonspam, 0.0, None)
@@ -76,8 +85,17 @@ class MACE(_EMModel):
         xi = spam + a
         self._xi = xi / xi.sum(axis=1, keepdims=True)
         conf = (1 - self._theta)[:, None, None] * self._xi[:, None, :] + np.einsum(
-            "s,kl->skl", self._theta, np.eye(k, n_obs)
+            "s,kl->skl", self._theta, np.eye(k)
         )
+        if p_abs is not None:
+            extra = n_obs - k
+            conf = np.concatenate(
+                [
+                    conf * (1 - p_abs)[:, :, None],
+                    np.repeat(p_abs[:, :, None] / extra, extra, axis=2),
+                ],
+                axis=2,
+            )
         return np.log(np.clip(conf, 1e-12, None))
 
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:
