@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("TRUELABEL_SHARED", ROOT.parent / "shared")) / "datasets"
-
-
-def shared_path(*parts: str) -> Path:
-    """Path under ../shared/datasets; skips the test with a reason when it is absent."""
-    p = SHARED.joinpath(*parts)
-    if not p.exists():
-        pytest.skip(f"{p} not found (../shared/datasets is only present in the project's CI)")
-    return p
+from _shared import ROOT, SHARED, seed_models, shared_path  # noqa: F401  (re-exported)
 
 
 @pytest.fixture(autouse=True)
@@ -25,3 +13,9 @@ def _isolated_cache(
 ) -> None:
     """Keep the feature cache of tests out of the user's ~/.cache (one per session)."""
     monkeypatch.setenv("TRUELABEL_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _seeded_models(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Reuse the developer's already-built model files in the session's isolated cache."""
+    seed_models(tmp_path_factory.getbasetemp() / "cache" / "models")

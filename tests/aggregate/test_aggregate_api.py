@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 import truelabel
-from conftest import shared_path
+from _shared import shared_path
 from truelabel import InputError
 from truelabel.aggregate import AggregateResult, aggregate, aggregate_votes, select_label_model
 from truelabel.cli import app

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import shared_path
+from _shared import shared_path
 from truelabel import audit
 from truelabel.cli import app
 

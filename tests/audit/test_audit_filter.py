@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_path
+from _shared import shared_path
 from truelabel import InputError
 from truelabel.audit import FILTER_STRATEGIES, find_label_issues
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import shared_path
+from _shared import shared_path
 from truelabel.calibrate import ConformalClassifier, TemperatureScaling, expected_calibration_error
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from featurize_seed import seed_models
 
-from conftest import SHARED
+from _shared import SHARED
 from truelabel import InputError
 from truelabel.featurize import LARGE_DATA_ROWS, cache_dir, featurize, resolve_featurizer
 from truelabel.featurize._minilm import MiniLMFeaturizer

@@ -8,7 +8,7 @@ from featurize_seed import seed_models
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import shared_path
+from _shared import shared_path
 from truelabel import InputError
 from truelabel.featurize import cache_dir, featurize
 from truelabel.featurize._static import StaticFeaturizer

@@ -195,7 +195,7 @@ def test_bad_inputs(trained: tuple[TrainedModel, Path, pd.DataFrame], tmp_path: 
 
 @pytest.mark.shared
 def test_real_data_banking77() -> None:
-    from conftest import shared_path
+    from _shared import shared_path
 
     path = shared_path("text", "banking77", "train.csv")
     df = pd.read_csv(path).groupby("category").head(30).reset_index(drop=True)

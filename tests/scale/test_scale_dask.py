@@ -100,7 +100,7 @@ def test_scheduler_address_is_checked() -> None:
 
 @pytest.mark.shared
 def test_chunked_dawid_skene_on_real_crowd_data() -> None:
-    from conftest import shared_path
+    from _shared import shared_path
     from truelabel.sources import votes_from_table
 
     answers = shared_path("crowd", "zheng2017", "dog", "answer.csv")

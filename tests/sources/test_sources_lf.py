@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import shared_path
+from _shared import shared_path
 from truelabel import InputError
 from truelabel.cli import app
 from truelabel.sources import (

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from conftest import shared_path
+from _shared import shared_path
 from truelabel import InputError, NotFittedError
 from truelabel.cli import app
 from truelabel.sources import (

@@ -1,0 +1,41 @@
+"""Paths to ../shared/datasets for tests (a module with a unique name, importable from any
+test folder: several folders have their own ``conftest.py``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("TRUELABEL_SHARED", ROOT.parent / "shared")) / "datasets"
+
+
+def shared_path(*parts: str) -> Path:
+    """Path under ../shared/datasets; skips the test with a reason when it is absent."""
+    p = SHARED.joinpath(*parts)
+    if not p.exists():
+        pytest.skip(f"{p} not found (../shared/datasets is only present in the project's CI)")
+    return p
+
+
+def seed_models(dest: Path) -> None:
+    """Copy hash-verified exported models (``*.onnx`` / ``*.npz`` with a ``.sha256`` sidecar)
+    from the user's cache into ``dest``, so a test session does not re-export the ONNX
+    model or re-distill the static table. On a fresh machine nothing is copied and the real
+    export/distillation runs once per session."""
+    import shutil
+
+    from truelabel.featurize._onnx import _is_valid
+
+    src = Path.home() / ".cache" / "truelabel" / "models"
+    if not src.is_dir():
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in sorted(src.iterdir()):
+        if f.suffix not in (".onnx", ".npz") or (dest / f.name).exists() or not _is_valid(f):
+            continue
+        side = f.with_name(f.name + ".sha256")
+        shutil.copy2(side, dest / side.name)
+        shutil.copy2(f, dest / f.name)
