@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from review_helpers import PASSWORD, free_port, make_audit_run
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from review_helpers import PASSWORD, Server, make_audit_run
 
+from review_helpers import PASSWORD, Server, make_audit_run
 from truelabel.review import add_user, export_review, import_review
 
 pytestmark = pytest.mark.full

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from unittest import mock
 
-from review_helpers import PASSWORD
 from typer.testing import CliRunner
 
+from review_helpers import PASSWORD
 from truelabel.cli import app
 
 runner = CliRunner()

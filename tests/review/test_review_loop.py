@@ -12,9 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from review_helpers import PASSWORD, token_for
 from typer.testing import CliRunner
 
+from review_helpers import PASSWORD, token_for
 from truelabel.cli import app as cli
 
 CLASSES = ["billing", "delivery", "login"]

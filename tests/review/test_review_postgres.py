@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
-from review_helpers import PASSWORD, make_aggregate_run, make_audit_run, token_for
 
+from review_helpers import PASSWORD, make_aggregate_run, make_audit_run, token_for
 from truelabel import InputError
 from truelabel.review import (
     Database,

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from review_helpers import PASSWORD, make_audit_run, token_for
 
+from review_helpers import PASSWORD, make_audit_run, token_for
 from truelabel.review import ReviewSettings, add_user, create_app, import_review
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from review_helpers import PASSWORD, Server, make_audit_run
 
+from review_helpers import PASSWORD, Server, make_audit_run
 from truelabel.review import Database, crud, import_review
 
 

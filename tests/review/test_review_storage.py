@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from review_helpers import CLASSES, PASSWORD, make_aggregate_run, make_audit_run
 
+from review_helpers import CLASSES, PASSWORD, make_aggregate_run, make_audit_run
 from truelabel import InputError
 from truelabel.review import Database, crud, export_review, import_review, load_run
 from truelabel.review.errors import ConflictError
@@ -331,7 +331,6 @@ def test_label_run_alone_queues_by_confidence(tmp_path: Path) -> None:
 
 def test_unreachable_database_is_a_clear_error(tmp_path: Path, audit_run: Path) -> None:
     from review_helpers import free_port
-
     from truelabel import ServiceError
 
     url = f"postgresql://nobody@127.0.0.1:{free_port()}/nothing"
