@@ -70,7 +70,10 @@ __all__ = sorted(
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name]), name)
+        module = importlib.import_module(_LAZY[name])
+        # `audit`, `aggregate`, `estimate` are packages that are also callable (see
+        # _callable.py): keep the package, so `import truelabel.audit` stays the package.
+        value = module if module.__name__ == f"truelabel.{name}" else getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'truelabel' has no attribute {name!r}")
