@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,22 +10,16 @@ import numpy as np
 if TYPE_CHECKING:
     from ._result import AggregateResult
 
+from ..report import fig_to_data_uri
+
 __all__ = ["render_report"]
 
 MAX_CONFUSIONS = 6
 
 
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _img(b64: str, alt: str) -> str:
-    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{b64}">'
+def _img(fig: Any, alt: str) -> str:
+    """An ``<img>`` with the figure embedded (shared encoder in ``truelabel.report``)."""
+    return f'<img alt="{html.escape(alt)}" src="{fig_to_data_uri(fig)}">'
 
 
 def _plots(res: AggregateResult) -> list[str]:
@@ -45,12 +37,12 @@ def _plots(res: AggregateResult) -> list[str]:
         ax.set_xlabel("votes cast (log scale)")
         ax.set_ylabel("estimated accuracy")
         ax.set_title("Source quality")
-        out.append(_img(_png(fig), "estimated accuracy against votes per source"))
+        out.append(_img(fig, "estimated accuracy against votes per source"))
         fig, ax = plt.subplots(figsize=(6, 3))
         ax.hist(res.posterior.max(axis=1), bins=20, range=(0, 1))
         ax.set_xlabel("confidence of the aggregated label")
         ax.set_ylabel("items")
-        out.append(_img(_png(fig), "histogram of label confidence"))
+        out.append(_img(fig, "histogram of label confidence"))
     # confusion matrices of the worst sources with enough votes
     worst = src[src["n_votes"] >= max(5, res.votes.n_classes)].head(MAX_CONFUSIONS)
     names = list(res.votes.source_names)
@@ -70,7 +62,7 @@ def _plots(res: AggregateResult) -> list[str]:
             for i in range(k):
                 for j in range(k):
                     ax.text(j, i, f"{conf[i, j]:.2f}", ha="center", va="center", fontsize=6)
-        out.append(_img(_png(fig), f"confusion matrix of source {row['source']}"))
+        out.append(_img(fig, f"confusion matrix of source {row['source']}"))
     return out
 
 
