@@ -30,7 +30,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck docs
 	$(PY) -m pytest -q -m "not full"
 
 # PostgreSQL and browser tests: installs Debian's postgresql/chromium when missing.
