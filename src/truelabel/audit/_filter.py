@@ -169,6 +169,13 @@ def _prune_counts(
 ) -> IntArray:
     """Counts to prune, indexed ``[true, given]`` (cleanlab's ``prune_count_matrix``)."""
     cj = _compute_confident_joint(labels, pred_probs, calibrate=True)
+    return _prune_counts_from_joint(cj, frac_noise, min_per_class)
+
+
+def _prune_counts_from_joint(cj: IntArray, frac_noise: float, min_per_class: int) -> IntArray:
+    """Counts to prune ``[true, given]`` from a calibrated confident joint ``[given, true]``:
+    transpose, raise the diagonal to ``min_per_class``, scale off-diagonals by
+    ``frac_noise``, round keeping row totals. Shared with the streaming audit (``scale``)."""
     pcm = cj.T.astype(np.float64)
     diag = pcm.diagonal().copy()
     new_diag = np.maximum(diag, min_per_class)
@@ -179,7 +186,7 @@ def _prune_counts(
     np.fill_diagonal(new, new_diag)
     # scale off-diagonals by frac_noise, moving the removed mass to the diagonal
     scaled = new * frac_noise
-    np.fill_diagonal(scaled, new.diagonal())
+    np.fill_diagonal(scaled, new.diagonal())  # so the sum below counts off-diagonals only
     np.fill_diagonal(scaled, new.diagonal() + np.sum(new - scaled, axis=0))
     return _round_preserving_row_totals(scaled.astype(np.int64).astype(np.float64))
 

@@ -30,9 +30,14 @@ from ..audit._confident_joint import (
     _calibrate,
     _comparable_thresholds,
     _confident_guess,
-    _round_preserving_row_totals,
 )
-from ..audit._filter import FILTER_STRATEGIES, _check_options, _given_is_argmax, _top_n
+from ..audit._filter import (
+    FILTER_STRATEGIES,
+    _check_options,
+    _given_is_argmax,
+    _prune_counts_from_joint,
+    _top_n,
+)
 from ..audit._noise import NoiseEstimate, _noise_from_joint
 from ..audit._scores import (
     LABEL_QUALITY_METHODS,
@@ -281,27 +286,6 @@ def _quality_chunk(
 
 
 # --------------------------------------------------------------------------- reductions
-
-
-def _prune_counts_from_joint(cj: IntArray, frac_noise: float, min_per_class: int) -> IntArray:
-    """Counts to prune ``[true, given]`` from the calibrated confident joint.
-
-    The same steps as ``truelabel.audit._filter._prune_counts`` after its joint is
-    computed (``tests/scale`` checks the two agree): transpose, raise the diagonal to
-    ``min_per_class``, scale off-diagonals by ``frac_noise``, round keeping row totals.
-    """
-    pcm = cj.T.astype(np.float64)
-    diag = pcm.diagonal().copy()
-    new_diag = np.maximum(diag, min_per_class)
-    diff = new_diag - diag
-    n_noise = np.maximum(np.count_nonzero(pcm, axis=0) - 1.0, 1.0)
-    new = pcm - diff / n_noise
-    new[new < 0] = 0
-    np.fill_diagonal(new, new_diag)
-    scaled = new * frac_noise
-    np.fill_diagonal(scaled, new.diagonal())
-    np.fill_diagonal(scaled, new.diagonal() + np.sum(new - scaled, axis=0))
-    return _round_preserving_row_totals(scaled.astype(np.int64).astype(np.float64))
 
 
 @dataclass(frozen=True)
