@@ -171,3 +171,38 @@ def test_serve_model_passes_options(monkeypatch: pytest.MonkeyPatch) -> None:
         "max_batch": 64,
         "max_body_bytes": 16 * 1024 * 1024,
     }
+
+
+@pytest.mark.parametrize("mode", ["class", "clustered"])
+def test_train_conformal_modes(tmp_path: Path, mode: str) -> None:
+    import json
+    import warnings
+
+    data = _csv(tmp_path)
+    args = ["train", str(data), "--text-column", "body", "--label-column", "cls"]
+    args += ["--featurizer", "tfidf", "--epochs", "3", "--conformal", mode]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["conformal"]["mode"] == mode
+    assert len(meta["conformal"]["quantiles"][0]) == 2
+
+
+def test_train_model_clustered_warning_names_classes(tmp_path: Path) -> None:
+    from truelabel.learn import train_model
+
+    data = pd.read_csv(_csv(tmp_path))
+    # 24 held-out items over 2 classes at alpha 0.05: too few to cluster -> named fallback
+    with pytest.warns(UserWarning, match=r"use the marginal threshold: a, b"):
+        train_model(
+            data,
+            text_column="body",
+            label_column="cls",
+            featurizer="tfidf",
+            epochs=2,
+            conformal="clustered",
+        )
+    with pytest.raises(Exception, match="unknown conformal mode"):
+        train_model(data, text_column="body", label_column="cls", conformal="percls")

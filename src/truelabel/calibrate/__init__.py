@@ -3,7 +3,13 @@
 The numeric core works on NumPy arrays (SciPy for the optimisers); no torch needed.
 """
 
-from ._conformal import ConformalClassifier, MultiLabelConformal, conformal_quantile, set_sizes
+from ._conformal import (
+    ConformalClassifier,
+    MultiLabelConformal,
+    clustering_parameters,
+    conformal_quantile,
+    set_sizes,
+)
 from ._metrics import (
     ReliabilityDiagram,
     brier_score,
@@ -22,6 +28,7 @@ __all__ = [
     "VectorScaling",
     "brier_score",
     "calibrate_probs",
+    "clustering_parameters",
     "conformal_quantile",
     "expected_calibration_error",
     "maximum_calibration_error",

@@ -1,4 +1,5 @@
-"""Split conformal prediction sets: LAC, APS and RAPS scores, class-conditional, multi-label."""
+"""Split conformal prediction sets: LAC, APS and RAPS scores, class-conditional, clustered
+(Ding et al. 2023), multi-label."""
 
 from __future__ import annotations
 
@@ -20,7 +21,13 @@ from .._validation import (
     check_random_state,
 )
 
-__all__ = ["ConformalClassifier", "MultiLabelConformal", "conformal_quantile", "set_sizes"]
+__all__ = [
+    "ConformalClassifier",
+    "MultiLabelConformal",
+    "clustering_parameters",
+    "conformal_quantile",
+    "set_sizes",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +75,103 @@ def _class_scores(
     return s
 
 
+def clustering_parameters(counts: IntArray, alpha: float) -> tuple[int, float]:
+    """Ding et al.'s (2023) heuristic: number of clusters and share of items used to cluster.
+
+    ``n_min`` is the smallest per-class count, raised to ``n_alpha = ceil(1/alpha) - 1``
+    (the fewest items with a finite conformal quantile); ``K'`` the number of classes
+    with at least ``n_min`` items. Then ``n_clustering = floor(n_min K' / (75 + K'))``
+    items per class form the clusters, ``n_clusters = floor(n_clustering / 2)``, and the
+    clustering share is ``n_clustering / n_min``.
+
+    Parameters
+    ----------
+    counts : ndarray of shape (K,)
+        Calibration items per class.
+    alpha : float
+
+    Returns
+    -------
+    n_clusters : int (>= 1)
+    cluster_fraction : float in [0, 1)
+    """
+    c = np.asarray(counts, dtype=np.int64)
+    n_alpha = int(np.ceil(1.0 / alpha)) - 1
+    present = c[c > 0]
+    n_min = max(int(present.min()) if present.size else 0, n_alpha, 1)
+    k_left = int((c >= n_min).sum())
+    n_clustering = int(n_min * k_left / (75 + k_left))
+    return max(n_clustering // 2, 1), float(n_clustering / n_min)
+
+
+def _clustered_quantiles(
+    s: np.ndarray,
+    y: np.ndarray,
+    k: int,
+    alpha: float,
+    rng: np.random.Generator,
+    n_clusters: int | str,
+    cluster_fraction: float | str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Clustered conformal thresholds (Ding et al. 2023).
+
+    The calibration items are split per class: a share clusters the classes by the
+    quantiles of their scores (weighted k-means on the 0.5…0.9 quantiles, weight
+    ``sqrt(n_c)``), the rest gives one conformal quantile per cluster. Classes with
+    fewer than ``ceil(1/alpha) - 1`` clustering items (and clusters whose quantile
+    would be infinite) fall back to the marginal quantile of the calibration part.
+
+    Returns
+    -------
+    quantiles : ndarray of shape (K,)
+    cluster_of_class : ndarray of shape (K,), int; -1 for classes that fell back
+    fallback : ndarray of int, the classes that fell back
+    """
+    from sklearn.cluster import KMeans
+
+    counts = np.bincount(y, minlength=k)
+    auto_m, auto_frac = clustering_parameters(counts, alpha)
+    m = auto_m if n_clusters == "auto" else int(n_clusters)
+    frac = auto_frac if cluster_fraction == "auto" else float(cluster_fraction)
+    n = y.size
+    # stratified split: within each class, a random `frac` share goes to clustering
+    order = np.lexsort((rng.random(n), y))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - starts[y[order]]
+    n_clust = np.floor(frac * counts + 1e-9).astype(np.int64)
+    in_clust = rank < n_clust[y]
+    s_cl, y_cl = s[in_clust], y[in_clust]
+    s_cal, y_cal = s[~in_clust], y[~in_clust]
+    marginal = conformal_quantile(s_cal, alpha)
+    n_alpha = int(np.ceil(1.0 / alpha)) - 1
+    eligible = np.flatnonzero(n_clust >= max(n_alpha, 1))
+    cluster_of = np.full(k, -1, dtype=np.int64)
+    q = np.full(k, marginal, dtype=np.float64)
+    if eligible.size:
+        levels = np.array([0.5, 0.6, 0.7, 0.8, 0.9])
+        emb = np.empty((eligible.size, levels.size), dtype=np.float64)
+        for j, c in enumerate(eligible):  # loop over classes only
+            emb[j] = np.quantile(s_cl[y_cl == c], levels)
+        m_eff = max(1, min(m, eligible.size))
+        if m_eff == 1:
+            lab = np.zeros(eligible.size, dtype=np.int64)
+        else:
+            km = KMeans(n_clusters=m_eff, n_init=10, random_state=int(rng.integers(1 << 30)))
+            lab = km.fit_predict(emb, sample_weight=np.sqrt(n_clust[eligible]))
+        cluster_of[eligible] = lab
+        cl_item = cluster_of[y_cal]
+        for g in range(m_eff):  # loop over clusters only
+            qg = conformal_quantile(s_cal[cl_item == g], alpha)
+            members = eligible[lab == g]
+            if np.isfinite(qg):
+                q[members] = qg
+            else:
+                cluster_of[members] = -1
+    fallback = np.flatnonzero(cluster_of < 0)
+    return q, cluster_of, fallback
+
+
 def set_sizes(sets: BoolArray) -> IntArray:
     """Number of classes in each prediction set, shape (N,)."""
     return np.asarray(sets, dtype=bool).sum(axis=1)
@@ -88,9 +192,20 @@ class ConformalClassifier(BaseEstimator):
         ``raps``: APS plus ``lam * max(0, rank - k_reg)`` (shorter tails).
     alpha : float, default 0.1
         Target miscoverage: sets cover the truth for ~90% of items at 0.1.
-    class_conditional : bool, default False
-        One threshold per true class, so coverage holds within every class (needs
-        enough calibration items per class; classes with too few get all-inclusive sets).
+    class_conditional : bool or "clustered", default False
+        ``True``: one threshold per true class, so coverage holds within every class
+        (needs ``ceil(1/alpha) - 1`` calibration items per class; classes with fewer get
+        all-inclusive sets, and with ~20 items per class the thresholds over-cover).
+        ``"clustered"``: clustered conformal (Ding et al. 2023) — classes whose score
+        quantiles look alike share one threshold, so each threshold rests on many items;
+        classes with too few items fall back to the marginal threshold (a warning names
+        them). Coverage holds marginally and approximately within each cluster.
+    n_clusters : int or "auto", default "auto"
+        ``"clustered"`` only: number of clusters (``"auto"``: Ding et al.'s heuristic,
+        :func:`clustering_parameters`).
+    cluster_fraction : float in (0, 1) or "auto", default "auto"
+        ``"clustered"`` only: share of each class's calibration items used to form the
+        clusters (the rest fixes the thresholds).
     randomized : bool, default True
         Randomized APS/RAPS (exact coverage; sets may be empty). ``False`` is
         conservative. Ignored for ``lac``.
@@ -107,6 +222,11 @@ class ConformalClassifier(BaseEstimator):
         Threshold (marginal).
     quantiles_ : ndarray of shape (K,)
         Per-class thresholds (all equal to ``quantile_`` unless class-conditional).
+    cluster_of_class_ : ndarray of shape (K,), int
+        ``"clustered"`` only: each class's cluster, -1 when it fell back to the marginal
+        threshold.
+    fallback_classes_ : ndarray of int
+        ``"clustered"`` only: the classes that fell back to the marginal threshold.
     n_classes_ : int
     n_calibration_ : int
     """
@@ -114,7 +234,9 @@ class ConformalClassifier(BaseEstimator):
     _constraints = {
         "score": [Options(("lac", "aps", "raps"))],
         "alpha": [Interval(float, 0, 1, closed="neither")],
-        "class_conditional": ["boolean"],
+        "class_conditional": ["boolean", Options(("clustered",))],
+        "n_clusters": [Interval(int, 1, None), Options(("auto",))],
+        "cluster_fraction": [Interval(float, 0, 1, closed="neither"), Options(("auto",))],
         "randomized": ["boolean"],
         "lam": [Interval(float, 0, None)],
         "k_reg": [Interval(int, 0, None)],
@@ -126,7 +248,9 @@ class ConformalClassifier(BaseEstimator):
         *,
         score: str = "lac",
         alpha: float = 0.1,
-        class_conditional: bool = False,
+        class_conditional: bool | str = False,
+        n_clusters: int | str = "auto",
+        cluster_fraction: float | str = "auto",
         randomized: bool = True,
         lam: float = 0.01,
         k_reg: int = 1,
@@ -135,6 +259,8 @@ class ConformalClassifier(BaseEstimator):
         self.score = score
         self.alpha = alpha
         self.class_conditional = class_conditional
+        self.n_clusters = n_clusters
+        self.cluster_fraction = cluster_fraction
         self.randomized = randomized
         self.lam = lam
         self.k_reg = k_reg
@@ -165,6 +291,8 @@ class ConformalClassifier(BaseEstimator):
         n, k = p.shape
         if n == 0:
             raise InputError("cal_probs is empty; conformal calibration needs held-out items.")
+        for attr in ("cluster_of_class_", "fallback_classes_"):
+            self.__dict__.pop(attr, None)
         rng = check_random_state(self.random_state)
         s_all = _class_scores(p, self.score, self._u(n, rng), float(self.lam), int(self.k_reg))
         s = s_all[np.arange(n), y]
@@ -176,7 +304,24 @@ class ConformalClassifier(BaseEstimator):
                 UserWarning,
                 stacklevel=2,
             )
-        if self.class_conditional:
+        if self.class_conditional == "clustered":
+            q, cluster_of, fallback = _clustered_quantiles(
+                s, y, k, float(self.alpha), rng, self.n_clusters, self.cluster_fraction
+            )
+            if fallback.size:
+                shown = ", ".join(str(int(c)) for c in fallback[:20])
+                more = f" and {fallback.size - 20} more" if fallback.size > 20 else ""
+                warnings.warn(
+                    f"clustered conformal: {fallback.size} of {k} classes have too few "
+                    f"calibration items to be clustered at alpha={self.alpha} and use the "
+                    f"marginal threshold: classes {shown}{more}.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            self.quantiles_ = q
+            self.cluster_of_class_ = cluster_of
+            self.fallback_classes_ = fallback
+        elif self.class_conditional:
             q = np.empty(k, dtype=np.float64)
             for c in range(k):  # loop over classes only
                 q[c] = conformal_quantile(s[y == c], self.alpha)

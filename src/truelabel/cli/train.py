@@ -33,6 +33,12 @@ class SchemeChoice(StrEnum):
     plain = "plain"
 
 
+class ConformalChoice(StrEnum):
+    marginal = "marginal"
+    class_ = "class"
+    clustered = "clustered"
+
+
 class ModelChoice(StrEnum):
     logreg = "logreg"
     mlp = "mlp"
@@ -73,6 +79,13 @@ def train(
     no_calibration: Annotated[
         bool, typer.Option("--no-calibration", help="Do not fit a temperature.")
     ] = False,
+    conformal: Annotated[
+        ConformalChoice,
+        typer.Option(
+            help="Conformal thresholds: one for all classes, one per class, or clustered "
+            "(classes with similar score quantiles share one; rare classes use the marginal)."
+        ),
+    ] = ConformalChoice.marginal,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
@@ -95,6 +108,7 @@ def train(
             epochs=epochs,
             holdout=holdout,
             calibrate=not no_calibration,
+            conformal=conformal.value,
             random_state=seed,
         )
         tm.save(out, overwrite=overwrite)

@@ -17,6 +17,7 @@ import json
 import logging
 import platform
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,7 @@ _TFIDF_PARAMS = {
 }
 FEATURIZER_CHOICES = ("tfidf", "minilm", "static", "vectors")
 MODEL_CHOICES = ("logreg", "mlp")
+CONFORMAL_CHOICES = ("marginal", "class", "clustered")
 
 
 def _versions() -> dict[str, str]:
@@ -455,6 +457,7 @@ def train_model(
     holdout: float = 0.2,
     alphas: Sequence[float] = (0.1, 0.05),
     calibrate: bool = True,
+    conformal: str = "marginal",
     random_state: int = 0,
 ) -> TrainedModel:
     """Train a noise-robust, calibrated classifier with conformal sets from a table.
@@ -483,6 +486,12 @@ def train_model(
         Conformal levels to calibrate (the first is the default at prediction).
     calibrate : bool
         Fit a temperature (else T = 1).
+    conformal : {"marginal", "class", "clustered"}
+        Conformal thresholds: one for all classes; one per class (needs
+        ``ceil(1/alpha) - 1`` held-out items per class, else that class's sets always
+        include it); or clustered conformal (Ding et al. 2023: classes with similar
+        score quantiles share a threshold; classes with too few items use the marginal
+        one, and a warning names them).
     random_state : int
 
     Returns
@@ -504,6 +513,10 @@ def train_model(
         )
     if not 0 < holdout <= 0.5:
         raise InputError(f"holdout must be in (0, 0.5]; got {holdout}.")
+    if conformal not in CONFORMAL_CHOICES:
+        raise InputError(
+            f"unknown conformal mode {conformal!r}; choose one of {', '.join(CONFORMAL_CHOICES)}."
+        )
     if (label_column is None) == (labels is None):
         raise InputError("pass exactly one of --label-column or --labels.")
     if featurizer == "vectors" and vectors_column is None:
@@ -607,10 +620,33 @@ def train_model(
         tm.temperature = ts.temperature_
     p_cal = tm.predict_proba(X[ho])
     qs = []
+    cc_mode: bool | str = "clustered" if conformal == "clustered" else conformal == "class"
     for a in alphas:
-        cc = ConformalClassifier(score="lac", alpha=float(a)).fit(p_cal, y_ho)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            cc = ConformalClassifier(
+                score="lac", alpha=float(a), class_conditional=cc_mode, random_state=random_state
+            ).fit(p_cal, y_ho)
+        for w in caught:
+            if issubclass(w.category, UserWarning):
+                msg = str(w.message)
+                fb = getattr(cc, "fallback_classes_", None)
+                if fb is not None and fb.size:
+                    names = ", ".join(str(classes[int(c)]) for c in fb[:20])
+                    more = f" and {fb.size - 20} more" if fb.size > 20 else ""
+                    msg = (
+                        f"clustered conformal at alpha={a}: {fb.size} of {len(classes)} classes "
+                        f"have too few held-out items to be clustered and use the marginal "
+                        f"threshold: {names}{more}."
+                    )
+                warnings.warn(msg, UserWarning, stacklevel=2)
         qs.append([float(v) for v in cc.quantiles_])
-    tm.conformal = {"score": "lac", "alphas": [float(a) for a in alphas], "quantiles": qs}
+    tm.conformal = {
+        "score": "lac",
+        "mode": conformal,
+        "alphas": [float(a) for a in alphas],
+        "quantiles": qs,
+    }
     sets = tm.predict_sets(p_cal)
     metrics = {
         "n_train": len(tr),
