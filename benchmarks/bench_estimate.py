@@ -91,6 +91,25 @@ def _ci(res: Any) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(res.ci_low), np.asarray(res.ci_high)
 
 
+Z = 1.959963984540054
+
+
+def _ci_plugin(res: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The same fit's interval without the small-sample correction (plug-in se, z)."""
+    est = np.asarray(res.estimate)
+    se = np.asarray(res.se) / np.sqrt(res.extra.get("variance_factor", 1.0))
+    return est - Z * se, est + Z * se
+
+
+def _outputs(res: Any) -> dict[str, Any]:
+    return {
+        "valid": _ci(res),
+        "plugin": _ci_plugin(res),
+        "classical": _ci(res.classical),
+        "naive": _ci(res.naive),
+    }
+
+
 class MeanProblem(Problem):
     def __init__(self, name: str, Y: np.ndarray, Yhat: np.ndarray) -> None:
         self.name, self.kind, self.terms = name, "mean", ["mean"]
@@ -112,7 +131,7 @@ class MeanProblem(Problem):
                     level=LEVEL,
                     random_state=0,
                 )
-                return {"valid": _ci(r), "classical": _ci(r.classical), "naive": _ci(r.naive)}
+                return _outputs(r)
 
             return run
 
@@ -171,7 +190,7 @@ class RegressionProblem(Problem):
                     level=LEVEL,
                     random_state=0,
                 )
-                return {"valid": _ci(r), "classical": _ci(r.classical), "naive": _ci(r.naive)}
+                return _outputs(r)
 
             return run
 
@@ -220,7 +239,7 @@ class ProportionProblem(Problem):
                     level=LEVEL,
                     random_state=0,
                 )
-                return {"valid": _ci(r), "classical": _ci(r.classical), "naive": _ci(r.naive)}
+                return _outputs(r)
 
             return run
 
@@ -373,13 +392,17 @@ def load_css(task: str, model: str = "chatgpt") -> ProportionProblem:
 
 
 # ----------------------------------------------------------------------------- simulation
-def simulate(prob: Problem, ns: list[int], reps: int, seed: int, active: bool) -> list[dict]:
+def simulate(
+    prob: Problem, ns: list[int], reps: int, seed: int, active: bool, reps100: int | None = None
+) -> list[dict]:
     methods = prob.methods()
     rows = []
     unc = prob.uncertainty() if active and isinstance(prob, MeanProblem) else None
+    reps_all = reps
     for n in ns:
         if n >= prob.n_total:
             continue
+        reps = reps100 if (n == 100 and reps100) else reps_all
         rng = np.random.default_rng([seed, n])
         cover: dict[str, list[np.ndarray]] = {}
         width: dict[str, list[np.ndarray]] = {}
@@ -390,7 +413,14 @@ def simulate(prob: Problem, ns: list[int], reps: int, seed: int, active: bool) -
             cover.setdefault(key, []).append((lo <= prob.truth) & (prob.truth <= hi))
             width.setdefault(key, []).append(hi - lo)
 
-        pi_act = active_sampling_probs(unc, n, floor=0.2) if unc is not None else None
+        designs = (
+            {
+                "truelabel dsl, active design": active_sampling_probs(unc, n),  # floor "auto"
+                "truelabel dsl, active design, floor 0.2": active_sampling_probs(unc, n, floor=0.2),
+            }
+            if unc is not None
+            else {}
+        )
         for _ in range(reps):
             lab, pi = prob.draw(n, rng)
             for name, fn in methods.items():
@@ -403,15 +433,21 @@ def simulate(prob: Problem, ns: list[int], reps: int, seed: int, active: bool) -
                     nan = np.full(len(prob.terms), np.nan)
                     out = {"valid": (nan, nan)}
                 record(name, *out["valid"])
+                if name.startswith("truelabel"):
+                    nan2 = (np.full(len(prob.terms), np.nan),) * 2
+                    record(f"{name} [plug-in se, z]", *out.get("plugin", nan2))
                 if name == "truelabel dsl":
                     record("classical", *out.get("classical", (np.nan, np.nan)))
                     record("naive", *out.get("naive", (np.nan, np.nan)))
-            if pi_act is not None:
-                lab_a = rng.random(prob.n_total) < pi_act
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    out = methods["truelabel dsl"](lab_a, pi_act)
-                record("truelabel dsl, active design", *out["valid"])
+            if designs:
+                draw = rng.random(prob.n_total)  # one draw shared by both active designs
+                for key, pi_act in designs.items():
+                    lab_a = draw < pi_act
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        out = methods["truelabel dsl"](lab_a, pi_act)
+                    record(key, *out["valid"])
+                    record(f"{key} [plug-in se, z]", *out["plugin"])
         secs = time.perf_counter() - t0
         for key in cover:
             c = np.array(cover[key], dtype=float)
@@ -445,6 +481,9 @@ def summarize(rows: list[dict]) -> pd.DataFrame:
                 "method": r["method"],
                 "min_cov": float(np.min(cov)),
                 "mean_cov": float(np.mean(cov)),
+                "reps": int(r["reps"]),
+                # Monte-Carlo standard error of the min coverage estimate
+                "mc_se": float(np.sqrt(np.min(cov) * (1 - np.min(cov)) / r["reps"])),
                 "med_width": float(np.mean(wid)),
                 "fails": r["failures"],
             }
@@ -459,6 +498,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="50 repetitions, n=100 only")
     ap.add_argument("--reps", type=int, default=500)
+    ap.add_argument(
+        "--reps100",
+        type=int,
+        default=2000,
+        help="repetitions for the n=100 cells (fixed in advance for Monte-Carlo precision)",
+    )
     ap.add_argument("--only", default=None, help="substring of dataset names to run")
     ap.add_argument(
         "--group",
@@ -475,6 +520,7 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     reps = 50 if args.quick else args.reps
+    reps100 = 50 if args.quick else args.reps100
     ns = [100] if args.quick else [100, 500, 1000]
     if args.ns:
         ns = [int(x) for x in args.ns.split(",")]
@@ -499,7 +545,7 @@ def main() -> None:
     rows: list[dict] = []
     t0 = time.perf_counter()
     for prob, pns, active in problems:
-        rows.extend(simulate(prob, pns, reps, seed=0, active=active))
+        rows.extend(simulate(prob, pns, reps, seed=0, active=active, reps100=reps100))
     total = time.perf_counter() - t0
     df = summarize(rows)
     pd.set_option("display.width", 200)
@@ -514,9 +560,12 @@ def main() -> None:
         "settings": {
             "level": LEVEL,
             "reps": reps,
+            "reps_n100": reps100,
             "ns": ns,
             "css_ns": css_ns,
-            "active_floor": 0.2,
+            "active_floor": "auto = clip(5/sqrt(n), 0.2, 1); also 0.2 (the old default)",
+            "small_sample": "truelabel rows: HC1 variance factor + t(n_gold - p); "
+            "'[plug-in se, z]' rows: the same fits without it",
             "quick": args.quick,
         },
         "versions": {
@@ -591,11 +640,16 @@ def report() -> None:
 def markdown(df: pd.DataFrame) -> str:
     order = [
         "truelabel dsl",
+        "truelabel dsl [plug-in se, z]",
         "truelabel ppi++",
+        "truelabel ppi++ [plug-in se, z]",
         "ppi_py ppi++",
         "classical",
         "naive",
         "truelabel dsl, active design",
+        "truelabel dsl, active design [plug-in se, z]",
+        "truelabel dsl, active design, floor 0.2",
+        "truelabel dsl, active design, floor 0.2 [plug-in se, z]",
     ]
     lines = []
     first = {d: i for i, d in enumerate(dict.fromkeys(df.dataset))}
@@ -607,12 +661,12 @@ def markdown(df: pd.DataFrame) -> str:
                 continue
             r = sub.loc[m]
             lines.append(
-                f"| {ds} | {n} | {m} | {r.min_cov:.3f} | {r.mean_cov:.3f} | "
-                f"{r.med_width:.4g} | {r['width/ppi_py']:.3f} |"
+                f"| {ds} | {n} | {m} | {r.min_cov:.3f} ± {r.mc_se:.3f} | {r.mean_cov:.3f} | "
+                f"{r.med_width:.4g} | {r['width/ppi_py']:.3f} | {r.reps} |"
             )
     head = (
-        "| dataset | n | method | min coverage | mean coverage | median width | "
-        "width / ppi_py |\n|---|---|---|---|---|---|---|\n"
+        "| dataset | n | method | min coverage ± MC se | mean coverage | median width | "
+        "width / ppi_py | reps |\n|---|---|---|---|---|---|---|---|\n"
     )
     return head + "\n".join(lines)
 

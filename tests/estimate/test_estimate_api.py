@@ -17,6 +17,7 @@ from truelabel import InputError
 from truelabel.cli import app
 from truelabel.estimate import (
     active_sampling_probs,
+    auto_floor,
     estimate,
     estimate_mean,
     parse_formula,
@@ -188,6 +189,21 @@ def test_active_probs_sum_to_budget_with_floor() -> None:
     assert capped.max() <= 1 and capped.sum() == pytest.approx(50)
     with pytest.raises(InputError, match="budget"):
         active_sampling_probs(u, 0)
+
+
+def test_auto_floor_bounds_the_largest_weight() -> None:
+    # clip(5 / sqrt(budget), 0.2, 1): 0.5 at 100, 0.2 from 625 on, 1 (uniform) below 25
+    assert auto_floor(100) == pytest.approx(0.5)
+    assert auto_floor(625) == pytest.approx(0.2) and auto_floor(5000) == pytest.approx(0.2)
+    assert auto_floor(10) == 1.0
+    u = np.r_[np.zeros(900), np.ones(100)]
+    pi = active_sampling_probs(u, 100)  # default "auto"
+    np.testing.assert_allclose(pi, active_sampling_probs(u, 100, floor=0.5))
+    # the largest weight 1/pi is at most 1/floor times the uniform weight N/budget
+    assert (1 / pi).max() <= (1000 / 100) / 0.5 * (1 + 1e-12)
+    for bad in (0.0, 1.5, "big"):
+        with pytest.raises(InputError, match="floor must be 'auto' or a number"):
+            active_sampling_probs(u, 100, floor=bad)  # type: ignore[arg-type]
 
 
 def test_prediction_uncertainty() -> None:

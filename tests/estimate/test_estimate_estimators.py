@@ -30,7 +30,7 @@ def test_classical_mean_is_gold_mean_with_plugin_se() -> None:
     # y = [1, 2, 3, NaN, NaN]: classical mean 2, se = sqrt(sum((y-2)^2)/3^2) = sqrt(2)/3
     y = np.array([1.0, 2.0, 3.0, np.nan, np.nan])
     yhat = np.array([1.0, 2.5, 2.5, 4.0, 0.0])
-    r = estimate_mean(y, yhat, method="ppi++", lam=1.0)
+    r = estimate_mean(y, yhat, method="ppi++", lam=1.0, small_sample=False)
     assert r.classical.estimate[0] == pytest.approx(2.0)
     assert r.classical.se[0] == pytest.approx(np.sqrt(2.0) / 3)
     # naive: mean of all predictions = 2.0
@@ -42,7 +42,7 @@ def test_classical_mean_is_gold_mean_with_plugin_se() -> None:
 
 def test_ppi_lam1_matches_closed_form() -> None:
     y, yhat, lab, _ = _toy()
-    r = estimate_mean(y, yhat, method="ppi++", lam=1.0)
+    r = estimate_mean(y, yhat, method="ppi++", lam=1.0, small_sample=False)
     closed = yhat.mean() + np.mean(y[lab] - yhat[lab])
     assert r.estimate[0] == pytest.approx(closed)
     # variance: psi_i = a_i (y_i - theta) + (1 - a_i)(yhat_i - mean(yhat)), a_i = R_i N/n;
@@ -287,3 +287,73 @@ def test_bad_method_and_level() -> None:
         estimate_mean(y, yhat, method="magic")
     with pytest.raises(InputError, match="level must be in"):
         estimate_mean(y, yhat, level=95)
+
+
+# --------------------------------------------------------------------------- small-sample
+def test_small_sample_is_hc1_variance_and_t_quantile_with_gold_df() -> None:
+    # y = [1, 2, 3, NaN, NaN], p = 1: df = 3 - 1 = 2, variance factor 3 / 2, so the
+    # classical se is the usual sample sd / sqrt(n) = 1 / sqrt(3), and q = t_{0.975, 2}
+    from scipy import stats
+
+    y = np.array([1.0, 2.0, 3.0, np.nan, np.nan])
+    yhat = np.array([1.0, 2.5, 2.5, 4.0, 0.0])
+    r = estimate_mean(y, yhat, method="ppi++", lam=1.0)
+    assert r.extra["df"] == 2 and r.extra["variance_factor"] == pytest.approx(1.5)
+    assert r.classical.se[0] == pytest.approx(1 / np.sqrt(3))
+    q = stats.t.ppf(0.975, 2)
+    assert r.classical.ci_high[0] - r.classical.estimate[0] == pytest.approx(q / np.sqrt(3))
+    plain = estimate_mean(y, yhat, method="ppi++", lam=1.0, small_sample=False)
+    assert r.se[0] == pytest.approx(plain.se[0] * np.sqrt(1.5))
+    assert r.ci_high[0] - r.estimate[0] == pytest.approx(q * r.se[0])
+    np.testing.assert_allclose(r.estimate, plain.estimate)
+
+
+def test_small_sample_df_is_gold_rows_minus_parameters() -> None:
+    rng = np.random.default_rng(4)
+    n = 300
+    X = np.column_stack([np.ones(n), rng.normal(size=(n, 2))])
+    y = X @ np.array([1.0, 2.0, -1.0]) + rng.normal(size=n)
+    yhat = y + rng.normal(0.2, 0.5, n)
+    lab = np.zeros(n, bool)
+    lab[:60] = True
+    r = estimate_regression(np.where(lab, y, np.nan), X, yhat, method="ppi++", labeled=lab)
+    assert r.extra["df"] == 57 and r.extra["variance_factor"] == pytest.approx(60 / 57)
+    # clusters: df = (clusters holding gold rows) - 1, no extra factor
+    cl = np.arange(n) // 10  # gold rows 0..59 -> 6 clusters
+    rc = estimate_regression(
+        np.where(lab, y, np.nan), X, yhat, method="ppi++", labeled=lab, clusters=cl
+    )
+    assert rc.extra["df"] == 5 and rc.extra["variance_factor"] == 1.0
+
+
+def test_hajek_form_equals_plain_mean_under_uniform_and_is_ratio_under_ipw() -> None:
+    # The estimating equation gives theta = sum a (y - lam g) / sum a + lam mean(g): the
+    # self-normalised (Hajek) form. Under uniform sampling sum a = N, so it is the plain
+    # estimator; under unequal probabilities it divides by sum(1 / pi) over gold rows.
+    y, yhat, lab, _ = _toy(400, 80, seed=5)
+    r = estimate_mean(y, yhat, method="ppi++", lam=1.0)
+    assert r.estimate[0] == pytest.approx(yhat.mean() + np.mean(y[lab] - yhat[lab]))
+    pi = np.where(np.arange(400) % 2 == 0, 0.1, 0.3)
+    rw = estimate_mean(y, yhat, method="ppi++", lam=1.0, sampling_prob=pi)
+    a = np.where(lab, 1 / pi, 0.0)
+    hajek = np.sum(a * (np.nan_to_num(y) - yhat)) / a.sum() + yhat.mean()
+    assert rw.estimate[0] == pytest.approx(hajek)
+    rc = estimate_mean(y, yhat, method="ppi++", lam=0.0, sampling_prob=pi)
+    assert rc.classical.estimate[0] == pytest.approx(np.sum(a * np.nan_to_num(y)) / a.sum())
+
+
+def test_dsl_keeps_raw_predictions_when_they_beat_the_fitted_model() -> None:
+    # calibrated predictions: DSL may keep them; whichever it keeps, the se is the smaller
+    rng = np.random.default_rng(6)
+    n_total = 3000
+    p = rng.uniform(0.02, 0.98, n_total)
+    y = (rng.random(n_total) < p).astype(float)
+    lab = np.zeros(n_total, bool)
+    lab[rng.choice(n_total, 100, replace=False)] = True
+    yg = np.where(lab, y, np.nan)
+    r = estimate_mean(yg, p, method="dsl")
+    ppi = estimate_mean(yg, p, method="ppi++")
+    assert r.extra["surrogate"]["mean"] in ("raw", "fitted")
+    assert r.se[0] <= ppi.se[0] * (1 + 1e-9)
+    if r.extra["surrogate"]["mean"] == "raw":
+        assert r.estimate[0] == pytest.approx(ppi.estimate[0])

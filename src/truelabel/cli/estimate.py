@@ -150,7 +150,12 @@ def plan_cmd(
     select: Annotated[
         int | None, typer.Option(help="Active design: choose this many items to label (expected).")
     ] = None,
-    floor: Annotated[float, typer.Option(help="Uniform share of the active design, (0, 1].")] = 0.2,
+    floor: Annotated[
+        float | None,
+        typer.Option(
+            help="Uniform share of the active design, (0, 1]; default clip(5/sqrt(N), 0.2, 1)."
+        ),
+    ] = None,
     uncertainty_column: Annotated[
         str | None, typer.Option(help="Column scoring how uncertain each prediction is.")
     ] = None,
@@ -171,7 +176,7 @@ def plan_cmd(
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
     """Gold labels needed for a target CI width/power, or pick items to label (--select N)."""
-    from ..estimate import plan
+    from ..estimate import auto_floor, plan
     from ..estimate import select as select_items
     from ..io import RunDir
 
@@ -186,7 +191,7 @@ def plan_cmd(
                 prediction_column=pred,
                 item_column=item_column,
                 uncertainty_column=uncertainty_column,
-                floor=floor,
+                floor="auto" if floor is None else floor,
                 random_state=seed,
             )
             with RunDir(
@@ -197,7 +202,7 @@ def plan_cmd(
                     "command": "plan --select",
                     "data": str(data),
                     "budget": select,
-                    "floor": floor,
+                    "floor": auto_floor(select) if floor is None else floor,
                     "seed": seed,
                 },
             ) as run:

@@ -15,6 +15,7 @@ from ._formula import Formula, parse_formula
 from ._plan import (
     GoldPlan,
     active_sampling_probs,
+    auto_floor,
     plan_gold,
     prediction_uncertainty,
     select_gold,
@@ -28,6 +29,7 @@ __all__ = [
     "GoldPlan",
     "Interval",
     "active_sampling_probs",
+    "auto_floor",
     "estimate",
     "estimate_mean",
     "estimate_proportions",

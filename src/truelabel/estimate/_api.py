@@ -341,7 +341,7 @@ def select(
     prediction_column: str = "label",
     item_column: str = "item_id",
     uncertainty_column: str | None = None,
-    floor: float = 0.2,
+    floor: float | str = "auto",
     random_state: RandomState = 0,
 ) -> pd.DataFrame:
     """Choose items for human labeling under the active design.

@@ -98,9 +98,29 @@ def _check_level(level: float) -> float:
     return float(level)
 
 
-def _interval(est: FloatArray, se: FloatArray, level: float) -> Interval:
-    z = float(stats.norm.ppf(0.5 + level / 2))
-    return Interval(est, se, est - z * se, est + z * se)
+def _interval(est: FloatArray, se: FloatArray, level: float, df: float | None = None) -> Interval:
+    """Interval ``est +- q * se``: Student-t quantile with ``df`` degrees of freedom, or normal."""
+    q = float(stats.norm.ppf(0.5 + level / 2) if df is None else stats.t.ppf(0.5 + level / 2, df))
+    return Interval(est, se, est - q * se, est + q * se)
+
+
+def small_sample_terms(
+    labeled: BoolArray, n_params: int, clusters: IntArray | None
+) -> tuple[float, float]:
+    """Degrees of freedom and variance factor of the small-sample correction.
+
+    Without clusters: ``df = n_gold - p`` and the HC1 factor ``n_gold / (n_gold - p)``
+    on the sandwich variance (the plug-in meat divides by ``n_gold``, not by the
+    residual degrees of freedom). With clusters: ``df = G_gold - 1`` (clusters
+    holding gold rows) and factor 1, since :func:`sandwich` already applies
+    ``G / (G - 1)``.
+    """
+    n_gold = int(labeled.sum())
+    if clusters is not None:
+        g_gold = int(np.unique(clusters[labeled]).size)
+        return float(max(g_gold - 1, 1)), 1.0
+    dof = max(n_gold - n_params, 1)
+    return float(dof), n_gold / dof
 
 
 # --------------------------------------------------------------------------- engine
@@ -218,6 +238,8 @@ def _run(
     lam: str | float,
     n_folds: int,
     rng: np.random.Generator,
+    small_sample: bool = True,
+    surrogate: str = "auto",
 ) -> EstimateResult:
     n_rows = X.shape[0]
     a = np.where(labeled, 1.0 / np.where(labeled, pi, 1.0), 0.0)
@@ -229,9 +251,10 @@ def _run(
     cl_fit = fit_weighted(loss, Xg, yg, a, Xh, yh, np.zeros(n_rows))
     if loss == "logit":
         _check_separation(Xg[labeled], yg[labeled], cl_fit.theta, cl_fit.converged)
+    dof, hc = small_sample_terms(labeled, X.shape[1], clusters) if small_sample else (None, 1.0)
     u, _ = influence_parts(loss, Xg, yg, a, Xh, yh, 1.0 - a, cl_fit.theta)
     cl_cov = sandwich(_classical_hessian(loss, Xg, a, cl_fit.theta), u, clusters)
-    classical = _interval(cl_fit.theta, np.sqrt(np.diag(cl_cov)), level)
+    classical = _interval(cl_fit.theta, np.sqrt(hc * np.diag(cl_cov)), level, dof)
 
     # naive: predictions as if true, every row unweighted
     ones = np.ones(n_rows)
@@ -266,7 +289,19 @@ def _run(
     theta, se, lams, se_unl = _engine(
         loss, Xg, yg, Xs, ys, a, clusters, lam_mode=lam, theta0=cl_fit.theta
     )
-    valid = _interval(theta, se, level)
+    chosen = ["fitted" if method == "dsl" else "raw"] * len(terms)
+    if method == "dsl" and surrogate == "auto":
+        # Any surrogate keeps DSL valid, the raw predictions included (they are g = identity).
+        # Per term keep the one whose power-tuned estimate has the smaller estimated variance:
+        # a fitted g costs estimation noise when the predictions are already calibrated.
+        raw = _engine(loss, Xg, yg, Xh, yh, a, clusters, lam_mode=lam, theta0=cl_fit.theta)
+        use_raw = raw[1] < se
+        if use_raw.any():
+            theta, se, lams, se_unl = (
+                np.where(use_raw, r, f) for r, f in zip(raw, (theta, se, lams, se_unl), strict=True)
+            )
+            chosen = ["raw" if r else "fitted" for r in use_raw]
+    valid = _interval(theta, se * np.sqrt(hc), level, dof)
 
     msgs: list[str] = []
     outside = (naive.estimate < valid.ci_low) | (naive.estimate > valid.ci_high)
@@ -294,6 +329,11 @@ def _run(
         outcome=outcome,
         warnings=msgs,
         se_unlabeled=se_unl,
+        extra={
+            "df": dof,
+            "variance_factor": hc,
+            "surrogate": dict(zip(terms, chosen, strict=True)),
+        },
     )
 
 
@@ -340,6 +380,7 @@ def estimate_mean(
     level: float = 0.95,
     n_folds: int = 5,
     random_state: RandomState = 0,
+    small_sample: bool = True,
 ) -> EstimateResult:
     """Valid mean of ``y`` from gold values on some rows and predictions on all.
 
@@ -366,11 +407,21 @@ def estimate_mean(
     n_folds : int
         Cross-fitting folds for DSL.
     random_state : int, Generator or None
+    small_sample : bool
+        Small-sample correction of the valid and classical intervals (default): the
+        HC1 factor ``n_gold / (n_gold - p)`` on the variance and Student-t quantiles
+        with ``n_gold - p`` degrees of freedom (``G - 1`` over the G clusters holding
+        gold rows when ``clusters`` is given). ``False``: plug-in variance, normal
+        quantiles (what ppi_py does).
 
     Returns
     -------
     EstimateResult
-        One term, ``"mean"``.
+        One term, ``"mean"``. ``extra`` holds ``df``, ``variance_factor`` and, per
+        term, the ``surrogate`` DSL used: ``"fitted"`` (the cross-fitted outcome
+        model) or ``"raw"`` (the predictions themselves, kept when their power-tuned
+        estimate has the smaller estimated standard error; both are valid DSL
+        surrogates).
     """
     yv = _as_1d(y, "y")
     n = yv.shape[0]
@@ -401,6 +452,7 @@ def estimate_mean(
         lam=lam,
         n_folds=n_folds,
         rng=check_random_state(random_state),
+        small_sample=small_sample,
     )
 
 
@@ -418,6 +470,7 @@ def estimate_proportions(
     level: float = 0.95,
     n_folds: int = 5,
     random_state: RandomState = 0,
+    small_sample: bool = True,
 ) -> EstimateResult:
     """Valid share of each class from gold labels on some rows and predictions on all.
 
@@ -432,7 +485,7 @@ def estimate_proportions(
         K; inferred from the data when omitted.
     class_names : list of str, optional
         Term names; default ``"0".."K-1"``.
-    sampling_prob, clusters, method, lam, level, n_folds, random_state
+    sampling_prob, clusters, method, lam, level, n_folds, random_state, small_sample
         As in :func:`estimate_mean`. DSL's outcome model for each class uses
         every class's probability (or one-hot hard label) as features, which
         corrects a confusion between classes.
@@ -500,6 +553,7 @@ def estimate_proportions(
                 lam=lam,
                 n_folds=n_folds,
                 rng=rng,
+                small_sample=small_sample,
             )
         )
     return _stack(parts, names, "proportions")
@@ -530,6 +584,10 @@ def _stack(parts: list[EstimateResult], names: list[str], outcome: str) -> Estim
         outcome=outcome,
         warnings=[w for p in parts for w in p.warnings],
         se_unlabeled=cat("se_unlabeled"),
+        extra={
+            **first.extra,
+            "surrogate": {k: v for p in parts for k, v in p.extra.get("surrogate", {}).items()},
+        },
     )
 
 
@@ -551,6 +609,7 @@ def estimate_regression(
     level: float = 0.95,
     n_folds: int = 5,
     random_state: RandomState = 0,
+    small_sample: bool = True,
 ) -> EstimateResult:
     """Valid OLS or logistic-regression coefficients when labeled variables are predicted.
 
@@ -571,7 +630,7 @@ def estimate_regression(
         Gold rows; default: rows where ``y`` and ``X`` are all finite.
     names : list of str, optional
         Coefficient names, default ``x0..x{p-1}``.
-    sampling_prob, clusters, method, lam, level, n_folds, random_state
+    sampling_prob, clusters, method, lam, level, n_folds, random_state, small_sample
         As in :func:`estimate_mean`.
     features : array-like of shape (N, q), optional
         Extra columns for DSL's models of the labeled variables (default: the
@@ -651,4 +710,5 @@ def estimate_regression(
         lam=lam,
         n_folds=n_folds,
         rng=check_random_state(random_state),
+        small_sample=small_sample,
     )
