@@ -94,6 +94,7 @@ def select_label_model(
     n_folds: int = 3,
     heldout_fraction: float = 0.2,
     random_state: Any = 0,
+    class_prior: Any = None,
 ) -> AutoChoice:
     """Pick a label model for ``votes``.
 
@@ -116,6 +117,8 @@ def select_label_model(
     n_folds : int
     heldout_fraction : float
     random_state : int, Generator or None
+    class_prior : array-like of shape (n_classes,), optional
+        A fixed class prior given to every candidate (see :class:`DawidSkene`).
 
     Returns
     -------
@@ -156,7 +159,12 @@ def select_label_model(
                 gg[f] = -1
                 gv = _replace(plain, is_gold_source=np.zeros(votes.n_sources, dtype=bool))
                 m = _fit(
-                    make_label_model(c, random_state=rng.integers(2**31 - 1)), gv, gg, features
+                    make_label_model(
+                        c, random_state=rng.integers(2**31 - 1), class_prior=class_prior
+                    ),
+                    gv,
+                    gg,
+                    features,
                 )
                 post = m.posterior_[f]
                 correct += float((np.argmax(post, axis=1) == g[f]).sum())
@@ -211,7 +219,12 @@ def select_label_model(
         )
         count += len(held)
         for c in cands:
-            m = _fit(make_label_model(c, random_state=rng.integers(2**31 - 1)), train, g, features)
+            m = _fit(
+                make_label_model(c, random_state=rng.integers(2**31 - 1), class_prior=class_prior),
+                train,
+                g,
+                features,
+            )
             conf = _smoothed_confusion(m, train)
             p = np.einsum(
                 "nk,nk->n",

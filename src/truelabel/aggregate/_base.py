@@ -33,16 +33,28 @@ logger = logging.getLogger(__name__)
 
 
 def _vote_matrix(votes: VoteArrays) -> sp.csr_matrix:
-    """One-hot (source, label) matrix of shape (n_items, n_sources * n_classes)."""
+    """One-hot (source, label) matrix of shape (n_items, n_sources * n_classes).
+
+    Built straight in CSR form (rows = items): one counting pass over the item codes
+    instead of a COO -> CSR conversion. Repeated (item, source, label) votes stay as
+    separate entries, which every sparse product sums exactly as a summed entry.
+    """
     k = votes.n_classes
+    item = votes.item.astype(np.int64, copy=False)
     col = votes.source.astype(np.int64) * k + votes.label.astype(np.int64)
     data = (
         np.ones(votes.n_votes, dtype=np.float64)
         if votes.weight is None
         else votes.weight.astype(np.float64)
     )
+    if item.size > 1 and bool((item[1:] < item[:-1]).any()):
+        order = np.argsort(item, kind="stable")
+        col, data = col[order], data[order]
+    idx = np.int32 if max(len(col), votes.n_sources * k) < 2**31 - 1 else np.int64
+    indptr = np.zeros(votes.n_items + 1, dtype=idx)
+    np.cumsum(np.bincount(item, minlength=votes.n_items), out=indptr[1:])
     return sp.csr_matrix(
-        (data, (votes.item.astype(np.int64), col)), shape=(votes.n_items, votes.n_sources * k)
+        (data, col.astype(idx, copy=False), indptr), shape=(votes.n_items, votes.n_sources * k)
     )
 
 
@@ -86,11 +98,11 @@ def _softmax_rows(ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _counts(
-    A: sp.csr_matrix, post: np.ndarray, n_sources: int, n_obs: int, AT: sp.csr_matrix | None = None
+    A: sp.csr_matrix, post: np.ndarray, n_sources: int, n_obs: int, AT: Any = None
 ) -> np.ndarray:
     """Expected counts ``[s, k, l]`` = sum of posterior mass of class k over votes (s, l).
 
-    ``AT`` is ``A.T`` in CSR form, precomputed by EM loops that call this every iteration.
+    ``AT`` is ``A.T`` (any sparse form), precomputed by EM loops that call this every iteration.
     """
     c = np.asarray((A.T if AT is None else AT) @ post).reshape(n_sources, n_obs, post.shape[1])
     return c.transpose(0, 2, 1)
@@ -128,6 +140,43 @@ def _mv_posterior(
     return out
 
 
+def _is_prior_like(value: Any) -> bool:
+    """a sequence of non-negative class weights (one per class), or None"""
+    if value is None:
+        return True
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return False
+    return arr.ndim == 1 and arr.size > 0 and bool(np.all(np.isfinite(arr)))
+
+
+def _prior_param(value: Any, n_classes: int) -> np.ndarray | None:
+    """The ``class_prior`` hyperparameter as a normalised float64 array (or None).
+
+    Raises
+    ------
+    InputError
+        Wrong length, negative or all-zero weights.
+    """
+    if value is None:
+        return None
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.shape != (n_classes,):
+        raise InputError(
+            f"class_prior has {arr.size} entries but there are {n_classes} classes; give one "
+            "weight per class in the votes' class order (e.g. class shares of a labelled split)."
+        )
+    if (arr < 0).any() or arr.sum() <= 0:
+        raise InputError(
+            f"class_prior must hold non-negative weights with a positive sum; got {arr.tolist()}."
+        )
+    arr = arr / arr.sum()
+    # a zero prior would forbid a class outright; keep it tiny but possible
+    arr = np.clip(arr, 1e-6, None)
+    return arr / arr.sum()
+
+
 class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
     """Contract of every label model.
 
@@ -142,6 +191,11 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
       ``P(source says l | true k)`` indexed ``[s, k, l]`` (identity for gold sources)
     - ``prior_`` : ndarray of shape (n_classes,), float32
     - ``n_iter_``, ``converged_``, ``log_likelihood_``
+
+    Every model takes a ``class_prior`` hyperparameter (one weight per class, e.g. the
+    class shares of a labelled validation split, as Snorkel's ``class_balance``): the
+    EM models then keep the class prior fixed instead of re-estimating it, and the
+    vote-counting models give it to items without votes. ``None`` = estimated.
 
     Gold labels (``gold`` or the votes of sources marked gold) are clamped: those
     items' posterior is one-hot and drives the source estimates.
@@ -173,6 +227,7 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         self.classes_ = np.asarray(votes.classes)[: _n_true(votes)]
         self.n_sources_ = votes.n_sources
         self.n_observed_ = votes.n_classes
+        self._class_prior = _prior_param(getattr(self, "class_prior", None), len(self.classes_))
         self._fit(plain, g)
         post = _clamp(np.asarray(self.posterior_, dtype=np.float64), g)
         post /= post.sum(axis=1, keepdims=True)
@@ -291,44 +346,45 @@ class _EMModel(BaseLabelModel):
     ) -> None:
         s, n_obs = votes.n_sources, votes.n_classes
         A = _vote_matrix(votes)
-        AT = A.T.tocsr()
+        AT = A.T  # CSC view of A's arrays: no copy, and CSC @ dense is fast
+        ones = np.ones(A.shape[0])
         post = init if init is not None else self._init_posterior(A, votes, gold)
-        has_gold = gold >= 0
+        gi = np.flatnonzero(gold >= 0)
         alpha = float(self.smoothing)
-        best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
-        prev = -np.inf
-        history: list[float] = []
-        converged = False
-        n_iter = 0
-        for it in range(1, self.max_iter + 1):
-            n_iter = it
-            # M-step
-            log_conf = self._m_step(_counts(A, post, s, n_obs, AT))
-            prior = post.sum(axis=0) + alpha
-            prior /= prior.sum()
-            log_prior = np.log(prior)[None, :] if item_log_prior is None else item_log_prior
-            # E-step
-            ll = _log_lik(A, log_conf) + log_prior
-            post, lse = _softmax_rows(ll)
+
+        fixed = getattr(self, "_class_prior", None)
+        fixed_log_prior = None if fixed is None else np.log(fixed)
+
+        def m_step(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            log_conf = self._m_step(_counts(A, p, s, n_obs, AT))
+            if fixed_log_prior is not None:  # class_prior given: not re-estimated
+                return log_conf, fixed_log_prior
+            prior = ones @ p + alpha  # column sums; a BLAS product beats sum(axis=0) here
+            return log_conf, np.log(prior / prior.sum())
+
+        def e_step(log_conf: np.ndarray, log_prior: np.ndarray) -> tuple[np.ndarray, float]:
+            lp = log_prior[None, :] if item_log_prior is None else item_log_prior
+            ll = _log_lik(A, log_conf) + lp
+            p, lse = _softmax_rows(ll)
             # marginal log-likelihood of the votes (gold items: of their gold class)
-            if has_gold.any():
-                gi = np.flatnonzero(has_gold)
-                lse = lse.copy()
+            if len(gi):
                 lse[gi] = ll[gi, gold[gi]]
-                post = _clamp(post, gold)
-            total = float(lse.sum())
-            history.append(total)
-            if best is None or total > best[0]:
-                best = (total, post, log_conf, prior)
-            if abs(total - prev) <= self.tol * max(1.0, abs(total)):
-                converged = True
-                break
-            prev = total
-        assert best is not None
-        total, post, log_conf, prior = best
+                p = _clamp(p, gold)
+            return p, float(lse.sum())
+
+        accelerate = (
+            getattr(self, "acceleration", "none") == "squarem"
+            and self._extrapolates
+            and item_log_prior is None
+        )
+        if accelerate:
+            best, history, converged, n_iter = self._squarem(m_step, e_step, post)
+        else:
+            best, history, converged, n_iter = self._plain_em(m_step, e_step, post)
+        total, post, log_conf, log_prior = best
         self.posterior_ = post.astype(np.float32)
         self.confusion_ = np.exp(log_conf).astype(np.float32)
-        self.prior_ = prior.astype(np.float32)
+        self.prior_ = np.exp(log_prior).astype(np.float32)
         self.n_iter_ = n_iter
         self.converged_ = converged
         self.log_likelihood_ = total
@@ -342,3 +398,99 @@ class _EMModel(BaseLabelModel):
                 stacklevel=4,
             )
         logger.info("%s: %d iterations, log-likelihood %.4f", type(self).__name__, n_iter, total)
+
+    #: whether the parameters may be extrapolated (SQUAREM); False for models with
+    #: state outside ``(log_conf, log_prior)`` or a constrained confusion shape
+    _extrapolates = False
+
+    def _converged(self, new: float, old: float) -> bool:
+        return abs(new - old) <= self.tol * max(1.0, abs(new))
+
+    def _plain_em(
+        self, m_step: Any, e_step: Any, post: np.ndarray
+    ) -> tuple[Any, list[float], bool, int]:
+        """Classic EM: M-step, E-step, until one step changes the log-likelihood < tol."""
+        best: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
+        prev = -np.inf
+        history: list[float] = []
+        converged = False
+        n_iter = 0
+        for it in range(1, self.max_iter + 1):
+            n_iter = it
+            log_conf, log_prior = m_step(post)
+            post, total = e_step(log_conf, log_prior)
+            history.append(total)
+            if best is None or total > best[0]:
+                best = (total, post, log_conf, log_prior)
+            if self._converged(total, prev):
+                converged = True
+                break
+            prev = total
+        assert best is not None
+        return best, history, converged, n_iter
+
+    def _squarem(
+        self, m_step: Any, e_step: Any, post: np.ndarray
+    ) -> tuple[Any, list[float], bool, int]:
+        """EM accelerated by SQUAREM (Varadhan & Roland, 2008), monotone version.
+
+        One cycle takes two EM steps from ``theta0`` (``theta1``, ``theta2``),
+        extrapolates ``theta' = theta0 - 2 a r + a^2 v`` with ``r = theta1 - theta0``,
+        ``v = theta2 - 2 theta1 + theta0`` and step ``a = -|r| / |v|`` (scheme S3) in
+        the log-parameters (renormalised, so every iterate is a valid model), and keeps
+        ``theta'`` only if its log-likelihood is at least that of ``theta1``; otherwise
+        it falls back to the plain EM iterate ``theta2``. The log-likelihood therefore
+        never decreases, the fixed points are those of EM, and the convergence test is
+        EM's own: one plain EM step (``theta0 -> theta1``) changes the log-likelihood by
+        less than ``tol`` (relative). ``n_iter_`` counts E-steps (likelihood evaluations),
+        so it is comparable with plain EM's iteration count.
+        """
+        history: list[float] = []
+        th0 = m_step(post)
+        p0, ll0 = e_step(*th0)
+        n_e = 1
+        history.append(ll0)
+        best = (ll0, p0, th0[0], th0[1])
+        converged = False
+        while n_e < self.max_iter:
+            th1 = m_step(p0)
+            p1, ll1 = e_step(*th1)
+            n_e += 1
+            history.append(ll1)
+            if ll1 > best[0]:
+                best = (ll1, p1, th1[0], th1[1])
+            if self._converged(ll1, ll0):
+                converged = True
+                break
+            if n_e >= self.max_iter:
+                break
+            th2 = m_step(p1)
+            r = [a1 - a0 for a0, a1 in zip(th0, th1, strict=True)]
+            v = [a2 - 2 * a1 + a0 for a0, a1, a2 in zip(th0, th1, th2, strict=True)]
+            nr = np.sqrt(sum(float(np.vdot(x, x)) for x in r))
+            nv = np.sqrt(sum(float(np.vdot(x, x)) for x in v))
+            step = -nr / nv if nv > 0 else -1.0
+            step = min(step, -1.0)
+            thp = (
+                _log_normalize(th0[0] - 2 * step * r[0] + step * step * v[0]),
+                _log_normalize(th0[1] - 2 * step * r[1] + step * step * v[1]),
+            )
+            pp, llp = e_step(*thp)
+            n_e += 1
+            if np.isfinite(llp) and llp >= ll1:
+                th0, p0, ll0 = thp, pp, llp
+            else:  # extrapolation overshot: take the plain EM iterate theta2
+                p2, ll2 = e_step(*th2)
+                n_e += 1
+                th0, p0, ll0 = th2, p2, ll2
+            history.append(ll0)
+            if ll0 > best[0]:
+                best = (ll0, p0, th0[0], th0[1])
+        return best, history, converged, n_e
+
+
+def _log_normalize(x: np.ndarray) -> np.ndarray:
+    """Log-probabilities renormalised over the last axis (and kept finite)."""
+    x = np.maximum(x, -700.0)
+    m = x.max(axis=-1, keepdims=True)
+    return x - (m + np.log(np.exp(x - m).sum(axis=-1, keepdims=True)))

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._types import IntArray
-from .._validation import Interval
+from .._validation import Interval, Options
 from ..sources._votes import VoteArrays
-from ._base import _EMModel
+from ._base import _EMModel, _is_prior_like
 
 __all__ = ["DawidSkene", "OneCoinDawidSkene", "PooledDawidSkene"]
 
@@ -33,6 +35,17 @@ class DawidSkene(_EMModel):
         Pseudo-votes drawn toward the pooled confusion matrix of all sources
         (empirical-Bayes shrinkage): a source with few votes looks like the average
         source instead of an extreme one. 0 = classic Dawid–Skene.
+    acceleration : {"none", "squarem"}, default "none"
+        ``"none"`` = classic EM (one M-step and one E-step per iteration).
+        ``"squarem"`` extrapolates EM steps (SQUAREM, monotone: an extrapolated step is
+        kept only if it does not lower the log-likelihood). It needs fewer likelihood
+        evaluations on large, slowly converging crowds (AdultContent2: 20 instead of 27;
+        CIFAR-10N: 8 instead of 17) but lands on a slightly different (higher-likelihood)
+        point, which on the crowd benchmarks was 0.1-0.3 points less accurate on five
+        datasets, and takes more evaluations on some small ones; hence opt-in.
+    class_prior : array-like of shape (n_classes,), optional
+        A fixed class prior (normalised; e.g. the class shares of a labelled
+        validation split). Default None: estimated by EM.
     random_state : int, Generator or None
         Unused (the initialisation is deterministic); kept for a uniform interface.
 
@@ -49,8 +62,11 @@ class DawidSkene(_EMModel):
         "tol": [Interval(float, 0, None)],
         "smoothing": [Interval(float, 0, None)],
         "pooling": [Interval(float, 0, None)],
+        "acceleration": [Options(("squarem", "none"))],
+        "class_prior": [_is_prior_like],
         "random_state": ["random_state"],
     }
+    _extrapolates = True
 
     def __init__(
         self,
@@ -59,12 +75,16 @@ class DawidSkene(_EMModel):
         tol: float = 1e-5,
         smoothing: float = 0.1,
         pooling: float = 0.0,
+        acceleration: str = "none",
+        class_prior: Any = None,
         random_state: int | None = 0,
     ) -> None:
         self.max_iter = max_iter
         self.tol = tol
         self.smoothing = smoothing
         self.pooling = pooling
+        self.acceleration = acceleration
+        self.class_prior = class_prior
         self.random_state = random_state
 
     def _m_step(self, counts: np.ndarray) -> np.ndarray:
@@ -86,10 +106,14 @@ class OneCoinDawidSkene(DawidSkene):
 
     Parameters
     ----------
-    max_iter, tol, smoothing, pooling, random_state
+    max_iter, tol, smoothing, pooling, acceleration, class_prior, random_state
         As in :class:`DawidSkene`; ``smoothing`` is a pseudo-count on each source's
         right and wrong votes, ``pooling`` pseudo-votes at the pooled accuracy.
+        ``acceleration`` is ignored (plain EM): an extrapolated full confusion matrix
+        would not be a one-coin matrix.
     """
+
+    _extrapolates = False
 
     def _m_step(self, counts: np.ndarray) -> np.ndarray:
         k, n_obs = counts.shape[1], counts.shape[2]
@@ -139,6 +163,8 @@ class PooledDawidSkene(DawidSkene):
         tol: float = 1e-5,
         smoothing: float = 0.1,
         pooling: float = 7.0,
+        acceleration: str = "none",
+        class_prior: Any = None,
         random_state: int | None = 0,
     ) -> None:
         super().__init__(
@@ -146,5 +172,7 @@ class PooledDawidSkene(DawidSkene):
             tol=tol,
             smoothing=smoothing,
             pooling=pooling,
+            acceleration=acceleration,
+            class_prior=class_prior,
             random_state=random_state,
         )

@@ -21,7 +21,14 @@ from .._errors import InputError
 from .._types import Float32Array, IntArray
 from .._validation import Interval, Options, check_params, check_random_state
 from ..sources._votes import VoteArrays, check_votes
-from ._base import BaseLabelModel, _clamp, _log_lik, _softmax_rows, _vote_matrix
+from ._base import (
+    BaseLabelModel,
+    _clamp,
+    _is_prior_like,
+    _log_lik,
+    _softmax_rows,
+    _vote_matrix,
+)
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene
 
 __all__ = ["FeatureDawidSkene", "crossfit_soft_proba"]
@@ -98,7 +105,8 @@ class FeatureDawidSkene(BaseLabelModel):
     prior_mix : float, default 0.1
         Weight of the global class prior mixed into each item's feature prior
         (0 = trust the classifier fully).
-    max_iter, tol, smoothing : as in :class:`DawidSkene`
+    max_iter, tol, smoothing, class_prior : as in :class:`DawidSkene`
+        A given ``class_prior`` is the global prior mixed into each item's prior.
     random_state : int, Generator or None
         Seeds the fold split.
 
@@ -117,6 +125,7 @@ class FeatureDawidSkene(BaseLabelModel):
         "max_iter": [Interval(int, 1, None)],
         "tol": [Interval(float, 0, None)],
         "smoothing": [Interval(float, 0, None)],
+        "class_prior": [_is_prior_like],
         "random_state": ["random_state"],
     }
 
@@ -131,6 +140,7 @@ class FeatureDawidSkene(BaseLabelModel):
         max_iter: int = 100,
         tol: float = 1e-6,
         smoothing: float = 0.1,
+        class_prior: Any = None,
         random_state: int | None = 0,
     ) -> None:
         self.base = base
@@ -141,6 +151,7 @@ class FeatureDawidSkene(BaseLabelModel):
         self.max_iter = max_iter
         self.tol = tol
         self.smoothing = smoothing
+        self.class_prior = class_prior
         self.random_state = random_state
 
     def fit(  # type: ignore[override]
@@ -173,7 +184,13 @@ class FeatureDawidSkene(BaseLabelModel):
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:
         rng = check_random_state(self.random_state)
         cls = DawidSkene if self.base == "ds" else OneCoinDawidSkene
-        inner = cls(max_iter=self.max_iter, tol=self.tol, smoothing=self.smoothing)
+        inner = cls(
+            max_iter=self.max_iter,
+            tol=self.tol,
+            smoothing=self.smoothing,
+            class_prior=self._class_prior,
+        )
+        inner._class_prior = self._class_prior
         inner._run_em(votes, gold, warn=False)
         post = np.asarray(inner.posterior_, dtype=np.float64)
         global_prior = np.asarray(inner.prior_, dtype=np.float64)

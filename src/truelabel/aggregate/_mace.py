@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from .._types import IntArray
 from .._validation import Interval
 from ..sources._votes import VoteArrays
-from ._base import _clamp, _EMModel, _mv_posterior, _n_true
+from ._base import _clamp, _EMModel, _is_prior_like, _mv_posterior, _n_true
 
 __all__ = ["MACE"]
 
@@ -26,6 +28,9 @@ class MACE(_EMModel):
     tol : float, default 1e-6
     smoothing : float, default 0.5
         Pseudo-count on the competent/spamming split and on each ``xi`` cell.
+    class_prior : array-like of shape (n_classes,), optional
+        A fixed class prior (e.g. the class shares of a labelled split); default
+        None: estimated by EM.
     random_state : int, Generator or None
         Unused (deterministic start from majority vote).
 
@@ -41,6 +46,7 @@ class MACE(_EMModel):
         "max_iter": [Interval(int, 1, None)],
         "tol": [Interval(float, 0, None)],
         "smoothing": [Interval(float, 0, None)],
+        "class_prior": [_is_prior_like],
         "random_state": ["random_state"],
     }
 
@@ -50,11 +56,13 @@ class MACE(_EMModel):
         max_iter: int = 100,
         tol: float = 1e-6,
         smoothing: float = 0.5,
+        class_prior: Any = None,
         random_state: int | None = 0,
     ) -> None:
         self.max_iter = max_iter
         self.tol = tol
         self.smoothing = smoothing
+        self.class_prior = class_prior
         self.random_state = random_state
 
     def _init_posterior(self, A: sp.csr_matrix, votes: VoteArrays, gold: IntArray) -> np.ndarray:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
 from .._types import IntArray
 from .._validation import Interval
 from ..sources._votes import VoteArrays
-from ._base import BaseLabelModel, _clamp, _mv_posterior, _n_true, _vote_matrix
+from ._base import BaseLabelModel, _clamp, _is_prior_like, _mv_posterior, _n_true, _vote_matrix
 
 __all__ = ["MajorityVote", "WeightedVote"]
 
@@ -22,13 +24,16 @@ class MajorityVote(BaseLabelModel):
 
     Parameters
     ----------
+    class_prior : array-like of shape (n_classes,), optional
+        Posterior of items without votes (default: the class shares of all votes).
     random_state : int, Generator or None
         Unused (majority vote is deterministic); kept for a uniform interface.
     """
 
-    _constraints = {"random_state": ["random_state"]}
+    _constraints = {"class_prior": [_is_prior_like], "random_state": ["random_state"]}
 
-    def __init__(self, *, random_state: int | None = 0) -> None:
+    def __init__(self, *, class_prior: Any = None, random_state: int | None = 0) -> None:
+        self.class_prior = class_prior
         self.random_state = random_state
 
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:
@@ -37,6 +42,8 @@ class MajorityVote(BaseLabelModel):
         post = _mv_posterior(A, votes.n_sources, votes.n_classes, n_true=k)
         prior = np.bincount(votes.label, minlength=votes.n_classes)[:k].astype(np.float64) + 1e-9
         prior /= prior.sum()
+        if self._class_prior is not None:
+            prior = self._class_prior
         empty = _no_class_votes(A, votes.n_sources, votes.n_classes, k)
         post[empty] = prior
         self.posterior_ = _clamp(post, gold)
@@ -70,14 +77,23 @@ class WeightedVote(BaseLabelModel):
     ----------
     n_rounds : int, default 1
         How many times weights are re-estimated against the weighted vote.
+    class_prior : array-like of shape (n_classes,), optional
+        Posterior of items without votes (default: the weighted class shares).
     random_state : int, Generator or None
         Unused; kept for a uniform interface.
     """
 
-    _constraints = {"n_rounds": [Interval(int, 1, None)], "random_state": ["random_state"]}
+    _constraints = {
+        "n_rounds": [Interval(int, 1, None)],
+        "class_prior": [_is_prior_like],
+        "random_state": ["random_state"],
+    }
 
-    def __init__(self, *, n_rounds: int = 1, random_state: int | None = 0) -> None:
+    def __init__(
+        self, *, n_rounds: int = 1, class_prior: Any = None, random_state: int | None = 0
+    ) -> None:
         self.n_rounds = n_rounds
+        self.class_prior = class_prior
         self.random_state = random_state
 
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:
@@ -99,6 +115,8 @@ class WeightedVote(BaseLabelModel):
             post = _clamp(_mv_posterior(A, s, n_obs, weights=w + 1e-9, n_true=k), gold)
         prior = post.sum(axis=0) + 1e-9
         prior /= prior.sum()
+        if self._class_prior is not None:
+            prior = self._class_prior
         post[empty & (gold < 0)] = prior
         self.weights_ = w.astype(np.float32)
         self.posterior_ = post

@@ -116,6 +116,7 @@ def aggregate_votes(
     random_state: Any = 0,
     params: dict[str, Any] | None = None,
     model_abstain: bool | None = None,
+    class_prior: Any = None,
 ) -> AggregateResult:
     """Aggregate coded votes into one posterior per item and a source-quality table.
 
@@ -140,6 +141,9 @@ def aggregate_votes(
         and LLMs, which see every item; wrong for crowds). Default: True for votes from
         a wide matrix (:func:`~truelabel.sources.votes_from_matrix`, labeling functions),
         False for long tables.
+    class_prior : array-like of shape (n_classes,), optional
+        A fixed class prior for every label model (e.g. the class shares of a labelled
+        validation split; Snorkel's ``class_balance``). Default: estimated.
 
     Returns
     -------
@@ -170,14 +174,21 @@ def aggregate_votes(
     choice: AutoChoice | None = None
     if method == "auto":
         choice = select_label_model(
-            fit_votes, gold=gold, features=features, random_state=random_state
+            fit_votes,
+            gold=gold,
+            features=features,
+            random_state=random_state,
+            class_prior=class_prior,
         )
         chosen = choice.method
         logger.info("auto chose %s: %s", chosen, choice.reason)
     else:
         chosen = method
     t_sel = time.perf_counter() - t0
-    model = make_label_model(chosen, random_state=random_state, **(params or {}))
+    model_params = dict(params or {})
+    if class_prior is not None:
+        model_params["class_prior"] = class_prior
+    model = make_label_model(chosen, random_state=random_state, **model_params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         if isinstance(model, FeatureDawidSkene):
@@ -263,6 +274,7 @@ def aggregate_votes(
         ),
         "mean_confidence": float(post.max(axis=1).mean()) if len(post) else float("nan"),
         "abstain_modelled": bool(model_abstain),
+        "class_prior_fixed": class_prior is not None,
         "converged": bool(model.converged_),
         "n_iter": int(model.n_iter_),
         "log_likelihood": float(model.log_likelihood_),
@@ -306,6 +318,7 @@ def aggregate(
     ignore_unknown: bool = False,
     random_state: Any = 0,
     params: dict[str, Any] | None = None,
+    class_prior: Any = None,
 ) -> AggregateResult:
     """Turn a votes table into the most likely label of every item and source quality.
 
@@ -339,6 +352,10 @@ def aggregate(
     random_state : int, Generator or None
     params : dict, optional
         Label-model hyperparameters.
+    class_prior : array-like, dict or str, optional
+        A fixed class prior: one weight per class in class order, a dict
+        ``{class name: weight}``, or the string ``"ham=0.87,spam=0.13"`` (missing
+        classes get 0; weights are normalised). Default: estimated.
 
     Returns
     -------
@@ -390,4 +407,48 @@ def aggregate(
             f"features have {X.shape[0]} rows but there are {va.n_items} items; pass --data so the "
             "items follow its rows."
         )
-    return aggregate_votes(va, method=method, features=X, random_state=random_state, params=params)
+    prior = class_prior
+    if isinstance(prior, str):
+        prior = _parse_prior(prior)
+    if isinstance(prior, dict):
+        prior = _prior_from_names(prior, va)
+    return aggregate_votes(
+        va,
+        method=method,
+        features=X,
+        random_state=random_state,
+        params=params,
+        class_prior=prior,
+    )
+
+
+def _parse_prior(text: str) -> dict[str, float]:
+    """``"ham=0.87,spam=0.13"`` -> ``{"ham": 0.87, "spam": 0.13}``."""
+    out: dict[str, float] = {}
+    for part in text.split(","):
+        name, sep, weight = part.rpartition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            out[name.strip()] = float(weight)
+        except ValueError:
+            raise InputError(
+                f"class prior {text!r}: cannot read {part.strip()!r}; write class=weight pairs "
+                "separated by commas, e.g. 'ham=0.87,spam=0.13'."
+            ) from None
+    return out
+
+
+def _prior_from_names(prior: dict[Any, float], votes: VoteArrays) -> np.ndarray:
+    """``{class name: weight}`` -> weights in the votes' class order."""
+    names = {str(c): j for j, c in enumerate(votes.classes)}
+    unknown = [str(c) for c in prior if str(c) not in names]
+    if unknown:
+        raise InputError(
+            f"class_prior names classes {unknown} that are not in the votes; the classes are "
+            f"{list(names)}."
+        )
+    out = np.zeros(votes.n_classes)
+    for c, w in prior.items():
+        out[names[str(c)]] = float(w)
+    return out

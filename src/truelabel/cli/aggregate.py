@@ -79,6 +79,14 @@ def aggregate(
         bool,
         typer.Option("--ignore-unknown", help="Drop votes for items that are not in --data."),
     ] = False,
+    class_prior: Annotated[
+        str | None,
+        typer.Option(
+            "--class-prior",
+            help="Fixed class prior as class=weight pairs, e.g. 'ham=0.87,spam=0.13' "
+            "(class shares of a labelled split); default: estimated.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-empty --out that is not a run.")
@@ -104,6 +112,7 @@ def aggregate(
             classes=[c.strip() for c in classes.split(",")] if classes else None,
             ignore_unknown=ignore_unknown,
             random_state=seed,
+            class_prior=class_prior,
         )
         result.save(out, overwrite=overwrite, meta={"command": "aggregate", "votes": str(votes)})
     s = result.summary
