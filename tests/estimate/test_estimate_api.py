@@ -173,6 +173,29 @@ def test_plan_gold_monotone_and_classical_formula() -> None:
         plan_gold(pilot)
 
 
+def test_plan_gold_uses_the_t_quantile_at_the_planned_size() -> None:
+    from scipy import stats
+
+    rng = np.random.default_rng(8)
+    n = 5000
+    y = rng.normal(size=n)
+    yy = np.where(rng.random(n) < 0.02, y, np.nan)
+    pilot = estimate_mean(yy, y + rng.normal(0, 0.3, n))
+    plan_ = plan_gold(pilot, target_width=0.3)
+    cl = next(r for r in plan_.rows if r["estimator"] == "classical")
+    # width now = the pilot's classical interval width (t quantile)
+    assert cl["width_now"] == pytest.approx(pilot.classical.ci_high[0] - pilot.classical.ci_low[0])
+    # A = plug-in variance * n0; planned width 2 t_{n-1} sqrt(n/(n-1)) sqrt(A/n) <= target
+    n0 = pilot.n_gold
+    a_coef = pilot.classical.se[0] ** 2 / (n0 / (n0 - 1)) * n0
+
+    def width(m: int) -> float:
+        return float(2 * stats.t.ppf(0.975, m - 1) * np.sqrt(m / (m - 1)) * np.sqrt(a_coef / m))
+
+    m = cl["n_needed"]
+    assert width(m) <= 0.3 < width(m - 1)
+
+
 def test_plan_table_api() -> None:
     df, gold = _labels_table()
     p = plan(df, gold=gold, target_width=0.05)

@@ -111,6 +111,20 @@ def plan_gold(
         raise InputError(f"power must be in (0, 1), e.g. 0.8; got {power!r}.")
     z = float(stats.norm.ppf(0.5 + pilot.level / 2))
     n0, big_n = pilot.n_gold, pilot.n_total
+    # small-sample correction of the pilot (see estimate_mean): se^2 = hc * (A/n + B/N) with
+    # hc = n / (n - p), and the interval uses t_{n - p}; plans keep it at the planned n
+    df0 = pilot.extra.get("df")
+    hc0 = float(pilot.extra.get("variance_factor", 1.0))
+    q_now = z if df0 is None else float(stats.t.ppf(0.5 + pilot.level / 2, df0))
+    n_par = int(round(n0 - df0)) if (df0 is not None and hc0 > 1.0) else None
+
+    def q_at(n: float) -> float:
+        """Interval quantile x sqrt(variance factor) with ``n`` gold rows."""
+        if n_par is None or n <= n_par:
+            return z
+        dof = n - n_par
+        return float(stats.t.ppf(0.5 + pilot.level / 2, dof)) * float(np.sqrt(n / dof))
+
     se_unl = pilot.se_unlabeled if pilot.se_unlabeled is not None else np.zeros(len(pilot.terms))
     plan = GoldPlan(list(pilot.terms), n0, big_n, pilot.level, target_width, power)
     for est_name, se_now, b_part in (
@@ -119,22 +133,31 @@ def plan_gold(
     ):
         for j, term in enumerate(pilot.terms):
             b_var = float(b_part[j]) ** 2
-            a_coef = max(float(se_now[j]) ** 2 - b_var, 1e-300) * n0  # A in A/n + B/N
-            if target_width is not None:
-                se_target = target_width / (2 * z)
-            else:
-                delta = abs(float(pilot.estimate[j]) if effect is None else float(effect))
-                se_target = delta / (z + float(stats.norm.ppf(power)))  # type: ignore[arg-type]
-            room = se_target**2 - b_var
+            # A in se^2 = A/n + B/N (plug-in scale)
+            a_coef = max(float(se_now[j]) ** 2 / hc0 - b_var, 1e-300) * n0
             n_needed: int | None = None
-            if room > 0:
-                n_needed = max(int(np.ceil(a_coef / room)), min_gold)
+            n_try: float = n0
+            for _ in range(6):  # the quantile depends on n through the t degrees of freedom
+                q = q_at(n_try)
+                if target_width is not None:
+                    se_target = target_width / (2 * q)
+                else:
+                    delta = abs(float(pilot.estimate[j]) if effect is None else float(effect))
+                    se_target = delta / (q + float(stats.norm.ppf(power)))  # type: ignore[arg-type]
+                room = se_target**2 - b_var
+                if room <= 0:
+                    n_needed = None
+                    break
+                n_new = max(int(np.ceil(a_coef / room)), min_gold)
+                if n_new == n_needed:
+                    break
+                n_needed = n_try = n_new
             feasible = n_needed is not None and n_needed <= big_n
             plan.rows.append(
                 {
                     "estimator": est_name,
                     "term": term,
-                    "width_now": float(2 * z * se_now[j]),
+                    "width_now": float(2 * q_now * se_now[j]),
                     "n_needed": n_needed,
                     "feasible": bool(feasible),
                 }
