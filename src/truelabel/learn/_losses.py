@@ -1,4 +1,4 @@
-"""Per-item losses for noisy labels (torch): CE, GCE, SCE and the ELR regulariser.
+"""Per-item losses for noisy labels (torch): CE, GCE, SCE, forward correction, ELR.
 
 Every loss takes logits of shape (B, K) and targets of shape (B, K) (one-hot or a
 soft posterior) and returns a per-item loss of shape (B,), so the training schemes can
@@ -13,6 +13,7 @@ __all__ = [
     "LOSSES",
     "cross_entropy",
     "elr_penalty",
+    "forward_cross_entropy",
     "generalized_cross_entropy",
     "symmetric_cross_entropy",
 ]
@@ -63,9 +64,28 @@ def elr_penalty(logits: torch.Tensor, ema_targets: torch.Tensor) -> torch.Tensor
     return torch.log(1.0 - (ema_targets * p).sum(dim=1))
 
 
+def forward_cross_entropy(
+    logits: torch.Tensor,
+    targets: torch.Tensor,
+    *,
+    noise_matrix: torch.Tensor | None = None,
+    **_: float,
+) -> torch.Tensor:
+    """Forward loss correction (Patrini et al. 2017): CE against the *noisy* class probabilities.
+
+    ``q = p @ noise_matrix.T`` with ``noise_matrix[i, j] = P(given = i | true = j)``; the
+    network's softmax ``p`` then estimates the clean class. Shape (B,).
+    """
+    if noise_matrix is None:
+        return cross_entropy(logits, targets)
+    q = torch.softmax(logits, dim=1) @ noise_matrix.T
+    return -(targets * torch.log(q.clamp_min(1e-7))).sum(dim=1)
+
+
 LOSSES = {
     "ce": cross_entropy,
     "gce": generalized_cross_entropy,
     "sce": symmetric_cross_entropy,
     "elr": cross_entropy,  # plus elr_penalty, added by the trainer
+    "forward": forward_cross_entropy,  # needs the estimator's noise_matrix
 }

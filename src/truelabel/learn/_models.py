@@ -65,11 +65,16 @@ def _as_input_error(exc: ValueError) -> InputError:
     return InputError(f"{exc} Pass finite numbers, one row per item.")
 
 
+def _is_matrix(value: Any) -> bool:
+    """a (K, K) array-like"""
+    return np.ndim(value) == 2
+
+
 class _RobustBase(ClassifierMixin, BaseEstimator):
     """Shared trainer. Subclasses set ``_hidden`` (0 for a linear model)."""
 
     _constraints: dict[str, list[Any]] = {
-        "loss": [Options(("ce", "gce", "sce", "elr"))],
+        "loss": [Options(("ce", "gce", "sce", "elr", "forward"))],
         "scheme": [Options(("plain", "smallloss", "coteach"))],
         "epochs": [Interval(int, 1, None)],
         "batch_size": [Interval(int, 1, None)],
@@ -83,6 +88,7 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
         "sce_beta": [Interval(float, 0, None)],
         "elr_lambda": [Interval(float, 0, None)],
         "elr_beta": [Interval(float, 0, 1, closed="left")],
+        "noise_matrix": [None, _is_matrix],
         "random_state": ["random_state"],
     }
 
@@ -177,6 +183,7 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
         Xc = self._check_X(X, reset=True)
         n = Xc.shape[0]
         t = self._targets(y, n)
+        self._check_noise_matrix(t.shape[1])
         rng = check_random_state(self.random_state)
         seed = int(rng.integers(0, 2**31 - 1))
         with torch.inference_mode(False):
@@ -192,6 +199,25 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
         self.loss_curve_ = curve
         self.n_epochs_ = len(curve)
         return self
+
+    def _check_noise_matrix(self, k: int) -> None:
+        nm = self.noise_matrix
+        if nm is None:
+            if self.loss == "forward":
+                raise InputError(
+                    "loss='forward' needs noise_matrix (K, K) with noise_matrix[i, j] = "
+                    "P(given = i | true = j); estimate it with "
+                    "truelabel.audit.estimate_noise_matrices(labels, cross-fitted probs)."
+                )
+            return
+        m = np.asarray(nm, dtype=np.float64)
+        if m.shape != (k, k):
+            raise InputError(f"noise_matrix must have shape ({k}, {k}); got {m.shape}.")
+        if not np.all(np.isfinite(m)) or (m < 0).any() or np.abs(m.sum(axis=0) - 1).max() > 1e-3:
+            raise InputError(
+                "noise_matrix must hold finite non-negative probabilities whose columns sum "
+                "to 1 (noise_matrix[i, j] = P(given = i | true = j))."
+            )
 
     # ------------------------------------------------------------------ predict
     def _check_fitted(self) -> None:
@@ -224,9 +250,10 @@ class RobustLogisticRegression(_RobustBase):
 
     Parameters
     ----------
-    loss : {"ce", "gce", "sce", "elr"}, default "ce"
+    loss : {"ce", "gce", "sce", "elr", "forward"}, default "ce"
         Cross-entropy; generalized CE (``gce_q``); symmetric CE (``sce_alpha``,
-        ``sce_beta``); CE plus early-learning regularisation (``elr_lambda``, ``elr_beta``).
+        ``sce_beta``); CE plus early-learning regularisation (``elr_lambda``, ``elr_beta``);
+        forward-corrected CE (``noise_matrix``).
     scheme : {"plain", "smallloss", "coteach"}, default "plain"
         ``smallloss`` trains each batch on its ``1 - forget_rate`` lowest-loss items;
         ``coteach`` trains two models with input dropout (feature compression), each on
@@ -247,6 +274,10 @@ class RobustLogisticRegression(_RobustBase):
     elr_lambda : float, default 3.0
     elr_beta : float, default 0.7
         Momentum of ELR's running targets.
+    noise_matrix : ndarray of shape (K, K) or None, default None
+        For ``loss="forward"`` (forward correction, Patrini et al. 2017):
+        ``noise_matrix[i, j] = P(given = i | true = j)``, e.g. the ``noise_matrix`` of
+        :func:`truelabel.audit.estimate_noise_matrices` on cross-fitted probabilities.
     random_state : int, Generator or None, default 0
         Seeds weight initialisation, batch order and dropout through a local
         ``torch.Generator`` (the global torch seed is never touched).
@@ -278,6 +309,7 @@ class RobustLogisticRegression(_RobustBase):
         sce_beta: float = 1.0,
         elr_lambda: float = 3.0,
         elr_beta: float = 0.7,
+        noise_matrix: Any = None,
         random_state: int | np.random.Generator | None = 0,
     ) -> None:
         self.loss = loss
@@ -294,6 +326,7 @@ class RobustLogisticRegression(_RobustBase):
         self.sce_beta = sce_beta
         self.elr_lambda = elr_lambda
         self.elr_beta = elr_beta
+        self.noise_matrix = noise_matrix
         self.random_state = random_state
 
 
@@ -306,7 +339,7 @@ class RobustMLPClassifier(_RobustBase):
     dropout : float, default 0.2
         Dropout on the inputs and on the hidden layer while training.
     loss, scheme, epochs, batch_size, lr, weight_decay, forget_rate, ramp_epochs,
-    gce_q, sce_alpha, sce_beta, elr_lambda, elr_beta, random_state
+    gce_q, sce_alpha, sce_beta, elr_lambda, elr_beta, noise_matrix, random_state
         As in :class:`RobustLogisticRegression`.
 
     Attributes
@@ -338,6 +371,7 @@ class RobustMLPClassifier(_RobustBase):
         sce_beta: float = 1.0,
         elr_lambda: float = 3.0,
         elr_beta: float = 0.7,
+        noise_matrix: Any = None,
         random_state: int | np.random.Generator | None = 0,
     ) -> None:
         self.hidden_size = hidden_size
@@ -355,6 +389,7 @@ class RobustMLPClassifier(_RobustBase):
         self.sce_beta = sce_beta
         self.elr_lambda = elr_lambda
         self.elr_beta = elr_beta
+        self.noise_matrix = noise_matrix
         self.random_state = random_state
 
     def _hidden_size(self) -> int:

@@ -48,14 +48,20 @@ class PruneAndRetrain(ClassifierMixin, BaseEstimator):
     2. Confident learning flags the items whose label is probably wrong
        (:func:`truelabel.audit.find_label_issues`).
     3. ``action="drop"`` removes them; ``"relabel"`` replaces their label with the
-       cross-fitted argmax.
-    4. A fresh clone of ``estimator`` is fitted on the result.
+       cross-fitted argmax; ``"soft"`` (a DivideMix-style small-loss split, Li et al.
+       2020, without the semi-supervised part) keeps every item with the soft target
+       ``w_i onehot(y_i) + (1 - w_i) sharpen(p_i)``, where ``w_i`` is the posterior of
+       the low-loss component of a 2-component Gaussian mixture fitted to the
+       cross-fitted per-item losses ``-log p_i[y_i]`` and ``sharpen`` raises ``p_i`` to
+       the power 2 and renormalises.
+    4. A fresh clone of ``estimator`` is fitted on the result (``"soft"`` needs an
+       estimator that accepts soft targets, such as :class:`RobustMLPClassifier`).
 
     Parameters
     ----------
     estimator : classifier, optional
         Any scikit-learn classifier; default :class:`RobustLogisticRegression`.
-    action : {"drop", "relabel"}, default "drop"
+    action : {"drop", "relabel", "soft"}, default "drop"
     n_folds : int, default 5
     filter_by : str, default "prune_by_noise_rate"
         Passed to ``find_label_issues``.
@@ -67,12 +73,14 @@ class PruneAndRetrain(ClassifierMixin, BaseEstimator):
     pred_probs_ : ndarray of shape (N, K), float32
         The cross-fitted probabilities.
     label_issues_ : ndarray of shape (N,), bool
-        Flagged items.
+        Flagged items (``"soft"``: items whose clean-component weight is below 0.5).
+    clean_weight_ : ndarray of shape (N,), float
+        ``"soft"`` only: each item's weight ``w_i`` on its given label.
     estimator_ : the final fitted classifier
     """
 
     _constraints = {
-        "action": [Options(("drop", "relabel"))],
+        "action": [Options(("drop", "relabel", "soft"))],
         "n_folds": [Interval(int, 2, None)],
         "random_state": ["random_state"],
     }
@@ -92,13 +100,16 @@ class PruneAndRetrain(ClassifierMixin, BaseEstimator):
         self.filter_by = filter_by
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> PruneAndRetrain:
+    def fit(self, X: Any, y: Any, pred_probs: Any = None) -> PruneAndRetrain:
         """Audit the labels ``y`` of ``X`` and retrain without the flagged items.
 
         Parameters
         ----------
         X : ndarray of shape (N, D) or CSR matrix
         y : ndarray of shape (N,), class labels
+        pred_probs : ndarray of shape (N, K), optional
+            Out-of-sample probabilities you already have (e.g. from the audit), columns
+            in the order of ``np.unique(y)``; skips the cross-fitting step.
 
         Returns
         -------
@@ -125,7 +136,15 @@ class PruneAndRetrain(ClassifierMixin, BaseEstimator):
         probs = np.zeros((len(codes), k), dtype=np.float32)
         probs[np.arange(len(codes)), codes] = 1.0
         flags = np.zeros(len(codes), dtype=bool)
-        if len(np.unique(codes[fold_ok])) >= 2:
+        if pred_probs is not None:
+            probs = np.asarray(
+                check_pred_probs(pred_probs, n_rows=len(codes), n_classes=k, name="pred_probs"),
+                dtype=np.float32,
+            )
+            flags = np.asarray(
+                find_label_issues(codes, probs, filter_by=self.filter_by), dtype=bool
+            )
+        elif len(np.unique(codes[fold_ok])) >= 2:
             idx = np.flatnonzero(fold_ok)
             sub = cross_val_predict_proba(
                 X[idx],
@@ -140,6 +159,29 @@ class PruneAndRetrain(ClassifierMixin, BaseEstimator):
             flags[idx] = np.asarray(
                 find_label_issues(codes[idx], sub, filter_by=self.filter_by), dtype=bool
             )
+        self.__dict__.pop("clean_weight_", None)
+        if self.action == "soft":
+            w = _clean_weight(probs, codes, seed)
+            sharp = probs.astype(np.float64) ** 2
+            sharp /= sharp.sum(axis=1, keepdims=True)
+            onehot = np.zeros_like(sharp)
+            onehot[np.arange(len(codes)), codes] = 1.0
+            soft = (w[:, None] * onehot + (1.0 - w[:, None]) * sharp).astype(np.float32)
+            soft /= soft.sum(axis=1, keepdims=True)
+            est = clone(base)
+            est.fit(X, soft)
+            self.classes_ = classes
+            self.pred_probs_ = probs
+            self.label_issues_ = w < 0.5
+            self.clean_weight_ = w
+            self.estimator_ = est
+            self.n_features_in_ = X.shape[1]
+            logger.info(
+                "prune-and-retrain (soft): %d of %d items weighted towards the model",
+                int((w < 0.5).sum()),
+                len(codes),
+            )
+            return self
         new = codes.copy()
         if self.action == "relabel":
             new[flags] = probs[flags].argmax(axis=1)
@@ -178,6 +220,21 @@ class PruneAndRetrain(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class, shape (N,)."""
         return np.asarray(self.classes_)[self.predict_proba(X).argmax(axis=1)]
+
+
+def _clean_weight(probs: np.ndarray, codes: np.ndarray, seed: int) -> np.ndarray:
+    """Posterior of the low-loss component of a 2-Gaussian mixture on per-item CE, (N,)."""
+    from sklearn.mixture import GaussianMixture
+
+    loss = -np.log(np.clip(probs[np.arange(len(codes)), codes].astype(np.float64), 1e-8, 1.0))
+    lo, hi = np.percentile(loss, [1, 99])
+    z = ((np.clip(loss, lo, hi) - lo) / max(hi - lo, 1e-12))[:, None]
+    if np.ptp(z) < 1e-9:
+        return np.ones(len(codes))
+    gm = GaussianMixture(2, max_iter=50, tol=1e-3, reg_covar=5e-4, random_state=seed % (2**31))
+    gm.fit(z)
+    post = gm.predict_proba(z)
+    return np.asarray(post[:, int(np.argmin(gm.means_.ravel()))], dtype=np.float64)
 
 
 def distillation_targets(

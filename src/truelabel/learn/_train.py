@@ -142,6 +142,11 @@ def _train(
         "alpha": params["sce_alpha"],
         "beta": params["sce_beta"],
     }
+    loss_kw: dict[str, torch.Tensor] = {}
+    if loss_name == "forward" and params.get("noise_matrix") is not None:
+        loss_kw["noise_matrix"] = torch.as_tensor(
+            np.asarray(params["noise_matrix"], dtype=np.float32)
+        )
     drop_in = float(params["dropout"]) if hidden == 0 else float(params["dropout"]) / 2
     drop_hidden = float(params["dropout"]) if hidden > 0 else 0.0
     if scheme == "coteach":
@@ -170,7 +175,7 @@ def _train(
             for net in nets:
                 xb = _batch(X, idx, drop_in, g)
                 logits = net.forward(xb, drop_hidden, g)
-                li = loss_fn(logits, tb, **kw)
+                li = loss_fn(logits, tb, **kw, **loss_kw)
                 if ema is not None:
                     with torch.no_grad():
                         p = torch.softmax(logits, dim=1).clamp(1e-4, 1 - 1e-4)
