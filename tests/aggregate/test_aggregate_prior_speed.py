@@ -221,3 +221,64 @@ def test_vote_matrix_matches_coo_construction_with_unsorted_and_repeated_votes()
     np.testing.assert_allclose(A.toarray(), ref, rtol=1e-12)
     X = rng.random((n_src * k, 2))
     np.testing.assert_allclose(A @ X, ref @ X, rtol=1e-10)
+
+
+# ------------------------------------------------------------------ best_source
+
+
+def _one_expert_many_followers(seed: int = 0) -> tuple[VoteArrays, np.ndarray]:
+    """One 95 % source and five sources that copy one shared 60 % answer (correlated)."""
+    rng = np.random.default_rng(seed)
+    n, k = 400, 3
+    truth = rng.integers(0, k, n)
+    expert = np.where(rng.random(n) < 0.95, truth, (truth + 1) % k)
+    herd = np.where(rng.random(n) < 0.6, truth, (truth + 2) % k)
+    cols = [expert] + [herd.copy() for _ in range(5)]
+    return votes_from_matrix(np.stack(cols, axis=1), n_classes=k), truth
+
+
+def test_best_source_follows_the_source_best_on_gold() -> None:
+    from truelabel.aggregate import BestSource
+
+    v, truth = _one_expert_many_followers()
+    gold = np.full(v.n_items, -1)
+    gold[:40] = truth[:40]
+    m = BestSource().fit(v, gold)
+    assert m.ranking_[0] == 0
+    assert (m.labels_[40:] == truth[40:]).mean() >= 0.9
+    # majority vote follows the correlated herd
+    assert (MajorityVote().fit(v).labels_[40:] == truth[40:]).mean() < 0.7
+    # the posterior of a followed vote is Bayes' rule with the gold-counted confusion
+    np.testing.assert_allclose(m.posterior_.sum(axis=1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(m.predict(v)[40:], m.labels_[40:])
+
+
+def test_best_source_falls_back_when_the_best_abstains() -> None:
+    from truelabel.aggregate import BestSource
+
+    L = np.array([[0, 1], [-1, 1], [1, 1], [0, 0]] * 10)
+    gold = np.array([0, 1, 1, 0] * 10)
+    v = votes_from_matrix(L, n_classes=2)
+    m = BestSource().fit(v, np.where(np.arange(40) < 20, gold, -1))
+    assert m.ranking_[0] == 0  # source 0 is always right where it answers
+    assert m.labels_[21] == 1  # source 0 abstains on item 21: source 1's vote is used
+
+
+def test_auto_with_gold_picks_best_source_when_sources_are_correlated() -> None:
+    v, truth = _one_expert_many_followers()
+    gold = np.full(v.n_items, -1)
+    gold[:60] = truth[:60]
+    choice = select_label_model(v, gold=gold)
+    assert "best_source" in choice.scores
+    assert choice.method == "best_source"
+    r = aggregate_votes(v, method="auto", gold=gold)
+    assert (np.argmax(r.posterior[60:], axis=1) == truth[60:]).mean() >= 0.9
+
+
+def test_best_source_without_gold_ranks_by_one_coin_accuracy() -> None:
+    from truelabel.aggregate import BestSource
+
+    L, truth = _crowd(300, k=3)
+    m = BestSource().fit(votes_from_matrix(L, n_classes=3))
+    assert m.ranking_[0] == 0  # the 80 % worker
+    assert m.posterior_.shape == (300, 3)

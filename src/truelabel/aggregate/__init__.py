@@ -7,6 +7,7 @@ scikit-learn estimator conventions (``fit(votes, gold=None)``, ``predict_proba``
 from .._callable import make_module_callable
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel
+from ._best import BestSource
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene, crossfit_soft_proba
 from ._mace import MACE
@@ -20,6 +21,7 @@ __all__ = [
     "AggregateResult",
     "AutoChoice",
     "BaseLabelModel",
+    "BestSource",
     "DawidSkene",
     "FeatureDawidSkene",
     "MajorityVote",

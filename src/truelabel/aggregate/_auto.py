@@ -14,6 +14,7 @@ from .._types import IntArray
 from .._validation import check_random_state
 from ..sources._votes import VoteArrays, _replace
 from ._base import BaseLabelModel, _combined_gold, _counts, _n_true, _vote_matrix
+from ._best import BestSource
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene
 from ._mace import MACE
@@ -35,17 +36,22 @@ METHODS: dict[str, type[BaseLabelModel]] = {
     "onecoin": OneCoinDawidSkene,
     "mace": MACE,
     "features": FeatureDawidSkene,
+    "best_source": BestSource,
 }
 
 #: order of preference when scores tie (simpler first)
 CANDIDATES = ("mv", "wawa", "onecoin", "ds", "ds_pooled", "mace", "features")
+
+#: extra candidates when choosing by gold agreement (they need gold to be meaningful)
+GOLD_CANDIDATES = ("best_source",)
 
 #: the smallest number of gold items with votes for choosing by gold agreement
 MIN_GOLD = 20
 
 
 def make_label_model(method: str, *, random_state: Any = 0, **params: Any) -> BaseLabelModel:
-    """A label model by name (``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace``, ``features``)."""
+    """A label model by name (``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace``,
+    ``features``, ``best_source``)."""
     if method not in METHODS:
         raise InputError(
             f"unknown method {method!r}; choose one of auto, " + ", ".join(sorted(METHODS)) + "."
@@ -100,7 +106,9 @@ def select_label_model(
 
     With at least ``MIN_GOLD`` gold items that have votes, each candidate is fitted
     ``n_folds`` times with one fold of gold hidden and scored by its accuracy on
-    the hidden gold (ties: mean log-probability of the gold class). Otherwise a
+    the hidden gold (ties: mean log-probability of the gold class). The candidates
+    then include ``best_source`` (follow the source most accurate on the visible
+    gold), so "aggregate" is only chosen when it beats picking the best source. Otherwise a
     random ``heldout_fraction`` of the votes of items with 3+ votes is hidden
     ``n_folds`` times and candidates are scored by the mean log-probability they give
     the hidden votes, ``log sum_k P(k | other votes) P(l | k, source)``.
@@ -113,7 +121,8 @@ def select_label_model(
     features : array of shape (n_items, n_features), optional
         Enables the ``features`` candidate.
     candidates : tuple of str, optional
-        Default: mv, wawa, onecoin, ds, ds_pooled, mace (+ features when given).
+        Default: mv, wawa, onecoin, ds, ds_pooled, mace (+ features when given,
+        + best_source when choosing by gold).
     n_folds : int
     heldout_fraction : float
     random_state : int, Generator or None
@@ -150,6 +159,8 @@ def select_label_model(
             f"parameters of {n_src} sources x {k_true}x{k_true - 1})"
         )
     if len(gold_items) >= MIN_GOLD:
+        if candidates is None:
+            cands = cands + GOLD_CANDIDATES
         perm = rng.permutation(gold_items)
         folds = np.array_split(perm, n_folds)
         for c in cands:

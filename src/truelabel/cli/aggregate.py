@@ -23,6 +23,7 @@ class Method(StrEnum):
     onecoin = "onecoin"
     mace = "mace"
     features = "features"
+    best_source = "best_source"
 
 
 @app.command()
