@@ -297,6 +297,7 @@ def test_cli_label_passes_options_through(tmp_path: Path) -> None:
                 "static",
                 "--no-refine",
                 "--balance",
+                "--no-self-train",
                 "--out",
                 str(tmp_path / "o"),
             ],
@@ -306,6 +307,7 @@ def test_cli_label_passes_options_through(tmp_path: Path) -> None:
     assert m.call_args.args == (Path("d.csv"),)
     assert kw["classes"] == "A,B" and kw["featurizer"] == "static"
     assert kw["refine"] is False and kw["balance"] is True and kw["classes_file"] is None
+    assert kw["self_train"] is False
 
 
 def test_cli_label_end_to_end_and_errors(tmp_path: Path) -> None:
@@ -361,3 +363,106 @@ def test_ag_news_names_only_minilm() -> None:
         pytest.skip(f"minilm featurizer unavailable: {exc}")
     acc = float(np.mean(m.labels_ == y))
     assert acc > 0.70, acc  # measured on this sample: see benchmarks/results/zeroshot.json
+
+
+# ------------------------------------------------------------------ self-training
+
+
+def _unit(X: np.ndarray) -> np.ndarray:
+    return (X / np.linalg.norm(X, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_self_training_improves_a_synthetic_case() -> None:
+    from truelabel.sources import self_train_proba
+
+    X, protos, y = _synthetic()
+    p0, _, _, _, _ = zero_shot_proba(X, protos, temperature=0.1, refine=False)
+    p1, models = self_train_proba(_unit(X), p0, random_state=0)
+    acc0 = np.mean(p0.argmax(1) == y)
+    acc1 = np.mean(p1.argmax(1) == y)
+    assert acc1 > acc0 + 0.03, (acc0, acc1)  # measured: 0.70 -> 0.74
+    assert p1.dtype == np.float32 and p1.shape == p0.shape
+    np.testing.assert_allclose(p1.sum(axis=1), 1.0, atol=1e-5)
+    assert len(models) == 5  # one model per fold of the last round
+
+
+def test_self_training_is_deterministic_given_random_state() -> None:
+    from truelabel.sources import self_train_proba
+
+    X, protos, _ = _synthetic(2)
+    p0, _, _, _, _ = zero_shot_proba(X, protos, temperature=0.1, refine=False)
+    a, _ = self_train_proba(_unit(X), p0, n_rounds=2, random_state=7)
+    b, _ = self_train_proba(_unit(X), p0, n_rounds=2, random_state=7)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_self_training_keeps_the_prior_of_a_class_without_confident_items() -> None:
+    from truelabel.sources import self_train_proba
+
+    rng = np.random.default_rng(0)
+    X = _unit(rng.normal(size=(40, 5)))
+    prior = np.full((40, 3), 0.1, dtype=np.float32)
+    prior[:20, 0] = 0.8  # nobody's argmax is class 2
+    prior[20:, 1] = 0.8
+    prior /= prior.sum(axis=1, keepdims=True)
+    p, _ = self_train_proba(X, prior, random_state=0)
+    np.testing.assert_allclose(p[:, 2], prior[:, 2], rtol=1e-6)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_self_training_bad_input() -> None:
+    from truelabel.sources import self_train_proba
+
+    X = np.eye(3, dtype=np.float32)
+    with pytest.raises(InputError, match="proba has shape"):
+        self_train_proba(X, np.ones((2, 2), dtype=np.float32) / 2)
+    with pytest.raises(InputError, match="at least 2 items"):
+        self_train_proba(X[:1], np.array([[0.5, 0.5]], dtype=np.float32))
+    with pytest.raises(InputError, match="'self_train_fraction' parameter"):
+        ZeroShotLabeler(CLASSES, self_train_fraction=0.0).fit(TEXTS)
+    with pytest.raises(InputError, match="'self_train_rounds' parameter"):
+        ZeroShotLabeler(CLASSES, self_train_rounds=0).fit(TEXTS)
+
+
+def _cluster_embedder(X: np.ndarray, protos: np.ndarray) -> object:
+    """A callable featurizer for the synthetic problem: class texts -> their prototypes."""
+    names = ["a", "b", "c"]
+
+    def embed(texts: list[str]) -> np.ndarray:
+        if all(t.split(" ")[-1].rstrip(".") in names for t in texts):
+            return np.stack([protos[names.index(t.split(" ")[-1].rstrip("."))] for t in texts])
+        return X[[int(t) for t in texts]]
+
+    return embed
+
+
+def test_labeler_self_training_accepted_and_predicts_new_items() -> None:
+    X, protos, y = _synthetic(3)
+    texts = [str(i) for i in range(len(X))]
+    embed = _cluster_embedder(X, protos)
+    on = ZeroShotLabeler("a,b,c", featurizer=embed, temperature=0.1).fit(texts)  # type: ignore[arg-type]
+    off = ZeroShotLabeler("a,b,c", featurizer=embed, temperature=0.1, self_train=False).fit(
+        texts  # type: ignore[arg-type]
+    )
+    assert on.self_train_accepted_ and not off.self_train_accepted_
+    assert np.mean(on.labels_ == y) >= np.mean(off.labels_ == y) - 0.01
+    p = on.predict_proba(X=X[:10])
+    assert p.shape == (10, 3)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-5)
+    assert np.mean(p.argmax(1) == on.labels_[:10]) >= 0.8
+
+
+def test_self_training_that_drifts_from_the_names_is_undone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import truelabel.sources._zeroshot as zs
+
+    X, protos, _ = _synthetic(3)
+    texts = [str(i) for i in range(len(X))]
+    embed = _cluster_embedder(X, protos)
+    off = ZeroShotLabeler("a,b,c", featurizer=embed, temperature=0.1, self_train=False)
+    off.fit(texts)  # type: ignore[arg-type]
+    monkeypatch.setattr(zs, "_MIN_KAPPA", 1.01)  # the guard now refuses any self-training
+    on = ZeroShotLabeler("a,b,c", featurizer=embed, temperature=0.1).fit(texts)  # type: ignore[arg-type]
+    assert not on.self_train_accepted_
+    np.testing.assert_allclose(on.posterior_, off.posterior_)

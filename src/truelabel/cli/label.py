@@ -43,6 +43,13 @@ def label(
     balance: Annotated[
         bool, typer.Option("--balance", help="Class-prior balancing (equal share per class).")
     ] = False,
+    self_train: Annotated[
+        bool,
+        typer.Option(
+            "--self-train/--no-self-train",
+            help="Relabel with a cross-fitted logistic regression on the confident labels.",
+        ),
+    ] = True,
     temperature: Annotated[
         float, typer.Option(help="Softmax temperature on cosine similarity.")
     ] = 0.05,
@@ -122,6 +129,7 @@ def label(
                 featurizer=featurizer.value,
                 refine=refine,
                 balance=balance,
+                self_train=self_train,
                 temperature=temperature,
                 id_column=id_column,
                 label_column=label_column,
@@ -164,7 +172,8 @@ def label(
             title="zero-shot labels",
             caption=f"{s['n_items']} items, {s['featurizer']}, refinement "
             f"{'on' if s['refine'] else 'off'} ({s['n_iter']} rounds"
-            f"{'' if s.get('refine_accepted', True) else ', undone: drifted from the names'})",
+            f"{'' if s.get('refine_accepted', True) else ', undone: drifted from the names'})"
+            f", self-training {'on' if s.get('self_train_accepted') else 'off'}",
         )
         t.add_column("class")
         t.add_column("items", justify="right")

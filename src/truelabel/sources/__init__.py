@@ -49,7 +49,13 @@ from ._llm import LLMLabeler, LLMResult, label_with_llm, match_label, render_pro
 from ._llm_cache import LLMCache  # noqa: E402
 from ._select import SELECTION_STRATEGIES, budget_curve, select_items  # noqa: E402
 from ._taxonomy import Taxonomy, ctfidf_keywords, induce_taxonomy, taxonomy  # noqa: E402
-from ._zeroshot import LabelResult, ZeroShotLabeler, label, zero_shot_proba  # noqa: E402
+from ._zeroshot import (  # noqa: E402
+    LabelResult,
+    ZeroShotLabeler,
+    label,
+    self_train_proba,
+    zero_shot_proba,
+)
 from ._zeroshot_classes import ClassSpec, dump_classes, load_classes, parse_classes  # noqa: E402
 
 __all__ += [
@@ -72,6 +78,7 @@ __all__ += [
     "parse_classes",
     "render_prompt",
     "select_items",
+    "self_train_proba",
     "taxonomy",
     "zero_shot_proba",
 ]

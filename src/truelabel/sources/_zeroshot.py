@@ -6,7 +6,10 @@ temperature turns scores into probabilities. *Transductive refinement* then re-e
 each prototype from the items most confidently assigned to it (kept close to the original
 prototype by ``anchor``) and repeats until the assignments stop changing. Optional
 *balancing* rescales the columns so every class gets an equal share (Sinkhorn scaling),
-which corrects prototypes that attract everything.
+which corrects prototypes that attract everything. *Self-training* finally relabels every
+item with a logistic regression fitted on the confident pseudo-labels of the other items
+(cross-fitted, a balanced quota per class), the recipe of Lbl2TransformerVec, LOTClass and
+TnT-LLM: a discriminative model uses directions of the embedding that a prototype misses.
 
 When some classes have labeled examples and others only names (*generalized zero-shot*),
 a supervised expert (logistic regression on the labeled items) scores the seen classes,
@@ -29,9 +32,18 @@ from .._types import Float32Array, IntArray, RandomState
 from .._validation import Interval, Options, check_params
 from ._zeroshot_classes import ClassSpec, parse_classes
 
-__all__ = ["LabelResult", "ZeroShotLabeler", "class_texts", "label", "zero_shot_proba"]
+__all__ = [
+    "LabelResult",
+    "ZeroShotLabeler",
+    "class_texts",
+    "label",
+    "self_train_proba",
+    "zero_shot_proba",
+]
 
 logger = logging.getLogger(__name__)
+
+_MIN_KAPPA = 0.3  # default of zero_shot_proba's min_kappa: the drift guard
 
 Embedder = Callable[[Sequence[str]], Any]
 
@@ -123,7 +135,7 @@ def zero_shot_proba(
     anchor: float = 0.2,
     balance: bool = False,
     tol: float = 1e-3,
-    min_kappa: float = 0.3,
+    min_kappa: float = _MIN_KAPPA,
 ) -> tuple[Float32Array, Float32Array, int, bool, bool]:
     """Class probabilities from cosine similarity to prototypes, with optional refinement.
 
@@ -207,6 +219,127 @@ def zero_shot_proba(
     return proba, P, n_iter, converged, True
 
 
+def _margin(proba: np.ndarray) -> np.ndarray:
+    """Top-1 minus top-2 probability per row (the confidence used to rank items)."""
+    if proba.shape[1] < 2:
+        return proba[:, 0].copy()
+    top = np.partition(proba, -2, axis=1)
+    return top[:, -1] - top[:, -2]
+
+
+def _balanced_confident(
+    pred: IntArray, conf: np.ndarray, n_classes: int, fraction: float
+) -> np.ndarray:
+    """Mask of the most confident items per predicted class, at most ``fraction * N / K`` each.
+
+    The quota is the same for every class (balanced): a class that attracts many items
+    does not dominate the training set of the self-trained model.
+    """
+    n = len(pred)
+    counts = np.bincount(pred, minlength=n_classes)
+    order = np.lexsort((-conf, pred))  # by class, then by decreasing confidence
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n) - np.repeat(starts, counts)
+    quota = np.minimum(counts, max(int(np.ceil(fraction * n / n_classes)), 1))
+    return rank < quota[pred]
+
+
+def _fill_missing(p_model: np.ndarray, classes: np.ndarray, prior: np.ndarray) -> np.ndarray:
+    """Expand a model's (N, K') probabilities to all K classes.
+
+    Classes the model never saw keep their probability under ``prior`` (the zero-shot
+    posterior); the model's probabilities share the rest of each row.
+    """
+    n, K = prior.shape
+    out = np.empty((n, K), dtype=np.float32)
+    absent = np.setdiff1d(np.arange(K), classes)
+    keep = 1.0 - prior[:, absent].sum(axis=1, keepdims=True)
+    out[:, absent] = prior[:, absent]
+    out[:, classes] = p_model * keep
+    return out
+
+
+def self_train_proba(
+    X: Any,
+    proba: np.ndarray,
+    *,
+    fraction: float = 0.8,
+    n_rounds: int = 1,
+    n_folds: int = 5,
+    C: float = 1.0,
+    random_state: RandomState = 0,
+) -> tuple[Float32Array, list[Any]]:
+    """Self-training: a cross-fitted logistic regression on the confident pseudo-labels.
+
+    Each round takes the current labels (argmax of ``proba``), keeps the most confident
+    items of every class (margin top-1 minus top-2; the same quota ``fraction * N / K``
+    for each class), and fits a multinomial logistic regression on them. Cross-fitting:
+    the items are split into ``n_folds`` folds and each fold is relabeled by a model fitted
+    on the confident items of the *other* folds, so no item's new probability comes from a
+    model that was trained on its own pseudo-label. The out-of-fold probabilities replace
+    ``proba``. A class with no confident item keeps its zero-shot probability.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (N, D)
+        Item embeddings (row-normalised by the caller).
+    proba : ndarray of shape (N, K)
+        The current posterior (e.g. refined zero-shot probabilities).
+    fraction : float in (0, 1]
+        Per-class quota as a share of ``N / K`` (balanced selection).
+    n_rounds : int >= 1
+        Relabeling rounds.
+    n_folds : int >= 2
+        Cross-fitting folds.
+    C : float > 0
+        Inverse L2 regularisation of the logistic regression (``SoftmaxRegression``).
+    random_state : int, Generator or None
+        Fold assignment.
+
+    Returns
+    -------
+    proba : ndarray of shape (N, K), float32
+        Out-of-fold probabilities of the last round.
+    models : list of SoftmaxRegression
+        The fold models of the last round (average their probabilities for new items).
+    """
+    from .._validation import check_random_state
+    from ..crossfit import SoftmaxRegression
+
+    P = np.asarray(proba, dtype=np.float32)
+    if P.ndim != 2 or P.shape[0] != X.shape[0]:
+        raise InputError(
+            f"self_train_proba: proba has shape {P.shape}; expected ({X.shape[0]}, K), one row "
+            "per item of X."
+        )
+    n, K = P.shape
+    n_folds = int(min(n_folds, n))
+    if n_folds < 2:
+        raise InputError(f"self_train_proba needs at least 2 items; got {n}.")
+    rng = check_random_state(random_state)
+    Xd = _dense(X)
+    models: list[Any] = []
+    for _ in range(n_rounds):
+        pred = P.argmax(axis=1)
+        mask = _balanced_confident(pred, _margin(P), K, fraction)
+        folds = rng.permutation(n) % n_folds
+        new = np.empty_like(P)
+        models = []
+        for f in range(n_folds):  # loop over folds; each fit is vectorised
+            test = folds == f
+            train = mask & ~test
+            classes = np.unique(pred[train])
+            if len(classes) < 2:  # nothing to learn from: keep the current posterior
+                new[test] = P[test]
+                continue
+            model = SoftmaxRegression(C=C).fit(Xd[train], pred[train])
+            models.append(model)
+            new[test] = _fill_missing(model.predict_proba(Xd[test]), model.classes_, P[test])
+        P = new
+    return P, models
+
+
 def _kappa(a: IntArray, b: IntArray, n_classes: int) -> float:
     """Cohen's kappa between two labelings of the same items."""
     n = len(a)
@@ -238,6 +371,15 @@ class ZeroShotLabeler:
     max_iter, top_fraction, anchor : refinement settings.
     balance : bool
         Class-prior balancing (equal share per class).
+    self_train : bool
+        After refinement, relabel with a cross-fitted logistic regression trained on the
+        confident pseudo-labels (see :func:`self_train_proba`). Skipped when the refinement
+        guard undid the refinement; undone itself when its labels drift from the name-only
+        labels (the same kappa guard).
+    self_train_fraction : float in (0, 1]
+        Per-class share of ``N / K`` confident items used to train it.
+    self_train_rounds : int
+        Self-training rounds.
     min_seen_examples : int
         A class with at least this many labeled examples (``y`` or its ``examples``)
         is *seen* and scored by the supervised expert when another class is unseen.
@@ -256,6 +398,8 @@ class ZeroShotLabeler:
     converged_ : bool
     refine_accepted_ : bool
         False when refinement drifted from the names and was undone (see ``min_kappa``).
+    self_train_accepted_ : bool
+        True when the self-trained labels were kept.
     """
 
     _constraints = {
@@ -265,6 +409,9 @@ class ZeroShotLabeler:
         "top_fraction": [Interval(float, 0, 1, closed="right")],
         "anchor": [Interval(float, 0, 1)],
         "balance": ["boolean"],
+        "self_train": ["boolean"],
+        "self_train_fraction": [Interval(float, 0, 1, closed="right")],
+        "self_train_rounds": [Interval(int, 1, None)],
         "min_seen_examples": [Interval(int, 1, None)],
         "featurizer": [Options(("auto", "minilm", "static", "tfidf")), callable],
         "random_state": ["random_state"],
@@ -281,6 +428,9 @@ class ZeroShotLabeler:
         top_fraction: float = 1.0,
         anchor: float = 0.2,
         balance: bool = False,
+        self_train: bool = True,
+        self_train_fraction: float = 0.8,
+        self_train_rounds: int = 1,
         min_seen_examples: int = 5,
         random_state: RandomState = 0,
     ) -> None:
@@ -292,6 +442,9 @@ class ZeroShotLabeler:
         self.top_fraction = top_fraction
         self.anchor = anchor
         self.balance = balance
+        self.self_train = self_train
+        self.self_train_fraction = self_train_fraction
+        self.self_train_rounds = self_train_rounds
         self.min_seen_examples = min_seen_examples
         self.random_state = random_state
 
@@ -399,16 +552,56 @@ class ZeroShotLabeler:
             balance=self.balance,
         )
         self.prototypes_ = P
+        lab = known >= 0
+        proba = self._self_train(Xn, protos, proba, known)
         self._seen = self._fit_seen(Xn, known, K, E, owner)
         self.seen_classes_ = self._seen.classes if self._seen is not None else np.zeros(0, int)
         proba = self._gate(Xn, proba)
-        lab = known >= 0
         if lab.any():  # known labels are kept as they are
             proba[lab] = 0.0
             proba[np.flatnonzero(lab), known[lab]] = 1.0
         self.posterior_ = proba.astype(np.float32)
         self.labels_ = self.posterior_.argmax(axis=1).astype(np.int64)
         return self
+
+    def _self_train(
+        self, Xn: Any, protos: np.ndarray, proba: np.ndarray, known: IntArray
+    ) -> np.ndarray:
+        """Self-training step of :meth:`fit` (with its kappa guard); returns the posterior."""
+        self.self_train_accepted_ = False
+        self._st_models: list[Any] = []
+        if not self.self_train or not self.refine_accepted_ or Xn.shape[0] < 2:
+            return proba
+        K = proba.shape[1]
+        start = proba.copy()
+        lab = known >= 0
+        if lab.any():  # known labels are trusted pseudo-labels
+            start[lab] = 0.0
+            start[np.flatnonzero(lab), known[lab]] = 1.0
+        st, models = self_train_proba(
+            Xn,
+            start,
+            fraction=self.self_train_fraction,
+            n_rounds=self.self_train_rounds,
+            random_state=self.random_state,
+        )
+        if self.balance:
+            st = _balance(st)
+        names_only = zero_shot_proba(
+            Xn, protos, temperature=self.temperature, refine=False, balance=self.balance
+        )[0].argmax(axis=1)
+        kappa = _kappa(names_only, st.argmax(axis=1), K)
+        if kappa < _MIN_KAPPA:
+            logger.warning(
+                "zero-shot self-training drifted away from the class names (kappa %.2f < %.2f "
+                "against the name-only labels); keeping the refined labels.",
+                kappa,
+                _MIN_KAPPA,
+            )
+            return proba
+        self.self_train_accepted_ = True
+        self._st_models = models
+        return st
 
     def _code_y(self, y: Any, n: int) -> IntArray:
         known = np.full(n, -1, dtype=np.int64)
@@ -509,6 +702,12 @@ class ZeroShotLabeler:
                 X = featurize(list(texts), method=method)
         Xn = _row_normalize_any(X)
         proba = _softmax(np.asarray(Xn @ self.prototypes_.T, dtype=np.float32), self.temperature)
+        if getattr(self, "_st_models", None):  # self-trained: average the fold models
+            Xd = _dense(Xn)
+            proba = np.mean(
+                [_fill_missing(m.predict_proba(Xd), m.classes_, proba) for m in self._st_models],
+                axis=0,
+            ).astype(np.float32)
         if self.balance:
             proba = _balance(proba)
         return self._gate(Xn, proba).astype(np.float32)
@@ -547,6 +746,7 @@ def label(
     featurizer: str = "auto",
     refine: bool = True,
     balance: bool = False,
+    self_train: bool = True,
     temperature: float = 0.05,
     id_column: str | None = None,
     label_column: str | None = None,
@@ -567,7 +767,7 @@ def label(
     classes_file : path, optional
         A ``classes.yaml`` (name, description, keywords, examples).
     featurizer : {"auto", "minilm", "static", "tfidf"}
-    refine, balance, temperature : see :class:`ZeroShotLabeler`.
+    refine, balance, self_train, temperature : see :class:`ZeroShotLabeler`.
     id_column : str, optional
         Item ids (default: row numbers).
     label_column : str, optional
@@ -610,7 +810,12 @@ def label(
             )
         y = df[label_column].to_numpy(dtype=object)
     model = ZeroShotLabeler(
-        specs, featurizer=featurizer, refine=refine, balance=balance, temperature=temperature
+        specs,
+        featurizer=featurizer,
+        refine=refine,
+        balance=balance,
+        self_train=self_train,
+        temperature=temperature,
     )
     assert ds.text is not None
     model.fit(list(ds.text), y)
@@ -638,6 +843,8 @@ def label(
         "n_iter": model.n_iter_,
         "converged": model.converged_,
         "refine_accepted": model.refine_accepted_,
+        "self_train": self_train,
+        "self_train_accepted": model.self_train_accepted_,
         "seen_classes": [names[i] for i in model.seen_classes_],
         "mean_confidence": float(conf.mean()),
         "per_class": {c: int(counts.get(c, 0)) for c in names},
