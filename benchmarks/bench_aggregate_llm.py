@@ -121,6 +121,26 @@ def load_task(task: str) -> tuple[pd.DataFrame, pd.Series, list[str]]:
     return votes, gold.dropna(), classes
 
 
+def _features(task: str, item_ids: np.ndarray) -> np.ndarray:
+    """MiniLM embeddings of the items' texts (``context`` of test.json).
+
+    The answer files index items by row; row ``i`` is the ``i``-th entry of
+    ``test.json``'s ``context`` (its ``labels`` in the same order equal the answer
+    files' gold column on every task checked). Non-string contexts (conversations)
+    are JSON-dumped.
+    """
+    import torch
+
+    from truelabel.featurize import featurize
+
+    torch.set_num_threads(1)
+    d = json.loads((DATA / task / "test.json").read_text(encoding="utf-8"))
+    ctx = list(d["context"].values())
+    texts = [c if isinstance(c, str) else json.dumps(c)[:2000] for c in ctx]
+    rows = np.asarray(item_ids).astype(int)
+    return np.asarray(featurize([texts[i] for i in rows], method="minilm"))
+
+
 def run_task(task: str) -> dict[str, object]:
     from truelabel.aggregate import aggregate_votes
     from truelabel.sources import votes_from_table
@@ -159,11 +179,14 @@ def run_task(task: str) -> dict[str, object]:
     }
     methods = out["methods"]
     assert isinstance(methods, dict)
-    for method in ("mv", "wawa", "ds", "ds_pooled", "onecoin", "mace", "auto"):
+    X = _features(task, v.item_ids)
+    for method in ("mv", "wawa", "ds", "ds_pooled", "onecoin", "mace", "auto", "features"):
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = aggregate_votes(v, method=method, random_state=0)
+            r = aggregate_votes(
+                v, method=method, random_state=0, features=X if method == "features" else None
+            )
         secs = time.perf_counter() - t0
         acc = float((np.argmax(r.posterior, axis=1)[has] == g[has]).mean())
         src = r.sources.set_index("source")
@@ -247,6 +270,9 @@ def main() -> None:
                 "best_single_model": r["best_single_model"],
                 "auto_beats_best_single": ms["auto"]["accuracy"] > r["best_single_accuracy"],
                 "auto_spearman": ms["auto"]["spearman_source_accuracy"],
+                "features": ms["features"]["accuracy"],
+                "features_beats_best_single": ms["features"]["accuracy"]
+                > r["best_single_accuracy"],
                 "with_gold_auto": r["with_gold"]["auto_accuracy_on_rest"],
                 "with_gold_best_single": r["with_gold"]["best_single_on_rest"],
                 "with_gold_picked_on_gold": r["with_gold"]["picked_on_gold_accuracy_on_rest"],
@@ -272,7 +298,8 @@ def main() -> None:
                 "used by auto (whose candidates then include best_source); accuracy on the "
                 "other gold items; 'picked_on_gold' = the single model best on the same 50 gold "
                 "items (the fair comparator), 'best_single_on_rest' = hindsight best. Unparseable answers are abstentions. hippocorpus and sbic "
-                "(free-text tasks) skipped.",
+                "(free-text tasks) skipped. features = FeatureDawidSkene on MiniLM-L6 embeddings "
+                "of the item texts (test.json context, row i = i-th entry).",
                 "tasks": rows,
                 "summary": summary,
             },
