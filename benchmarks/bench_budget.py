@@ -98,12 +98,12 @@ def main() -> None:
     out = {
         "benchmark": "budget",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, 2 cores shared by ~8 concurrent agents",
+        "machine": f"{platform.machine()}, 2 cores shared by several concurrent agents",
         "truelabel_version": truelabel.__version__,
         "settings": {
             "featurizer": args.featurizer,
             "end_model": "LogisticRegression(C=10)",
-            "posterior": "zero-shot from class names, refined + balanced",
+            "posterior": "zero-shot from class names, refined + balanced + self-trained",
             "budgets": budgets,
             "seeds": seeds,
         },

@@ -168,18 +168,18 @@ def label(
             )
     if llm_base_url is None:
         s = res.summary
-        t = Table(
-            title="zero-shot labels",
-            caption=f"{s['n_items']} items, {s['featurizer']}, refinement "
-            f"{'on' if s['refine'] else 'off'} ({s['n_iter']} rounds"
-            f"{'' if s.get('refine_accepted', True) else ', undone: drifted from the names'})"
-            f", self-training {'on' if s.get('self_train_accepted') else 'off'}",
-        )
+        t = Table(title="zero-shot labels")
         t.add_column("class")
         t.add_column("items", justify="right")
         for c, n in s["per_class"].items():
             t.add_row(str(c), str(n))
         console.print(t)
+        console.print(
+            f"{s['n_items']} items, {s['featurizer']}, refinement "
+            f"{'on' if s['refine'] else 'off'} ({s['n_iter']} rounds"
+            f"{'' if s.get('refine_accepted', True) else ', undone: drifted from the names'})"
+            f", self-training {'on' if s.get('self_train_accepted') else 'off'}"
+        )
         console.print(
             f"mean confidence {s['mean_confidence']:.3f}; wrote {out}/labels.parquet "
             "and votes.parquet"
