@@ -329,3 +329,14 @@ def test_real_data_llm_emotion_best_source_with_50_gold() -> None:
     assert str(v.source_names[r.model.ranking_[0]]) == "roberta"
     acc = (np.argmax(r.posterior[rest], axis=1) == g[rest]).mean()
     assert acc >= 0.9  # measured 0.915; Dawid-Skene without gold: 0.743
+
+
+def test_cli_best_source(tmp_path: Path) -> None:
+    p = tmp_path / "votes.csv"
+    _votes_table().to_csv(p, index=False)
+    args = ["aggregate", str(p), "--item-column", "item", "--source-column", "worker"]
+    args += ["--label-column", "answer", "--method", "best_source", "--out", str(tmp_path / "o")]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["method"] == "best_source"
