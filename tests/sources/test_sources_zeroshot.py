@@ -466,3 +466,22 @@ def test_self_training_that_drifts_from_the_names_is_undone(
     on = ZeroShotLabeler("a,b,c", featurizer=embed, temperature=0.1).fit(texts)  # type: ignore[arg-type]
     assert not on.self_train_accepted_
     np.testing.assert_allclose(on.posterior_, off.posterior_)
+
+
+def test_self_training_accepts_sparse_features_and_caps_the_training_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import scipy.sparse as sp
+
+    import truelabel.sources._zeroshot as zs
+    from truelabel.sources import self_train_proba
+
+    X, protos, y = _synthetic(4)
+    p0, _, _, _, _ = zero_shot_proba(X, protos, temperature=0.1, refine=False)
+    dense, _ = self_train_proba(_unit(X), p0, random_state=0)
+    sparse, _ = self_train_proba(sp.csr_matrix(_unit(X)), p0, random_state=0)
+    np.testing.assert_allclose(sparse, dense, atol=1e-4)
+    monkeypatch.setattr(zs, "_MAX_SELF_TRAIN", 30)  # 10 items per class at most
+    mask = zs._balanced_confident(p0.argmax(1), zs._margin(p0), 3, 0.8)
+    assert mask.sum() <= 30
+    assert np.bincount(p0.argmax(1)[mask], minlength=3).max() <= 10

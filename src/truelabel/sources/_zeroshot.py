@@ -44,6 +44,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _MIN_KAPPA = 0.3  # default of zero_shot_proba's min_kappa: the drift guard
+_MAX_SELF_TRAIN = 50_000  # at most this many pseudo-labeled items train the self-training model
 
 Embedder = Callable[[Sequence[str]], Any]
 
@@ -233,7 +234,8 @@ def _balanced_confident(
     """Mask of the most confident items per predicted class, at most ``fraction * N / K`` each.
 
     The quota is the same for every class (balanced): a class that attracts many items
-    does not dominate the training set of the self-trained model.
+    does not dominate the training set of the self-trained model. It is also capped at
+    ``_MAX_SELF_TRAIN / K`` so that a very large corpus keeps the fits affordable.
     """
     n = len(pred)
     counts = np.bincount(pred, minlength=n_classes)
@@ -241,7 +243,8 @@ def _balanced_confident(
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(n) - np.repeat(starts, counts)
-    quota = np.minimum(counts, max(int(np.ceil(fraction * n / n_classes)), 1))
+    per_class = min(np.ceil(fraction * n / n_classes), np.ceil(_MAX_SELF_TRAIN / n_classes))
+    quota = np.minimum(counts, max(int(per_class), 1))
     return rank < quota[pred]
 
 
@@ -274,7 +277,7 @@ def self_train_proba(
 
     Each round takes the current labels (argmax of ``proba``), keeps the most confident
     items of every class (margin top-1 minus top-2; the same quota ``fraction * N / K``
-    for each class), and fits a multinomial logistic regression on them. Cross-fitting:
+    for each class, at most 50,000 items in all), and fits a multinomial logistic regression on them. Cross-fitting:
     the items are split into ``n_folds`` folds and each fold is relabeled by a model fitted
     on the confident items of the *other* folds, so no item's new probability comes from a
     model that was trained on its own pseudo-label. The out-of-fold probabilities replace
@@ -318,7 +321,7 @@ def self_train_proba(
     if n_folds < 2:
         raise InputError(f"self_train_proba needs at least 2 items; got {n}.")
     rng = check_random_state(random_state)
-    Xd = _dense(X)
+    Xd = X.tocsr() if sp.issparse(X) else _dense(X)  # sparse (tfidf) stays sparse
     models: list[Any] = []
     for _ in range(n_rounds):
         pred = P.argmax(axis=1)
@@ -703,7 +706,7 @@ class ZeroShotLabeler:
         Xn = _row_normalize_any(X)
         proba = _softmax(np.asarray(Xn @ self.prototypes_.T, dtype=np.float32), self.temperature)
         if getattr(self, "_st_models", None):  # self-trained: average the fold models
-            Xd = _dense(Xn)
+            Xd = Xn.tocsr() if sp.issparse(Xn) else _dense(Xn)
             proba = np.mean(
                 [_fill_missing(m.predict_proba(Xd), m.classes_, proba) for m in self._st_models],
                 axis=0,
