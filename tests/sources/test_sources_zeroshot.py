@@ -418,6 +418,12 @@ def test_self_training_bad_input() -> None:
         self_train_proba(X, np.ones((2, 2), dtype=np.float32) / 2)
     with pytest.raises(InputError, match="at least 2 items"):
         self_train_proba(X[:1], np.array([[0.5, 0.5]], dtype=np.float32))
+    ok = np.full((3, 2), 0.5, dtype=np.float32)
+    with pytest.raises(InputError, match="NaN or infinite"):
+        self_train_proba(X, np.where(np.eye(3, 2) > 0, np.nan, ok))
+    for bad in ({"fraction": 0.0}, {"n_rounds": 0}, {"n_folds": 1}, {"C": -1.0}):
+        with pytest.raises(InputError, match="need 0 < fraction <= 1"):
+            self_train_proba(X, ok, **bad)  # type: ignore[arg-type]
     with pytest.raises(InputError, match="'self_train_fraction' parameter"):
         ZeroShotLabeler(CLASSES, self_train_fraction=0.0).fit(TEXTS)
     with pytest.raises(InputError, match="'self_train_rounds' parameter"):

@@ -277,8 +277,8 @@ def self_train_proba(
 
     Each round takes the current labels (argmax of ``proba``), keeps the most confident
     items of every class (margin top-1 minus top-2; the same quota ``fraction * N / K``
-    for each class, at most 50,000 items in all), and fits a multinomial logistic regression on them. Cross-fitting:
-    the items are split into ``n_folds`` folds and each fold is relabeled by a model fitted
+    for each class, at most 50,000 items in all), and fits a multinomial logistic
+    regression on them. Cross-fitting: the items are split into ``n_folds`` folds and each fold is relabeled by a model fitted
     on the confident items of the *other* folds, so no item's new probability comes from a
     model that was trained on its own pseudo-label. The out-of-fold probabilities replace
     ``proba``. A class with no confident item keeps its zero-shot probability.
@@ -310,7 +310,14 @@ def self_train_proba(
     from .._validation import check_random_state
     from ..crossfit import SoftmaxRegression
 
+    if not 0 < fraction <= 1 or n_rounds < 1 or n_folds < 2 or C <= 0:
+        raise InputError(
+            "self_train_proba: need 0 < fraction <= 1, n_rounds >= 1, n_folds >= 2 and C > 0; "
+            f"got fraction={fraction!r}, n_rounds={n_rounds!r}, n_folds={n_folds!r}, C={C!r}."
+        )
     P = np.asarray(proba, dtype=np.float32)
+    if P.ndim == 2 and not np.isfinite(P).all():
+        raise InputError("self_train_proba: proba contains NaN or infinite values.")
     if P.ndim != 2 or P.shape[0] != X.shape[0]:
         raise InputError(
             f"self_train_proba: proba has shape {P.shape}; expected ({X.shape[0]}, K), one row "
