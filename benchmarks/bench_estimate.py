@@ -9,7 +9,8 @@ often the interval covers the truth and record its width.
   the full-data mean. Gold n in {100, 500, 1000}, uniform without replacement.
   The active design (binary sets, whose predictions are probabilities) draws each
   row independently with probability proportional to sqrt(p(1-p)) mixed with a
-  20% uniform floor, expected size n, and estimates with those probabilities.
+  uniform floor (the default clip(5/sqrt(n), 0.2, 1), and the old fixed 0.2 on the
+  same random numbers), expected size n, and estimates with those probabilities.
 - ``inference/dsl`` (data_lm: OLS; data_logit: logit with the outcome and a
   covariate predicted; data_unequal: logit with unequal sampling). These files
   hold gold only for a DSL-sized sample (245-487 rows), so the population is
@@ -25,6 +26,11 @@ Baselines on the same draws: ppi_py's PPI++ (``lam=None``; ``ppi_mean_ci``,
 ``ppi_ols_ci``, ``ppi_logistic_ci``; with ``w = 1/pi`` for unequal sampling;
 ppi_py cannot take a predicted covariate, so data_logit has no ppi_py column),
 classical (gold only) and naive (predictions as truth).
+
+Repetitions: 2000 for the n=100 cells (``--reps100``), 500 otherwise (``--reps``),
+fixed in advance. truelabel's intervals use the small-sample correction (HC1
+variance factor, t quantiles); the ``[plug-in se, z]`` rows are the same fits
+without it.
 
     .venv/bin/python benchmarks/bench_estimate.py [--quick] [--reps 500] [--only NAME]
 """
