@@ -376,6 +376,9 @@ def test_cli_plan_target_width_and_select(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     chosen = pd.read_csv(tmp_path / "sel" / "selected.csv")
     assert {"item_id", "sampling_prob", "gold"} <= set(chosen.columns)
+    # no --floor: the automatic floor for the budget is used and recorded
+    run_meta = json.loads((tmp_path / "sel" / "run.json").read_text())
+    assert run_meta["floor"] == pytest.approx(auto_floor(50))
     # round trip: label the chosen items, estimate with their probabilities
     truth = dict(zip(gold.item_id, gold.label, strict=True))
     rng = np.random.default_rng(0)
