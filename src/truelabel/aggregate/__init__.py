@@ -12,6 +12,7 @@ from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene, crossfit_soft_proba
 from ._mace import MACE
 from ._majority import MajorityVote, WeightedVote
+from ._matrix_completion import MatrixCompletionLabelModel
 from ._quality import krippendorff_alpha, source_quality, spammer_score
 from ._result import AggregateResult, aggregate, aggregate_votes
 
@@ -25,6 +26,7 @@ __all__ = [
     "DawidSkene",
     "FeatureDawidSkene",
     "MajorityVote",
+    "MatrixCompletionLabelModel",
     "OneCoinDawidSkene",
     "PooledDawidSkene",
     "WeightedVote",

@@ -19,6 +19,7 @@ from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene
 from ._mace import MACE
 from ._majority import MajorityVote, WeightedVote
+from ._matrix_completion import MatrixCompletionLabelModel
 
 __all__ = ["METHODS", "AutoChoice", "make_label_model", "select_label_model"]
 
@@ -37,6 +38,7 @@ METHODS: dict[str, type[BaseLabelModel]] = {
     "mace": MACE,
     "features": FeatureDawidSkene,
     "best_source": BestSource,
+    "mc": MatrixCompletionLabelModel,
 }
 
 #: order of preference when scores tie (simpler first)
@@ -51,7 +53,7 @@ MIN_GOLD = 20
 
 def make_label_model(method: str, *, random_state: Any = 0, **params: Any) -> BaseLabelModel:
     """A label model by name (``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace``,
-    ``features``, ``best_source``)."""
+    ``features``, ``best_source``, ``mc``)."""
     if method not in METHODS:
         raise InputError(
             f"unknown method {method!r}; choose one of auto, " + ", ".join(sorted(METHODS)) + "."

@@ -125,8 +125,8 @@ def aggregate_votes(
     votes : VoteArrays
         From :func:`truelabel.sources.votes_from_table` and friends.
     method : str, default "auto"
-        ``auto``, ``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace``, ``features``
-        or ``best_source``. ``auto`` chooses by gold agreement (20+ gold items) or held-out vote likelihood
+        ``auto``, ``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace``, ``features``,
+        ``best_source`` or ``mc`` (matrix completion; not an ``auto`` candidate). ``auto`` chooses by gold agreement (20+ gold items) or held-out vote likelihood
         and records why in ``summary["method_reason"]``.
     features : ndarray or sparse matrix of shape (n_items, n_features), optional
         Item features in ``votes.item_ids`` order; enables ``features``.
@@ -329,7 +329,8 @@ def aggregate(
     item_column, source_column, label_column, weight_column : str
         Column names in ``votes``.
     method : str, default "auto"
-        ``auto``, ``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace`` or ``features``.
+        ``auto``, ``mv``, ``wawa``, ``ds``, ``ds_pooled``, ``onecoin``, ``mace``, ``features``
+        or ``mc``.
     gold : path or DataFrame, optional
         Gold labels (clamped; they drive the source estimates and ``auto``).
     gold_item_column, gold_label_column : str, optional

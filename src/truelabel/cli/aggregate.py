@@ -24,6 +24,7 @@ class Method(StrEnum):
     mace = "mace"
     features = "features"
     best_source = "best_source"
+    mc = "mc"
 
 
 @app.command()
