@@ -13,6 +13,15 @@ baseline.
     .venv/bin/python benchmarks/bench_learn.py                       # everything
     .venv/bin/python benchmarks/bench_learn.py --datasets ag_news,banking77 --out a.json
     .venv/bin/python benchmarks/bench_learn.py --merge a.json b.json   # -> results/learn.json
+
+Two further protocols (tables next to the default one, never instead of it): ``--protocol
+tuned`` (same head, 10 epochs; adds forward correction, relabel+ELR and DivideMix-style
+soft relabelling; small hyper-parameter grids and a "selected" option picked on a 10%
+noisy validation split of the training rows) and ``--protocol long`` (a head without
+dropout/weight decay that memorises, 100 epochs for every method)::
+
+    .venv/bin/python benchmarks/bench_learn.py --protocol tuned --out benchmarks/results/learn_tuned.json
+    .venv/bin/python benchmarks/bench_learn.py --protocol long --out benchmarks/results/learn_long.json
 """
 
 from __future__ import annotations
