@@ -206,3 +206,18 @@ def test_train_model_clustered_warning_names_classes(tmp_path: Path) -> None:
         )
     with pytest.raises(Exception, match="unknown conformal mode"):
         train_model(data, text_column="body", label_column="cls", conformal="percls")
+
+
+@pytest.mark.parametrize("scheme", ["plain", "prune"])
+def test_train_forward_loss_estimates_noise_matrix(tmp_path: Path, scheme: str) -> None:
+    import json
+
+    data = _csv(tmp_path)
+    args = ["train", str(data), "--text-column", "body", "--label-column", "cls"]
+    args += ["--featurizer", "tfidf", "--epochs", "5", "--loss", "forward"]
+    res = runner.invoke(app, [*args, "--scheme", scheme, "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    nm = np.asarray(meta["hyperparameters"]["noise_matrix"])
+    assert nm.shape == (2, 2)
+    np.testing.assert_allclose(nm.sum(axis=0), 1.0, atol=1e-6)

@@ -24,6 +24,7 @@ class LossChoice(StrEnum):
     gce = "gce"
     sce = "sce"
     ce = "ce"
+    forward = "forward"
 
 
 class SchemeChoice(StrEnum):

@@ -440,6 +440,39 @@ def _make_estimator(
     return est
 
 
+def _forward_noise_matrix(
+    X: Any,
+    y: np.ndarray,
+    n_classes: int | None,
+    model: str,
+    epochs: int | None,
+    random_state: int,
+) -> np.ndarray:
+    """Noise matrix for ``loss="forward"``: confident learning on 3-fold cross-fitted CE.
+
+    With hard labels the matrix covers the classes present in ``y`` (in sorted order, as
+    the estimator's ``classes_``); with soft targets it covers all ``n_classes``.
+    Columns of classes without items are the identity.
+    """
+    from ..audit import estimate_noise_matrices
+    from ..crossfit import cross_val_predict_proba
+
+    if n_classes is None:
+        _, codes = np.unique(y, return_inverse=True)
+        k = int(codes.max()) + 1
+    else:
+        codes, k = np.asarray(y), int(n_classes)
+    base = _make_estimator(model, "ce", "plain", random_state, epochs, 0.2)
+    probs = cross_val_predict_proba(
+        X, codes, n_classes=k, n_folds=3, estimator=base, random_state=random_state
+    )
+    nm = np.asarray(estimate_noise_matrices(codes, probs).noise_matrix, dtype=np.float64)
+    bad = ~np.isfinite(nm).all(axis=0) | (np.abs(nm.sum(axis=0) - 1.0) > 1e-3)
+    nm[:, bad] = np.eye(k)[:, bad]
+    logger.info("forward correction: estimated noise rate %.3f", 1 - float(np.diag(nm).mean()))
+    return nm
+
+
 def train_model(
     data: str | Path | pd.DataFrame,
     *,
@@ -476,7 +509,9 @@ def train_model(
         columns (a posterior, used as soft targets) or a ``label`` column.
     featurizer : {"minilm", "static", "tfidf", "vectors"}
     model : {"logreg", "mlp"}
-    loss : {"ce", "gce", "sce", "elr"}
+    loss : {"ce", "gce", "sce", "elr", "forward"}
+        ``forward``: forward loss correction with the noise matrix that confident
+        learning estimates from 3-fold cross-fitted CE probabilities of the training split.
     scheme : {"plain", "smallloss", "coteach", "prune"}
     forget_rate : float
         For ``smallloss``/``coteach``: roughly the expected noise rate.
@@ -591,6 +626,16 @@ def train_model(
     y_tr = targets[tr] if soft else hard[tr]
     if scheme == "prune" and soft:
         y_tr = hard[tr]
+    if loss == "forward":
+        nm = _forward_noise_matrix(
+            X[tr],
+            hard[tr],
+            len(classes) if np.ndim(y_tr) == 2 else None,
+            model,
+            epochs,
+            random_state,
+        )
+        (est.estimator if scheme == "prune" else est).set_params(noise_matrix=nm)
     est.fit(X[tr], y_tr)
     inner = est.estimator_ if scheme == "prune" else est
     weights = inner.weights_
