@@ -333,8 +333,11 @@ class DaskEngine(Engine):
         if cached is None or cached[0] is not data:
             blocks = [data.load(i) for i in range(data.n_chunks)]
             # kept (with `data`, so its id is not reused) for the engine's lifetime: an EM
-            # loop maps over the same chunks many times and ships them only once
-            cached = (data, self.client.scatter(blocks))
+            # loop maps over the same chunks many times and ships them only once.
+            # hash=False: content-hashed keys would be shared with an identical dataset
+            # scattered earlier, and releasing that one (forget) could drop these blocks
+            # on the scheduler while they are still needed ("lost dependencies").
+            cached = (data, self.client.scatter(blocks, hash=False))
             self._scattered[id(data)] = cached
         futures = cached[1]
         return [
