@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -30,6 +31,9 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT / "tests" / "sources"))
 RESULTS = ROOT / "benchmarks" / "results"
+
+
+LOAD_BEFORE = os.getloadavg()[0]
 
 
 def main() -> None:
@@ -116,7 +120,8 @@ def main() -> None:
     out = {
         "benchmark": "llm_server",
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "machine": f"{platform.machine()}, 2 cores shared by ~8 concurrent agents (load varies)",
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores; 1-min load average "
+        f"before / after the run: {LOAD_BEFORE:.2f} / {os.getloadavg()[0]:.2f}",
         "truelabel_version": truelabel.__version__,
         "server": "xllamacpp (llama.cpp) + SmolLM2-135M-Instruct Q4_1, 1 thread, "
         f"{args.parallel} slots",

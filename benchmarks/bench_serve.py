@@ -32,6 +32,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 sys.path.insert(0, str(ROOT / "src"))
 
 
+LOAD_BEFORE = os.getloadavg()[0]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -162,8 +165,9 @@ def main() -> None:
             "data": "Banking77 train -> model (logreg, 10 epochs); test texts as requests",
             "client": "httpx, sequential requests, one connection",
         },
-        "machine": "2 CPU cores shared with ~8 other agents' jobs (server, client and "
-        "other work on the same 2 cores)",
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores; server and client "
+        "on the same cores; 1-min load average before / after the run: "
+        f"{LOAD_BEFORE:.2f} / {os.getloadavg()[0]:.2f}",
         "versions": {
             "truelabel": truelabel.__version__,
             "fastapi": fastapi.__version__,
