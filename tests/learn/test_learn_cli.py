@@ -221,3 +221,20 @@ def test_train_forward_loss_estimates_noise_matrix(tmp_path: Path, scheme: str) 
     nm = np.asarray(meta["hyperparameters"]["noise_matrix"])
     assert nm.shape == (2, 2)
     np.testing.assert_allclose(nm.sum(axis=0), 1.0, atol=1e-6)
+
+
+def test_train_early_stopping_records_the_kept_epoch(tmp_path: Path) -> None:
+    import json
+
+    data = _csv(tmp_path)
+    args = ["train", str(data), "--text-column", "body", "--label-column", "cls"]
+    args += ["--featurizer", "tfidf", "--model", "mlp", "--epochs", "60", "--early-stopping"]
+    res = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
+    assert res.exit_code == 0, res.output
+    meta = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert meta["hyperparameters"]["early_stopping"] is True
+    m = meta["metrics"]
+    # the words separate the classes perfectly: held-out accuracy peaks early and stays,
+    # so training stops 10 epochs after the first perfect epoch
+    assert m["best_epoch"] < m["epochs_run"] < 60
+    assert m["epochs_run"] - m["best_epoch"] == 10

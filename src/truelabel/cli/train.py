@@ -74,6 +74,14 @@ def train(
         float, typer.Option(help="smallloss/coteach: share of each batch to skip (~noise rate).")
     ] = 0.2,
     epochs: Annotated[int | None, typer.Option(help="Training epochs.")] = None,
+    early_stopping: Annotated[
+        bool,
+        typer.Option(
+            "--early-stopping",
+            help="Hold out 10% of the training rows and keep the epoch with the best "
+            "held-out accuracy (stops memorising noisy labels).",
+        ),
+    ] = False,
     holdout: Annotated[
         float, typer.Option(help="Share held out for calibration, conformal sets and metrics.")
     ] = 0.2,
@@ -107,6 +115,7 @@ def train(
             scheme=scheme.value,
             forget_rate=forget_rate,
             epochs=epochs,
+            early_stopping=early_stopping,
             holdout=holdout,
             calibrate=not no_calibration,
             conformal=conformal.value,

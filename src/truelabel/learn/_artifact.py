@@ -420,7 +420,13 @@ def _read_label_table(labels: Any, item_id: np.ndarray) -> tuple[np.ndarray, lis
 
 
 def _make_estimator(
-    model: str, loss: str, scheme: str, random_state: int, epochs: int | None, forget_rate: float
+    model: str,
+    loss: str,
+    scheme: str,
+    random_state: int,
+    epochs: int | None,
+    forget_rate: float,
+    early_stopping: bool = False,
 ) -> Any:
     from ._models import RobustLogisticRegression, RobustMLPClassifier
     from ._schemes import PruneAndRetrain
@@ -431,6 +437,7 @@ def _make_estimator(
         "scheme": inner_scheme,
         "random_state": random_state,
         "forget_rate": forget_rate,
+        "early_stopping": early_stopping,
     }
     if epochs is not None:
         kw["epochs"] = epochs
@@ -487,6 +494,7 @@ def train_model(
     scheme: str = "plain",
     forget_rate: float = 0.2,
     epochs: int | None = None,
+    early_stopping: bool = False,
     holdout: float = 0.2,
     alphas: Sequence[float] = (0.1, 0.05),
     calibrate: bool = True,
@@ -516,6 +524,9 @@ def train_model(
     forget_rate : float
         For ``smallloss``/``coteach``: roughly the expected noise rate.
     epochs : int, optional
+    early_stopping : bool
+        Hold out 10% of the training split (labels as given) and keep the epoch with the
+        best held-out accuracy (see :class:`RobustLogisticRegression`).
     holdout : float in (0, 0.5]
     alphas : sequence of float
         Conformal levels to calibrate (the first is the default at prediction).
@@ -622,7 +633,7 @@ def train_model(
     tr, ho = train_test_split(idx, test_size=holdout, random_state=random_state, stratify=strat)
     if len(np.unique(hard[tr])) < 2:
         raise InputError("the training split holds a single class; add more labelled items.")
-    est = _make_estimator(model, loss, scheme, random_state, epochs, forget_rate)
+    est = _make_estimator(model, loss, scheme, random_state, epochs, forget_rate, early_stopping)
     y_tr = targets[tr] if soft else hard[tr]
     if scheme == "prune" and soft:
         y_tr = hard[tr]
@@ -701,6 +712,8 @@ def train_model(
         "holdout_ece_after": expected_calibration_error(p_cal, y_ho),
         "holdout_mean_set_size": float(sets.sum(axis=1).mean()),
         "holdout_set_coverage": float(sets[np.arange(len(ho)), y_ho].mean()),
+        "epochs_run": int(inner.n_epochs_),
+        "best_epoch": int(inner.best_epoch_),
     }
     params = {k: v for k, v in inner.get_params().items() if k != "random_state"}
     tm.metadata = {

@@ -89,6 +89,9 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
         "elr_lambda": [Interval(float, 0, None)],
         "elr_beta": [Interval(float, 0, 1, closed="left")],
         "noise_matrix": [None, _is_matrix],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(float, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(int, 1, None)],
         "random_state": ["random_state"],
     }
 
@@ -178,7 +181,7 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
         from ._train import train_network
 
         check_params(self)
-        for attr in ("weights_", "n_epochs_", "loss_curve_"):
+        for attr in ("weights_", "n_epochs_", "loss_curve_", "validation_scores_", "best_epoch_"):
             self.__dict__.pop(attr, None)
         Xc = self._check_X(X, reset=True)
         n = Xc.shape[0]
@@ -186,19 +189,51 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
         self._check_noise_matrix(t.shape[1])
         rng = check_random_state(self.random_state)
         seed = int(rng.integers(0, 2**31 - 1))
+        validation = None
+        if self.early_stopping:
+            fit_rows, val_rows = self._validation_split(t, rng)
+            validation = (Xc[val_rows], t[val_rows].argmax(axis=1))
+            Xc, t = Xc[fit_rows], t[fit_rows]
         with torch.inference_mode(False):
-            nets, curve = train_network(
+            nets, curve, scores = train_network(
                 Xc,
                 t,
                 hidden=self._hidden_size(),
                 params=self.get_params(),
                 seed=seed,
                 name=type(self).__name__,
+                validation=validation,
             )
         self.weights_ = nets
         self.loss_curve_ = curve
         self.n_epochs_ = len(curve)
+        self.validation_scores_ = scores
+        self.best_epoch_ = int(np.argmax(scores)) + 1 if scores else len(curve)
         return self
+
+    def _validation_split(
+        self, t: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row indices (fit, held out) for early stopping, stratified by label."""
+        n = t.shape[0]
+        n_val = int(np.ceil(self.validation_fraction * n))
+        if n_val < 1 or n - n_val < 2:
+            raise InputError(
+                f"early_stopping holds out {self.validation_fraction:.0%} of {n} rows, which "
+                "leaves no rows to score or to fit; pass more rows or early_stopping=False."
+            )
+        from sklearn.model_selection import train_test_split
+
+        y = t.argmax(axis=1)
+        counts = np.bincount(y, minlength=t.shape[1])
+        stratify = y if counts[counts > 0].min() >= 2 and n_val >= (counts > 0).sum() else None
+        fit_rows, val_rows = train_test_split(
+            np.arange(n),
+            test_size=n_val,
+            random_state=int(rng.integers(0, 2**31 - 1)),
+            stratify=stratify,
+        )
+        return np.sort(fit_rows), np.sort(val_rows)
 
     def _check_noise_matrix(self, k: int) -> None:
         nm = self.noise_matrix
@@ -278,6 +313,14 @@ class RobustLogisticRegression(_RobustBase):
         For ``loss="forward"`` (forward correction, Patrini et al. 2017):
         ``noise_matrix[i, j] = P(given = i | true = j)``, e.g. the ``noise_matrix`` of
         :func:`truelabel.audit.estimate_noise_matrices` on cross-fitted probabilities.
+    early_stopping : bool, default False
+        Hold out ``validation_fraction`` of the rows (stratified by label, labels as
+        given — noisy), score the model on them after every epoch, stop after
+        ``n_iter_no_change`` epochs without a better held-out accuracy and keep the
+        best epoch's weights. The classic guard against memorising noisy labels: the
+        accuracy on noisy held-out labels peaks when the clean signal is learned.
+    validation_fraction : float, default 0.1
+    n_iter_no_change : int, default 10
     random_state : int, Generator or None, default 0
         Seeds weight initialisation, batch order and dropout through a local
         ``torch.Generator`` (the global torch seed is never touched).
@@ -289,6 +332,13 @@ class RobustLogisticRegression(_RobustBase):
         One dict per network (two with co-teaching): ``W0`` (D, K), ``b0`` (K,).
     loss_curve_ : list of float
         Mean training loss per epoch.
+    n_epochs_ : int
+        Epochs run (fewer than ``epochs`` when early stopping stopped the run).
+    validation_scores_ : list of float
+        With ``early_stopping``: held-out accuracy after each epoch (else empty).
+    best_epoch_ : int
+        With ``early_stopping``: the epoch (1-based) whose weights were kept; else
+        ``n_epochs_``.
     n_features_in_ : int
     """
 
@@ -310,6 +360,9 @@ class RobustLogisticRegression(_RobustBase):
         elr_lambda: float = 3.0,
         elr_beta: float = 0.7,
         noise_matrix: Any = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
         random_state: int | np.random.Generator | None = 0,
     ) -> None:
         self.loss = loss
@@ -327,6 +380,9 @@ class RobustLogisticRegression(_RobustBase):
         self.elr_lambda = elr_lambda
         self.elr_beta = elr_beta
         self.noise_matrix = noise_matrix
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
 
 
@@ -339,7 +395,8 @@ class RobustMLPClassifier(_RobustBase):
     dropout : float, default 0.2
         Dropout on the inputs and on the hidden layer while training.
     loss, scheme, epochs, batch_size, lr, weight_decay, forget_rate, ramp_epochs,
-    gce_q, sce_alpha, sce_beta, elr_lambda, elr_beta, noise_matrix, random_state
+    gce_q, sce_alpha, sce_beta, elr_lambda, elr_beta, noise_matrix, early_stopping,
+    validation_fraction, n_iter_no_change, random_state
         As in :class:`RobustLogisticRegression`.
 
     Attributes
@@ -372,6 +429,9 @@ class RobustMLPClassifier(_RobustBase):
         elr_lambda: float = 3.0,
         elr_beta: float = 0.7,
         noise_matrix: Any = None,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
+        n_iter_no_change: int = 10,
         random_state: int | np.random.Generator | None = 0,
     ) -> None:
         self.hidden_size = hidden_size
@@ -390,6 +450,9 @@ class RobustMLPClassifier(_RobustBase):
         self.elr_lambda = elr_lambda
         self.elr_beta = elr_beta
         self.noise_matrix = noise_matrix
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
         self.random_state = random_state
 
     def _hidden_size(self) -> int:

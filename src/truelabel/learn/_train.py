@@ -89,7 +89,8 @@ def train_network(
     params: dict[str, Any],
     seed: int,
     name: str = "model",
-) -> tuple[list[dict[str, np.ndarray]], list[float]]:
+    validation: tuple[Any, np.ndarray] | None = None,
+) -> tuple[list[dict[str, np.ndarray]], list[float], list[float]]:
     """Train one network (two for co-teaching) and return their weights.
 
     Parameters
@@ -103,11 +104,20 @@ def train_network(
         The estimator's hyperparameters (``get_params()``).
     seed : int
         Seeds the local generator.
+    validation : (X_val, y_val), optional
+        Early stopping: held-out rows ``X_val`` (same kind as ``X``) and their class
+        indices ``y_val`` of shape (M,). After every epoch the accuracy of the
+        (averaged) network(s) on them is recorded; training stops after
+        ``params["n_iter_no_change"]`` epochs without improvement and the weights of
+        the best epoch are returned.
 
     Returns
     -------
     weights : list of dict of ndarray
+        The last epoch's, or with ``validation`` the best epoch's.
     loss_curve : list of float, one mean loss per epoch
+    validation_scores : list of float, one held-out accuracy per epoch (empty without
+        ``validation``)
 
     Raises
     ------
@@ -117,7 +127,9 @@ def train_network(
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small matrices: one thread is faster and stays deterministic
     try:
-        return _train(X, targets, hidden=hidden, params=params, seed=seed, name=name)
+        return _train(
+            X, targets, hidden=hidden, params=params, seed=seed, name=name, validation=validation
+        )
     finally:
         torch.set_num_threads(threads)
 
@@ -130,7 +142,8 @@ def _train(
     params: dict[str, Any],
     seed: int,
     name: str,
-) -> tuple[list[dict[str, np.ndarray]], list[float]]:
+    validation: tuple[Any, np.ndarray] | None = None,
+) -> tuple[list[dict[str, np.ndarray]], list[float], list[float]]:
     g = torch.Generator().manual_seed(seed)
     n, d = X.shape
     k = targets.shape[1]
@@ -164,6 +177,9 @@ def _train(
     forget = float(params["forget_rate"])
     ramp = int(params["ramp_epochs"])
     curve: list[float] = []
+    scores: list[float] = []
+    best: list[dict[str, np.ndarray]] | None = None
+    patience = int(params.get("n_iter_no_change", 10))
     for epoch in range(int(params["epochs"])):
         rate = forget * min(1.0, epoch / ramp) if ramp > 0 else forget
         perm = torch.randperm(n, generator=g).numpy()
@@ -211,6 +227,13 @@ def _train(
             seen += len(idx)
         curve.append(total / max(seen, 1) / n_nets)
         logger.debug("%s epoch %d loss %.4f", name, epoch + 1, curve[-1])
+        if validation is not None:
+            scores.append(_held_out_accuracy(nets, *validation))
+            if best is None or scores[-1] > max(scores[:-1]):
+                best = [net.numpy() for net in nets]
+            elif len(scores) - 1 - int(np.argmax(scores)) >= patience:
+                logger.debug("%s early stop after epoch %d", name, epoch + 1)
+                break
     for net in nets:
         for p in net.params:
             if not torch.isfinite(p).all():
@@ -218,4 +241,15 @@ def _train(
                     f"{name} training diverged: weights became NaN or infinite; no model was "
                     f"produced. Lower lr (now {params['lr']}) or scale the features."
                 )
-    return [net.numpy() for net in nets], curve
+    if best is not None:
+        return best, curve, scores
+    return [net.numpy() for net in nets], curve, scores
+
+
+def _held_out_accuracy(nets: list[_Net], X: Any, y: np.ndarray) -> float:
+    """Accuracy of the networks' averaged probabilities (no dropout) on held-out rows."""
+    with torch.no_grad():
+        x = _batch(X, np.arange(X.shape[0]), 0.0, None)
+        p = sum(torch.softmax(net.forward(x, 0.0, None), dim=1) for net in nets)
+        assert isinstance(p, torch.Tensor)
+        return float((p.argmax(dim=1).numpy() == y).mean())
