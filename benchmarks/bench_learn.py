@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -314,7 +315,26 @@ def _protocol_options(
         "soft_relabel_elr": [
             ("gmm+elr", lambda: (PruneAndRetrain(make(loss="elr"), action="soft"), probs))
         ],
+        # early stopping: each model holds out 10% of its own (noisy) fit rows and keeps
+        # the epoch with the best accuracy on them (patience 10 epochs)
+        "ce_es": [("patience=10", lambda: make(early_stopping=True))],
+        "elr_es": [
+            (
+                "lambda=3,beta=0.7,patience=10",
+                lambda: make(loss="elr", early_stopping=True),
+            )
+        ],
+        "coteach_es": [
+            (
+                f"dropout={d},patience=10",
+                lambda d=d: make(scheme="coteach", forget_rate=fr, dropout=d, early_stopping=True),
+            )
+            for d in (0.2, 0.5)
+        ],
     }
+
+
+NEEDS_CROSSFIT = {"forward", "prune", "prune_relabel_elr", "soft_relabel", "soft_relabel_elr"}
 
 
 def run_protocol(
@@ -323,10 +343,16 @@ def run_protocol(
     *,
     epochs: int,
     head: dict[str, Any],
+    only: list[str] | None = None,
+    previous: list[dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """Every method with the same schedule; options' hyper-parameters and the reported
     "selected" option are chosen on a 10% noisy validation split of the training rows
-    (never on the clean test labels)."""
+    (never on the clean test labels).
+
+    ``only`` runs a subset of the options; ``previous`` rows (an earlier run of the same
+    protocol, same splits and seeds) supply the other options' test and valid accuracies,
+    so "best" and "selected" are taken over all of them."""
     from sklearn.model_selection import train_test_split
 
     from truelabel.audit import estimate_noise_matrices
@@ -364,11 +390,18 @@ def run_protocol(
             row["ce_noisy"] = acc(floor_m, Xte, yte)
             row["valid_ce_noisy"] = acc(floor_m, Xv, yv)
             row["floor_train_acc_on_noisy_labels"] = acc(floor_m, X, yn)
-            probs = cross_val_predict_proba(
-                X, yn, n_classes=k, n_folds=FOLDS, estimator=make(), random_state=0
-            )
-            nm = estimate_noise_matrices(yn, probs).noise_matrix
+            all_opts = list(_protocol_options(rate, k, make, np.eye(k), np.eye(k)))
+            run_opts = [o for o in all_opts if only is None or o in only]
+            if NEEDS_CROSSFIT & set(run_opts):
+                probs = cross_val_predict_proba(
+                    X, yn, n_classes=k, n_folds=FOLDS, estimator=make(), random_state=0
+                )
+                nm = estimate_noise_matrices(yn, probs).noise_matrix
+            else:
+                probs, nm = np.eye(k), np.eye(k)  # unused by the options run
             for opt, grid in _protocol_options(rate, k, make, nm, probs).items():
+                if opt not in run_opts:
+                    continue
                 best: tuple[float, float, str] | None = None
                 for hp, factory in grid:
                     obj = factory()
@@ -383,7 +416,20 @@ def run_protocol(
                         best = (v, te_acc, hp)
                 assert best is not None
                 row[opt], row[f"valid_{opt}"], row[f"hp_{opt}"] = best[1], best[0], best[2]
-            opts = list(_protocol_options(rate, k, make, nm, probs))
+            opts = list(run_opts)
+            prev = [
+                r
+                for r in previous or []
+                if (r["dataset"], r["noise"], r["rate"]) == (name, kind, rate)
+            ]
+            if prev:
+                row["previous_ce_clean"] = prev[0]["ce_clean"]
+                row["previous_ce_noisy"] = prev[0]["ce_noisy"]
+                for o in all_opts:
+                    if o not in run_opts and o in prev[0]:
+                        row[o], row[f"valid_{o}"] = prev[0][o], prev[0][f"valid_{o}"]
+                        row[f"hp_{o}"] = prev[0].get(f"hp_{o}")
+                        opts.append(o)
             oracle = max(opts, key=lambda o: row[o])
             chosen = max(opts, key=lambda o: row[f"valid_{o}"])
             row["best_robust"] = oracle
@@ -441,6 +487,17 @@ def main() -> None:
         help="default: the original table; tuned: 10 epochs, new options, hyper-parameters "
         "picked on a noisy valid split; long: every method 100 epochs with a head that can "
         "memorise (no dropout, no weight decay).",
+    )
+    ap.add_argument(
+        "--options",
+        default=None,
+        help="tuned/long protocols: comma-separated subset of the robust options to run.",
+    )
+    ap.add_argument(
+        "--previous",
+        default=None,
+        help="tuned/long protocols: an earlier result file of the same protocol whose "
+        "options' accuracies join 'best' and 'selected' (with --options).",
     )
     ap.add_argument("--out", default=str(RESULTS / "learn.json"))
     args = ap.parse_args()
@@ -531,13 +588,17 @@ def run_other_protocol(
             "a head that memorises noisy labels, the same fixed budget for every method "
             "(chosen up front, not on test labels)"
         )
-    rows = run_protocol(tasks, settings, epochs=epochs, head=head)
+    only = args.options.split(",") if args.options else None
+    previous = json.loads(Path(args.previous).read_text())["noise"] if args.previous else None
+    rows = run_protocol(tasks, settings, epochs=epochs, head=head, only=only, previous=previous)
     out = {
         "benchmark": f"learn ({args.protocol} protocol)",
         "part": args.datasets,
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": f"python benchmarks/bench_learn.py --protocol {args.protocol} "
-        f"--datasets {args.datasets} --settings {args.settings}",
+        f"--datasets {args.datasets} --settings {args.settings}"
+        + (f" --options {args.options}" if args.options else "")
+        + (f" --previous {args.previous}" if args.previous else ""),
         "settings": {
             "featurizer": FEATURIZER,
             "model": desc,
@@ -548,7 +609,8 @@ def run_other_protocol(
             "noise_seed": 1,
             "forget_rate": "= injected noise rate (min 0.1)",
         },
-        "machine": "2 CPU cores shared with 3 other helpers' jobs; times are indicative only",
+        "machine": f"2 CPU cores; 1-min load average at the end {os.getloadavg()[0]:.1f} "
+        "(shared with other jobs); times are indicative only",
         "versions": {
             "truelabel": truelabel.__version__,
             "torch": torch.__version__,
