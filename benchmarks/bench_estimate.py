@@ -30,7 +30,9 @@ classical (gold only) and naive (predictions as truth).
 Repetitions: 2000 for the n=100 cells (``--reps100``), 500 otherwise (``--reps``),
 fixed in advance. truelabel's intervals use the small-sample correction (HC1
 variance factor, t quantiles); the ``[plug-in se, z]`` rows are the same fits
-without it.
+without it. For 0/1 outcomes (means of binary Y, class shares) the default is the
+score interval (Wilson-type); the ``[wald t+HC1]`` rows are the same fits' Wald
+interval with the small-sample correction (the previous default).
 
     .venv/bin/python benchmarks/bench_estimate.py [--quick] [--reps 500] [--only NAME]
 """
@@ -55,7 +57,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import special, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets"
@@ -107,10 +109,21 @@ def _ci_plugin(res: Any) -> tuple[np.ndarray, np.ndarray]:
     return est - Z * se, est + Z * se
 
 
+def _ci_wald(res: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a score-interval fit, the same fit's previous default (Wald, HC1 se, t quantile)."""
+    if res.extra.get("interval") != "score":
+        return None
+    df = res.extra.get("df")
+    q = Z if df is None else float(stats.t.ppf(0.5 + LEVEL / 2, df))
+    est, se = np.asarray(res.estimate), np.asarray(res.se)
+    return est - q * se, est + q * se
+
+
 def _outputs(res: Any) -> dict[str, Any]:
     return {
         "valid": _ci(res),
         "plugin": _ci_plugin(res),
+        "wald": _ci_wald(res),
         "classical": _ci(res.classical),
         "naive": _ci(res.naive),
     }
@@ -442,6 +455,8 @@ def simulate(
                 if name.startswith("truelabel"):
                     nan2 = (np.full(len(prob.terms), np.nan),) * 2
                     record(f"{name} [plug-in se, z]", *out.get("plugin", nan2))
+                    if out.get("wald") is not None:
+                        record(f"{name} [wald t+HC1]", *out["wald"])
                 if name == "truelabel dsl":
                     record("classical", *out.get("classical", (np.nan, np.nan)))
                     record("naive", *out.get("naive", (np.nan, np.nan)))
@@ -454,6 +469,8 @@ def simulate(
                         out = methods["truelabel dsl"](lab_a, pi_act)
                     record(key, *out["valid"])
                     record(f"{key} [plug-in se, z]", *out["plugin"])
+                    if out.get("wald") is not None:
+                        record(f"{key} [wald t+HC1]", *out["wald"])
         secs = time.perf_counter() - t0
         for key in cover:
             c = np.array(cover[key], dtype=float)
@@ -572,6 +589,9 @@ def main() -> None:
             "active_floor": "auto = clip(5/sqrt(n), 0.2, 1); also 0.2 (the old default)",
             "small_sample": "truelabel rows: HC1 variance factor + t(n_gold - p); "
             "'[plug-in se, z]' rows: the same fits without it",
+            "interval": "truelabel rows of 0/1 outcomes (means, class shares): score "
+            "(Wilson-type, effective sample size, z); '[wald t+HC1]' rows: the same fits' "
+            "Wald interval with the small-sample correction (the previous default)",
             "quick": args.quick,
         },
         "versions": {
@@ -645,17 +665,17 @@ def report() -> None:
 
 def markdown(df: pd.DataFrame) -> str:
     order = [
-        "truelabel dsl",
-        "truelabel dsl [plug-in se, z]",
-        "truelabel ppi++",
-        "truelabel ppi++ [plug-in se, z]",
-        "ppi_py ppi++",
-        "classical",
-        "naive",
-        "truelabel dsl, active design",
-        "truelabel dsl, active design [plug-in se, z]",
-        "truelabel dsl, active design, floor 0.2",
-        "truelabel dsl, active design, floor 0.2 [plug-in se, z]",
+        f"{m}{suffix}"
+        for m in (
+            "truelabel dsl",
+            "truelabel ppi++",
+            "ppi_py ppi++",
+            "classical",
+            "naive",
+            "truelabel dsl, active design",
+            "truelabel dsl, active design, floor 0.2",
+        )
+        for suffix in ("", " [wald t+HC1]", " [plug-in se, z]")
     ]
     lines = []
     first = {d: i for i, d in enumerate(dict.fromkeys(df.dataset))}

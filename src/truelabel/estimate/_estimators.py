@@ -104,6 +104,76 @@ def _interval(est: FloatArray, se: FloatArray, level: float, df: float | None = 
     return Interval(est, se, est - q * se, est + q * se)
 
 
+INTERVALS = ("score", "wald")
+
+
+def score_interval(est: float, var: float, n_kish: float, q: float) -> tuple[float, float]:
+    """Wilson-type score interval for the mean of a 0/1 outcome, within [0, 1].
+
+    A Wald interval ``est +- q sqrt(var)`` treats the standard error as fixed,
+    but for a 0/1 outcome it moves with the estimate: a draw with few positives
+    gives a low estimate *and* a small ``var``, so Wald intervals miss mostly
+    below. The score interval inverts the test ``theta = theta0`` with the
+    variance evaluated under the null, ``theta0 (1 - theta0) / n_eff``, where the
+    effective sample size ``n_eff = p (1 - p) / var`` (``p = est``) carries the
+    gain from the predictions and the sampling design (Kish's design-effect form
+    of Wilson's interval)::
+
+        {theta0 : (est - theta0)^2 <= q^2 theta0 (1 - theta0) / n_eff}
+
+    a quadratic inequality in ``theta0`` with Wilson's closed form. When ``est``
+    is 0, 1 or outside [0, 1], or ``var`` is 0 (the callers pass 0 when every
+    gold value is the same, which leaves the variance unidentified), ``n_eff`` falls back to
+    ``n_kish = sum(a)^2 / sum(a^2)`` over gold rows (``a`` = inverse-probability
+    weights; ``n_gold`` under uniform sampling). With a gold-only (``lam = 0``)
+    estimate under uniform sampling ``n_eff = n_gold`` and this is exactly
+    Wilson's interval.
+
+    Parameters
+    ----------
+    est : float
+        Point estimate.
+    var : float
+        Its (plug-in) Wald variance.
+    n_kish : float
+        Kish effective size of the gold sample, the fallback ``n_eff``.
+    q : float
+        Normal quantile, e.g. 1.96.
+
+    Returns
+    -------
+    (low, high) : tuple of float
+    """
+    p = float(np.clip(est, 0.0, 1.0))
+    ok = 0.0 < p < 1.0 and np.isfinite(var) and var > 0.0
+    n_eff = p * (1.0 - p) / var if ok else float(n_kish)
+    r = q * q / n_eff
+    center = (p + r / 2.0) / (1.0 + r)
+    half = q / (1.0 + r) * float(np.sqrt(p * (1.0 - p) / n_eff + r / (4.0 * n_eff)))
+    return max(center - half, 0.0), min(center + half, 1.0)
+
+
+def _n_kish(a: FloatArray, labeled: BoolArray) -> float:
+    """Kish effective gold size ``sum(a)^2 / sum(a^2)`` (``n_gold`` when uniform)."""
+    ag = a[labeled]
+    return float(ag.sum() ** 2 / (ag * ag).sum())
+
+
+def _apply_score(
+    iv: Interval, hc: float, n_kish: float, level: float, degenerate: bool
+) -> Interval:
+    """Replace a one-term Wald interval by the score interval (plug-in variance, normal q).
+
+    ``degenerate``: the gold values are all 0 or all 1, so the sample says nothing
+    about the outcome's variance (the estimated one is ~0 whatever the predictions);
+    ``n_eff`` is then the Kish gold size, as in Wilson's interval.
+    """
+    q = float(stats.norm.ppf(0.5 + level / 2))
+    var = 0.0 if degenerate else float(iv.se[0]) ** 2 / hc
+    lo, hi = score_interval(float(iv.estimate[0]), var, n_kish, q)
+    return Interval(iv.estimate, iv.se, np.array([lo]), np.array([hi]))
+
+
 def small_sample_terms(
     labeled: BoolArray, n_params: int, clusters: IntArray | None
 ) -> tuple[float, float]:
@@ -240,6 +310,7 @@ def _run(
     rng: np.random.Generator,
     small_sample: bool = True,
     surrogate: str = "auto",
+    interval: str = "wald",
 ) -> EstimateResult:
     n_rows = X.shape[0]
     a = np.where(labeled, 1.0 / np.where(labeled, pi, 1.0), 0.0)
@@ -255,6 +326,19 @@ def _run(
     u, _ = influence_parts(loss, Xg, yg, a, Xh, yh, 1.0 - a, cl_fit.theta)
     cl_cov = sandwich(_classical_hessian(loss, Xg, a, cl_fit.theta), u, clusters)
     classical = _interval(cl_fit.theta, np.sqrt(hc * np.diag(cl_cov)), level, dof)
+    # score interval: a mean (intercept-only OLS) of a 0/1 gold outcome, no clusters
+    use_score = (
+        interval == "score"
+        and loss == "ols"
+        and X.shape[1] == 1
+        and clusters is None
+        and bool(np.all((yg[labeled] == 0) | (yg[labeled] == 1)))
+    )
+    if use_score:
+        n_kish = _n_kish(a, labeled)
+        gold_y = yg[labeled]
+        degenerate = bool(gold_y.min() == gold_y.max())
+        classical = _apply_score(classical, hc, n_kish, level, degenerate)
 
     # naive: predictions as if true, every row unweighted
     ones = np.ones(n_rows)
@@ -302,6 +386,8 @@ def _run(
             )
             chosen = ["raw" if r else "fitted" for r in use_raw]
     valid = _interval(theta, se * np.sqrt(hc), level, dof)
+    if use_score:
+        valid = _apply_score(valid, hc, n_kish, level, degenerate)
 
     msgs: list[str] = []
     outside = (naive.estimate < valid.ci_low) | (naive.estimate > valid.ci_high)
@@ -332,6 +418,7 @@ def _run(
         extra={
             "df": dof,
             "variance_factor": hc,
+            "interval": "score" if use_score else "wald",
             "surrogate": dict(zip(terms, chosen, strict=True)),
         },
     )
@@ -347,6 +434,14 @@ def _check_common(method: str, lam: str | float, n_folds: int) -> None:
         raise InputError(f"lam must be 'coord', 'overall' or a float in [0, 1]; got {lam!r}.")
     if not (isinstance(n_folds, int) and n_folds >= 2):
         raise InputError(f"n_folds must be an int >= 2; got {n_folds!r}.")
+
+
+def _check_interval(interval: str) -> None:
+    if interval not in INTERVALS:
+        raise InputError(
+            f"interval must be one of {', '.join(INTERVALS)}; got {interval!r} ('score' is "
+            "the Wilson-type interval for 0/1 outcomes, 'wald' estimate +- q * se)."
+        )
 
 
 def _check_surrogate(arr: FloatArray, labeled: BoolArray, name: str) -> None:
@@ -381,6 +476,7 @@ def estimate_mean(
     n_folds: int = 5,
     random_state: RandomState = 0,
     small_sample: bool = True,
+    interval: str = "score",
 ) -> EstimateResult:
     """Valid mean of ``y`` from gold values on some rows and predictions on all.
 
@@ -412,7 +508,15 @@ def estimate_mean(
         HC1 factor ``n_gold / (n_gold - p)`` on the variance and Student-t quantiles
         with ``n_gold - p`` degrees of freedom (``G - 1`` over the G clusters holding
         gold rows when ``clusters`` is given). ``False``: plug-in variance, normal
-        quantiles (what ppi_py does).
+        quantiles (what ppi_py does). Applies to Wald intervals only.
+    interval : {"score", "wald"}
+        ``"score"`` (default): when every gold value is 0 or 1 (and no
+        ``clusters``), a Wilson-type score interval with the effective sample size
+        of the estimate (:func:`score_interval`; plug-in variance, normal quantile,
+        always within [0, 1]) for the valid and the classical estimates; other
+        outcomes keep the Wald interval. ``"wald"``: ``estimate +- q * se`` always.
+        ``extra["interval"]`` records which one was used; ``se`` is the Wald
+        standard error either way.
 
     Returns
     -------
@@ -428,6 +532,7 @@ def estimate_mean(
     yh = _as_1d(y_hat, "y_hat", n)
     labeled = np.isfinite(yv)
     _check_common(method, lam, n_folds)
+    _check_interval(interval)
     level = _check_level(level)
     pi, codes = _check_design(n, labeled, sampling_prob, clusters)
     _check_surrogate(yh, labeled, "y_hat")
@@ -453,6 +558,7 @@ def estimate_mean(
         n_folds=n_folds,
         rng=check_random_state(random_state),
         small_sample=small_sample,
+        interval=interval,
     )
 
 
@@ -471,6 +577,7 @@ def estimate_proportions(
     n_folds: int = 5,
     random_state: RandomState = 0,
     small_sample: bool = True,
+    interval: str = "score",
 ) -> EstimateResult:
     """Valid share of each class from gold labels on some rows and predictions on all.
 
@@ -485,8 +592,9 @@ def estimate_proportions(
         K; inferred from the data when omitted.
     class_names : list of str, optional
         Term names; default ``"0".."K-1"``.
-    sampling_prob, clusters, method, lam, level, n_folds, random_state, small_sample
-        As in :func:`estimate_mean`. DSL's outcome model for each class uses
+    sampling_prob, clusters, method, lam, level, n_folds, random_state, small_sample, interval
+        As in :func:`estimate_mean` (class shares are means of 0/1 indicators, so
+        the default ``interval="score"`` applies to every class). DSL's outcome model for each class uses
         every class's probability (or one-hot hard label) as features, which
         corrects a confusion between classes.
 
@@ -526,6 +634,7 @@ def estimate_proportions(
     if len(names) != k:
         raise InputError(f"class_names has {len(names)} names for {k} classes.")
     _check_common(method, lam, n_folds)
+    _check_interval(interval)
     level = _check_level(level)
     pi, codes = _check_design(n, labeled, sampling_prob, clusters)
     rng = check_random_state(random_state)
@@ -554,6 +663,7 @@ def estimate_proportions(
                 n_folds=n_folds,
                 rng=rng,
                 small_sample=small_sample,
+                interval=interval,
             )
         )
     return _stack(parts, names, "proportions")
