@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from estimate_helpers import mean_coverage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -191,23 +192,12 @@ def test_coverage_seeded_simulation() -> None:
     # 200 repetitions on small synthetic data; coverage of 95% intervals ~ Binomial(200, .95):
     # sd 0.015, so >= 0.90 fails with probability < 0.1%.
     rng = np.random.default_rng(10)
-    n_total, n_gold, reps = 500, 60, 200
+    n_total = 500
     y_all = rng.normal(0, 1, n_total)
     yhat = 0.7 * y_all + 0.4 + rng.normal(0, 0.5, n_total)
-    truth = y_all.mean()
-    hits = {"dsl": 0, "ppi++": 0, "classical": 0}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for rep in range(reps):
-            lab = np.zeros(n_total, bool)
-            lab[rng.choice(n_total, n_gold, replace=False)] = True
-            y = np.where(lab, y_all, np.nan)
-            for m in ("dsl", "ppi++"):
-                r = estimate_mean(y, yhat, method=m, random_state=rep)
-                hits[m] += int(r.ci_low[0] <= truth <= r.ci_high[0])
-            hits["classical"] += int(r.classical.ci_low[0] <= truth <= r.classical.ci_high[0])
-    for m, h in hits.items():
-        assert h / reps >= 0.90, (m, h / reps)
+    coverage = mean_coverage(y_all, yhat, n_gold=60, reps=200, rng=rng)
+    for m, c in coverage.items():
+        assert c >= 0.90, (m, c)
 
 
 @settings(deadline=None, max_examples=25)

@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from estimate_helpers import mean_coverage
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
@@ -191,23 +192,12 @@ def test_score_coverage_seeded_simulation_rare_outcome() -> None:
     # 200 draws of 80 gold rows, outcome rate 0.15; coverage ~ Binomial(200, .95): sd 0.015,
     # so >= 0.90 fails with probability < 0.1% for a correct 95% interval.
     rng = np.random.default_rng(11)
-    n_total, n_gold, reps = 2000, 80, 200
+    n_total = 2000
     y_all = (rng.random(n_total) < 0.15).astype(float)
     yhat = np.clip(0.55 * y_all + 0.45 * rng.random(n_total) ** 2, 0, 1)
-    truth = y_all.mean()
-    hits = {"dsl": 0, "ppi++": 0, "classical": 0}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for rep in range(reps):
-            lab = np.zeros(n_total, bool)
-            lab[rng.choice(n_total, n_gold, replace=False)] = True
-            y = np.where(lab, y_all, np.nan)
-            for m in ("dsl", "ppi++"):
-                r = estimate_mean(y, yhat, method=m, random_state=rep)
-                hits[m] += int(r.ci_low[0] <= truth <= r.ci_high[0])
-            hits["classical"] += int(r.classical.ci_low[0] <= truth <= r.classical.ci_high[0])
-    for m, h in hits.items():
-        assert h / reps >= 0.90, (m, h / reps)
+    coverage = mean_coverage(y_all, yhat, n_gold=80, reps=200, rng=rng)
+    for m, c in coverage.items():
+        assert c >= 0.90, (m, c)
 
 
 # --------------------------------------------------------------------------- bad input

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from .._errors import InputError
 from .._types import BoolArray, Float32Array
-from ._models import forward_numpy, softmax_np
+from ._models import forward_numpy, softmax_np, split_rows
 
 __all__ = ["FORMAT", "TrainedModel", "load_model", "predict_table", "train_model"]
 
@@ -544,8 +544,6 @@ def train_model(
     -------
     TrainedModel
     """
-    from sklearn.model_selection import train_test_split
-
     from ..calibrate import ConformalClassifier, TemperatureScaling, expected_calibration_error
     from ..io import load_dataset
 
@@ -627,10 +625,7 @@ def train_model(
     logger.info("features %s in %.1fs", X.shape, time.time() - t0)
 
     hard = targets.argmax(axis=1)
-    counts = np.bincount(hard, minlength=len(classes))
-    strat = hard if counts[counts > 0].min() >= 2 else None
-    idx = np.arange(len(hard))
-    tr, ho = train_test_split(idx, test_size=holdout, random_state=random_state, stratify=strat)
+    tr, ho = split_rows(hard, holdout, random_state=random_state)
     if len(np.unique(hard[tr])) < 2:
         raise InputError("the training split holds a single class; add more labelled items.")
     est = _make_estimator(model, loss, scheme, random_state, epochs, forget_rate, early_stopping)

@@ -57,6 +57,40 @@ def forward_numpy(X: Any, weights: dict[str, np.ndarray]) -> np.ndarray:
     return np.asarray(h, dtype=np.float32)
 
 
+def split_rows(
+    y: np.ndarray, test_size: int | float, *, random_state: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Split row indices into (fit, held out), stratified by ``y`` when every class allows it.
+
+    Parameters
+    ----------
+    y : ndarray of shape (N,), int
+        Class index of each row.
+    test_size : int or float
+        Held-out rows (int) or share of the rows (float, rounded up).
+    random_state : int
+
+    Returns
+    -------
+    fit, held : ndarray of int
+        Row indices in ``train_test_split``'s order. Stratified when every present
+        class has at least 2 rows and both parts can hold one row of each class;
+        otherwise a plain random split.
+    """
+    from sklearn.model_selection import train_test_split
+
+    n = len(y)
+    n_test = test_size if isinstance(test_size, int) else int(np.ceil(test_size * n))
+    present = np.bincount(y)
+    present = present[present > 0]
+    k = len(present)
+    stratify = y if present.min() >= 2 and n_test >= k and n - n_test >= k else None
+    fit, held = train_test_split(
+        np.arange(n), test_size=n_test, random_state=random_state, stratify=stratify
+    )
+    return fit, held
+
+
 class EstimatorNotFittedError(NotFittedError, SklearnNotFittedError):
     """Raised by ``predict``/``predict_proba`` before ``fit``; also scikit-learn's type."""
 
@@ -222,16 +256,8 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
                 f"early_stopping holds out {self.validation_fraction:.0%} of {n} rows, which "
                 "leaves no rows to score or to fit; pass more rows or early_stopping=False."
             )
-        from sklearn.model_selection import train_test_split
-
-        y = t.argmax(axis=1)
-        counts = np.bincount(y, minlength=t.shape[1])
-        stratify = y if counts[counts > 0].min() >= 2 and n_val >= (counts > 0).sum() else None
-        fit_rows, val_rows = train_test_split(
-            np.arange(n),
-            test_size=n_val,
-            random_state=int(rng.integers(0, 2**31 - 1)),
-            stratify=stratify,
+        fit_rows, val_rows = split_rows(
+            t.argmax(axis=1), n_val, random_state=int(rng.integers(0, 2**31 - 1))
         )
         return np.sort(fit_rows), np.sort(val_rows)
 

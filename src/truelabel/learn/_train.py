@@ -179,7 +179,11 @@ def _train(
     curve: list[float] = []
     scores: list[float] = []
     best: list[dict[str, np.ndarray]] | None = None
+    best_epoch = 0
     patience = int(params.get("n_iter_no_change", 10))
+    if validation is not None:  # the held-out rows as a tensor once, not every epoch
+        x_val = _batch(validation[0], np.arange(validation[0].shape[0]), 0.0, None)
+        y_val = validation[1]
     for epoch in range(int(params["epochs"])):
         rate = forget * min(1.0, epoch / ramp) if ramp > 0 else forget
         perm = torch.randperm(n, generator=g).numpy()
@@ -228,10 +232,10 @@ def _train(
         curve.append(total / max(seen, 1) / n_nets)
         logger.debug("%s epoch %d loss %.4f", name, epoch + 1, curve[-1])
         if validation is not None:
-            scores.append(_held_out_accuracy(nets, *validation))
-            if best is None or scores[-1] > max(scores[:-1]):
-                best = [net.numpy() for net in nets]
-            elif len(scores) - 1 - int(np.argmax(scores)) >= patience:
+            scores.append(_held_out_accuracy(nets, x_val, y_val))
+            if best is None or scores[-1] > scores[best_epoch]:
+                best, best_epoch = [net.numpy() for net in nets], epoch
+            elif epoch - best_epoch >= patience:
                 logger.debug("%s early stop after epoch %d", name, epoch + 1)
                 break
     for net in nets:
@@ -246,10 +250,9 @@ def _train(
     return [net.numpy() for net in nets], curve, scores
 
 
-def _held_out_accuracy(nets: list[_Net], X: Any, y: np.ndarray) -> float:
+def _held_out_accuracy(nets: list[_Net], x: torch.Tensor, y: np.ndarray) -> float:
     """Accuracy of the networks' averaged probabilities (no dropout) on held-out rows."""
     with torch.no_grad():
-        x = _batch(X, np.arange(X.shape[0]), 0.0, None)
         p = sum(torch.softmax(net.forward(x, 0.0, None), dim=1) for net in nets)
         assert isinstance(p, torch.Tensor)
         return float((p.argmax(dim=1).numpy() == y).mean())
