@@ -34,6 +34,7 @@ def test_keyboard_review_in_chromium(tmp_path: Path) -> None:
             "Chromium is not installed; run `bash scripts/system-deps.sh` (make test-full does)"
         )
     sync_api = pytest.importorskip("playwright.sync_api")
+    expect = sync_api.expect
     db_url = f"sqlite:///{tmp_path / 'browser.db'}"
     texts = ["<b>bold?</b> refund please"] + [f"text of item {i}" for i in range(1, 12)]
     import_review(make_audit_run(tmp_path / "run", n=12, texts=texts), "demo", db=db_url)
@@ -46,6 +47,7 @@ def test_keyboard_review_in_chromium(tmp_path: Path) -> None:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
             page = browser.new_page()
             page.set_default_timeout(60_000)
+            expect.set_options(timeout=60_000)
             page.goto(server.url + "/projects/demo/review")
             assert "/login" in page.url
             page.fill("#username", "alice")
@@ -59,17 +61,16 @@ def test_keyboard_review_in_chromium(tmp_path: Path) -> None:
             # three decisions by keyboard: accept suggested, pick class 3, accept given
             for key, want_next, done in (("s", "it1", "1"), ("3", "it2", "2"), ("g", "it3", "3")):
                 page.keyboard.press(key)
-                page.wait_for_function(
-                    "([id, d]) => document.querySelector('#item-id')?.textContent === id && "
-                    "document.querySelector('#count-done')?.textContent === d",
-                    arg=[want_next, done],
-                )
+                # locator assertions, not wait_for_function: a string predicate is eval'd in
+                # the page, which the review UI's CSP (script-src 'self') rightly refuses
+                expect(page.locator("#item-id")).to_have_text(want_next)
+                expect(page.locator("#count-done")).to_have_text(done)
             assert page.inner_text("#count-mine") == "3"
             # many classes: "/" focuses the class finder, Enter picks the first match
             page.keyboard.press("/")
             page.keyboard.type("po")
             page.keyboard.press("Enter")
-            page.wait_for_function("document.querySelector('#count-done')?.textContent === '4'")
+            expect(page.locator("#count-done")).to_have_text("4")
             page.goto(server.url + "/projects/demo")
             assert page.inner_text("#count-done") == "4"
             assert page.inner_text("#count-open") == "8"
