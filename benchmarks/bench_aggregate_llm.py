@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 
+from truelabel.sources import VoteArrays
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "datasets" / "llm-labels" / "llms_for_css"
 RESULTS = ROOT / "benchmarks" / "results" / "aggregate_llm.json"
@@ -141,8 +143,8 @@ def _features(task: str, item_ids: np.ndarray) -> np.ndarray:
     return np.asarray(featurize([texts[i] for i in rows], method="minilm"))
 
 
-def run_task(task: str) -> dict[str, object]:
-    from truelabel.aggregate import aggregate_votes
+def coded_task(task: str) -> tuple[VoteArrays, np.ndarray, int]:
+    """The task's votes coded once, gold class code per item (-1 = none), unparseable count."""
     from truelabel.sources import votes_from_table
 
     raw, gold, classes = load_task(task)
@@ -156,6 +158,13 @@ def run_task(task: str) -> dict[str, object]:
     idx = pd.Index(v.item_ids).get_indexer(gold.index)
     ok = idx >= 0
     g[idx[ok]] = gold[ok].map(key).to_numpy()
+    return v, g, n_raw - len(raw)
+
+
+def run_task(task: str) -> dict[str, object]:
+    from truelabel.aggregate import aggregate_votes
+
+    v, g, n_unparseable = coded_task(task)
     has = g >= 0
     # true accuracy per model on gold items it answered (abstentions count as wrong)
     true_acc = {}
@@ -171,7 +180,7 @@ def run_task(task: str) -> dict[str, object]:
         "n_gold": int(has.sum()),
         "n_models": v.n_sources,
         "n_classes": v.n_classes,
-        "unparseable_answers": int(n_raw - len(raw)),
+        "unparseable_answers": n_unparseable,
         "best_single_model": best_model,
         "best_single_accuracy": true_acc[best_model],
         "model_accuracy": true_acc,

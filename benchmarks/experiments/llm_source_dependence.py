@@ -30,9 +30,9 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_aggregate_llm import TASKS, load_task  # noqa: E402
+from bench_aggregate_llm import TASKS, coded_task  # noqa: E402
 from truelabel.aggregate import DawidSkene, PooledDawidSkene  # noqa: E402
-from truelabel.sources import VoteArrays, votes_from_table  # noqa: E402
+from truelabel.sources import VoteArrays  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "experiment_llm_source_dependence.json"
 
@@ -100,16 +100,7 @@ def weighted_vote(L: np.ndarray, acc: np.ndarray, K: int) -> np.ndarray:
 
 
 def run_task(task: str) -> dict[str, object]:
-    raw, gold, classes = load_task(task)
-    raw = raw.dropna(subset=["label"])
-    v = votes_from_table(
-        raw, item_column="item", source_column="source", label_column="label", classes=classes
-    )
-    key = {c: i for i, c in enumerate(classes)}
-    g = np.full(v.n_items, -1)
-    idx = pd.Index(v.item_ids).get_indexer(gold.index)
-    ok = idx >= 0
-    g[idx[ok]] = gold[ok].map(key).to_numpy()
+    v, g, _ = coded_task(task)
     has = g >= 0
     L = answer_matrix(v)
     true = np.array([(L[has, s] == g[has]).mean() for s in range(v.n_sources)])
