@@ -11,6 +11,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import IntArray
+from ._labels import check_label_types
 from ._readers import load_array, missing_columns_message, read_table
 
 __all__ = ["Dataset", "encode_labels", "load_dataset"]
@@ -66,15 +67,26 @@ class Dataset:
         return [str(c) for c in self.classes]
 
 
-def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArray, list[Any]]:
+def encode_labels(
+    values: Any,
+    classes: list[Any] | None = None,
+    *,
+    where: str = "labels",
+    rows: np.ndarray | None = None,
+) -> tuple[IntArray, list[Any]]:
     """Code label values as integers.
 
     Parameters
     ----------
     values : array-like of shape (N,)
-        Class names or numbers; no missing values.
+        Class names or numbers; no missing values. Names and numbers may not be mixed
+        (see :func:`truelabel.io.check_label_types`).
     classes : list, optional
         The class list to code against; by default the sorted unique values.
+    where : str
+        How the values are called in error messages.
+    rows : ndarray of shape (N,), int, optional
+        Input row numbers of the values, for error messages.
 
     Returns
     -------
@@ -82,6 +94,8 @@ def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArr
     classes : list
         Sorted unique values (ints stay ints, everything else becomes str).
     """
+    if classes is None:
+        check_label_types(values, where=where, rows=rows)
     arr = np.asarray(values)
     if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
         arr = arr.astype(np.int64)
@@ -245,7 +259,11 @@ def load_dataset(
     labels = None
     classes: list[Any] = []
     if label_column:
-        labels, classes = encode_labels(df[label_column].to_numpy())
+        labels, classes = encode_labels(
+            df[label_column].to_numpy(),
+            where=f"{name}: label column {label_column!r}",
+            rows=row_no,
+        )
 
     return Dataset(
         frame=df,

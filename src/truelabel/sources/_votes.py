@@ -22,6 +22,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import BoolArray, Float32Array, IntArray
+from ..io._labels import canonical_labels, check_label_kinds, check_label_types
 
 __all__ = [
     "VoteArrays",
@@ -212,52 +213,23 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, numbers.Number) and not isinstance(x, bool)
 
 
-def _canonical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Map raw label values to canonical string keys.
-
-    ``1``, ``1.0`` and ``"1"`` all become ``"1"``, so a numeric vote column and
-    a string gold column agree. Returns (keys as object array, is_numeric mask).
-    """
-    v = values.to_numpy()
-    if v.dtype.kind in "iub":
-        return v.astype(np.int64).astype(str).astype(object), np.ones(len(v), dtype=bool)
-    if v.dtype.kind == "f":
-        integral = np.isfinite(v) & (v == np.round(v))
-        keys = np.where(integral, v.astype(np.int64, copy=False) if integral.all() else 0, 0)
-        out = np.empty(len(v), dtype=object)
-        out[integral] = keys[integral].astype(np.int64).astype(str)
-        out[~integral] = v[~integral].astype(str)
-        return out, np.ones(len(v), dtype=bool)
-    s = values.astype(str).str.strip()
-    num = pd.to_numeric(s, errors="coerce")
-    isnum = num.notna().to_numpy()
-    out = s.to_numpy(dtype=object).copy()
-    nv = num.to_numpy(dtype=np.float64)
-    integral = isnum & np.isfinite(nv) & (nv == np.round(np.nan_to_num(nv)))
-    out[integral] = nv[integral].astype(np.int64).astype(str)
-    return out, isnum
-
-
 def _class_book(
-    keys: np.ndarray, isnum: np.ndarray, classes: Sequence[Any] | None, where: str
+    keys: np.ndarray,
+    isnum: np.ndarray,
+    classes: Sequence[Any] | None,
+    where: str,
+    rows: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, int]]:
     """Class names and the key -> code map (sorted; numeric classes sorted numerically)."""
     if classes is not None:
         cls = np.asarray(list(classes), dtype=object)
-        ckeys, _ = _canonical(pd.Series(list(classes), dtype=object))
+        ckeys, _ = canonical_labels(pd.Series(list(classes), dtype=object))
         if len(set(ckeys)) != len(ckeys):
             raise InputError(f"classes= has duplicates after normalisation: {list(classes)!r}.")
         return cls, {k: i for i, k in enumerate(ckeys)}
+    check_label_kinds(keys, isnum, where=where, rows=rows)
     num_mask = isnum[np.unique(keys, return_index=True)[1]] if len(keys) else np.array([], bool)
     uniq_sorted = np.unique(keys)
-    if len(uniq_sorted) and num_mask.any() and not num_mask.all():
-        nums = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if m][:5]
-        names = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if not m][:5]
-        raise InputError(
-            f"{where}: the labels mix numbers {nums} and names {names}; one class set cannot "
-            "hold both. Map the numeric codes to names (or the reverse) first, or pass "
-            "classes=[...] listing every class exactly as it appears."
-        )
     if len(uniq_sorted) and num_mask.all():
         vals = np.array([float(k) for k in uniq_sorted])
         order = np.argsort(vals, kind="stable")
@@ -393,6 +365,7 @@ def votes_from_table(
         raise InputError(f"{where} row {row}: empty {item_column!r}; every vote needs an item id.")
     empty = df["label"].isna() | (df["label"].astype(str).str.strip() == "")
     info["n_empty_labels"] = int(empty.sum())
+    vote_rows = np.flatnonzero(~empty.to_numpy())
     df = df.loc[~empty].reset_index(drop=True)
     df["source"] = df["source"].astype(str)
 
@@ -434,8 +407,10 @@ def votes_from_table(
     vote_codes, gold_codes = codes[:n_vote_rows], codes[n_vote_rows:]
 
     # classes: from votes only, so a gold class nobody voted for is reported.
-    vkeys, visnum = _canonical(df["label"])
-    cls, book = _class_book(vkeys, visnum, classes, where)
+    vkeys, visnum = canonical_labels(df["label"])
+    cls, book = _class_book(
+        vkeys, visnum, classes, f"{where}: label column {label_column!r}", vote_rows
+    )
     keep = vote_codes >= 0
     labels = _encode(vkeys, book, cls, where)
     frames = {
@@ -447,7 +422,7 @@ def votes_from_table(
     if weight is not None and (~np.isfinite(weight) | (weight < 0)).any():
         raise InputError(f"{where}: column {weight_column!r} must hold finite weights >= 0.")
     if gdf is not None:
-        gkeys, gisnum = _canonical(gdf["label"])
+        gkeys, gisnum = canonical_labels(gdf["label"])
         gcodes = pd.Series(gkeys, dtype=object).map(book)
         if gcodes.isna().any():
             bad = pd.Series(gkeys[gcodes.isna().to_numpy()]).value_counts()
@@ -676,6 +651,13 @@ def votes_from_columns(
     if not columns:
         raise InputError("pass at least one label column (each column is one source).")
     ids = df[item_column] if item_column else pd.Series(np.arange(len(df)))
+    cells = df[list(columns)].stack()  # non-empty cells, indexed (row, column)
+    cells = cells[cells.astype(str).str.strip() != ""]
+    if abstain is not None:
+        cells = cells[cells.astype(str) != str(abstain)]
+    check_label_types(
+        cells, where=f"the vote columns {list(columns)}", rows=cells.index.get_level_values(0)
+    )
     long = df[list(columns)].copy()
     long["__item"] = ids.to_numpy()
     long = long.melt(id_vars="__item", var_name="source", value_name="label")
