@@ -96,8 +96,10 @@ def aggregate(
 ) -> None:
     """Infer the most likely label of every item and the quality of every source."""
     from ..aggregate import aggregate as api_aggregate
+    from ..io import check_out_dir
 
     with error_boundary():
+        check_out_dir(out, kind="aggregate", inputs=[votes, gold, data], overwrite=overwrite)
         result = api_aggregate(
             votes,
             item_column=item_column,

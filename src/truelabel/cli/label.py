@@ -115,11 +115,15 @@ def label(
     ] = False,
 ) -> None:
     """Label texts from class names (zero-shot similarity) or with an LLM endpoint."""
+    from ..io import check_out_dir
     from ..sources import LLMLabeler
     from ..sources import label as zs_label
     from ..sources._llm import label_with_llm
 
     with error_boundary():
+        check_out_dir(
+            out, kind="label", inputs=[data, classes_file, llm_template], overwrite=overwrite
+        )
         if llm_base_url is None:
             res: Any = zs_label(
                 data,

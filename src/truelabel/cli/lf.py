@@ -44,11 +44,24 @@ def analyze(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the table as .csv or .parquet.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an --out file this command did not write.")
+    ] = False,
 ) -> None:
     """Print the analysis table of a set of labeling functions."""
+    from ..io import check_out_file, write_table_file
     from ..sources._lf_io import analyze_lfs
 
     with error_boundary():
+        if out is not None:
+            check_out_file(
+                out,
+                kind="lf-analyze",
+                suffixes=(".csv", ".parquet"),
+                inputs=[data, lfs],
+                overwrite=overwrite,
+                signature="lf,polarity,",
+            )
         table, votes = analyze_lfs(
             data,
             lfs=lfs,
@@ -58,16 +71,8 @@ def analyze(
             classes=[c.strip() for c in classes.split(",")] if classes else None,
         )
         if out is not None:
-            from ..io import write_atomic
-
-            if out.suffix == ".parquet":
-                import io as _io
-
-                buf = _io.BytesIO()
-                table.assign(polarity=table["polarity"].astype(str)).to_parquet(buf, index=False)
-                write_atomic(out, buf.getvalue())
-            else:
-                write_atomic(out, table.to_csv(index=False))
+            shown = table.assign(polarity=table["polarity"].astype(str))
+            write_table_file(out, table if out.suffix == ".csv" else shown, kind="lf-analyze")
     t = Table(title=f"{len(table)} labeling functions on {votes.n_items} items")
     cols = [c for c in table.columns]
     for c in cols:

@@ -111,9 +111,12 @@ def review_export(
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
     """Write corrected labels, the reviews as a gold source and reviewer statistics."""
+    from ..io import check_out_dir
     from ..review import export_review
 
     with error_boundary():
+        local_db = db if db is not None and "://" not in db else "truelabel.db"
+        check_out_dir(out, kind="review", inputs=[local_db], overwrite=overwrite)
         res = export_review(project, out, db=db, overwrite=overwrite)
     t = Table(title=f"review export → {res.out}")
     for col in ("items", "reviewed", "changed", "gold rows", "queue complete"):

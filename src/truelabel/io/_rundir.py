@@ -55,7 +55,7 @@ RUN_MARKER = "run.json"
 PARQUET_META_KEY = b"truelabel"
 
 PathLike = str | Path
-Inputs = Iterable[PathLike | None]
+Inputs = Iterable[Any]
 
 
 def is_run_dir(path: Path) -> bool:
@@ -101,10 +101,12 @@ def _protected(p: Path, resolved: Path, inputs: Inputs, *, file_output: bool) ->
         )
     specials = {Path(resolved.anchor), _resolve(Path.home())}
     if resolved in specials:
-        raise InputError(f"--out {p} is {resolved}; pass a new folder for the run, e.g. --out run1.")
+        raise InputError(
+            f"--out {p} is {resolved}; pass a new folder for the run, e.g. --out run1."
+        )
     for raw in inputs:
-        if raw is None:
-            continue
+        if not isinstance(raw, str | os.PathLike):
+            continue  # None, a DataFrame, an array: nothing on disk to protect
         ip = _resolve(raw)
         if ip == resolved:
             raise InputError(
@@ -116,7 +118,9 @@ def _protected(p: Path, resolved: Path, inputs: Inputs, *, file_output: bool) ->
                 f"--out {p} holds the input {raw}; publishing the run would delete it. "
                 "Pass a new folder, e.g. --out run1."
             )
-        if ip.is_dir() and ip in resolved.parents:
+        # a run inside an input folder (Parquet parts, a model) would change what it holds;
+        # a file output only matters inside an input that is itself a run (a model folder)
+        if ip.is_dir() and ip in resolved.parents and (not file_output or is_run_dir(ip)):
             raise InputError(
                 f"--out {p} is inside the input folder {raw}; write the output elsewhere so "
                 "the input stays as it was."
@@ -159,9 +163,10 @@ def check_out_dir(
         The kind of run the command writes (``audit``, ``model``, ``aggregate`` …). A
         previous run of the same kind is replaced; a run of another kind is refused
         unless ``overwrite``. ``None`` accepts any previous run.
-    inputs : iterable of paths
-        The command's input files and folders: ``out`` may not be one of them, hold
-        one, or lie inside one (never, even with ``overwrite``).
+    inputs : iterable
+        The command's input files and folders (other items, such as ``None`` or a
+        DataFrame, are skipped): ``out`` may not be one of them, hold one, or lie inside
+        one (never, even with ``overwrite``).
     overwrite : bool
         Replace a non-empty folder that is not a run of ``kind``.
 

@@ -199,7 +199,9 @@ def audit_large(
     path = Path(data)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder.")
-    out_p = check_out_dir(out, overwrite=overwrite)
+    out_p = check_out_dir(
+        out, kind="audit", inputs=[data, pred_probs, vectors_file], overwrite=overwrite
+    )
     if learner not in ("auto", "logistic", "incremental"):
         raise InputError(f"learner must be auto, logistic or incremental; got {learner!r}.")
     if folds < 2:

@@ -114,7 +114,7 @@ def predict_large(
     from ..learn import load_model
 
     t0 = time.perf_counter()
-    out_p = check_out_dir(out, overwrite=overwrite)
+    out_p = check_out_dir(out, kind="predict", inputs=[model, data], overwrite=overwrite)
     model_path = str(Path(model).resolve())
     m = load_model(model_path)
     tcol = text or m.text_column

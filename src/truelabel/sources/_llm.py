@@ -751,7 +751,12 @@ def label_with_llm(
     specs = load_classes(classes_file) if classes_file is not None else parse_classes(classes)
     names = [c.name for c in specs]
     if out is not None:
-        check_out_dir(out, overwrite=overwrite)
+        check_out_dir(
+            out,
+            kind="label",
+            inputs=[data, classes_file],
+            overwrite=overwrite,
+        )
     ds = load_dataset(data, text_column=text_column, id_column=id_column, require_labels=False)
     assert ds.text is not None
     texts = np.asarray(ds.text, dtype=object)
