@@ -224,9 +224,10 @@ def load_dataset(
         dup = ids_s.duplicated(keep=False).to_numpy()
         if dup.any():
             first = ids_s[dup].iloc[0]
+            same = np.flatnonzero(dup & (ids_s == first).to_numpy())
             raise InputError(
                 f"{name}: id column {id_column!r} has {int(ids_s.duplicated().sum())} duplicate "
-                f"values (e.g. {first!r} on rows {_rows(row_no[np.flatnonzero(dup)])}); ids "
+                f"values (e.g. {first!r} on rows {_rows(row_no[same])}); ids "
                 "must be unique — fix them or drop --id-column to use row numbers."
             )
     else:

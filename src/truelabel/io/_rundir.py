@@ -54,6 +54,9 @@ RUN_MARKER = "run.json"
 #: key of the Parquet schema metadata naming the command that wrote a file output
 PARQUET_META_KEY = b"truelabel"
 
+_FORMAT_NAMES = {".parquet": "Parquet", ".pq": "Parquet", ".csv": "CSV", ".yaml": "YAML"}
+_FORMAT_NAMES[".yml"] = "YAML"
+
 PathLike = str | Path
 Inputs = Iterable[Any]
 
@@ -194,7 +197,8 @@ def check_out_dir(
             if kind is not None and prev != kind and not overwrite:
                 raise InputError(
                     f"--out {p} holds a previous `{prev}` run{_listing(p)}; this command writes "
-                    f"a `{kind}` run. Choose another folder, or pass --overwrite to replace it."
+                    f"{'an' if kind[:1] in 'aeiou' else 'a'} `{kind}` run. Choose another "
+                    "folder, or pass --overwrite to replace it."
                 )
         elif any(p.iterdir()) and not overwrite:
             raise InputError(
@@ -268,10 +272,11 @@ def check_out_file(
             f"({', '.join(suffixes)})."
         )
     if p.suffix.lower() not in suffixes:
+        formats = " or ".join(dict.fromkeys(_FORMAT_NAMES.get(s, s) for s in suffixes))
         raise InputError(
-            f"--out {p}: this command writes {'/'.join(s.lstrip('.') for s in suffixes)}; name "
-            f"the file with {' or '.join(suffixes)} (e.g. {p.stem or 'out'}{suffixes[0]}) so "
-            "its name says its format."
+            f"--out {p}: this command writes {formats}; name the file with "
+            f"{' or '.join(suffixes)} (e.g. {p.stem or 'out'}{suffixes[0]}) so the name says "
+            "the format."
         )
     _protected(p, resolved, inputs, file_output=True)
     if p.exists() and not overwrite:

@@ -261,6 +261,9 @@ def aggregate_large(
         return LargeAggregateResult(
             out=out_p, summary=summary, sources=sources, resumed_stages=list(runner.resumed)
         )
+    except InputError:
+        runner.cleanup()  # bad input: nothing worth resuming (a fixed input is a new run)
+        raise
     finally:
         if own:
             eng.close()

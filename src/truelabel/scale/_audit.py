@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: rows of the most suspicious items kept, sorted, in ``top_issues.parquet``
 TOP_ISSUES = 10_000
+#: default vocabulary of ``featurizer="tfidf"`` here: features are stored dense (N, D)
+SCALE_TFIDF_FEATURES = 4096
 
 
 @dataclass
@@ -81,6 +83,46 @@ def _featurizer(name: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
     return cache[key]
 
 
+def check_unique_ids(path: Path, column: str, n: int, chunk_rows: int) -> None:
+    """Refuse empty or duplicate ids in ``column``, as :func:`truelabel.io.load_dataset` does.
+
+    One pass keeps a 64-bit hash per row (8 bytes x N); only when hashes collide is the
+    column read again to name the duplicate values and their rows.
+    """
+    hashes = np.empty(n, dtype=np.uint64)
+    for df in iter_table_chunks(path, columns=[column], chunk_rows=chunk_rows):
+        col = df[column]
+        if col.isna().any():
+            rows = df.index[col.isna().to_numpy()][:5].tolist()
+            raise InputError(
+                f"{path}: id column {column!r} is empty on rows {rows}; every item needs an id."
+            )
+        hashes[df.index[0] : df.index[-1] + 1] = pd.util.hash_array(
+            col.astype(str).to_numpy(dtype=object)
+        )
+    order = np.argsort(hashes, kind="stable")
+    same = hashes[order][1:] == hashes[order][:-1]
+    if not same.any():
+        return
+    suspect = np.unique(np.concatenate([order[1:][same], order[:-1][same]]))
+    values: dict[int, Any] = {}
+    for df in iter_table_chunks(path, columns=[column], chunk_rows=chunk_rows):
+        lo, hi = int(df.index[0]), int(df.index[-1]) + 1
+        for r in suspect[(suspect >= lo) & (suspect < hi)]:
+            values[int(r)] = df[column].iloc[int(r) - lo]
+    by_value = pd.Series(values).astype(str)
+    dup = by_value[by_value.duplicated(keep=False)]
+    if dup.empty:  # a hash collision between different ids
+        return
+    first = dup.iloc[0]
+    rows = dup.index[dup == first].tolist()[:5]
+    raise InputError(
+        f"{path}: id column {column!r} has {int(by_value.duplicated().sum())} duplicate values "
+        f"(e.g. {first!r} on rows {', '.join(map(str, rows))}); ids must be unique — fix them "
+        "or drop --id-column to use row numbers."
+    )
+
+
 def _dense(X: Any) -> np.ndarray:
     if hasattr(X, "toarray"):
         X = X.toarray()
@@ -88,10 +130,19 @@ def _dense(X: Any) -> np.ndarray:
 
 
 def _featurize_frame(
-    df: pd.DataFrame, text: str, name: str, kwargs: tuple[tuple[str, Any], ...], dim: int
+    df: pd.DataFrame,
+    text: str,
+    name: str,
+    kwargs: tuple[tuple[str, Any], ...],
+    dim: int,
+    fitted: Any = None,
 ) -> pd.DataFrame:
-    """Featurize one partition; ``map_partitions`` target (also used by the local engine)."""
-    feat = _featurizer(name, kwargs)
+    """Featurize one partition; ``map_partitions`` target (also used by the local engine).
+
+    ``fitted`` is a featurizer whose state (the TF-IDF vocabulary) was fitted on every
+    chunk in a first pass; otherwise the worker's own instance of ``name`` is used.
+    """
+    feat = fitted if fitted is not None else _featurizer(name, kwargs)
     texts = df[text].fillna("").astype(str).tolist()
     X = _dense(feat.transform(texts)) if texts else np.zeros((0, dim), np.float32)
     return pd.DataFrame(X, index=df.index, columns=[f"f{i}" for i in range(dim)])
@@ -153,7 +204,9 @@ def audit_large(
         Column names; ``text`` is needed unless ``pred_probs`` or ``vectors_file`` is
         given; without ``id`` the item id is the 0-based row number.
     featurizer : {"static", "minilm", "tfidf"}
-        How texts become vectors (``static`` is the fast default at scale).
+        How texts become vectors (``static`` is the fast default at scale). ``tfidf``
+        fits one vocabulary (``SCALE_TFIDF_FEATURES`` = 4096 n-grams unless
+        ``featurizer_kwargs`` sets ``max_features``) in a first pass over all chunks.
     featurizer_kwargs : dict, optional
         Passed to the featurizer's constructor.
     pred_probs : path to ``.npy`` (N, K), optional
@@ -224,6 +277,8 @@ def audit_large(
     if n == 0:
         raise InputError(f"{path} has no rows.")
     read_rows = chunk_rows or chunk_rows_for(budget, 2_000, max_rows=500_000)
+    if id is not None:
+        check_unique_ids(path, id, n, read_rows)
     settings = {
         "data": str(path.resolve()),
         "size": path.stat().st_size if path.is_file() else None,
@@ -428,6 +483,9 @@ def audit_large(
         return LargeAuditResult(
             out=out_p, summary=summary, top_issues=top, resumed_stages=list(runner.resumed)
         )
+    except InputError:
+        runner.cleanup()  # bad input: nothing worth resuming (a fixed input is a new run)
+        raise
     finally:
         if own_engine:
             eng.close()
@@ -445,21 +503,32 @@ def _featurize_stage(
     advance: Any,
 ) -> dict[str, Any]:
     kw = tuple(sorted(kwargs.items()))
-    sample = next(iter_table_chunks(path, columns=[text], chunk_rows=8))
-    probe = _featurizer(name, kw).transform(sample[text].fillna("").astype(str).tolist())
-    dim = int(_dense(probe).shape[1])
+    fitted = None
+    if name == "tfidf":  # corpus-dependent: fit one vocabulary on all chunks first
+        from ..featurize import get_featurizer
+
+        fitted = get_featurizer(name, **{"max_features": SCALE_TFIDF_FEATURES, **kwargs})
+        fitted.fit_chunks(
+            df[text].fillna("").astype(str).tolist()
+            for df in iter_table_chunks(path, columns=[text], chunk_rows=read_rows)
+        )
+        dim = len(fitted.vectorizer_.vocabulary_)
+    else:
+        sample = next(iter_table_chunks(path, columns=[text], chunk_rows=8))
+        probe = _featurizer(name, kw).transform(sample[text].fillna("").astype(str).tolist())
+        dim = int(_dense(probe).shape[1])
     store = FeatureStore.create(x_path, n, dim)
     client = getattr(eng, "client", None)
     if client is None:
         for df in iter_table_chunks(path, columns=[text], chunk_rows=read_rows):
             lo, hi = int(df.index[0]), int(df.index[-1]) + 1
             if not store.is_done(lo, hi):
-                store.write(lo, _featurize_frame(df, text, name, kw, dim).to_numpy())
+                store.write(lo, _featurize_frame(df, text, name, kw, dim, fitted).to_numpy())
             advance(hi - lo)
         return {"dim": dim}
     ddf = _read_dask_frame(path, [text], read_rows)
     meta = pd.DataFrame({f"f{i}": pd.Series(dtype=np.float32) for i in range(dim)})
-    feats = ddf.map_partitions(_featurize_frame, text, name, kw, dim, meta=meta)
+    feats = ddf.map_partitions(_featurize_frame, text, name, kw, dim, fitted, meta=meta)
     lengths = ddf.map_partitions(len, meta=(None, "int64")).compute().to_numpy()
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     if int(offsets[-1]) != n:
