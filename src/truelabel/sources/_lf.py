@@ -48,7 +48,15 @@ class LabelingFunction:
     func: Callable[[pd.DataFrame], Any]
 
     def __call__(self, df: pd.DataFrame) -> pd.Series:
-        out = self.func(df)
+        try:
+            out = self.func(df)
+        except InputError:
+            raise
+        except Exception as exc:  # the user's rule failed: say which one, and how
+            raise InputError(
+                f"labeling function {self.name!r} raised {type(exc).__name__}: {exc}; fix the "
+                "rule (it receives the whole DataFrame and returns one label or None per row)."
+            ) from None
         s = out if isinstance(out, pd.Series) else pd.Series(np.asarray(out, dtype=object))
         if len(s) != len(df):
             raise InputError(
