@@ -110,6 +110,16 @@ def label(
             help="Send only K items: the most representative ones (k-means typical items).",
         ),
     ] = None,
+    llm_max_failed_share: Annotated[
+        float | None,
+        typer.Option(
+            "--llm-max-failed-share",
+            help="Fail (exit 1, nothing written) when more than this share of the items got "
+            "no usable answer (error, or no class named); default: only when none got one.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-run --out.")
     ] = False,
@@ -169,6 +179,7 @@ def label(
                 featurizer=featurizer.value,
                 out=out,
                 overwrite=overwrite,
+                max_failed_share=llm_max_failed_share,
             )
     if llm_base_url is None:
         s = res.summary

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from .._errors import InputError
 from ._artifact import TrainedModel, load_model
 
-__all__ = ["PredictRequest", "PredictResponse", "create_app", "serve_model"]
+__all__ = ["PredictRequest", "PredictResponse", "check_listen_address", "create_app", "serve_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ class PredictRequest(BaseModel):
     def _one_input(self) -> PredictRequest:
         if (self.texts is None) == (self.vectors is None):
             raise ValueError("send exactly one of 'texts' or 'vectors'")
+        if len(self.texts if self.texts is not None else self.vectors or []) == 0:
+            raise ValueError("the batch is empty; send at least one item")
         if self.texts is not None:
             empty = [i for i, t in enumerate(self.texts) if not t.strip()]
             if empty:
@@ -247,6 +249,31 @@ def create_app(
     return app
 
 
+def check_listen_address(host: str, port: int) -> None:
+    """Refuse a port outside 1-65535 or an address that cannot be bound, before loading.
+
+    Raises
+    ------
+    InputError
+        Naming the address and the reason (in use, no such interface, not permitted).
+    """
+    import socket
+
+    if not (isinstance(port, int) and 1 <= port <= 65535):
+        raise InputError(f"--port must be between 1 and 65535; got {port!r}.")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, addr = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(addr)
+    except OSError as exc:
+        raise InputError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port, "
+            "stop the program using it, or fix --host."
+        ) from None
+
+
 def serve_model(
     model_dir: str | Path,
     *,
@@ -262,6 +289,7 @@ def serve_model(
     """
     import uvicorn
 
+    check_listen_address(host, port)
     app = create_app(model_dir, max_batch=max_batch, max_body_bytes=max_body_bytes)
     tm: TrainedModel = app.state.model
     if tm.featurizer["name"] not in ("tfidf", "vectors"):

@@ -104,9 +104,7 @@ def iter_table_chunks(
         yield from _iter_chunks(p, columns, chunk_rows)
 
 
-def _iter_chunks(
-    p: Path, columns: Sequence[str] | None, chunk_rows: int
-) -> Iterator[pd.DataFrame]:
+def _iter_chunks(p: Path, columns: Sequence[str] | None, chunk_rows: int) -> Iterator[pd.DataFrame]:
     start = 0
     if _is_parquet(p):
         import pyarrow.dataset as ds

@@ -90,9 +90,7 @@ def read_wrench(path: str | Path) -> WrenchSplit:
             names = json.loads(label_file.read_text(encoding="utf-8"))
             classes = [str(names[str(k)]) for k in sorted(int(k) for k in names)]
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise InputError(
-                f"{label_file}: expected {{\"0\": \"name\", \"1\": …}} ({exc})."
-            ) from None
+            raise InputError(f'{label_file}: expected {{"0": "name", "1": …}} ({exc}).') from None
     else:
         k = int(max(L.max(), gold.max()) + 1)
         classes = [str(i) for i in range(k)]
