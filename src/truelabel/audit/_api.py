@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -402,6 +403,7 @@ def audit_dataset(
             },
         )
         summary["temperature"] = temperature
+        _warn_near_chance(summary, labels, pred_probs)
     summary["timings_s"] = dict(timer.times)
     return AuditResult(
         issues=issues,
@@ -410,6 +412,17 @@ def audit_dataset(
         classes=list(ds.classes),
         computed_pred_probs=computed,
     )
+
+
+def _warn_near_chance(summary: dict[str, Any], labels: np.ndarray, pred_probs: np.ndarray) -> None:
+    """Record the model's agreement with the labels and warn when it is near chance."""
+    from ._health import model_agreement, near_chance_warning
+
+    summary["model_agreement"] = model_agreement(labels, pred_probs)
+    warning = near_chance_warning(summary["model_agreement"], summary["noise_rate"])
+    summary.setdefault("warnings", []).extend([warning] if warning else [])
+    if warning:
+        warnings.warn(warning, UserWarning, stacklevel=3)
 
 
 def resolve_end_model(end_model: str, featurizer: str | None, n_rows: int) -> str:

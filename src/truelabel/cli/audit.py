@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -172,7 +173,8 @@ def audit(
             inputs=[data, votes, pred_probs, vectors_file],
             overwrite=overwrite,
         )
-        with stage_printer(console) as on_stage:
+        with stage_printer(console) as on_stage, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="the cross-fitted model is near chance")
             result = run_audit(
                 data,
                 text=text_column,
