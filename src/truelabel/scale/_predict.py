@@ -128,6 +128,8 @@ def predict_large(
         if c and c not in have:
             raise InputError(f"{path}: no column {c!r}; the columns are {have[:20]!r}.")
     n = count_rows(path)
+    if n == 0:
+        raise InputError(f"{path} has no rows; nothing to predict.")
     rows = chunk_rows or chunk_rows_for(parse_memory(max_memory), 4_000, max_rows=200_000)
     cols = [c for c in (tcol, id) if c]
     eng = make_engine(
