@@ -35,11 +35,16 @@ runner = CliRunner()
 COLUMNS = ["id", "item_id", "source", "text", "label", "gold", "lf1", "lf2"]
 
 
-def snapshot(root: Path) -> dict[str, str]:
-    """Every path under ``root`` (hidden ones too): sha256 of files, ``<dir>`` for folders."""
+def snapshot(root: Path, ignore: tuple[str, ...] = ()) -> dict[str, str]:
+    """Every path under ``root`` (hidden ones too): sha256 of files, ``<dir>`` for folders.
+
+    Paths under the top-level names in ``ignore`` (e.g. an LLM answer cache) are skipped.
+    """
     out: dict[str, str] = {}
     for p in sorted(root.rglob("*")):
         rel = str(p.relative_to(root))
+        if rel.split("/", 1)[0] in ignore:
+            continue
         if p.is_symlink():
             out[rel] = f"<link {p.readlink()}>"
         elif p.is_dir():
@@ -67,6 +72,7 @@ def refused(
     *,
     root: Path | None = None,
     code: int | None = None,
+    ignore: tuple[str, ...] = (),
     **kw: Any,
 ) -> Result:
     """Run a command that must refuse; assert the four properties of a clean refusal.
@@ -81,11 +87,14 @@ def refused(
         Folder whose content must be unchanged (default: the current folder).
     code : int, optional
         The exact exit status wanted (2 = usage/input, 1 = runtime).
+    ignore : tuple of str
+        Top-level names under ``root`` a refusal may change (a cache that keeps paid
+        answers for the next run).
     """
     root = Path.cwd() if root is None else root
-    before = snapshot(root)
+    before = snapshot(root, ignore)
     r = invoke(args, **kw)
-    after = snapshot(root)
+    after = snapshot(root, ignore)
     shown = f"truelabel {' '.join(map(str, args))}\n{r.output}"
     assert r.exit_code != 0, f"exit 0 on bad input:\n{shown}"
     assert r.exception is None or isinstance(r.exception, SystemExit), (

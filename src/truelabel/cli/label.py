@@ -227,4 +227,9 @@ def label(
         )
     if st["n_abstain"]:
         err_console.print(f"[yellow]{st['n_abstain']} answers named no class (abstains).[/]")
+    if st["n_failed"]:
+        err_console.print(
+            f"[yellow]{st['n_failed']} calls failed; those items have no label "
+            "(re-run to retry them; --llm-max-failed-share makes this an error).[/]"
+        )
     console.print(f"wrote {out}/labels.parquet and votes.parquet")

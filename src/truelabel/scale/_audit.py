@@ -316,7 +316,7 @@ def audit_large(
     try:
         # ---------------------------------------------------------------- labels
         def stage_labels(advance: Any) -> dict[str, Any]:
-            from ..io import encode_labels
+            from ..io import check_label_types, encode_labels
 
             if classes is None:
                 seen: set[Any] = set()
@@ -329,8 +329,12 @@ def audit_large(
                             f"{int(col.isna().sum())} rows in this chunk have no label. "
                             "Fill or drop them first."
                         )
+                    check_label_types(col, where=f"{path}: label column {label!r}", rows=df.index)
                     seen.update(pd.unique(col).tolist())
-                _, cls = encode_labels(np.asarray(sorted(seen, key=str), dtype=object))
+                _, cls = encode_labels(
+                    np.asarray(sorted(seen, key=str), dtype=object),
+                    where=f"{path}: label column {label!r}",
+                )
             else:
                 cls = list(classes)
             labs = np.empty(n, dtype=np.int64)
