@@ -137,13 +137,17 @@ def review_export(
 def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[
+        int, typer.Option(help="Port to listen on (1-65535).", min=1, max=65535)
+    ] = 8080,
 ) -> None:
     """Run the review web app (pages, JSON API under /api, /healthz)."""
+    from .._validation import check_listen_address
     from ..review import serve as run_server
 
-    console.print(f"truelabel review on http://{host}:{port}  (Ctrl+C stops)")
     with error_boundary():
+        check_listen_address(host, port)
+        console.print(f"truelabel review on http://{host}:{port}  (Ctrl+C stops)")
         run_server(db=db, host=host, port=port)
 
 

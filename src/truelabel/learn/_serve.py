@@ -18,9 +18,10 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._errors import InputError
+from .._validation import check_listen_address
 from ._artifact import TrainedModel, load_model
 
-__all__ = ["PredictRequest", "PredictResponse", "check_listen_address", "create_app", "serve_model"]
+__all__ = ["PredictRequest", "PredictResponse", "create_app", "serve_model"]
 
 logger = logging.getLogger(__name__)
 
@@ -247,31 +248,6 @@ def create_app(
 
     app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
     return app
-
-
-def check_listen_address(host: str, port: int) -> None:
-    """Refuse a port outside 1-65535 or an address that cannot be bound, before loading.
-
-    Raises
-    ------
-    InputError
-        Naming the address and the reason (in use, no such interface, not permitted).
-    """
-    import socket
-
-    if not (isinstance(port, int) and 1 <= port <= 65535):
-        raise InputError(f"--port must be between 1 and 65535; got {port!r}.")
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        family, _, _, _, addr = infos[0]
-        with socket.socket(family, socket.SOCK_STREAM) as s:
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            s.bind(addr)
-    except OSError as exc:
-        raise InputError(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port, "
-            "stop the program using it, or fix --host."
-        ) from None
 
 
 def serve_model(
