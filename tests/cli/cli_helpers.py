@@ -182,6 +182,8 @@ def _bad_files(base: Path, df: pd.DataFrame) -> None:
     rng = np.random.default_rng(7)
     (base / "garbage.csv").write_bytes(rng.integers(0, 256, 4096, dtype=np.uint8).tobytes())
     (base / "data.xlsx").write_bytes(b"PK\x03\x04 not really a spreadsheet")
+    renamed = pd.read_csv(base / "data.csv").rename(columns=str.upper)
+    renamed.assign(ITEM_ID=0, SOURCE="w0", GOLD=1.0).to_csv(base / "renamed.csv", index=False)
     (base / "folder.csv").mkdir()
     (base / "folder.csv" / "part.txt").write_text("x\n")
 
@@ -205,6 +207,7 @@ BAD_FILES = {
     "huge unterminated cell": BadFile("unterminated.csv", r"cannot read|EOF|quot"),
     "binary garbage": BadFile("garbage.csv", r"UTF-8|cannot read"),
     "unknown format": BadFile("data.xlsx", r"file format"),
+    "missing columns": BadFile("renamed.csv", r"column"),
 }
 
 

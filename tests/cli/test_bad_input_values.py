@@ -374,3 +374,17 @@ def test_taxonomy_bad_k(ws: Path) -> None:
         ["taxonomy", "data.csv", "--text-column", "text", "--k", "many", "--out", "c.yaml"],
         r"--k must be",
     )
+
+
+def test_duplicate_ids_in_predict_and_in_a_gold_file(ws: Path) -> None:
+    dup = _data(ws, "dup.csv", id=([5], ["d1"]))
+    refused(
+        ["predict", "model", dup, "--id-column", "id", "--out", "p.parquet"],
+        r"duplicate values \(e.g. 'd1'",
+    )
+    gold = pd.DataFrame({"item_id": [1, 2, 2], "label": [3.0, 3.5, 4.0]})
+    gold.to_csv(ws / "gold.csv", index=False)
+    refused(
+        ["estimate", "est.csv", "--gold", "gold.csv", "--out", "out"],
+        r"item 2 has more than one gold row",
+    )

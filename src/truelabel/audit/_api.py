@@ -209,7 +209,7 @@ def _consensus(
     unknown = np.setdiff1d(np.asarray(agg.item_ids).astype(str), np.asarray(ds.item_id).astype(str))
     if len(unknown):
         raise InputError(
-            f"{len(unknown)} items in the votes are not in the data (e.g. {unknown[0]!r}); vote "
+            f"{len(unknown)} items in the votes are not in the data (e.g. {str(unknown[0])!r}); vote "
             "item ids must be the data's --id-column values (or row numbers without one)."
         )
     has_votes = pos >= 0

@@ -90,7 +90,7 @@ def _prepare(
         dup = g[gold_item_column].duplicated()
         if dup.any():
             raise InputError(
-                f"{gname}: item {g[gold_item_column][dup].iloc[0]!r} has more than one gold "
+                f"{gname}: item {g[gold_item_column][dup].tolist()[0]!r} has more than one gold "
                 "row; keep one gold value per item."
             )
         target = golds[0] if golds else "gold"
@@ -104,7 +104,7 @@ def _prepare(
         if unknown.any():
             warnings.warn(
                 f"{gname}: {int(unknown.sum())} gold items are not in {source} and are ignored "
-                f"(e.g. {g[item_column][unknown].iloc[0]!r}).",
+                f"(e.g. {g[item_column][unknown].tolist()[0]!r}).",
                 UserWarning,
                 stacklevel=3,
             )

@@ -223,7 +223,7 @@ def load_dataset(
         item_id = ids_s.to_numpy()
         dup = ids_s.duplicated(keep=False).to_numpy()
         if dup.any():
-            first = ids_s[dup].iloc[0]
+            first = ids_s[dup].tolist()[0]
             same = np.flatnonzero(dup & (ids_s == first).to_numpy())
             raise InputError(
                 f"{name}: id column {id_column!r} has {int(ids_s.duplicated().sum())} duplicate "

@@ -416,7 +416,7 @@ def _read_label_table(labels: Any, item_id: np.ndarray) -> tuple[np.ndarray, lis
     if not found.any():
         raise InputError(
             f"none of the item_id values of {name} match the data's ids (e.g. "
-            f"{df['item_id'].iloc[0]!r} vs {item_id[0]!r}); pass the same --id-column as "
+            f"{df['item_id'].tolist()[0]!r} vs {item_id.tolist()[0]!r}); pass the same --id-column as "
             "when the labels were made."
         )
     if (~found).any():
