@@ -201,3 +201,21 @@ def test_predict_parquet_from_another_command_is_kept(ws: Path) -> None:
     pd.DataFrame({"a": [1]}).to_parquet(ws / "theirs.parquet")
     refused(FILE_COMMANDS["predict"][0]("theirs.parquet"), r"not an earlier output")
     refused(FILE_COMMANDS["predict"][0]("mine.parquet"), r"not an earlier output")
+
+
+def test_failure_while_publishing_keeps_the_previous_run(
+    ws: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that fills up (or a folder made read-only) at the very end: exit 1 with one
+    line, the previous run of the same kind back in place, no staging folder left."""
+    import errno
+
+    real_replace = os.replace
+
+    def full_disk(src: object, dst: object) -> None:
+        if Path(str(dst)).name == "audit_run" and ".tmp-" in str(src):
+            raise OSError(errno.ENOSPC, "No space left on device", str(dst))
+        real_replace(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    refused(RUN_COMMANDS["audit"][0]("audit_run"), r"audit_run: No space left on device", code=1)

@@ -102,10 +102,11 @@ def _protected(p: Path, resolved: Path, inputs: Inputs, *, file_output: bool) ->
             f"--out {p} is the current folder{' or holds it' if resolved != cwd else ''}; a run "
             "replaces the whole folder it is written to. Pass a new folder name, e.g. --out run1."
         )
-    specials = {Path(resolved.anchor), _resolve(Path.home())}
+    specials = {Path(resolved.anchor): "the root folder", _resolve(Path.home()): "your home folder"}
     if resolved in specials:
         raise InputError(
-            f"--out {p} is {resolved}; pass a new folder for the run, e.g. --out run1."
+            f"--out {p} is {specials[resolved]}; a run replaces the whole folder it is written "
+            "to. Pass a new folder name, e.g. --out run1."
         )
     for raw in inputs:
         if not isinstance(raw, str | os.PathLike):
