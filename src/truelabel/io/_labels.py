@@ -70,7 +70,7 @@ def check_label_kinds(
     is_number: np.ndarray,
     *,
     where: str,
-    rows: np.ndarray | None = None,
+    rows: Any = None,
 ) -> None:
     """Refuse labels mixing numbers and names (keys and flags from :func:`canonical_labels`).
 
@@ -108,7 +108,7 @@ def check_label_kinds(
     )
 
 
-def check_label_types(values: Any, *, where: str, rows: np.ndarray | None = None) -> np.ndarray:
+def check_label_types(values: Any, *, where: str, rows: Any = None) -> np.ndarray:
     """Refuse a label column that mixes numbers and names; return which values are numbers.
 
     Parameters

@@ -57,7 +57,7 @@ PARQUET_META_KEY = b"truelabel"
 _FORMAT_NAMES = {".parquet": "Parquet", ".pq": "Parquet", ".csv": "CSV", ".yaml": "YAML"}
 _FORMAT_NAMES[".yml"] = "YAML"
 
-PathLike = str | Path
+PathLike = str | os.PathLike[str]
 Inputs = Iterable[Any]
 
 

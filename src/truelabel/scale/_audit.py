@@ -509,13 +509,14 @@ def _featurize_stage(
     kw = tuple(sorted(kwargs.items()))
     fitted = None
     if name == "tfidf":  # corpus-dependent: fit one vocabulary on all chunks first
-        from ..featurize import get_featurizer
+        from ..featurize import TfidfFeaturizer
 
-        fitted = get_featurizer(name, **{"max_features": SCALE_TFIDF_FEATURES, **kwargs})
+        fitted = TfidfFeaturizer(**{"max_features": SCALE_TFIDF_FEATURES, **kwargs})
         fitted.fit_chunks(
             df[text].fillna("").astype(str).tolist()
             for df in iter_table_chunks(path, columns=[text], chunk_rows=read_rows)
         )
+        assert fitted.vectorizer_ is not None  # set by fit_chunks
         dim = len(fitted.vectorizer_.vocabulary_)
     else:
         sample = next(iter_table_chunks(path, columns=[text], chunk_rows=8))

@@ -652,9 +652,9 @@ def votes_from_columns(
         raise InputError("pass at least one label column (each column is one source).")
     ids = df[item_column] if item_column else pd.Series(np.arange(len(df)))
     cells = df[list(columns)].stack()  # non-empty cells, indexed (row, column)
-    cells = cells[cells.astype(str).str.strip() != ""]
+    cells = cells[(cells.astype(str).str.strip() != "").to_numpy()]
     if abstain is not None:
-        cells = cells[cells.astype(str) != str(abstain)]
+        cells = cells[(cells.astype(str) != str(abstain)).to_numpy()]
     check_label_types(
         cells, where=f"the vote columns {list(columns)}", rows=cells.index.get_level_values(0)
     )
