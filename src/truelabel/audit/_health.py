@@ -13,6 +13,7 @@ from ._noise import NoiseEstimate
 
 __all__ = [
     "NEAR_CHANCE_KAPPA",
+    "agreement_from_predictions",
     "class_health",
     "class_imbalance",
     "model_agreement",
@@ -151,9 +152,22 @@ def model_agreement(labels: Any, pred_probs: Any) -> dict[str, float]:
           1 = perfect (1.0 when ``chance`` is 1).
     """
     labs, probs = check_labels_and_probs(labels, pred_probs)
-    k = probs.shape[1]
+    return agreement_from_predictions(labs, np.asarray(probs).argmax(axis=1), probs.shape[1])
+
+
+def agreement_from_predictions(labels: Any, predicted: Any, n_classes: int) -> dict[str, float]:
+    """:func:`model_agreement` from hard predictions (e.g. argmaxes taken chunk by chunk).
+
+    Parameters
+    ----------
+    labels, predicted : array-like of shape (N,), int
+        Given labels and the model's predicted classes, codes in ``[0, n_classes)``.
+    n_classes : int
+    """
+    labs = check_labels(labels, n_classes=n_classes)
+    pred = check_labels(predicted, n_classes=n_classes, n_rows=labs.shape[0], name="predicted")
+    k = n_classes
     n = max(labs.shape[0], 1)
-    pred = np.asarray(probs).argmax(axis=1)
     acc = float((pred == labs).mean()) if labs.size else 0.0
     p_given = np.bincount(labs, minlength=k) / n
     p_pred = np.bincount(pred, minlength=k) / n

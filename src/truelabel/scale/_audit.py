@@ -450,6 +450,7 @@ def audit_large(
             stages=runner,
         )
         checkpoint_fail("flags")
+        agreement, warnings = _model_agreement(labels, probs_path, k, res, read_rows)
 
         # ---------------------------------------------------------------- write
         timings = dict(runner.timings)
@@ -482,6 +483,7 @@ def audit_large(
                 },
             )
             summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
+            summary["model_agreement"], summary["warnings"] = agreement, warnings
             run.write_json("summary.json", summary)
         runner.cleanup()
         return LargeAuditResult(
@@ -493,6 +495,23 @@ def audit_large(
     finally:
         if own_engine:
             eng.close()
+
+
+def _model_agreement(
+    labels: np.ndarray, probs_path: Path, k: int, res: Any, chunk_rows: int
+) -> tuple[dict[str, float], list[str]]:
+    """The model's agreement with the labels (argmax chunk by chunk) and the near-chance
+    warning of :func:`truelabel.audit.audit`."""
+    from ..audit._health import agreement_from_predictions, near_chance_warning
+    from ._chunks import iter_array_chunks
+
+    probs = np.load(probs_path, mmap_mode="r")
+    pred = np.empty(labels.shape[0], dtype=np.int64)
+    for lo, block in iter_array_chunks(probs, chunk_rows):
+        pred[lo : lo + block.shape[0]] = np.asarray(block).argmax(axis=1)
+    agreement = agreement_from_predictions(labels, pred, k)
+    warning = near_chance_warning(agreement, float(res.noise.noise_rate))
+    return agreement, [warning] if warning else []
 
 
 def _featurize_stage(
