@@ -27,7 +27,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import DATA, load_text_dataset, write_results  # noqa: E402
-
 from truelabel.audit import audit, model_agreement  # noqa: E402
 from truelabel.audit._health import NEAR_CHANCE_KAPPA  # noqa: E402
 
@@ -66,10 +65,14 @@ def text_sets() -> dict[str, tuple[list[str], np.ndarray]]:
     txt = pd.read_csv(DATA / "crowd" / "snow2008" / "rte_text.tsv", sep="\t").set_index("id")
     keep = mv.index.intersection(txt.index)
     out["snow-rte (crowd MV)"] = (
-        (txt.loc[keep, "text"].astype(str) + " || " + txt.loc[keep, "hypothesis"].astype(str)).tolist(),
+        (
+            txt.loc[keep, "text"].astype(str) + " || " + txt.loc[keep, "hypothesis"].astype(str)
+        ).tolist(),
         mv.loc[keep].to_numpy(),
     )
-    amz = pd.read_csv(DATA / "crowd" / "amazon-sentiment-1k" / "1k_amazon_reviews_crowdsourced_transformed.csv")
+    amz = pd.read_csv(
+        DATA / "crowd" / "amazon-sentiment-1k" / "1k_amazon_reviews_crowdsourced_transformed.csv"
+    )
     out["amazon-1k (crowd)"] = (amz["text"].astype(str).tolist(), amz["Y"].to_numpy())
     css = DATA / "llm-labels" / "llms_for_css"
     for task in sorted(p.name for p in css.iterdir() if (p / "test.json").is_file()):
@@ -169,7 +172,9 @@ def main() -> None:
             print(rows[-1], flush=True)
     given = [r["kappa"] for r in rows if r["labels"] == "given"]
     shuf = [r["kappa"] for r in rows if r["labels"] == "shuffled"]
-    print(f"\n{'dataset':32s} {'labels':9s} {'n':>6s} {'K':>3s} {'acc':>6s} {'chance':>6s} {'kappa':>6s} warn")
+    print(
+        f"\n{'dataset':32s} {'labels':9s} {'n':>6s} {'K':>3s} {'acc':>6s} {'chance':>6s} {'kappa':>6s} warn"
+    )
     for r in rows:
         print(
             f"{r['dataset']:32s} {r['labels']:9s} {r['n']:6d} {r['classes']:3d} "

@@ -5,35 +5,22 @@ A real uvicorn on 127.0.0.1 serves the workspace's model; requests go over HTTP 
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from sources.llm_server import free_port
+from _shared import serve_in_thread
 from truelabel.learn import create_app
 
 
 @pytest.fixture(scope="module")
 def server(cli_base: Path) -> Iterator[str]:
     app = create_app(cli_base / "model", max_batch=20, max_body_bytes=50_000)
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not th.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=30)
+    with serve_in_thread(app) as url:
+        yield url
 
 
 @pytest.mark.parametrize(

@@ -339,34 +339,11 @@ def test_review_import_of_something_that_is_not_a_run(ws: Path) -> None:
 
 # --------------------------------------------------------------------------- classes and options
 def test_label_class_list_problems(ws: Path) -> None:
-    refused(["label", "data.csv", "--text-column", "text", "--out", "out", *TFIDF], r"--classes")
-    refused(
-        [
-            "label",
-            "data.csv",
-            "--text-column",
-            "text",
-            "--classes-file",
-            "nope.yaml",
-            "--out",
-            "out",
-        ],
-        r"nope.yaml",
-    )
     (ws / "bad.yaml").write_text("classes: [unclosed\n")
-    refused(
-        [
-            "label",
-            "data.csv",
-            "--text-column",
-            "text",
-            "--classes-file",
-            "bad.yaml",
-            "--out",
-            "out",
-        ],
-        r"bad.yaml",
-    )
+    label = ["label", "data.csv", "--text-column", "text", "--out", "out", *TFIDF]
+    refused(label, r"--classes")
+    for classes_file in ("nope.yaml", "bad.yaml"):
+        refused([*label, "--classes-file", classes_file], classes_file.replace(".", r"\."))
 
 
 def test_taxonomy_bad_k(ws: Path) -> None:

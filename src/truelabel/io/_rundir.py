@@ -132,15 +132,16 @@ def _protected(p: Path, resolved: Path, inputs: Inputs, *, file_output: bool) ->
 
 
 def _probe_writable(p: Path, resolved: Path) -> None:
-    """Create and remove a temporary folder where the output will be staged."""
+    """Create and remove a temporary file where the output will be staged."""
     anc = resolved.parent
     while not anc.exists() and anc != anc.parent:
         anc = anc.parent
     if not anc.is_dir():
         raise InputError(f"--out {p}: {anc} is a file, so nothing can be created below it.")
     try:
-        probe = tempfile.mkdtemp(dir=anc, prefix=".truelabel-write-test-")
-        os.rmdir(probe)
+        fd, probe = tempfile.mkstemp(dir=anc, prefix=".truelabel-write-test-")
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise InputError(
             f"--out {p}: cannot write in {anc} ({exc.strerror or exc}); choose a folder you "
@@ -288,22 +289,7 @@ def check_out_file(
                 f"--out {p} exists and is not an earlier output of this command; choose another "
                 "file name, or pass --overwrite to replace it."
             )
-    anc = resolved.parent
-    while not anc.exists() and anc != anc.parent:
-        anc = anc.parent
-    if not anc.is_dir():
-        raise InputError(f"--out {p}: {anc} is a file, so nothing can be created below it.")
-    try:
-        fd, probe = tempfile.mkstemp(dir=anc, prefix=".truelabel-write-test-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise InputError(
-            f"--out {p}: cannot write in {anc} ({exc.strerror or exc}); choose a folder you "
-            "can write to."
-        ) from None
-    if p.exists() and not os.access(p, os.W_OK):
-        raise InputError(f"--out {p} is not writable; choose another path or fix its permissions.")
+    _probe_writable(p, resolved)
     return p
 
 
