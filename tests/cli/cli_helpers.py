@@ -25,11 +25,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from typer.testing import CliRunner, Result
+import typer
+from click.testing import CliRunner, Result
 
 from truelabel.cli import app
 
 runner = CliRunner()
+#: the click command tree, built once: typer rebuilds it (evaluating every annotation) on
+#: each ``typer.testing.CliRunner.invoke``, which costs more than most refusals here
+COMMAND = typer.main.get_command(app)
 
 #: one header with every column any command here reads
 COLUMNS = ["id", "item_id", "source", "text", "label", "gold", "lf1", "lf2"]
@@ -62,8 +66,8 @@ def _diff(before: dict[str, str], after: dict[str, str]) -> str:
 
 
 def invoke(args: list[Any], **kw: Any) -> Result:
-    """Run ``truelabel ARGS`` in-process."""
-    return runner.invoke(app, [str(a) for a in args], **kw)
+    """Run ``truelabel ARGS`` in-process (as typer's CliRunner does, with the command built once)."""
+    return runner.invoke(COMMAND, [str(a) for a in args], prog_name="truelabel", **kw)
 
 
 def refused(
