@@ -158,6 +158,12 @@ def build_workspace(base: Path) -> Path:
         + ["--pred-probs", base / "probs.npy", "--out", base / "audit_run"]
     )
     assert r.exit_code == 0, r.output
+    df.rename(columns={"id": "item_id"}).to_csv(base / "texts.csv", index=False)
+    r = invoke(
+        ["review", "import", base / "audit_run", "--project", "p", "--db", base / "review.db"]
+        + ["--texts", base / "texts.csv"]
+    )
+    assert r.exit_code == 0, r.output
     with RunDir(base / "agg_run", kind="aggregate") as run:
         run.write_json("summary.json", {"n": 0})
     (base / "user_dir").mkdir()

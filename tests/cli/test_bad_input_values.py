@@ -326,6 +326,19 @@ def test_a_file_that_is_not_a_database_is_refused(ws: Path, args: list[str], db:
     )
 
 
+def test_review_export_never_creates_a_database(ws: Path) -> None:
+    refused(
+        ["review", "export", "--project", "p", "--db", "nope.db", "--out", "out"],
+        r"--db nope.db: no such database file",
+        code=2,
+    )
+    refused(
+        ["review", "export", "--project", "nope", "--db", "review.db", "--out", "out"],
+        r"project 'nope' does not exist",
+        ignore=("review.db-wal", "review.db-shm"),  # SQLite's own journal files
+    )
+
+
 def test_review_import_of_something_that_is_not_a_run(ws: Path) -> None:
     refused(
         ["review", "import", "user_dir", "--project", "p", "--db", "r.db"],

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from .._errors import InputError
 from ._app import app, console, error_boundary
 
 __all__ = ["review_app", "users_app"]
@@ -115,8 +116,13 @@ def review_export(
     from ..review import export_review
 
     with error_boundary():
-        local_db = db if db is not None and "://" not in db else "truelabel.db"
-        check_out_dir(out, kind="review", inputs=[local_db], overwrite=overwrite)
+        local_db = db if db is None or "://" not in db else None
+        if local_db is not None and not Path(local_db or "truelabel.db").is_file():
+            raise InputError(
+                f"--db {local_db or 'truelabel.db'}: no such database file; pass the --db of "
+                "`truelabel review import` (export reads a project, it never creates one)."
+            )
+        check_out_dir(out, kind="review", inputs=[local_db or "truelabel.db"], overwrite=overwrite)
         res = export_review(project, out, db=db, overwrite=overwrite)
     t = Table(title=f"review export → {res.out}")
     for col in ("items", "reviewed", "changed", "gold rows", "queue complete"):
