@@ -105,7 +105,7 @@ def test_conflicts_counted() -> None:
 
 def test_apply_bad_labels_and_names() -> None:
     with pytest.raises(
-        InputError, match=r"returned labels \['eggs'\] that are not among the classes"
+        InputError, match=r"returned labels \['eggs'\] \(first on row 0\) that are not among"
     ):
         apply_lfs(DF, [keyword_lf(["free"], "eggs")], classes=["ham", "spam"])
     with pytest.raises(InputError, match="unique names"):
