@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -142,8 +144,7 @@ def aggregate(
     """Infer the most likely label of every item and the quality of every source."""
     from ..aggregate import aggregate as api_aggregate
 
-    with error_boundary():
-        eng = _engine(engine, scheduler) if lfs is not None else "local"
+    with error_boundary(), _engine(engine if lfs is not None else "local", scheduler) as eng:
         result = api_aggregate(
             votes,
             item_column=item_column,
@@ -195,13 +196,27 @@ def aggregate(
     console.print(f"wrote {out}/labels.parquet, sources.parquet, summary.json, report.html")
 
 
-def _engine(name: str, scheduler: str | None) -> object:
-    """The engine the labeling functions run on (a Dask cluster only when asked)."""
+@contextmanager
+def _engine(name: str, scheduler: str | None) -> Iterator[object]:
+    """The engine labeling functions run on (a Dask cluster only when asked), closed after."""
     if name == "local" and scheduler is None:
-        return "local"
+        yield "local"
+        return
+    import logging
+
     from ..scale._engine import make_engine
 
-    return make_engine(name, scheduler=scheduler)
+    if logging.getLogger().level > logging.INFO:  # cluster chatter only with --verbose
+        import distributed  # noqa: F401 - configures its loggers, which are quietened next
+
+        for logger_name in list(logging.root.manager.loggerDict):
+            if logger_name.split(".")[0] in ("distributed", "bokeh", "tornado"):
+                logging.getLogger(logger_name).setLevel(logging.CRITICAL)
+    eng = make_engine(name, scheduler=scheduler)
+    try:
+        yield eng
+    finally:
+        eng.close()
 
 
 def _print_numeric(result: object, out: Path) -> None:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ._votes import VoteArrays, votes_from_matrix
+from ._votes import VoteArrays, _canonical, votes_from_matrix
 
 __all__ = [
     "LabelingFunction",
@@ -177,24 +177,30 @@ def threshold_lf(
     return LabelingFunction(name or f"threshold_{column}", f)
 
 
-def _first_failing_row(lf: LabelingFunction, df: pd.DataFrame) -> tuple[int, BaseException] | None:
-    """The first row on which ``lf`` raises, found by bisection (O(log n) calls)."""
-    lo, hi = 0, len(df)
-    found: tuple[int, BaseException] | None = None
-    while hi - lo >= 1:
-        mid = (lo + hi + 1) // 2 if hi - lo > 1 else hi
+def _first_failing_row(lf: LabelingFunction, df: pd.DataFrame) -> tuple[int, Exception] | None:
+    """The first row on which ``lf`` raises, found by bisection (O(log n) calls of ``lf``).
+
+    Returns ``None`` when no single row fails alone (the rule fails only on a whole chunk).
+    """
+
+    def fails(lo: int, hi: int) -> Exception | None:
         try:
-            lf(df.iloc[lo:mid])
+            lf(df.iloc[lo:hi])
         except Exception as exc:  # noqa: BLE001 - the user's rule failed: locate it
-            found = (lo, exc) if mid - lo == 1 else found
-            if mid - lo == 1:
-                return found
+            return exc
+        return None
+
+    lo, hi = 0, len(df)
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if fails(lo, mid) is not None:
             hi = mid
-            continue
-        if mid == hi:
+        elif fails(mid, hi) is not None:
+            lo = mid
+        else:
             return None
-        lo = mid
-    return found
+    err = fails(lo, hi) if hi > lo else None
+    return None if err is None else (lo, err)
 
 
 def _run_lf(lf: LabelingFunction, df: pd.DataFrame, row0: int, ids: Any) -> pd.Series:
@@ -226,28 +232,47 @@ def _apply_chunk(
     book: dict[str, int],
     classes: Sequence[Any],
     item_column: str | None,
-) -> np.ndarray:
+) -> np.ndarray | str:
     """Class codes of every LF on rows ``lo:hi``: shape (hi - lo, n_lfs), int16, -1 = abstain.
 
     The one implementation behind every engine (in memory = one chunk; Dask = one task
-    per chunk).
+    per chunk). A rule's error comes back as a message string rather than an exception,
+    so a Dask worker does not log a traceback for what is the user's bad input.
     """
+    try:
+        return _code_chunk(chunk, lo, hi, lfs, book, classes, item_column)
+    except InputError as exc:
+        return str(exc)
+
+
+def _code_chunk(
+    chunk: dict[str, np.ndarray],
+    lo: int,
+    hi: int,
+    lfs: Sequence[LabelingFunction],
+    book: dict[str, int],
+    classes: Sequence[Any],
+    item_column: str | None,
+) -> np.ndarray:
     df = pd.DataFrame(chunk)
     ids = chunk[item_column] if item_column else None
     L = np.full((hi - lo, len(lfs)), -1, dtype=np.int16)
     for j, lf in enumerate(lfs):
         out = _run_lf(lf, df, lo, ids)
-        voted = out.notna().to_numpy()
-        codes = out[voted].astype(str).map(book)
-        if codes.isna().any():
-            bad = sorted(set(out[voted][codes.isna()].astype(str)))[:5]
-            row = lo + int(np.flatnonzero(voted)[int(np.flatnonzero(codes.isna().to_numpy())[0])])
+        # 1, 1.0 and "1" are one label (as in votes tables); coded per distinct value
+        codes, uniq = pd.factorize(out, use_na_sentinel=True)
+        keys, _ = _canonical(pd.Series(uniq, dtype=object))
+        per_value = np.array([book.get(str(k), -2) for k in keys], dtype=np.int64)
+        coded = np.where(codes >= 0, per_value[np.maximum(codes, 0)] if len(keys) else -1, -1)
+        if (coded == -2).any():
+            bad = sorted({str(u) for u, c in zip(uniq, per_value, strict=True) if c == -2})[:5]
+            row = lo + int(np.flatnonzero(coded == -2)[0])
             raise InputError(
                 f"labeling function {lf.name!r} returned labels {bad!r} (first on row {row}) that "
                 f"are not among the classes {list(classes)[:20]!r}; return one of them or None "
                 "to abstain."
             )
-        L[voted, j] = codes.to_numpy(dtype=np.int64)
+        L[:, j] = coded
     return L
 
 
@@ -294,14 +319,26 @@ def apply_lfs(
     if not lfs:
         raise InputError("pass at least one labeling function.")
     cls = list(classes)
-    book = {str(c): i for i, c in enumerate(cls)}
+    ckeys, _ = _canonical(pd.Series(cls, dtype=object))
+    book = {str(k): i for i, k in enumerate(ckeys)}
     fns = [lf if isinstance(lf, LabelingFunction) else labeling_function(lf) for lf in lfs]
     names = [lf.name for lf in fns]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise InputError(f"labeling functions need unique names; repeated: {dup!r}.")
-    if item_column is not None and item_column not in df.columns:
-        raise InputError(f"no column {item_column!r}; the columns are {list(df.columns)[:20]!r}.")
+    if item_column is not None:
+        if item_column not in df.columns:
+            raise InputError(
+                f"no column {item_column!r}; the columns are {list(df.columns)[:20]!r}."
+            )
+        dup = df[item_column].duplicated(keep="first").to_numpy()
+        if dup.any():
+            row = int(np.flatnonzero(dup)[0])
+            raise InputError(
+                f"column {item_column!r} repeats item id {df[item_column].iloc[row]!r} (row {row}"
+                f", {int(dup.sum())} repeated rows in all); item ids must be unique: deduplicate "
+                "the table or leave the item column out to use row numbers."
+            )
     df = df.reset_index(drop=True)
     if len(df) == 0:
         raise InputError("the table has no rows; nothing to label.")
@@ -313,6 +350,9 @@ def apply_lfs(
     finally:
         if eng is not engine:
             eng.close()
+    failed = [p for p in parts if isinstance(p, str)]
+    if failed:
+        raise InputError(failed[0])
     L = np.concatenate(parts, axis=0).astype(np.int64)
     ids = df[item_column].tolist() if item_column else None
     return votes_from_matrix(L, classes=cls, item_ids=ids, source_names=names)

@@ -205,9 +205,20 @@ def votes_table(votes: VoteArrays) -> pd.DataFrame:
 
     ``attrs["truelabel"]`` records that abstaining is informative and the class list,
     and survives a Parquet round trip, so ``truelabel aggregate votes.parquet`` models
-    the votes as labeling-function votes (as ``aggregate --lfs`` does).
+    the votes as labeling-function votes (as ``aggregate --lfs`` does). Items no rule
+    labelled get one row with an empty label, so they stay items.
     """
     df = votes.without_gold().to_frame()
+    silent = np.flatnonzero(votes.without_gold().votes_per_item() == 0)
+    if len(silent):  # one empty row per item no rule labelled keeps it an item
+        rows = pd.DataFrame(
+            {
+                "item_id": votes.item_ids[silent],
+                "source": votes.source_names[~votes.is_gold_source][0],
+                "label": [None] * len(silent),
+            }
+        )
+        df = pd.concat([df, rows], ignore_index=True)
     df.attrs["truelabel"] = {
         "abstain_informative": bool(votes.info.get("abstain_informative", False)),
         "classes": [c.item() if isinstance(c, np.generic) else c for c in votes.classes],

@@ -414,6 +414,9 @@ def _read_votes_frame(
     empty = (lcodes < 0) | (blank[np.maximum(lcodes, 0)] if len(blank) else False)
     info["n_empty_labels"] = int(empty.sum())
     if empty.any():
+        if info.get("abstain_informative"):
+            # labeling-function votes: an item every rule abstained on is still an item
+            info["abstain_only_items"] = df.loc[empty, "item"].reset_index(drop=True)
         df = df.loc[~empty].reset_index(drop=True)
     return df, info
 
@@ -531,8 +534,15 @@ def votes_from_table(
             )
 
     # items
-    all_ids = df["item"] if gdf is None else pd.concat([df["item"], gdf["item"]], ignore_index=True)
+    id_parts = [df["item"]] + ([gdf["item"]] if gdf is not None else [])
+    abstain_only = info.pop("abstain_only_items", None)
+    if abstain_only is not None and items is None:
+        id_parts.append(abstain_only)  # coded as items, cast no vote
+    all_ids = id_parts[0] if len(id_parts) == 1 else pd.concat(id_parts, ignore_index=True)
     item_ids, codes = _code_items(all_ids, items)
+    if abstain_only is not None and items is None:
+        all_ids = all_ids[: len(all_ids) - len(abstain_only)]
+        codes = codes[: len(codes) - len(abstain_only)]
     unknown = codes < 0
     info["n_unknown_item_votes"] = int(unknown.sum())
     if unknown.any():
