@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from .._errors import InputError
 from ._app import app, console, error_boundary
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..sources import VoteArrays
 
 __all__ = ["analyze", "apply", "lf_app"]
 
@@ -64,12 +69,9 @@ def analyze(
     _print_table(table, votes)
 
 
-def _print_table(table: object, votes: object) -> None:
+def _print_table(table: pd.DataFrame, votes: VoteArrays) -> None:
     """The analysis table and the covered share (shared by ``analyze`` and ``apply``)."""
-    import pandas as pd
-
-    assert isinstance(table, pd.DataFrame)
-    n_items = int(getattr(votes, "n_items"))
+    n_items = votes.n_items
     t = Table(title=f"{len(table)} labeling functions on {n_items} items")
     cols = [c for c in table.columns]
     for c in cols:
@@ -85,7 +87,7 @@ def _print_table(table: object, votes: object) -> None:
                 cells.append(str(v))
         t.add_row(*cells)
     console.print(t)
-    per_item = votes.votes_per_item()  # type: ignore[attr-defined]
+    per_item = votes.votes_per_item()
     covered = float((per_item > 0).mean()) if n_items else 0.0
     console.print(f"items labelled by at least one LF: {covered:.1%}")
 
@@ -156,15 +158,12 @@ def apply(
     )
 
 
-def _write_table(out: Path, table: object) -> None:
-    """A votes table as .parquet (keeping its ``attrs``) or .csv, atomically."""
+def _write_table(out: Path, table: pd.DataFrame) -> None:
+    """A table as .parquet (keeping its ``attrs``) or .csv, atomically."""
     import io as _io
-
-    import pandas as pd
 
     from ..io import write_atomic
 
-    assert isinstance(table, pd.DataFrame)
     if out.suffix == ".parquet":
         buf = _io.BytesIO()
         table.to_parquet(buf, index=False)

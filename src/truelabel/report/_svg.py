@@ -173,7 +173,7 @@ def svg_scatter(
     pad = 0.04 * (yhi - ylo)
     ticks, fx, fy = _axis_ticks(xlo, xhi, ylo - pad, yhi + pad, logx=logx)
     px, py = fx(xs), fy(ys)  # type: ignore[operator]
-    tips = [labels[i] for i in idx] if labels is not None else None
+    tips = [str(labels[int(i)]) for i in idx] if labels is not None else None
     body = "".join(
         f'<circle cx="{a:.1f}" cy="{b:.1f}" r="3" fill="{_BLUE}" fill-opacity="0.6">'
         + (f"<title>{_esc(tips[j])}</title>" if tips is not None else "")
@@ -211,7 +211,7 @@ def svg_heatmap(matrix: np.ndarray, labels: Sequence[str], *, title: str) -> str
             parts.append(
                 f'<rect x="{left + c * cell}" y="{top + r * cell}" width="{cell}" height="{cell}" '
                 f'fill="rgb({shade},{shade},255)" stroke="#fff"><title>true {_esc(labels[r])}, '
-                f"says {_esc(labels[c] if c < len(labels) else c)}: {v:.2f}</title></rect>"
+                f"says {_esc(str(labels[c]) if c < len(labels) else str(c))}: {v:.2f}</title></rect>"
             )
             if k <= 8:
                 parts.append(
@@ -221,7 +221,7 @@ def svg_heatmap(matrix: np.ndarray, labels: Sequence[str], *, title: str) -> str
     for c in range(m.shape[1]):
         x = left + c * cell + cell / 2
         y = top + k * cell + 6
-        name = labels[c] if c < len(labels) else str(c)
+        name = str(labels[c]) if c < len(labels) else str(c)
         parts.append(f'<text x="{x}" y="{y}" transform="rotate(60 {x} {y})">{_esc(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)

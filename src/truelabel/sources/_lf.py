@@ -331,18 +331,18 @@ def apply_lfs(
             raise InputError(
                 f"no column {item_column!r}; the columns are {list(df.columns)[:20]!r}."
             )
-        dup = df[item_column].duplicated(keep="first").to_numpy()
-        if dup.any():
-            row = int(np.flatnonzero(dup)[0])
+        repeated = df[item_column].duplicated(keep="first").to_numpy()
+        if repeated.any():
+            row = int(np.flatnonzero(repeated)[0])
             raise InputError(
                 f"column {item_column!r} repeats item id {df[item_column].iloc[row]!r} (row {row}"
-                f", {int(dup.sum())} repeated rows in all); item ids must be unique: deduplicate "
-                "the table or leave the item column out to use row numbers."
+                f", {int(repeated.sum())} repeated rows in all); item ids must be unique: "
+                "deduplicate the table or leave the item column out to use row numbers."
             )
     df = df.reset_index(drop=True)
     if len(df) == 0:
         raise InputError("the table has no rows; nothing to label.")
-    arrays = {str(c): df[c].to_numpy() for c in df.columns}
+    arrays: dict[str, Any] = {str(c): df[c].to_numpy() for c in df.columns}
     data = ChunkedArrays(arrays, chunk_rows=max(int(chunk_rows), 1))
     eng = make_engine(engine)
     try:

@@ -398,7 +398,8 @@ def _read_votes_frame(
         )
     info: dict[str, Any] = {}
     # votes written by `truelabel lf apply` say they are labeling-function votes
-    marks = df.attrs.get("truelabel") if isinstance(df.attrs.get("truelabel"), dict) else {}
+    raw_marks = df.attrs.get("truelabel")
+    marks: dict[str, Any] = raw_marks if isinstance(raw_marks, dict) else {}
     if marks.get("abstain_informative"):
         info["abstain_informative"] = True
     if isinstance(marks.get("classes"), list):
