@@ -49,8 +49,10 @@ class NumericAggregateResult:
         ``item_id``, ``label`` (the estimate), ``lower``, ``upper``, ``std``, ``n_votes``,
         ``no_votes``, ``is_gold``.
     sources : DataFrame
-        One row per source: ``n_votes``, ``bias``, ``scale``, ``intercept``, ``noise_sd``,
-        ``mean_abs_deviation``, ``gold_mae``, ``is_gold``; noisiest first.
+        One row per source: ``n_votes``, the model's ``bias``, ``scale``, ``intercept`` and
+        ``noise_sd`` (shrunk toward an average source when it gave few votes), the raw
+        ``mean_deviation`` and ``mean_abs_deviation`` of its votes from the estimates,
+        ``gold_mae``, ``is_gold``; noisiest first.
     summary : dict
     model : BaseNumericModel
     votes : NumericVotes
@@ -221,10 +223,9 @@ def aggregate_numeric_votes(
             "is_gold": np.isfinite(g),
         }
     )
-    dev = np.abs(plain.value - est[plain.item])
-    mad = np.bincount(plain.source, np.nan_to_num(dev), minlength=votes.n_sources) / np.maximum(
-        ns, 1
-    )
+    signed = np.nan_to_num(plain.value - est[plain.item])
+    mdev = np.bincount(plain.source, signed, minlength=votes.n_sources) / np.maximum(ns, 1)
+    mad = np.bincount(plain.source, np.abs(signed), minlength=votes.n_sources) / np.maximum(ns, 1)
     has_gold = np.isfinite(g[plain.item])
     gerr = np.abs(plain.value - g[plain.item])
     gcnt = np.bincount(plain.source[has_gold], minlength=votes.n_sources)
@@ -239,6 +240,7 @@ def aggregate_numeric_votes(
                 getattr(model, "intercept_", np.full(votes.n_sources, np.nan)), dtype=np.float64
             ),
             "noise_sd": np.asarray(model.noise_, dtype=np.float64),
+            "mean_deviation": np.where(ns > 0, mdev, np.nan),
             "mean_abs_deviation": np.where(ns > 0, mad, np.nan),
             "gold_mae": np.where(gcnt > 0, gmae / np.maximum(gcnt, 1), np.nan),
             "is_gold": votes.is_gold_source.astype(bool),

@@ -20,6 +20,13 @@ from ._lf import (  # noqa: E402
     regex_lf,
     threshold_lf,
 )
+from ._lf_io import LFVotes, read_lf_votes  # noqa: E402
+from ._numeric import (  # noqa: E402
+    NumericVotes,
+    check_numeric_votes,
+    detect_label_type,
+    numeric_votes_from_table,
+)
 from ._votes import (  # noqa: E402
     VoteArrays,
     check_votes,
@@ -29,13 +36,19 @@ from ._votes import (  # noqa: E402
 )
 
 __all__ += [
+    "LFVotes",
     "LabelingFunction",
+    "NumericVotes",
     "VoteArrays",
     "apply_lfs",
+    "check_numeric_votes",
     "check_votes",
+    "detect_label_type",
     "keyword_lf",
     "labeling_function",
     "lf_analysis",
+    "numeric_votes_from_table",
+    "read_lf_votes",
     "regex_lf",
     "threshold_lf",
     "votes_from_columns",
