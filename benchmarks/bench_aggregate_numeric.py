@@ -48,12 +48,18 @@ def load_movies() -> tuple[NumericVotes, np.ndarray, pd.DataFrame]:
     with gzip.open(d / "answers.txt.gz", "rt") as fh:
         A = np.loadtxt(fh)
     rows, cols = np.nonzero(A != 999999999)
-    long = pd.DataFrame({"item_id": rows, "source": [f"w{c:03d}" for c in cols], "label": A[rows, cols]})
+    long = pd.DataFrame(
+        {"item_id": rows, "source": [f"w{c:03d}" for c in cols], "label": A[rows, cols]}
+    )
     votes = numeric_votes_from_table(long)
     truth = np.loadtxt(d / "labels_train_amt.txt")[votes.item_ids.astype(int)]
     ann = np.loadtxt(d / "reg_ann.txt")
     workers = pd.DataFrame(
-        {"source": [f"w{c:03d}" for c in range(ann.shape[0])], "true_bias": ann[:, 0], "true_var": ann[:, 1]}
+        {
+            "source": [f"w{c:03d}" for c in range(ann.shape[0])],
+            "true_bias": ann[:, 0],
+            "true_var": ann[:, 1],
+        }
     )
     return votes, truth, workers
 
@@ -79,7 +85,9 @@ def score(model: Any, votes: NumericVotes, truth: np.ndarray) -> dict[str, float
     }
 
 
-def worker_recovery(model: SourceBiasVariance, votes: NumericVotes, workers: pd.DataFrame) -> dict[str, Any]:
+def worker_recovery(
+    model: SourceBiasVariance, votes: NumericVotes, workers: pd.DataFrame
+) -> dict[str, Any]:
     """Estimated vs true per-worker bias and noise variance (moviereviews)."""
     from scipy.stats import spearmanr
 
@@ -106,7 +114,11 @@ def worker_recovery(model: SourceBiasVariance, votes: NumericVotes, workers: pd.
 
 def main() -> None:
     sets = {"emotion_numeric": load_emotion(), "moviereviews": load_movies()}
-    results: dict[str, Any] = {"machine": machine(), "loadavg": list(os.getloadavg()), "level": LEVEL}
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "loadavg": list(os.getloadavg()),
+        "level": LEVEL,
+    }
 
     # ---- the default configuration: a grid, chosen across both sets
     grid = list(
@@ -126,6 +138,7 @@ def main() -> None:
         per_set[name] = rows
     keys = [f"bv k={k:g} kh={kh:g} scale={fs}" for k, kh, fs in grid]
     rel = {key: {n: per_set[n][key]["mae"] / base[n] for n in sets} for key in keys}
+
     # rule: the specified model (per-source intercept AND scale); never worse than the
     # better of mean/median on any set; among those, the smallest geometric mean of the
     # relative MAE (each set's MAE / its better baseline). The bias-only family
@@ -195,7 +208,9 @@ def main() -> None:
 
     # ---- print
     print(f"loadavg {os.getloadavg()}")
-    print("\n| dataset | items / sources / votes | method | MAE | RMSE | 95% coverage | mean width | s |")
+    print(
+        "\n| dataset | items / sources / votes | method | MAE | RMSE | 95% coverage | mean width | s |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for name, (votes, _, _) in sets.items():
         for key in ("mean", "median", default_key):
@@ -211,7 +226,9 @@ def main() -> None:
         f"chosen: {chosen}; best bias-only (fit_scale=False): {chosen_bias_only}; "
         f"library default: {default_key}"
     )
-    print("\n| configuration | " + " | ".join(f"{n} MAE / baseline" for n in sets) + " | geo-mean |")
+    print(
+        "\n| configuration | " + " | ".join(f"{n} MAE / baseline" for n in sets) + " | geo-mean |"
+    )
     print("|---|" + "---|" * (len(sets) + 1))
     for k in sorted(keys, key=lambda k: (not k.endswith("True"), k)):
         print(f"| {k} | " + " | ".join(f"{rel[k][n]:.3f}" for n in sets) + f" | {gmean(k):.3f} |")

@@ -131,13 +131,16 @@ def write_aggregate_run(
 
 
 def _plain_column(s: pd.Series) -> pd.Series:
-    """Object columns holding only ints (or only strings) as a proper parquet type."""
+    """Object columns holding only ints (or only numbers, or else strings) as a parquet type.
+
+    Decided by pandas' C-level ``infer_dtype`` (one pass, no Python loop over rows).
+    """
     if s.dtype != object:
         return s
-    vals = s.tolist()
-    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in vals):
+    kind = pd.api.types.infer_dtype(s, skipna=False)
+    if kind == "integer":
         return s.astype(np.int64)
-    if all(isinstance(v, float | int | np.number) for v in vals):
+    if kind in ("floating", "mixed-integer-float", "boolean"):
         return s.astype(np.float64)
     return s.astype(str)
 

@@ -144,13 +144,20 @@ def check_numeric_votes(votes: Any) -> NumericVotes:
 
 
 def _as_numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Labels as float64 and a mask of those that are numbers (empty cells are not)."""
+    """Labels as float64 and a mask of those that are numbers (empty cells are not).
+
+    Text labels are parsed per distinct value (hash-coded first), not per row.
+    """
     v = values.to_numpy()
     if v.dtype.kind in "iub":
         return v.astype(np.float64), np.ones(len(v), dtype=bool)
     if v.dtype.kind == "f":
         return v.astype(np.float64), np.isfinite(v)
-    num = pd.to_numeric(values.astype(str).str.strip(), errors="coerce").to_numpy(np.float64)
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    parsed = pd.to_numeric(
+        pd.Series(uniq, dtype=object).astype(str).str.strip(), errors="coerce"
+    ).to_numpy(np.float64)
+    num = np.where(codes >= 0, parsed[np.maximum(codes, 0)] if len(parsed) else np.nan, np.nan)
     return num, np.isfinite(num)
 
 
