@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -172,8 +173,8 @@ def test_cli_lf_analyze_real_wrench_split() -> None:
 
 def test_per_row_lf_and_numeric_labels_in_any_spelling() -> None:
     @labeling_function(per_row=True)
-    def short(row: object) -> object:
-        text = getattr(row, "text")
+    def short(row: Any) -> object:
+        text = row.text
         return 0 if isinstance(text, str) and len(text.split()) <= 3 else None
 
     # 1.0 and "1" are the class 1, as in a votes table
@@ -198,8 +199,8 @@ def test_a_failing_rule_is_one_line_naming_it_and_the_row() -> None:
         apply_lfs(DF.assign(id=list("abcde")), [tenth_char], classes=[0, 1], item_column="id")
 
     @labeling_function(per_row=True)
-    def ratio(row: object) -> object:
-        return 1 if 10 / (getattr(row, "stars") - 4) > 0 else None  # stars == 4 on row 3
+    def ratio(row: Any) -> object:
+        return 1 if 10 / (row.stars - 4) > 0 else None  # stars == 4 on row 3
 
     with pytest.raises(InputError, match=r"'ratio' raised ZeroDivisionError: .* on row 3;"):
         apply_lfs(DF, [ratio], classes=[0, 1], chunk_rows=2)  # row 3 is in the second chunk
