@@ -219,6 +219,8 @@ def votes_table(votes: VoteArrays) -> pd.DataFrame:
             }
         )
         df = pd.concat([df, rows], ignore_index=True)
+        if pd.api.types.infer_dtype(df["label"], skipna=True) == "integer":
+            df["label"] = df["label"].astype("Int64")  # 1, not 1.0, beside the empty rows
     df.attrs["truelabel"] = {
         "abstain_informative": bool(votes.info.get("abstain_informative", False)),
         "classes": [c.item() if isinstance(c, np.generic) else c for c in votes.classes],
