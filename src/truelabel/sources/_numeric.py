@@ -21,7 +21,14 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import BoolArray, IntArray
-from ._votes import _code_items, _dedup_last, _read_votes_frame
+from ._votes import (
+    _check_gold_source_name,
+    _code_names,
+    _code_vote_items,
+    _dedup_last,
+    _read_gold_frame,
+    _read_votes_frame,
+)
 
 __all__ = [
     "LABEL_TYPES",
@@ -257,46 +264,32 @@ def numeric_votes_from_table(
             "aggregation needs a number in every non-empty label (or pass --label-type "
             "categorical)."
         )
+    scodes, snames = _code_names(df["source"])
+    values = value
     gdf = None
     if gold is not None:
-        from ..io import read_table
-
-        graw = read_table(gold)
-        gi, gl = gold_item_column or item_column, gold_label_column or label_column
-        for c in (gi, gl):
-            if c not in graw.columns:
-                raise InputError(
-                    f"gold: no column {c!r}; the columns are {list(graw.columns)[:20]!r}. "
-                    "Pass --gold-item-column/--gold-label-column."
-                )
-        gdf = graw[[gi, gl]].dropna()
-        gvalue, gok = _as_numbers(gdf[gl])
+        gdf = _read_gold_frame(
+            gold, gold_item_column or item_column, gold_label_column or label_column
+        )
+        gvalue, gok = _as_numbers(gdf["label"])
         if not gok.all():
             row = int(np.flatnonzero(~gok)[0])
-            raise InputError(f"gold row {row}: {gdf[gl].iloc[row]!r} is not a number.")
-        if gold_source in set(df["source"]):
-            raise InputError(
-                f"{where}: a source is already called {gold_source!r}; rename it or pass another "
-                "gold_source name."
-            )
-    all_ids = df["item"] if gdf is None else pd.concat([df["item"], gdf[gi]], ignore_index=True)
-    item_ids, codes = _code_items(all_ids, items)
-    unknown = codes < 0
-    info["n_unknown_item_votes"] = int(unknown.sum())
-    if unknown.any():
-        ex = pd.unique(all_ids[unknown])[:5].tolist()
-        msg = f"{where}: {int(unknown.sum())} votes are for items that are not in the data (e.g. {ex!r})"
-        if not ignore_unknown:
-            raise InputError(msg + "; fix the item ids or pass --ignore-unknown to drop them.")
-        logger.warning("%s; dropped (--ignore-unknown).", msg)
-    sources = df["source"].to_numpy(dtype=object)
-    values = value
-    if gdf is not None:
-        sources = np.concatenate([sources, np.full(len(gdf), gold_source, dtype=object)])
+            raise InputError(f"gold row {row}: {gdf['label'].iloc[row]!r} is not a number.")
+        _check_gold_source_name(gold_source, snames, where)
+    item_ids, vote_codes, gold_codes = _code_vote_items(df, gdf, items, ignore_unknown, where, info)
+    item = vote_codes
+    if gdf is not None:  # the gold source takes its sorted place among the names
+        at = int(np.searchsorted(snames.astype(str), gold_source))
+        snames = np.insert(snames, at, gold_source).astype(object)
+        scodes = np.where(scodes >= at, scodes + 1, scodes)
+        item = np.concatenate([vote_codes, gold_codes])
+        scodes = np.concatenate([scodes, np.full(len(gold_codes), at, dtype=np.int64)])
         values = np.concatenate([values, gvalue])
-    keep = codes >= 0
-    item, sources, values = codes[keep], sources[keep], values[keep]
-    snames, scodes = np.unique(sources.astype(str), return_inverse=True)
+    keep = item >= 0
+    item, scodes, values = item[keep], scodes[keep], values[keep]
+    if not keep.all():  # sources left without votes by dropped rows are not sources
+        used, scodes = np.unique(scodes, return_inverse=True)
+        snames = snames[used]
     keep_idx = _dedup_last(item, scodes, len(snames), where, info)
     return NumericVotes(
         item=item[keep_idx].astype(np.int32),
@@ -305,8 +298,8 @@ def numeric_votes_from_table(
         n_items=len(item_ids),
         n_sources=len(snames),
         item_ids=np.asarray(item_ids, dtype=object),
-        source_names=snames.astype(object),
-        is_gold_source=np.asarray(snames == gold_source)
+        source_names=np.asarray(snames, dtype=object),
+        is_gold_source=(np.asarray(snames).astype(str) == gold_source)
         if gdf is not None
         else np.zeros(len(snames), dtype=bool),
         info=info,

@@ -446,6 +446,71 @@ def _dedup_last(
     return np.arange(len(key))
 
 
+def _read_gold_frame(gold: Any, item_column: str, label_column: str) -> pd.DataFrame:
+    """The gold table as columns ``item``, ``label`` (rows with an empty cell dropped)."""
+    from ..io import read_table
+
+    gwhere = str(gold) if not isinstance(gold, pd.DataFrame) else "gold"
+    graw = read_table(gold)
+    for c in (item_column, label_column):
+        if c not in graw.columns:
+            raise InputError(
+                f"{gwhere}: no column {c!r}; the columns are {list(graw.columns)[:20]!r}. "
+                "Pass --gold-item-column/--gold-label-column."
+            )
+    gdf = graw[[item_column, label_column]].dropna().copy()
+    gdf.columns = ["item", "label"]
+    return gdf.reset_index(drop=True)
+
+
+def _check_gold_source_name(gold_source: str, source_names: np.ndarray, where: str) -> None:
+    if gold_source in set(np.asarray(source_names).astype(str).tolist()):
+        raise InputError(
+            f"{where}: a source is already called {gold_source!r}; rename it or pass another "
+            "gold_source name."
+        )
+
+
+def _code_vote_items(
+    df: pd.DataFrame,
+    gdf: pd.DataFrame | None,
+    items: Sequence[Any] | None,
+    ignore_unknown: bool,
+    where: str,
+    info: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Item ids and the item code of every vote row and gold row (-1 = unknown, dropped).
+
+    Items only abstained on (``info["abstain_only_items"]``, LF votes) become items too.
+    Unknown items are refused unless ``ignore_unknown`` (then counted and logged).
+
+    Returns
+    -------
+    (item_ids, vote_codes of shape (len(df),), gold_codes of shape (len(gdf),))
+    """
+    id_parts = [df["item"]] + ([gdf["item"]] if gdf is not None else [])
+    abstain_only = info.pop("abstain_only_items", None)
+    if abstain_only is not None and items is None:
+        id_parts.append(abstain_only)  # coded as items, cast no vote
+    all_ids = id_parts[0] if len(id_parts) == 1 else pd.concat(id_parts, ignore_index=True)
+    item_ids, codes = _code_items(all_ids, items)
+    if abstain_only is not None and items is None:
+        all_ids = all_ids[: len(all_ids) - len(abstain_only)]
+        codes = codes[: len(codes) - len(abstain_only)]
+    unknown = codes < 0
+    info["n_unknown_item_votes"] = int(unknown.sum())
+    if unknown.any():
+        ex = pd.unique(all_ids[unknown])[:5].tolist()
+        msg = (
+            f"{where}: {int(unknown.sum())} votes are for {len(pd.unique(all_ids[unknown]))} "
+            f"items that are not in the data (e.g. {ex!r})"
+        )
+        if not ignore_unknown:
+            raise InputError(msg + "; fix the item ids or pass --ignore-unknown to drop them.")
+        logger.warning("%s; dropped (--ignore-unknown).", msg)
+    return item_ids, codes[: len(df)], codes[len(df) :]
+
+
 def votes_from_table(
     data: str | Path | pd.DataFrame,
     *,
@@ -507,7 +572,6 @@ def votes_from_table(
     UserWarning
         When a source voted more than once for an item (the last vote is kept).
     """
-    from ..io import read_table
 
     where = name or (str(data) if not isinstance(data, pd.DataFrame) else "votes")
     df, info = _read_votes_frame(
@@ -515,48 +579,13 @@ def votes_from_table(
     )
     scodes, snames = _code_names(df["source"])
 
-    gdf: pd.DataFrame | None = None
+    gdf = None
     if gold is not None:
-        gwhere = str(gold) if not isinstance(gold, pd.DataFrame) else "gold"
-        graw = read_table(gold)
-        gi, gl = gold_item_column or item_column, gold_label_column or label_column
-        for c in (gi, gl):
-            if c not in graw.columns:
-                raise InputError(
-                    f"{gwhere}: no column {c!r}; the columns are {list(graw.columns)[:20]!r}. "
-                    "Pass --gold-item-column/--gold-label-column."
-                )
-        gdf = graw[[gi, gl]].dropna().copy()
-        gdf.columns = ["item", "label"]
-        if gold_source in set(snames.tolist()):
-            raise InputError(
-                f"{where}: a source is already called {gold_source!r}; rename it or pass another "
-                "gold_source name."
-            )
-
-    # items
-    id_parts = [df["item"]] + ([gdf["item"]] if gdf is not None else [])
-    abstain_only = info.pop("abstain_only_items", None)
-    if abstain_only is not None and items is None:
-        id_parts.append(abstain_only)  # coded as items, cast no vote
-    all_ids = id_parts[0] if len(id_parts) == 1 else pd.concat(id_parts, ignore_index=True)
-    item_ids, codes = _code_items(all_ids, items)
-    if abstain_only is not None and items is None:
-        all_ids = all_ids[: len(all_ids) - len(abstain_only)]
-        codes = codes[: len(codes) - len(abstain_only)]
-    unknown = codes < 0
-    info["n_unknown_item_votes"] = int(unknown.sum())
-    if unknown.any():
-        ex = pd.unique(all_ids[unknown])[:5].tolist()
-        msg = (
-            f"{where}: {int(unknown.sum())} votes are for {len(pd.unique(all_ids[unknown]))} "
-            f"items that are not in the data (e.g. {ex!r})"
+        gdf = _read_gold_frame(
+            gold, gold_item_column or item_column, gold_label_column or label_column
         )
-        if not ignore_unknown:
-            raise InputError(msg + "; fix the item ids or pass --ignore-unknown to drop them.")
-        logger.warning("%s; dropped (--ignore-unknown).", msg)
-    n_vote_rows = len(df)
-    vote_codes, gold_codes = codes[:n_vote_rows], codes[n_vote_rows:]
+        _check_gold_source_name(gold_source, snames, where)
+    item_ids, vote_codes, gold_codes = _code_vote_items(df, gdf, items, ignore_unknown, where, info)
 
     # classes: from votes only, so a gold class nobody voted for is reported.
     lcodes, vkeys, visnum = _canonical_codes(df["label"])
