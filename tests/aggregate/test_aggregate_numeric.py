@@ -230,6 +230,17 @@ def test_cli_numeric_default_and_bad_method(tmp_path: Path) -> None:
     assert "labels treated as numbers" in res.output and "Noisiest sources" in res.output
     labels = pd.read_parquet(tmp_path / "run" / "labels.parquet")
     assert len(labels) == 700 and {"lower", "upper"} <= set(labels.columns)
-    bad = runner.invoke(app, args[:-1] + [str(tmp_path / "run2"), "--method", "ds"])
+    numeric_ds = args[:-1] + [str(tmp_path / "run2"), "--label-type", "numeric", "--method", "ds"]
+    bad = runner.invoke(app, numeric_ds)
     assert bad.exit_code == 2 and "not a numeric method" in bad.output
     assert "Traceback" not in bad.output and not (tmp_path / "run2").exists()
+
+
+def test_options_decide_the_label_type_before_the_labels_do() -> None:
+    stars = pd.DataFrame({"item_id": [1, 1, 2, 2], "source": list("abab"), "label": [4, 5, 2, 1]})
+    assert isinstance(aggregate(stars), AggregateResult)  # 1..5: classes by default
+    res = aggregate(stars, method="median")  # a numeric method means numbers
+    assert isinstance(res, NumericAggregateResult) and res.estimates.tolist() == [4.5, 1.5]
+    ratings = pd.DataFrame({"item_id": [1, 2], "source": ["a", "a"], "label": [0.25, 0.75]})
+    assert isinstance(aggregate(ratings), NumericAggregateResult)
+    assert isinstance(aggregate(ratings, method="mv"), AggregateResult)  # a class model: classes

@@ -26,6 +26,7 @@ from ..sources._wrench import is_wrench_file
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel, _combined_gold
 from ._features import FeatureDawidSkene
+from ._numeric import NUMERIC_METHODS
 from ._numeric_result import NumericAggregateResult, aggregate_numeric_votes
 from ._quality import krippendorff_alpha, source_quality
 
@@ -451,9 +452,9 @@ def aggregate(
 
         where = str(votes) if not isinstance(votes, pd.DataFrame) else "votes"
         table = read_table(votes)
-        kind, why = ("numeric", "--label-type numeric was given")
-        if label_type == "auto" and label_column in table.columns:
-            kind, why = detect_label_type(table[label_column])
+        kind, why = _label_type(
+            table, label_type, label_column, method, classes, class_prior, text_column, features
+        )
         if kind == "numeric":
             return _aggregate_numeric_table(
                 table,
@@ -471,7 +472,7 @@ def aggregate(
                 params=params,
                 interval_level=interval_level,
                 reason=why,
-                detected=label_type == "auto",
+                detected=label_type == "auto" and method not in NUMERIC_METHODS,
             )
         votes = table
     items = None
@@ -678,3 +679,31 @@ def _aggregate_numeric_table(
         label_type_reason=reason,
         detected=detected,
     )
+
+
+def _label_type(
+    table: pd.DataFrame,
+    label_type: str,
+    label_column: str,
+    method: str,
+    classes: Any,
+    class_prior: Any,
+    text_column: str | None,
+    features: Any,
+) -> tuple[str, str]:
+    """Classes or numbers, and why: the one place :func:`aggregate` decides it.
+
+    ``auto`` reads the labels (:func:`detect_label_type`) unless the options already say:
+    a numeric method (``mean``, ``median``, ``bias_variance``) means numbers; a class
+    model, a class list, a class prior or features mean classes.
+    """
+    if label_type == "numeric":
+        return "numeric", "--label-type numeric was given"
+    if method in NUMERIC_METHODS:
+        return "numeric", f"--method {method} aggregates numbers"
+    class_options = (method != "auto", classes is not None, class_prior is not None)
+    if any(class_options) or text_column is not None or features is not None:
+        return "categorical", "the options name a class model, classes or features"
+    if label_column not in table.columns:
+        return "categorical", "no label column to inspect"  # votes_from_table names it
+    return detect_label_type(table[label_column])
