@@ -431,6 +431,7 @@ def aggregate(
         )
     if isinstance(votes, NumericVotes):
         return aggregate_numeric_votes(votes, method=method, params=params, level=interval_level)
+    class_note = ""
     lf_input = lfs is not None or (isinstance(votes, str | Path) and is_wrench_file(votes))
     if lf_input:
         return _aggregate_lf_input(
@@ -475,6 +476,8 @@ def aggregate(
                 detected=label_type == "auto" and method not in NUMERIC_METHODS,
             )
         votes = table
+        if "--label-type numeric" in why:  # integer codes that may be ratings: say so
+            class_note = f"labels treated as classes: {why}."
     items = None
     X = features
     if data is not None:
@@ -513,7 +516,7 @@ def aggregate(
             f"features have {X.shape[0]} rows but there are {va.n_items} items; pass --data so the "
             "items follow its rows."
         )
-    return aggregate_votes(
+    res = aggregate_votes(
         va,
         method=method,
         features=X,
@@ -521,6 +524,9 @@ def aggregate(
         params=params,
         class_prior=_class_prior(class_prior, va),
     )
+    if class_note:
+        res.summary["notes"].insert(0, class_note)
+    return res
 
 
 def _class_prior(prior: Any, votes: VoteArrays) -> Any:

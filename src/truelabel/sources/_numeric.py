@@ -46,6 +46,9 @@ LABEL_TYPES = ("auto", "categorical", "numeric")
 #: they are exactly the codes 0..K-1 or 1..K.
 MAX_INTEGER_CLASSES = 20
 
+#: Integer codes with at least this many values get a note that they may be ratings.
+RATING_HINT_VALUES = 5
+
 
 @dataclass(frozen=True)
 class NumericVotes:
@@ -209,6 +212,8 @@ def detect_label_type(values: pd.Series) -> tuple[str, str]:
             f"every label is a number, with {k} distinct values in [{uniq[0]:g}, {uniq[-1]:g}]",
         )
     why = f"the labels are {k} integer codes {uniq[0]:g}..{uniq[-1]:g}"
+    if k >= RATING_HINT_VALUES:  # 0..10 ratings look exactly like 11 class codes
+        why += "; if they are ratings or scores, pass --label-type numeric (or --method mean)"
     return "categorical", why
 
 
