@@ -237,12 +237,14 @@ def test_cli_numeric_default_and_bad_method(tmp_path: Path) -> None:
 
 
 def test_options_decide_the_label_type_before_the_labels_do() -> None:
-    stars = pd.DataFrame({"item_id": [1, 1, 2, 2], "source": list("abab"), "label": [4, 5, 2, 1]})
+    stars = pd.DataFrame(
+        {"item_id": [1, 1, 2, 2, 3], "source": list("ababa"), "label": [4, 5, 2, 1, 3]}
+    )
     as_classes = aggregate(stars)  # 1..5: classes by default, with a note saying how to rate
     assert isinstance(as_classes, AggregateResult)
     assert "5 integer codes 1..5; if they are ratings" in as_classes.summary["notes"][0]
     res = aggregate(stars, method="median")  # a numeric method means numbers
-    assert isinstance(res, NumericAggregateResult) and res.estimates.tolist() == [4.5, 1.5]
+    assert isinstance(res, NumericAggregateResult) and res.estimates.tolist() == [4.5, 1.5, 3.0]
     ratings = pd.DataFrame({"item_id": [1, 2], "source": ["a", "a"], "label": [0.25, 0.75]})
     assert isinstance(aggregate(ratings), NumericAggregateResult)
     assert isinstance(aggregate(ratings, method="mv"), AggregateResult)  # a class model: classes
