@@ -74,6 +74,8 @@ def _axis_ticks(
         lo_e, hi_e = int(np.floor(np.log10(max(xlo, 1e-300)))), int(np.ceil(np.log10(xhi)))
         xt = np.array([10.0**e for e in range(lo_e, hi_e + 1)])
         xt = xt[(xt >= xlo * 0.999) & (xt <= xhi * 1.001)]
+        if len(xt) < 2:  # less than a decade: a few evenly spaced (in log) ticks instead
+            xt = np.geomspace(xlo, xhi, 4)
     else:
         xt = _ticks(xlo, xhi)
     for v in xt:
@@ -192,8 +194,9 @@ def svg_heatmap(matrix: np.ndarray, labels: Sequence[str], *, title: str) -> str
     k = m.shape[0]
     cell = max(12, min(36, 240 // max(k, 1)))
     left, top = 90, 30
-    size_w = left + cell * m.shape[1] + 10
-    size_h = top + cell * k + 80
+    longest = max((len(str(x)) for x in labels), default=1)
+    size_w = max(left + cell * m.shape[1] + 10, 250)
+    size_h = top + cell * k + min(6 * longest, 90) + 28
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_w}" height="{size_h}" '
         f'role="img" aria-label="{_esc("confusion matrix: " + title)}" '
@@ -223,5 +226,8 @@ def svg_heatmap(matrix: np.ndarray, labels: Sequence[str], *, title: str) -> str
         y = top + k * cell + 6
         name = str(labels[c]) if c < len(labels) else str(c)
         parts.append(f'<text x="{x}" y="{y}" transform="rotate(60 {x} {y})">{_esc(name)}</text>')
-    parts.append("</svg>")
+    parts.append(
+        f'<text x="8" y="{size_h - 6}" font-size="9" fill="#555">rows: true class; '
+        "columns: the source's answer</text></svg>"
+    )
     return "".join(parts)
