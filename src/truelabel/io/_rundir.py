@@ -294,7 +294,8 @@ def check_out_file(
 
 
 def write_table_file(out: PathLike, df: pd.DataFrame, *, kind: str) -> Path:
-    """Write ``df`` atomically as Parquet (``.parquet``/``.pq``, marked with ``kind``) or CSV.
+    """Write ``df`` atomically as Parquet (``.parquet``/``.pq``, marked with ``kind``; its
+    ``attrs`` kept) or CSV.
 
     The format follows the suffix checked by :func:`check_out_file`.
     """
@@ -307,9 +308,10 @@ def write_table_file(out: PathLike, df: pd.DataFrame, *, kind: str) -> Path:
 
         table = pa.Table.from_pandas(df, preserve_index=False)
         marker = json.dumps({"kind": kind, "truelabel_version": __version__}).encode()
-        table = table.replace_schema_metadata(
-            {**(table.schema.metadata or {}), PARQUET_META_KEY: marker}
-        )
+        extra = {PARQUET_META_KEY: marker}
+        if df.attrs:  # kept as pandas.to_parquet keeps them (read back by read_parquet)
+            extra[b"PANDAS_ATTRS"] = json.dumps(df.attrs).encode()
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), **extra})
         buf = io.BytesIO()
         pq.write_table(table, buf)
         write_atomic(p, buf.getvalue())
