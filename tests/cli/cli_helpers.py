@@ -168,6 +168,10 @@ def build_workspace(base: Path) -> Path:
         run.write_json("summary.json", {"n": 0})
     (base / "user_dir").mkdir()
     (base / "user_dir" / "thesis.tex").write_text("months of work\n")
+    (base / "rules.py").write_text(
+        "from truelabel.sources import keyword_lf\nCLASSES = ['neg', 'pos']\n"
+        "good = keyword_lf(['good', 'great'], 'pos')\nbad = keyword_lf(['bad', 'awful'], 'neg')\n"
+    )
     (base / "notes.txt").write_text("my notes\n")
     (base / "mine.parquet").write_bytes(b"not a parquet file, but mine")
     (base / "notdb.db").write_text("this is not a database\n")

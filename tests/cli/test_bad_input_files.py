@@ -39,6 +39,8 @@ COMMANDS: dict[str, Callable[[str], list[str]]] = {
         + ["--out", "out", "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-cache", "llm.sqlite"]
     ),
     "lf analyze": lambda d: ["lf", "analyze", d, "--columns", "lf1,lf2", "--out", "lf.csv"],
+    "lf apply": lambda d: ["lf", "apply", d, "--lfs", "rules.py", "--out", "votes.parquet"],
+    "aggregate --lfs": lambda d: ["aggregate", d, "--lfs", "rules.py", "--out", "out"],
     "taxonomy": lambda d: ["taxonomy", d, "--text-column", "text", "--out", "classes.yaml"] + TFIDF,
     "estimate": lambda d: ["estimate", d, "--out", "out"],
     "plan": lambda d: ["plan", d, "--target-width", "0.1"],

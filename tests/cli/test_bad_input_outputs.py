@@ -35,6 +35,10 @@ RUN_COMMANDS: dict[str, tuple[Callable[[str], list[str]], str]] = {
         "model",
     ),
     "aggregate": (lambda o: ["aggregate", "votes.csv", "--out", o], "aggregate"),
+    "aggregate --lfs": (
+        lambda o: ["aggregate", "data.csv", "--lfs", "rules.py", "--out", o],
+        "aggregate",
+    ),
     "label": (
         lambda o: (
             ["label", "data.csv", "--text-column", "text", "--classes", "neg,pos"]
@@ -140,6 +144,10 @@ FILE_COMMANDS: dict[str, tuple[Callable[[str], list[str]], str]] = {
     "lf analyze": (
         lambda o: ["lf", "analyze", "lfs.csv", "--columns", "lf1,lf2", "--out", o],
         "lf.csv",
+    ),
+    "lf apply": (
+        lambda o: ["lf", "apply", "data.csv", "--lfs", "rules.py", "--out", o],
+        "lf_votes.parquet",
     ),
     "taxonomy": (
         lambda o: (
