@@ -183,7 +183,7 @@ def test_locked_database_gives_clear_error_then_recovers(tmp_path: Any, audit_ru
     path = tmp_path / "locked.db"
     url = f"sqlite:///{path}"
     import_review(audit_run, "demo", db=url)
-    add_user("alice", PASSWORD, db=url)
+    add_user("alice", PASSWORD, db=url, projects=["demo"])
     app = create_app(ReviewSettings(db_url=url, db_retries=2, db_busy_timeout=0.2))
     with TestClient(app) as c:
         h = token_for(c, "alice")
@@ -202,10 +202,10 @@ def test_locked_database_gives_clear_error_then_recovers(tmp_path: Any, audit_ru
         assert r.status_code == 200
         assert len(c.get("/api/projects/demo/reviews", headers=h).json()) == 1
         # the same through the web form: a clear error page, nothing stored
-        from test_review_security import csrf_of, login
+        from test_review_security import csrf_of, login, start_review
 
         login(c, "alice")
-        page = c.get("/projects/demo/review").text
+        page = start_review(c).text
         task = page.split("/tasks/")[1].split("/review")[0]
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")

@@ -38,7 +38,7 @@ def test_keyboard_review_in_chromium(tmp_path: Path) -> None:
     db_url = f"sqlite:///{tmp_path / 'browser.db'}"
     texts = ["<b>bold?</b> refund please"] + [f"text of item {i}" for i in range(1, 12)]
     import_review(make_audit_run(tmp_path / "run", n=12, texts=texts), "demo", db=db_url)
-    add_user("alice", PASSWORD, db=db_url)
+    add_user("alice", PASSWORD, db=db_url, projects=["demo"])
     server = Server(db_url).start()
     shots = tmp_path / "shots"
     shots.mkdir()
@@ -53,6 +53,8 @@ def test_keyboard_review_in_chromium(tmp_path: Path) -> None:
             page.fill("#username", "alice")
             page.fill("#password", PASSWORD)
             page.click("#login-button")
+            page.wait_for_selector("#btn-next")  # reading the page leased nothing
+            page.keyboard.press("Enter")
             page.wait_for_selector("#item-id")
             assert page.inner_text("#item-id") == "it0"
             assert page.inner_text("#item-text") == "<b>bold?</b> refund please"  # shown as text

@@ -85,7 +85,7 @@ def test_audit_review_aggregate_estimate_loop(tmp_path: Path) -> None:
         tmp_path / "audit", "tickets", db=db_url, design="poisson", budget=30, floor=0.2, seed=1
     )
     assert 10 < res.n_tasks < 60
-    add_user("rev", PASSWORD, db=db_url)
+    add_user("rev", PASSWORD, db=db_url, projects=["tickets"])
 
     # 3. review every queued item (the reviewer knows the truth)
     app = create_app(ReviewSettings(db_url=db_url))

@@ -256,6 +256,7 @@ def test_threads_lease_and_submit_exactly_once(db: Database) -> None:
     with db.session() as s:
         for i in range(3):
             crud.create_user(s, f"t{i}", PASSWORD, "reviewer")
+            crud.add_member(s, "demo", f"t{i}")
     users = [user(db, n) for n in names + ["t0", "t1", "t2"]]
     done: list[int] = []
     errors: list[BaseException] = []

@@ -33,6 +33,7 @@ from .models import (
     Meta,
     Project,
     ProjectClass,
+    ProjectMember,
     Review,
     Run,
     Source,
@@ -47,7 +48,9 @@ __all__ = [
     "ISSUE_FILTERS",
     "ROLES",
     "ImportResult",
+    "add_member",
     "authenticate",
+    "check_filters",
     "count_decisions",
     "create_project",
     "create_token",
@@ -58,10 +61,12 @@ __all__ = [
     "get_project",
     "get_task",
     "get_user",
+    "held_task",
     "import_run",
     "item_view",
     "lease_next",
     "list_items",
+    "list_members",
     "list_projects",
     "list_reviews",
     "list_users",
@@ -70,10 +75,18 @@ __all__ = [
     "project_stats",
     "push_items",
     "release_lease",
+    "remove_member",
+    "reset_password",
+    "revoke_access",
+    "revoke_token",
     "reviews_frame",
+    "set_active",
     "set_overlap",
     "submit_review",
+    "user_by_name",
     "user_from_token",
+    "users_overview",
+    "validate_project_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -82,6 +95,9 @@ ROLES = ("admin", "reviewer")
 ACTIONS = ("given", "suggested", "other", "ambiguous", "skip")
 ISSUE_FILTERS = ("label_issue", "outlier", "duplicate")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+# words of letters/digits/_.- separated by single spaces, starting with a letter or digit:
+# every such name is one URL path segment (no '/', '?', '#', '%', '..' or control characters)
+_PROJECT_RE = re.compile(r"^[^\W_][\w.-]*(?: [\w.-]+)*$")
 
 
 def _log(
@@ -141,10 +157,7 @@ def create_user(
         raise InputError(
             f"role {role!r} is not one of {list(ROLES)}; pass --role admin or --role reviewer."
         )
-    if len(password) < 8:
-        raise InputError(
-            f"the password for {name!r} has {len(password)} characters; use at least 8."
-        )
+    _check_password(name, password)
     if s.scalar(select(User.id).where(User.name == name)) is not None:
         raise InputError(f"user {name!r} already exists; choose another name.")
     user = User(
@@ -163,6 +176,126 @@ def create_user(
 def list_users(s: Session) -> list[User]:
     """Every user, by name."""
     return list(s.scalars(select(User).order_by(User.name)))
+
+
+def user_by_name(s: Session, name: str) -> User:
+    """The user called ``name`` (active or not); ``NotFoundError`` otherwise."""
+    user = s.scalars(select(User).where(User.name == name)).first()
+    if user is None:
+        raise NotFoundError(f"user {name!r} does not exist; `truelabel users list` shows who does.")
+    return user
+
+
+def users_overview(s: Session) -> list[dict[str, Any]]:
+    """Every user with role, state, live API tokens and projects (admin page, ``users list``)."""
+    now = utcnow()
+    tokens = dict(
+        s.execute(
+            select(ApiToken.user_id, func.count())
+            .where(
+                ApiToken.revoked_at.is_(None),
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+            )
+            .group_by(ApiToken.user_id)
+        ).all()
+    )
+    projects: dict[int, list[str]] = {}
+    for uid, pname in s.execute(
+        select(ProjectMember.user_id, Project.name)
+        .join(Project, ProjectMember.project_id == Project.id)
+        .order_by(Project.name)
+    ):
+        projects.setdefault(uid, []).append(pname)
+    return [
+        {
+            "id": u.id,
+            "name": u.name,
+            "role": u.role,
+            "active": bool(u.active),
+            "created_at": u.created_at,
+            "n_tokens": int(tokens.get(u.id, 0)),
+            "projects": projects.get(u.id, []) if u.role != "admin" else ["(all: admin)"],
+        }
+        for u in list_users(s)
+    ]
+
+
+def _check_password(name: str, password: str) -> None:
+    if len(password) < 8:
+        raise InputError(
+            f"the password for {name!r} has {len(password)} characters; use at least 8."
+        )
+
+
+def _others_admins(s: Session, user: User) -> int:
+    return int(
+        s.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+        )
+        or 0
+    )
+
+
+def revoke_access(s: Session, user: User, *, by: User | None = None) -> int:
+    """Log ``user`` out everywhere: every session cookie and every API token stops working.
+
+    Returns the number of API tokens revoked.
+    """
+    s.execute(update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1))
+    res = s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    n = int(getattr(res, "rowcount", 0) or 0)
+    _log(s, "user.revoke", user=by or user, name=user.name, tokens=n)
+    return n
+
+
+def revoke_token(s: Session, raw: str) -> bool:
+    """Revoke one API token (``POST /api/logout``); True when it was live."""
+    res = s.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == security.hash_token(raw), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(getattr(res, "rowcount", 0))
+
+
+def set_active(s: Session, name: str, active: bool, *, by: User | None = None) -> User:
+    """Deactivate (or re-activate) a user. Deactivating ends their sessions, revokes their
+    tokens and gives their leased items back; their decisions stay.
+
+    Raises
+    ------
+    InputError
+        Deactivating the last active admin (nobody could manage users any more).
+    """
+    user = user_by_name(s, name)
+    if not active and user.role == "admin" and user.active and _others_admins(s, user) == 0:
+        raise InputError(
+            f"{name!r} is the last active admin; add another admin before deactivating it."
+        )
+    user.active = active
+    if not active:
+        revoke_access(s, user, by=by)
+        s.execute(delete(Lease).where(Lease.user_id == user.id))
+    s.flush()
+    _log(s, "user.activate" if active else "user.deactivate", user=by, name=name)
+    return user
+
+
+def reset_password(s: Session, name: str, password: str, *, by: User | None = None) -> User:
+    """Set a new password; the user's sessions and API tokens stop working."""
+    user = user_by_name(s, name)
+    _check_password(name, password)
+    user.password_hash = security.hash_password(password)
+    revoke_access(s, user, by=by)
+    s.flush()
+    _log(s, "user.password", user=by, name=name)
+    return user
 
 
 def get_user(s: Session, user_id: int) -> User | None:
@@ -207,9 +340,11 @@ def create_token(s: Session, user: User, *, name: str = "api", days: int | None 
 
 
 def user_from_token(s: Session, raw: str) -> User | None:
-    """The active user owning this unexpired token, or None."""
+    """The active user owning this unexpired, unrevoked token, or None."""
     row = s.scalars(select(ApiToken).where(ApiToken.token_hash == security.hash_token(raw))).first()
-    if row is None or (row.expires_at is not None and row.expires_at < utcnow()):
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at < utcnow():
         return None
     return get_user(s, row.user_id)
 
@@ -217,22 +352,99 @@ def user_from_token(s: Session, raw: str) -> User | None:
 # --------------------------------------------------------------------------- projects
 
 
-def get_project(s: Session, name: str) -> Project:
-    """The project called ``name``; ``NotFoundError`` otherwise."""
-    p = s.scalars(select(Project).where(Project.name == name)).first()
-    if p is None:
-        raise NotFoundError(
-            f"project {name!r} does not exist; import a run with `truelabel review import RUN --project {name}`."
+def _is_member(s: Session, p: Project, user: User) -> bool:
+    return (
+        s.scalar(
+            select(ProjectMember.user_id).where(
+                ProjectMember.project_id == p.id, ProjectMember.user_id == user.id
+            )
         )
-    return p
+        is not None
+    )
+
+
+def get_project(s: Session, name: str, user: User | None = None) -> Project:
+    """The project called ``name``; ``NotFoundError`` otherwise.
+
+    With ``user``: the one place that decides who sees a project. Admins see every
+    project, reviewers only those they are members of; for anyone else the project
+    does not exist (404, so names of other projects do not leak).
+    """
+    p = s.scalars(select(Project).where(Project.name == name)).first()
+    if p is not None and (user is None or user.role == "admin" or _is_member(s, p, user)):
+        return p
+    if user is not None and user.role != "admin":
+        raise NotFoundError(
+            f"project {name!r} does not exist or you are not a member of it; "
+            "ask an admin to add you (truelabel review members)."
+        )
+    raise NotFoundError(
+        f"project {name!r} does not exist; import a run with `truelabel review import RUN --project NAME`."
+    )
+
+
+def validate_project_name(name: str) -> str:
+    """``name`` if it can be a project name (one URL path segment), else ``InputError``."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 128 or not _PROJECT_RE.match(name):
+        raise InputError(
+            f"project name {name!r} must have 1-128 characters: letters, digits, '_', '.', '-' "
+            "and single spaces, starting with a letter or digit (no '/', '?', '#' or '%'); "
+            "e.g. banking77-review."
+        )
+    return name
+
+
+def list_members(s: Session, project: str) -> list[User]:
+    """The reviewers who are members of ``project``, by name."""
+    p = get_project(s, project)
+    return list(
+        s.scalars(
+            select(User)
+            .join(ProjectMember, ProjectMember.user_id == User.id)
+            .where(ProjectMember.project_id == p.id)
+            .order_by(User.name)
+        )
+    )
+
+
+def add_member(s: Session, project: str, name: str, *, by: User | None = None) -> bool:
+    """Let user ``name`` see and review ``project``; False when already a member."""
+    p = get_project(s, project)
+    user = user_by_name(s, name)
+    if _is_member(s, p, user):
+        return False
+    s.add(ProjectMember(project_id=p.id, user_id=user.id, added_at=utcnow()))
+    s.flush()
+    _log(s, "member.add", user=by, project=p, name=name)
+    return True
+
+
+def remove_member(s: Session, project: str, name: str, *, by: User | None = None) -> bool:
+    """Take ``project`` away from user ``name`` (their decisions stay; leases are released)."""
+    p = get_project(s, project)
+    user = user_by_name(s, name)
+    res = s.execute(
+        delete(ProjectMember).where(
+            ProjectMember.project_id == p.id, ProjectMember.user_id == user.id
+        )
+    )
+    s.execute(
+        delete(Lease).where(
+            Lease.user_id == user.id,
+            Lease.task_id.in_(select(Task.id).where(Task.project_id == p.id)),
+        )
+    )
+    removed = bool(getattr(res, "rowcount", 0))
+    if removed:
+        _log(s, "member.remove", user=by, project=p, name=name)
+    return removed
 
 
 def create_project(
     s: Session, name: str, classes: list[str], *, overlap: int = 1, by: User | None = None
 ) -> Project:
     """Create an empty project (items can then be pushed through the API)."""
-    if not name or len(name) > 128:
-        raise InputError(f"project name {name!r} must have 1-128 characters.")
+    validate_project_name(name)
     if s.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ConflictError(f"project {name!r} already exists.")
     if len(classes) < 2 or len(set(classes)) != len(classes):
@@ -303,9 +515,14 @@ def count_decisions(s: Session, p: Project, user: User) -> int:
     return int(n or 0)
 
 
-def list_projects(s: Session) -> list[tuple[Project, dict[str, int]]]:
-    """Every project with its progress counts."""
-    return [(p, project_progress(s, p)) for p in s.scalars(select(Project).order_by(Project.name))]
+def list_projects(s: Session, user: User | None = None) -> list[tuple[Project, dict[str, int]]]:
+    """The projects ``user`` may see (every project for admins or without a user), with progress."""
+    stmt = select(Project).order_by(Project.name)
+    if user is not None and user.role != "admin":
+        stmt = stmt.join(ProjectMember, ProjectMember.project_id == Project.id).where(
+            ProjectMember.user_id == user.id
+        )
+    return [(p, project_progress(s, p)) for p in s.scalars(stmt)]
 
 
 # --------------------------------------------------------------------------- import
@@ -633,6 +850,11 @@ def get_item(s: Session, project: str, item_key: str) -> Item:
     return item
 
 
+def check_filters(p: Project, label: str | None, issue: str | None) -> None:
+    """Refuse an unknown class or issue filter (``InputError`` naming the choices)."""
+    _filters(p, label, issue)
+
+
 def _filters(p: Project, label: str | None, issue: str | None) -> list[Any]:
     conds: list[Any] = []
     if label:
@@ -740,6 +962,46 @@ def get_task(s: Session, project: str, task_id: int) -> tuple[Task, Item]:
     return task, item
 
 
+def _serialize_user(s: Session, user: User) -> None:
+    """Queue this reviewer's concurrent requests one behind the other (PostgreSQL).
+
+    A reviewer with several clients (tabs, scripts) must not renew a lease that a submit
+    of theirs is deleting, or lease two items at once: every lease/submit/undo of one
+    user first locks that user's row (``FOR UPDATE``), so their transactions run one at
+    a time while other reviewers proceed in parallel. Always taken before any task row,
+    so the lock order is the same everywhere. SQLite transactions are already exclusive.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
+def _held(s: Session, p: Project, user: User, now: dt.datetime) -> tuple[Task, Lease] | None:
+    row = s.execute(
+        select(Task, Lease)
+        .join(Lease, Lease.task_id == Task.id)
+        .where(
+            Task.project_id == p.id,
+            Lease.user_id == user.id,
+            Lease.expires_at > now,
+            Task.status == "open",
+        )
+        .order_by(Lease.expires_at.desc())
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def held_task(s: Session, project: str, user: User) -> tuple[Task, Item, dt.datetime] | None:
+    """The task ``user`` holds a live lease on in ``project`` (read only: nothing is leased)."""
+    p = get_project(s, project, user)
+    got = _held(s, p, user, utcnow())
+    if got is None:
+        return None
+    task, lease = got
+    item = s.get(Item, task.item_id)
+    assert item is not None
+    return task, item, lease.expires_at
+
+
 def lease_next(
     s: Session,
     project: str,
@@ -754,23 +1016,20 @@ def lease_next(
     A task is available while ``n_done + active leases of others < needed``.
     Returns ``(task, item, lease expiry)`` or None when the queue is empty.
     """
-    p = get_project(s, project)
+    p = get_project(s, project, user)
     conds_f = _filters(p, label, issue)
+    _serialize_user(s, user)
     now = utcnow()
     until = now + dt.timedelta(seconds=lease_seconds)
-    mine = s.execute(
-        select(Lease, Task)
-        .join(Task, Lease.task_id == Task.id)
-        .where(
-            Task.project_id == p.id,
-            Lease.user_id == user.id,
-            Lease.expires_at > now,
-            Task.status == "open",
-        )
-    ).first()
+    mine = _held(s, p, user, now)
     if mine is not None:
-        lease, task = mine
-        lease.expires_at = until
+        task, _ = mine
+        # a Core UPDATE: no ORM row-count check to trip over (the user lock keeps it current)
+        s.execute(
+            update(Lease)
+            .where(Lease.task_id == task.id, Lease.user_id == user.id)
+            .values(expires_at=until)
+        )
         item = s.get(Item, task.item_id)
         assert item is not None
         return task, item, until
@@ -815,8 +1074,7 @@ def lease_next(
             .where(Lease.task_id == cand.id, Lease.expires_at > now)
         )
         if cand.status == "open" and cand.n_done + int(held or 0) < cand.needed:
-            s.add(Lease(task_id=cand.id, user_id=user.id, expires_at=until))
-            s.flush()
+            s.execute(insert(Lease).values(task_id=cand.id, user_id=user.id, expires_at=until))
             item = s.get(Item, cand.item_id)
             assert item is not None
             return cand, item, until
@@ -826,7 +1084,10 @@ def lease_next(
 
 def release_lease(s: Session, project: str, task_id: int, user: User) -> bool:
     """Give a leased task back to the queue; True when a lease was released."""
-    task, _ = get_task(s, project, task_id)
+    p = get_project(s, project, user)
+    task = s.get(Task, task_id)
+    if task is None or task.project_id != p.id:
+        raise NotFoundError(f"task {task_id} is not in project {project!r}.")
     res = s.execute(delete(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id))
     return bool(getattr(res, "rowcount", 0))
 
@@ -880,6 +1141,8 @@ def submit_review(
     (review, created)
     """
     key = (idempotency_key or secrets.token_hex(16))[:64]
+    p = get_project(s, project, user)
+    _serialize_user(s, user)
     replay = s.scalars(
         select(Review).where(Review.user_id == user.id, Review.idempotency_key == key)
     ).first()
@@ -889,7 +1152,6 @@ def submit_review(
                 f"idempotency key {key!r} was already used for task {replay.task_id}; send a new key."
             )
         return replay, False
-    p = get_project(s, project)
     task = s.scalars(
         _lock(s, select(Task).where(Task.id == task_id, Task.project_id == p.id))
     ).first()
@@ -946,8 +1208,7 @@ def submit_review(
         created_at=now,
     )
     s.add(review)
-    if lease is not None:
-        s.delete(lease)
+    s.execute(delete(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id))
     if action != "skip":
         task.n_done += 1
         if task.n_done >= task.needed:

@@ -32,6 +32,7 @@ __all__ = [
     "Meta",
     "Project",
     "ProjectClass",
+    "ProjectMember",
     "Review",
     "Run",
     "Source",
@@ -83,6 +84,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(64), default="api")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # set when the user logs out everywhere or an admin revokes the user's tokens
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class ProjectClass(Base):
@@ -116,6 +119,19 @@ class Project(Base):
     def classes(self) -> list[str]:
         """Class names in their order."""
         return [c.name for c in self.class_rows]
+
+
+class ProjectMember(Base):
+    """A reviewer allowed to see and review a project (admins see every project)."""
+
+    __tablename__ = "project_members"
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Run(Base):

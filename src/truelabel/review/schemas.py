@@ -16,11 +16,14 @@ __all__ = [
     "ProjectPublic",
     "ProjectUpdate",
     "ReviewCreate",
+    "MemberChange",
     "ReviewPublic",
+    "RevokedPublic",
     "TaskPublic",
     "Token",
     "UserCreate",
     "UserPublic",
+    "UserUpdate",
 ]
 
 
@@ -35,6 +38,23 @@ class UserPublic(BaseModel):
     id: int
     name: str
     role: str
+    active: bool = True
+
+
+class UserUpdate(BaseModel):
+    """Admin changes to a user: deactivate/re-activate, or set a new password."""
+
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+
+
+class RevokedPublic(BaseModel):
+    name: str
+    tokens_revoked: int
+
+
+class MemberChange(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
 
 
 class UserCreate(BaseModel):
@@ -52,7 +72,9 @@ class ProjectPublic(BaseModel):
 
 
 class ProjectCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(
+        min_length=1, max_length=128, description="Letters, digits, _ . - and spaces."
+    )
     classes: list[str] = Field(min_length=2)
     overlap: int = Field(default=1, ge=1)
 

@@ -16,7 +16,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from . import crud
 from ._export import build_export
-from .api.deps import SESSION_COOKIE, DbDep, PageUser, SettingsDep, check_csrf
+from .api._convert import task_public
+from .api.deps import SESSION_COOKIE, DbDep, PageProject, PageUser, SettingsDep, check_csrf
 from .api.routes.login import check_login
 from .api.routes.tasks import lease_task, submit
 from .errors import AuthError
@@ -113,10 +114,15 @@ def login_submit(
 
 @router.post("/logout")
 def logout(
-    request: Request, db: DbDep, user: PageUser, csrf: Annotated[str, Form()] = ""
+    request: Request,
+    db: DbDep,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    everywhere: Annotated[str, Form()] = "",
 ) -> Response:
+    """End the user's browser sessions; ``everywhere`` also revokes every API token."""
     check_csrf(request, csrf)
-    db.run(crud.end_sessions, user)
+    db.run(crud.revoke_access if everywhere else crud.end_sessions, user)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -125,14 +131,14 @@ def logout(
 @router.get("/")
 def projects_page(request: Request, db: DbDep, user: PageUser) -> Response:
     with db.reader() as s:
-        rows = [(p.name, list(p.classes), prog) for p, prog in crud.list_projects(s)]
+        rows = [(p.name, list(p.classes), prog) for p, prog in crud.list_projects(s, user)]
     return _render(request, "projects.html", {"user": user, "projects": rows})
 
 
 @router.get("/projects/{project}")
 def project_page(
     request: Request,
-    project: str,
+    project: PageProject,
     db: DbDep,
     user: PageUser,
     q: Annotated[str | None, Query(max_length=500)] = None,
@@ -179,22 +185,30 @@ def project_page(
     )
 
 
+def _review_url(project: str, **query: str | None) -> str:
+    q = {k: v for k, v in query.items() if v}
+    return f"/projects/{quote(project)}/review" + (f"?{urlencode(q)}" if q else "")
+
+
 @router.get("/projects/{project}/review")
 def review_page(
     request: Request,
-    project: str,
+    project: PageProject,
     db: DbDep,
-    settings: SettingsDep,
     user: PageUser,
     label: str | None = None,
     issue: str | None = None,
     msg: str | None = None,
+    empty: str | None = None,
 ) -> Response:
+    """The item this reviewer holds; reading never leases (``POST …/review/next`` does)."""
     label = label or None
     issue = issue or None
-    task = lease_task(db, settings, project, user, label, issue)
     with db.reader() as s:
-        p = crud.get_project(s, project)
+        p = crud.get_project(s, project, user)
+        crud.check_filters(p, label, issue)
+        held = crud.held_task(s, project, user)
+        task = None if held is None else task_public(s, *held)
         progress = crud.project_progress(s, p)
         mine = crud.count_decisions(s, p, user)
         classes = list(p.classes)
@@ -205,6 +219,7 @@ def review_page(
             "user": user,
             "project": project,
             "task": task,
+            "empty": bool(empty) and task is None,
             "classes": classes,
             "progress": progress,
             "mine": mine,
@@ -216,12 +231,47 @@ def review_page(
     )
 
 
+def _lease_and_redirect(
+    db: DbDep,
+    settings: SettingsDep,
+    project: str,
+    user: PageUser,
+    label: str | None,
+    issue: str | None,
+    msg: str | None = None,
+) -> Response:
+    task = lease_task(db, settings, project, user, label or None, issue or None)
+    return RedirectResponse(
+        _review_url(
+            project, label=label, issue=issue, msg=msg, empty="1" if task is None else None
+        ),
+        status_code=303,
+    )
+
+
+@router.post("/projects/{project}/review/next")
+def review_next(
+    request: Request,
+    project: str,
+    db: DbDep,
+    settings: SettingsDep,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+    issue: Annotated[str, Form()] = "",
+) -> Response:
+    """Lease the next item (or keep the one held) and show it."""
+    check_csrf(request, csrf)
+    return _lease_and_redirect(db, settings, project, user, label, issue)
+
+
 @router.post("/projects/{project}/tasks/{task_id}/review")
 def review_submit(
     request: Request,
     project: str,
     task_id: int,
     db: DbDep,
+    settings: SettingsDep,
     user: PageUser,
     choice: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
@@ -246,14 +296,13 @@ def review_submit(
         body = ReviewCreate(action=choice, note=note, idempotency_key=key or None)  # type: ignore[arg-type]
     out = submit(db, project, task_id, user, body)
     msg = "replayed" if not out.created else ("skipped" if choice == "skip" else "saved")
-    query = {k: v for k, v in (("label", label_filter), ("issue", issue_filter), ("msg", msg)) if v}
-    return RedirectResponse(
-        f"/projects/{quote(project)}/review?{urlencode(query)}", status_code=303
-    )
+    return _lease_and_redirect(db, settings, project, user, label_filter, issue_filter, msg)
 
 
 @router.get("/projects/{project}/export/{name}.csv")
-def export_csv(request: Request, project: str, name: str, db: DbDep, user: PageUser) -> Response:
+def export_csv(
+    request: Request, project: PageProject, name: str, db: DbDep, user: PageUser
+) -> Response:
     """Download the corrected labels, the gold source or the reviewer table as CSV."""
     if name not in ("labels", "gold", "reviewers"):
         return _render(

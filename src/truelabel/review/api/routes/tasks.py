@@ -11,7 +11,7 @@ from ...config import ReviewSettings
 from ...db import Database
 from ...models import User
 from ...schemas import ReviewCreate, ReviewPublic, TaskPublic
-from .._convert import item_detail, review_public
+from .._convert import review_public, task_public
 from ..deps import ApiUser, DbDep, SettingsDep
 
 router = APIRouter(prefix="/projects/{project}/tasks", tags=["tasks"])
@@ -29,18 +29,7 @@ def lease_task(
         got = crud.lease_next(
             s, project, user, lease_seconds=settings.lease_seconds, label=label, issue=issue
         )
-        if got is None:
-            return None
-        task, item, until = got
-        return TaskPublic(
-            task_id=task.id,
-            rank=task.rank,
-            sampling_prob=task.sampling_prob,
-            needed=task.needed,
-            n_done=task.n_done,
-            lease_expires_at=until,
-            item=item_detail(s, item),
-        )
+        return None if got is None else task_public(s, *got)
 
     result: TaskPublic | None = db.run(tx)
     return result
