@@ -95,6 +95,10 @@ def test_audit_review_aggregate_estimate_loop(tmp_path: Path) -> None:
         while (t := c.post("/api/projects/tickets/tasks/next", headers=h)).status_code == 200:
             task = t.json()
             key = task["item"]["item_id"]
+            # the audit's pred_probs.npy reached the item (matched through issues' row column)
+            probs = task["item"]["probs"]
+            assert set(probs) == set(CLASSES) and abs(sum(probs.values()) - 1) < 1e-4
+            assert max(probs, key=probs.__getitem__) == task["item"]["suggested_label"]
             reviewed[key] = truth[key]
             s = c.post(
                 f"/api/projects/tickets/tasks/{task['task_id']}/reviews",

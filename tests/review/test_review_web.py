@@ -37,12 +37,15 @@ def test_login_review_counts_export(app_env: dict[str, Any]) -> None:
     assert c.get("/projects/demo/review").text.count('id="item-id">it0<') == 1  # held, shown
     assert (
         'id="item-id">it0<' in page
-        and "accept suggested (neu)" in page
+        and re.search(
+            r'value="suggested" data-key="1"[^>]*>\s*<kbd>1</kbd> <span class="cls-name">neu', page
+        )
         and 'id="count-done">0<' in page
     )
     assert "text of item 1" in page  # neighbour it1 shown with its text
     page = decide(c, page, "suggested").text  # redirect followed to the next item
-    assert 'id="count-done">1<' in page and 'id="item-id">it1<' in page and "saved" in page
+    assert 'id="count-done">1<' in page and 'id="item-id">it1<' in page
+    assert 'Saved <code id="flash-item">it0</code>:' in page and "accepted the suggestion" in page
     page = decide(c, page, "label:pos", note="sure").text
     page = decide(c, page, "skip").text
     assert 'id="count-done">2<' in page and 'id="count-mine">2<' in page

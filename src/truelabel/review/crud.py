@@ -48,6 +48,9 @@ __all__ = [
     "ISSUE_FILTERS",
     "ROLES",
     "ImportResult",
+    "BULK_MAX",
+    "CURRENT",
+    "BulkResult",
     "add_member",
     "authenticate",
     "check_filters",
@@ -55,6 +58,9 @@ __all__ = [
     "create_project",
     "create_token",
     "create_user",
+    "current_decision",
+    "decide_many",
+    "describe_review",
     "end_sessions",
     "get_item",
     "get_or_create_secret",
@@ -64,6 +70,7 @@ __all__ = [
     "held_task",
     "import_run",
     "item_view",
+    "items_by_key",
     "lease_next",
     "list_items",
     "list_members",
@@ -71,6 +78,7 @@ __all__ = [
     "list_reviews",
     "list_users",
     "open_counts",
+    "previous_decision",
     "project_progress",
     "project_stats",
     "push_items",
@@ -83,6 +91,8 @@ __all__ = [
     "set_active",
     "set_overlap",
     "submit_review",
+    "task_id_of",
+    "undo_last",
     "user_by_name",
     "user_from_token",
     "users_overview",
@@ -94,6 +104,8 @@ log = logging.getLogger(__name__)
 ROLES = ("admin", "reviewer")
 ACTIONS = ("given", "suggested", "other", "ambiguous", "skip")
 ISSUE_FILTERS = ("label_issue", "outlier", "duplicate")
+#: a reviewer's current decision on a task (earlier ones were superseded or undone)
+CURRENT = Review.superseded_at.is_(None)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
 # words of letters/digits/_.- separated by single spaces, starting with a letter or digit:
 # every such name is one URL path segment (no '/', '?', '#', '%', '..' or control characters)
@@ -491,7 +503,9 @@ def project_progress(s: Session, p: Project) -> dict[str, int]:
     ).all()
     by = {str(k): int(v) for k, v in rows}
     acts = s.execute(
-        select(Review.action, func.count()).where(Review.project_id == p.id).group_by(Review.action)
+        select(Review.action, func.count())
+        .where(Review.project_id == p.id, CURRENT)
+        .group_by(Review.action)
     ).all()
     a = {str(k): int(v) for k, v in acts}
     return {
@@ -510,7 +524,9 @@ def count_decisions(s: Session, p: Project, user: User) -> int:
     n = s.scalar(
         select(func.count())
         .select_from(Review)
-        .where(Review.project_id == p.id, Review.user_id == user.id, Review.action != "skip")
+        .where(
+            Review.project_id == p.id, Review.user_id == user.id, Review.action != "skip", CURRENT
+        )
     )
     return int(n or 0)
 
@@ -900,6 +916,21 @@ def list_items(
     return list(rows), int(total)
 
 
+def items_by_key(s: Session, project: str, keys: list[str]) -> list[Item]:
+    """The items of ``project`` with these ids, in the order given (unknown ids left out)."""
+    p = get_project(s, project)
+    got = {
+        i.item_key: i
+        for i in s.scalars(select(Item).where(Item.project_id == p.id, Item.item_key.in_(keys)))
+    }
+    return [got[k] for k in keys if k in got]
+
+
+def task_id_of(s: Session, item: Item) -> int | None:
+    """The review task of an item (None when it is not in the queue)."""
+    return s.scalar(select(Task.id).where(Task.item_id == item.id))
+
+
 def item_view(s: Session, item: Item) -> dict[str, Any]:
     """Everything the item page shows: votes with source quality, neighbours with labels, reviews."""
     votes = s.execute(
@@ -920,12 +951,14 @@ def item_view(s: Session, item: Item) -> dict[str, Any]:
     reviewed = dict(
         s.execute(
             select(Review.item_id, Review.label).where(
-                Review.item_id.in_([i.id for i in nbs.values()] or [-1]), Review.label.is_not(None)
+                Review.item_id.in_([i.id for i in nbs.values()] or [-1]),
+                Review.label.is_not(None),
+                CURRENT,
             )
         ).all()
     )
     reviews = s.execute(
-        select(User.name, Review.action, Review.label, Review.created_at)
+        select(User.name, Review.action, Review.label, Review.created_at, Review.superseded_at)
         .join(User, Review.user_id == User.id)
         .where(Review.item_id == item.id)
         .order_by(Review.id)
@@ -942,8 +975,10 @@ def item_view(s: Session, item: Item) -> dict[str, Any]:
             for k in nb_keys
             if k in nbs
         ],
+        # every decision, earlier (changed or undone) ones marked current=False
         "reviews": [
-            {"reviewer": n, "action": a, "label": lab, "at": at} for n, a, lab, at in reviews
+            {"reviewer": n, "action": a, "label": lab, "at": at, "current": gone is None}
+            for n, a, lab, at, gone in reviews
         ],
     }
 
@@ -1040,7 +1075,10 @@ def lease_next(
         .group_by(Lease.task_id)
         .subquery()
     )
-    mine_done = select(Review.task_id).where(Review.user_id == user.id, Review.project_id == p.id)
+    # decided or skipped by this user (an undone decision makes the item available again)
+    mine_done = select(Review.task_id).where(
+        Review.user_id == user.id, Review.project_id == p.id, CURRENT
+    )
     is_pg = s.get_bind().dialect.name == "postgresql"
     tried: list[int] = []
     for _ in range(50):
@@ -1114,6 +1152,16 @@ def _label_for(action: str, label: str | None, item: Item, classes: list[str]) -
     return None
 
 
+def _counts(action: str | None) -> int:
+    """Whether a decision counts towards a task's ``n_done`` (skips and nothing do not)."""
+    return int(action is not None and action != "skip")
+
+
+def _set_done(task: Task, delta: int) -> None:
+    task.n_done += delta
+    task.status = "done" if task.n_done >= task.needed else "open"
+
+
 def submit_review(
     s: Session,
     project: str,
@@ -1126,23 +1174,49 @@ def submit_review(
     flags: list[str] | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Review, bool]:
-    """Store one reviewer's decision exactly once.
+    """Store one reviewer's decision exactly once; a new decision supersedes their old one.
 
     - The same ``idempotency_key`` (or the same decision again) returns the
       stored review with ``created=False``.
-    - A different decision by the same reviewer on the same task is refused
-      (``ConflictError``); decisions are never overwritten.
-    - With an expired (or no) lease the decision is accepted only while the task
-      still needs reviews that nobody else holds; otherwise ``ConflictError``
-      says why.
+    - A different decision by the same reviewer on the same task is stored as a new
+      row; the old row stays (``superseded_at``, ``superseded_by``) and every count,
+      export and statistic uses the latest.
+    - A first decision (or a skip turned into a decision) with an expired (or no)
+      lease is accepted only while the task still needs reviews that nobody else
+      holds; otherwise ``ConflictError`` says why.
 
     Returns
     -------
     (review, created)
     """
-    key = (idempotency_key or secrets.token_hex(16))[:64]
     p = get_project(s, project, user)
     _serialize_user(s, user)
+    return _decide(
+        s,
+        p,
+        task_id,
+        user,
+        action=action,
+        label=label,
+        note=note,
+        flags=flags,
+        key=(idempotency_key or secrets.token_hex(16))[:64],
+    )
+
+
+def _decide(
+    s: Session,
+    p: Project,
+    task_id: int,
+    user: User,
+    *,
+    action: str,
+    label: str | None,
+    note: str,
+    flags: list[str] | None,
+    key: str,
+) -> tuple[Review, bool]:
+    """:func:`submit_review` after the membership check and the user lock."""
     replay = s.scalars(
         select(Review).where(Review.user_id == user.id, Review.idempotency_key == key)
     ).first()
@@ -1156,26 +1230,22 @@ def submit_review(
         _lock(s, select(Task).where(Task.id == task_id, Task.project_id == p.id))
     ).first()
     if task is None:
-        raise NotFoundError(f"task {task_id} is not in project {project!r}.")
+        raise NotFoundError(f"task {task_id} is not in project {p.name!r}.")
     item = s.get(Item, task.item_id)
     assert item is not None
     lab = _label_for(action, label, item, p.classes)
     mine = s.scalars(
-        select(Review).where(Review.task_id == task.id, Review.user_id == user.id)
+        select(Review).where(Review.task_id == task.id, Review.user_id == user.id, CURRENT)
     ).first()
-    if mine is not None:
-        if mine.action == action and mine.label == lab:
-            return mine, False
-        raise ConflictError(
-            f"you already decided item {item.item_key!r} ({mine.action}: {mine.label}) at "
-            f"{mine.created_at:%Y-%m-%d %H:%M:%S} UTC; decisions are never overwritten — add a note instead."
-        )
+    if mine is not None and mine.action == action and mine.label == lab:
+        return mine, False
     now = utcnow()
     lease = s.scalars(
         select(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id)
     ).first()
     valid = lease is not None and lease.expires_at > now
-    if not valid and action != "skip":
+    delta = _counts(action) - _counts(mine.action if mine else None)
+    if not valid and delta > 0:
         others = (
             s.scalar(
                 select(func.count())
@@ -1194,6 +1264,9 @@ def submit_review(
                 f"your lease on item {item.item_key!r} expired and the item {why}; your decision "
                 "was NOT stored. Open the next item."
             )
+    if mine is not None:
+        mine.superseded_at = now
+        s.flush()  # frees the one-current-decision slot before the new row
     review = Review(
         project_id=p.id,
         task_id=task.id,
@@ -1208,15 +1281,15 @@ def submit_review(
         created_at=now,
     )
     s.add(review)
+    s.flush()
+    if mine is not None:
+        mine.superseded_by = review.id
     s.execute(delete(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id))
-    if action != "skip":
-        task.n_done += 1
-        if task.n_done >= task.needed:
-            task.status = "done"
+    _set_done(task, delta)
     s.flush()
     _log(
         s,
-        "review.submit",
+        "review.change" if mine is not None else "review.submit",
         user=user,
         project=p,
         task=task.id,
@@ -1224,14 +1297,185 @@ def submit_review(
         action=action,
         label=lab,
         lease_expired=not valid,
+        **({"previous": mine.id, "was": [mine.action, mine.label]} if mine is not None else {}),
     )
     return review, True
+
+
+def previous_decision(s: Session, review: Review) -> Review | None:
+    """The decision ``review`` replaced, if it changed one."""
+    return s.scalars(select(Review).where(Review.superseded_by == review.id)).first()
+
+
+def current_decision(s: Session, task_id: int, user: User) -> Review | None:
+    """``user``'s current decision on a task, if any."""
+    return s.scalars(
+        select(Review).where(Review.task_id == task_id, Review.user_id == user.id, CURRENT)
+    ).first()
+
+
+def describe_review(s: Session, project: str, review_id: int, user: User) -> dict[str, Any] | None:
+    """``user``'s own decision ``review_id`` in words for the page: item, action, label and
+    the decision it replaced (None for anyone else's review)."""
+    p = get_project(s, project, user)
+    r = s.get(Review, review_id)
+    if r is None or r.project_id != p.id or r.user_id != user.id:
+        return None
+    prev = previous_decision(s, r)
+    return {
+        "item": s.scalar(select(Item.item_key).where(Item.id == r.item_id)),
+        "action": r.action,
+        "label": r.label,
+        "current": r.superseded_at is None,
+        "previous": None if prev is None else {"action": prev.action, "label": prev.label},
+    }
+
+
+def undo_last(
+    s: Session, project: str, user: User, *, lease_seconds: int = 600
+) -> tuple[Review, Task, Item]:
+    """Take back ``user``'s most recent current decision in ``project`` and lease that item
+    to them again (other items they held go back to the queue).
+
+    The decision row stays, marked ``superseded_at`` with no successor; pressing undo
+    again takes back the decision before it.
+
+    Raises
+    ------
+    ConflictError
+        The user has no decision left to undo here.
+    """
+    p = get_project(s, project, user)
+    _serialize_user(s, user)
+    last = s.scalars(
+        select(Review)
+        .where(Review.project_id == p.id, Review.user_id == user.id, CURRENT)
+        .order_by(Review.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        raise ConflictError(f"you have no decision in project {p.name!r} left to undo.")
+    task = s.scalars(_lock(s, select(Task).where(Task.id == last.task_id))).one()
+    item = s.get(Item, task.item_id)
+    assert item is not None
+    now = utcnow()
+    last.superseded_at = now
+    _set_done(task, -_counts(last.action))
+    s.execute(
+        delete(Lease).where(
+            Lease.user_id == user.id,
+            Lease.task_id.in_(select(Task.id).where(Task.project_id == p.id)),
+        )
+    )
+    until = now + dt.timedelta(seconds=lease_seconds)
+    s.execute(insert(Lease).values(task_id=task.id, user_id=user.id, expires_at=until))
+    s.flush()
+    _log(
+        s,
+        "review.undo",
+        user=user,
+        project=p,
+        task=task.id,
+        item=item.item_key,
+        review=last.id,
+        was=[last.action, last.label],
+    )
+    return last, task, item
+
+
+@dataclass
+class BulkResult:
+    """What :func:`decide_many` did: stored, already so, and refused items by reason."""
+
+    saved: int
+    unchanged: int
+    refused: dict[str, list[str]]
+
+
+BULK_MAX = 1000
+
+
+def decide_many(
+    s: Session,
+    project: str,
+    user: User,
+    item_keys: list[str],
+    *,
+    action: str = "suggested",
+    key: str | None = None,
+) -> BulkResult:
+    """One decision (``suggested`` or ``given``) by ``user`` on many items, in one transaction.
+
+    Each item goes through the same rules as :func:`submit_review` (a changed decision
+    supersedes, a full item is refused); items that cannot take the decision are
+    listed under the reason. ``key`` makes a repeated request a replay.
+
+    Raises
+    ------
+    InputError
+        Another action, no items, or more than ``BULK_MAX``.
+    """
+    if action not in ("suggested", "given"):
+        raise InputError(f"bulk action {action!r} is not one of ['suggested', 'given'].")
+    keys = list(dict.fromkeys(str(k) for k in item_keys))
+    if not keys or len(keys) > BULK_MAX:
+        raise InputError(
+            f"select between 1 and {BULK_MAX} items for a bulk decision; got {len(keys)}."
+        )
+    p = get_project(s, project, user)
+    _serialize_user(s, user)
+    col = Item.suggested_label if action == "suggested" else Item.given_label
+    found = {
+        k: (tid, lab)
+        for k, tid, lab in s.execute(
+            select(Item.item_key, Task.id, col)
+            .join(Task, Task.item_id == Item.id)
+            .where(Item.project_id == p.id, Item.item_key.in_(keys))
+        ).all()
+    }
+    prefix = (key or secrets.token_hex(16))[:40]
+    res = BulkResult(0, 0, {})
+    for k in keys:  # one decision per selected item (at most BULK_MAX)
+        tid, lab = found.get(k, (None, None))
+        why = (
+            "not in the review queue"
+            if tid is None
+            else (f"no {action} label" if lab is None else None)
+        )
+        if tid is None or why is not None:
+            res.refused.setdefault(str(why), []).append(k)
+            continue
+        try:
+            _, created = _decide(
+                s,
+                p,
+                tid,
+                user,
+                action=action,
+                label=None,
+                note="",
+                flags=["bulk"],
+                key=f"{prefix}:{tid}",
+            )
+        except ConflictError:
+            res.refused.setdefault("already has all its reviews", []).append(k)
+            continue
+        if created:
+            res.saved += 1
+        else:
+            res.unchanged += 1
+    _log(s, "review.bulk", user=user, project=p, action=action, saved=res.saved, n=len(keys))
+    return res
 
 
 def list_reviews(
     s: Session, project: str, *, since_id: int = 0, limit: int = 1000
 ) -> list[dict[str, Any]]:
-    """Decisions of a project in submission order (for tools pulling them)."""
+    """Every decision of a project in submission order, the log (for tools pulling them).
+
+    Changed and undone decisions are included: ``current`` is False for them,
+    ``superseded_by`` names the decision that replaced one (None when it was undone).
+    """
     p = get_project(s, project)
     rows = s.execute(
         select(Review, User.name, Item.item_key, Task.sampling_prob)
@@ -1255,6 +1499,9 @@ def list_reviews(
             "sampling_prob": pi,
             "lease_expired": r.lease_expired,
             "created_at": r.created_at,
+            "current": r.superseded_at is None,
+            "superseded_at": r.superseded_at,
+            "superseded_by": r.superseded_by,
         }
         for r, name, key, pi in rows
     ]
@@ -1264,7 +1511,8 @@ def list_reviews(
 
 
 def reviews_frame(s: Session, p: Project) -> pd.DataFrame:
-    """All reviews of a project as a table (item_id, reviewer, action, label, given, suggested, pi, at)."""
+    """Each reviewer's latest decision per item, as a table (item_id, reviewer, action, label,
+    given, suggested, pi, at, note); changed and undone decisions are left out."""
     rows = s.execute(
         select(
             Item.item_key,
@@ -1280,7 +1528,7 @@ def reviews_frame(s: Session, p: Project) -> pd.DataFrame:
         .join(User, Review.user_id == User.id)
         .join(Item, Review.item_id == Item.id)
         .join(Task, Review.task_id == Task.id)
-        .where(Review.project_id == p.id)
+        .where(Review.project_id == p.id, CURRENT)
         .order_by(Review.id)
     ).all()
     return pd.DataFrame(
@@ -1379,16 +1627,39 @@ def _agreement(df: pd.DataFrame, classes: list[str]) -> dict[str, Any]:
     return res
 
 
+def _replaced(s: Session, p: Project) -> dict[str, int]:
+    """How many decisions were changed (superseded by a later one) or undone."""
+    rows = s.execute(
+        select(Review.superseded_by.is_(None), func.count())
+        .where(Review.project_id == p.id, Review.superseded_at.is_not(None))
+        .group_by(Review.superseded_by.is_(None))
+    ).all()
+    by = {bool(undone): int(n) for undone, n in rows}
+    return {"changed": by.get(False, 0), "undone": by.get(True, 0)}
+
+
 def project_stats(s: Session, project: str) -> dict[str, Any]:
-    """Progress, per-reviewer statistics and inter-reviewer agreement of a project."""
+    """Progress, per-reviewer statistics and inter-reviewer agreement of a project.
+
+    Statistics use each reviewer's latest decision per item (``decisions`` says so and
+    counts the earlier ones left out).
+    """
     p = get_project(s, project)
     df = reviews_frame(s, p)
+    gone = _replaced(s, p)
     return {
         "project": p.name,
         "classes": p.classes,
         "overlap": p.overlap,
         "design": p.design,
         "progress": project_progress(s, p),
+        "decisions": {
+            "uses": "latest",
+            "description": "each reviewer's latest decision per item; "
+            f"{gone['changed']} changed and {gone['undone']} undone earlier decisions are "
+            "in the log only",
+            **gone,
+        },
         "reviewers": _reviewer_table(df).to_dict("records"),
         "agreement": _agreement(df, p.classes),
     }

@@ -115,9 +115,10 @@ def create_app(settings: ReviewSettings | None = None, *, db: Database | None = 
 
     for r in (login.router, users.router, projects.router, items.router, tasks.router):
         app.include_router(r, prefix="/api")
-    from . import web
+    from . import web, web_admin
 
     app.include_router(web.router)
+    app.include_router(web_admin.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     # outermost last: proxy headers -> security headers -> body limit -> app
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, reply=_too_large)

@@ -9,7 +9,14 @@ from sqlalchemy.orm import Session
 
 from .. import crud
 from ..models import Item, Project, Review, Task
-from ..schemas import ItemDetail, ItemPublic, ProjectPublic, ReviewPublic, TaskPublic
+from ..schemas import (
+    DecisionBrief,
+    ItemDetail,
+    ItemPublic,
+    ProjectPublic,
+    ReviewPublic,
+    TaskPublic,
+)
 
 
 def item_public(item: Item) -> ItemPublic:
@@ -43,7 +50,13 @@ def project_public(s: Session, p: Project) -> ProjectPublic:
     )
 
 
-def review_public(review: Review, item_key: str, reviewer: str, created: bool) -> ReviewPublic:
+def review_public(
+    review: Review,
+    item_key: str,
+    reviewer: str,
+    created: bool,
+    previous: Review | None = None,
+) -> ReviewPublic:
     return ReviewPublic(
         id=review.id,
         task_id=review.task_id,
@@ -55,6 +68,10 @@ def review_public(review: Review, item_key: str, reviewer: str, created: bool) -
         lease_expired=review.lease_expired,
         created_at=review.created_at,
         created=created,
+        current=review.superseded_at is None,
+        supersedes=None
+        if previous is None
+        else DecisionBrief(id=previous.id, action=previous.action, label=previous.label),
     )
 
 
