@@ -119,8 +119,9 @@ def test_postgres_concurrent_leases_skip_locked(pg_url: str, tmp_path: Path) -> 
 def test_postgres_one_reviewer_many_clients_no_errors(pg_url: str, tmp_path: Path) -> None:
     """Issue 14: one reviewer with 10 clients got HTTP 500s (StaleDataError on leases) when a
     lease renewal raced a submit. Reviewer r0 with 10 clients and r1, r2 with 3 each through a
-    real server: every answer is 200/201/204, every acknowledged decision is stored once, no
-    item gets two reviewers' decisions, counts stay consistent."""
+    real server, each client also changing a decision and undoing one now and then: every
+    answer is 200/201/204, every acknowledged decision is stored, each reviewer has one current
+    decision per item, no item gets two reviewers' decisions, counts stay consistent."""
     import collections
     import uuid
 
@@ -150,7 +151,7 @@ def test_postgres_one_reviewer_many_clients_no_errors(pg_url: str, tmp_path: Pat
         with httpx.Client(base_url=server.url, timeout=120) as c:
             tok = c.post("/api/login/token", data={"username": name, "password": PASSWORD})
             h = {"Authorization": f"Bearer {tok.json()['access_token']}"}
-            for _ in range(12):
+            for i in range(12):
                 r = c.post("/api/projects/race/tasks/next", headers=h)
                 with lock:
                     codes["next", r.status_code] += 1
@@ -170,6 +171,23 @@ def test_postgres_one_reviewer_many_clients_no_errors(pg_url: str, tmp_path: Pat
                     acked.append((name, task, s.json()["id"]))
                 else:
                     errors.append(f"submit {s.status_code} {s.text[:200]}")
+                if i % 5 == 2:  # a change of mind: supersedes (201)
+                    s = c.post(
+                        f"/api/projects/race/tasks/{task}/reviews",
+                        headers=h,
+                        json={"action": "other", "label": "neg", "idempotency_key": key + "x"},
+                    )
+                    with lock:
+                        codes["change", s.status_code] += 1
+                    if s.status_code not in (200, 201):
+                        errors.append(f"change {s.status_code} {s.text[:200]}")
+                if i % 4 == 3:  # undo the last decision: the item is leased again
+                    u = c.post("/api/projects/race/tasks/undo", headers=h)
+                    with lock:
+                        codes["undo", u.status_code] += 1
+                    # 409 "nothing left to undo": this reviewer's other clients undid it all
+                    if u.status_code != 200 and "left to undo" not in u.text:
+                        errors.append(f"undo {u.status_code} {u.text[:200]}")
 
     clients = {"r0": 10, "r1": 3, "r2": 3}
     try:
@@ -179,13 +197,19 @@ def test_postgres_one_reviewer_many_clients_no_errors(pg_url: str, tmp_path: Pat
     log = server.proc.stderr.read().decode()  # type: ignore[attr-defined]
     assert errors == [], (codes, errors[:5], log[-2000:])
     assert "Traceback" not in log, log[-2000:]
+    assert codes["undo", 200] > 0 and codes["change", 201] > 0
     with db.reader() as s:
         stored = s.execute(crud.select(Review.id, Review.task_id, Review.user_id)).all()
+        current = s.execute(
+            crud.select(Review.id, Review.task_id, Review.user_id).where(
+                crud.CURRENT, Review.action != "skip"
+            )
+        ).all()
         tasks = s.scalars(crud.select(crud.Task)).all()
-    assert {i for _, _, i in acked} <= {r[0] for r in stored}
-    per = collections.Counter((t, u) for _, t, u in stored)
-    assert max(per.values()) == 1  # one decision per reviewer and item
-    n_by_task = collections.Counter(t for _, t, _ in stored)
+    assert {i for _, _, i in acked} <= {r[0] for r in stored}  # nothing acknowledged was lost
+    per = collections.Counter((t, u) for _, t, u in current)
+    assert max(per.values()) == 1  # one current decision per reviewer and item
+    n_by_task = collections.Counter(t for _, t, _ in current)
     assert all(t.n_done == n_by_task.get(t.id, 0) for t in tasks)
     assert all(n <= 1 for n in n_by_task.values())  # overlap 1: never two reviewers on one item
     db.dispose()

@@ -77,6 +77,7 @@ __all__ = [
     "list_projects",
     "list_reviews",
     "list_users",
+    "my_decisions",
     "open_counts",
     "previous_decision",
     "project_progress",
@@ -1314,6 +1315,16 @@ def current_decision(s: Session, task_id: int, user: User) -> Review | None:
     ).first()
 
 
+def my_decisions(s: Session, user: User, items: list[Item]) -> dict[int, Review]:
+    """``user``'s current decision on each of these items (item id -> review), where any."""
+    rows = s.scalars(
+        select(Review).where(
+            Review.user_id == user.id, Review.item_id.in_([i.id for i in items] or [-1]), CURRENT
+        )
+    )
+    return {r.item_id: r for r in rows}
+
+
 def describe_review(s: Session, project: str, review_id: int, user: User) -> dict[str, Any] | None:
     """``user``'s own decision ``review_id`` in words for the page: item, action, label and
     the decision it replaced (None for anyone else's review)."""
@@ -1335,7 +1346,7 @@ def undo_last(
     s: Session, project: str, user: User, *, lease_seconds: int = 600
 ) -> tuple[Review, Task, Item]:
     """Take back ``user``'s most recent current decision in ``project`` and lease that item
-    to them again (other items they held go back to the queue).
+    to them again; it is shown first, the item they held before comes back after it.
 
     The decision row stays, marked ``superseded_at`` with no successor; pressing undo
     again takes back the decision before it.
@@ -1361,13 +1372,10 @@ def undo_last(
     now = utcnow()
     last.superseded_at = now
     _set_done(task, -_counts(last.action))
-    s.execute(
-        delete(Lease).where(
-            Lease.user_id == user.id,
-            Lease.task_id.in_(select(Task.id).where(Task.project_id == p.id)),
-        )
-    )
+    # lease it again (the newest lease is the one shown); an item the user already held stays
+    # theirs and comes back once this one is decided
     until = now + dt.timedelta(seconds=lease_seconds)
+    s.execute(delete(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id))
     s.execute(insert(Lease).values(task_id=task.id, user_id=user.id, expires_at=until))
     s.flush()
     _log(

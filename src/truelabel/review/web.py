@@ -144,9 +144,14 @@ def projects_page(request: Request, db: DbDep, user: PageUser) -> Response:
     return _render(request, "projects.html", {"user": user, "projects": rows})
 
 
-def _project_url(project: str, **query: str | int | None) -> str:
+def _url(path: str, **query: str | int | None) -> str:
+    """``path`` with the non-empty ``query`` parameters."""
     q = {k: v for k, v in query.items() if v not in (None, "")}
-    return f"/projects/{quote(project)}" + (f"?{urlencode(q)}" if q else "")
+    return path + (f"?{urlencode(q)}" if q else "")
+
+
+def _project_url(project: str, **query: str | int | None) -> str:
+    return _url(f"/projects/{quote(project)}", **query)
 
 
 @router.get("/projects/{project}")
@@ -173,12 +178,14 @@ def project_page(
             if (q or label or issue)
             else ([], 0)
         )
+        mine = crud.my_decisions(s, user, found)
         results = [
             {
                 "item_id": i.item_key,
                 "text": i.text[:300],
                 "given": i.given_label,
                 "suggested": i.suggested_label,
+                "mine": None if i.id not in mine else (mine[i.id].label or mine[i.id].action),
             }
             for i in found
         ]
@@ -209,15 +216,11 @@ def project_page(
 
 
 def _review_url(project: str, **query: str | int | None) -> str:
-    q = {k: v for k, v in query.items() if v not in (None, "")}
-    return f"/projects/{quote(project)}/review" + (f"?{urlencode(q)}" if q else "")
+    return _url(f"/projects/{quote(project)}/review", **query)
 
 
 def _item_url(project: str, item_key: str, **query: str | int | None) -> str:
-    q = {k: v for k, v in query.items() if v not in (None, "")}
-    return f"/projects/{quote(project)}/items/{quote(item_key, safe='')}" + (
-        f"?{urlencode(q)}" if q else ""
-    )
+    return _url(f"/projects/{quote(project)}/items/{quote(item_key, safe='')}", **query)
 
 
 def decision_choices(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from . import crud
 from .api.deps import AdminPage, DbDep, check_csrf
-from .web import _render
+from .web import _render, _url
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -31,7 +31,7 @@ DONE = {
 
 
 def _back(url: str, done: str, who: str) -> Response:
-    return RedirectResponse(f"{url}?{urlencode({'done': done, 'who': who})}", status_code=303)
+    return RedirectResponse(_url(url, done=done, who=who), status_code=303)
 
 
 def _act(
