@@ -190,7 +190,7 @@ def _consensus(
     seed: int,
 ) -> dict[str, Any]:
     """Aggregate the votes and align the posterior with the data's items."""
-    from ..aggregate import aggregate
+    from ..aggregate import AggregateResult, aggregate
     from ..io import encode_labels
 
     agg = aggregate(
@@ -201,7 +201,10 @@ def _consensus(
         method=method,
         random_state=seed,
         ignore_unknown=False,
+        label_type="categorical",
     )
+    if not isinstance(agg, AggregateResult):  # label_type="categorical" never gives numbers
+        raise InputError("audit --votes needs class labels; these votes are numbers.")
     pos = pd.Index(np.asarray(agg.item_ids).astype(str)).get_indexer(
         np.asarray(ds.item_id).astype(str)
     )
