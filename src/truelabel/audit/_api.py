@@ -512,6 +512,7 @@ def _issues_table(
         text = text.where(~sub["is_outlier"], text + "; unlike other items (outlier)")
         reason[flagged] = text.to_numpy()
     df["reason"] = reason
+    df["row"] = rows  # input row = row of pred_probs.npy (the table is sorted below)
     order = np.lexsort((np.arange(n), df["label_quality"].to_numpy()))
     return df.iloc[order].reset_index(drop=True)
 
