@@ -314,6 +314,12 @@ def test_bad_wrench_weak_label_names_the_record(ws: Path, value: object, expect:
         ["review", "import", "audit_run", "--project", "p"],
         ["review", "export", "--project", "p", "--out", "out"],
         ["users", "add", "bob"],
+        ["users", "list"],
+        ["users", "deactivate", "bob"],
+        ["users", "activate", "bob"],
+        ["users", "reset-password", "bob"],
+        ["users", "revoke", "bob"],
+        ["review", "members", "--project", "p"],
     ],
 )
 @pytest.mark.parametrize("db", ["notdb.db", "data.csv"])
