@@ -140,7 +140,7 @@ def test_cli_writes_the_run_folder(tmp_path: Path) -> None:
         "versions",
     } <= set(summary)
     html = (out / "report.html").read_text()
-    assert "<img" in html and "Top issues" in html
+    assert "<svg" in html and "Top issues" in html and "<img" not in html
 
 
 def test_report_escapes_text(tmp_path: Path) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConvergenceWarning, InputError
+from ..report import ReportMixin
 from ..sources._numeric import NumericVotes, check_numeric_votes
 from ._numeric import NUMERIC_METHODS, BaseNumericModel, make_numeric_model
 
@@ -34,8 +35,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_NUMERIC_METHOD = "bias_variance"
 
 
-@dataclass
-class NumericAggregateResult:
+@dataclass(repr=False)
+class NumericAggregateResult(ReportMixin):
     """What numeric aggregation produced.
 
     Attributes
@@ -67,6 +68,36 @@ class NumericAggregateResult:
     model: BaseNumericModel
     votes: NumericVotes
 
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"NumericAggregateResult(method={s.get('method')!r}, n_items={s.get('n_items')}, "
+            f"n_sources={s.get('n_sources')})"
+        )
+
+    def _render_report(self) -> str:
+        from ._report import render_numeric_report
+
+        return render_numeric_report(self)
+
+    def _repr_facts(self) -> list[tuple[str, Any]]:
+        s = self.summary
+        return [
+            ("label model", f"{s.get('method')} ({s.get('method_reason', '')})"),
+            ("items", s.get("n_items")),
+            ("sources", s.get("n_sources")),
+            ("votes", s.get("n_votes")),
+            ("Krippendorff's alpha (interval)", s.get("krippendorff_alpha_interval")),
+            (
+                f"mean {s.get('interval_level', 0.95):.0%} interval width",
+                s.get("mean_interval_width"),
+            ),
+        ] + [("note", n) for n in s.get("notes", [])]
+
+    def _repr_frame(self) -> tuple[str, Any]:
+        cols = [c for c in ("item_id", "label", "lower", "upper", "n_votes") if c in self.labels]
+        return "labels", self.labels[cols]
+
     def save(
         self, out: str | Path, *, overwrite: bool = False, meta: dict[str, Any] | None = None
     ) -> Path:
@@ -76,7 +107,6 @@ class NumericAggregateResult:
         -------
         Path of the published folder.
         """
-        from ._report import render_numeric_report
         from ._result import write_aggregate_run
 
         return write_aggregate_run(
@@ -84,7 +114,7 @@ class NumericAggregateResult:
             labels=self.labels,
             sources=self.sources,
             summary=self.summary,
-            report_html=render_numeric_report(self),
+            report_html=self._render_report(),
             overwrite=overwrite,
             meta=meta,
         )

@@ -14,6 +14,7 @@ import pandas as pd
 
 from .._errors import ConvergenceWarning, InputError
 from .._types import Float32Array, IntArray
+from ..report import ReportMixin
 from ..sources._lf_io import read_lf_votes
 from ..sources._numeric import (
     LABEL_TYPES,
@@ -35,8 +36,8 @@ __all__ = ["AggregateResult", "aggregate", "aggregate_votes", "write_aggregate_r
 logger = logging.getLogger(__name__)
 
 
-@dataclass
-class AggregateResult:
+@dataclass(repr=False)
+class AggregateResult(ReportMixin):
     """What aggregation produced.
 
     Attributes
@@ -68,6 +69,34 @@ class AggregateResult:
     votes: VoteArrays
     confusion: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"AggregateResult(method={s.get('method')!r}, n_items={s.get('n_items')}, "
+            f"n_sources={s.get('n_sources')}, n_classes={len(self.classes)})"
+        )
+
+    def _render_report(self) -> str:
+        from ._report import render_report_page
+
+        return render_report_page(self)
+
+    def _repr_facts(self) -> list[tuple[str, Any]]:
+        s = self.summary
+        return [
+            ("label model", f"{s.get('method')} ({s.get('method_reason', '')})"),
+            ("items", s.get("n_items")),
+            ("sources", s.get("n_sources")),
+            ("votes", s.get("n_votes")),
+            ("classes", ", ".join(str(c) for c in list(self.classes)[:12])),
+            ("Krippendorff's alpha", s.get("krippendorff_alpha")),
+            ("mean confidence", s.get("mean_confidence")),
+        ] + [("note", n) for n in s.get("notes", [])]
+
+    def _repr_frame(self) -> tuple[str, Any]:
+        cols = [c for c in ("item_id", "label", "confidence", "n_votes") if c in self.labels]
+        return "labels", self.labels[cols]
+
     def save(
         self, out: str | Path, *, overwrite: bool = False, meta: dict[str, Any] | None = None
     ) -> Path:
@@ -86,14 +115,12 @@ class AggregateResult:
         -------
         Path of the published folder.
         """
-        from ._report import render_report
-
         return write_aggregate_run(
             out,
             labels=self.labels,
             sources=self.sources,
             summary=self.summary,
-            report_html=render_report(self),
+            report_html=self._render_report(),
             arrays={"confusion.npy": np.asarray(self.confusion, dtype=np.float32)},
             overwrite=overwrite,
             meta=meta,
@@ -117,6 +144,7 @@ def write_aggregate_run(
     any ``arrays`` (``name.npy``) atomically through :class:`truelabel.io.RunDir`.
     """
     from ..io import RunDir
+    from ..report import write_report
 
     labels = labels.copy()
     labels["item_id"] = _plain_column(labels["item_id"])
@@ -127,7 +155,7 @@ def write_aggregate_run(
         run.write_json("summary.json", summary)
         for name, arr in (arrays or {}).items():
             run.write_npy(name, arr)
-        run.write_text("report.html", report_html)
+        write_report(run, report_html)
     return Path(out)
 
 

@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from ..io import RunDir
+from ..report import ReportMixin
 
 __all__ = ["AuditResult"]
 
 
-@dataclass
-class AuditResult:
+@dataclass(repr=False)
+class AuditResult(ReportMixin):
     """The outcome of a label audit.
 
     Attributes
@@ -44,6 +45,46 @@ class AuditResult:
     computed_pred_probs: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"AuditResult(n={s.get('n')}, n_classes={s.get('n_classes')}, "
+            f"noise_rate={float(s.get('noise_rate', float('nan'))):.3f}, "
+            f"label_issues={s.get('counts', {}).get('label_error')})"
+        )
+
+    def _render_report(self) -> str:
+        from ._report import render_audit_report
+
+        return render_audit_report(self)
+
+    def _repr_facts(self) -> list[tuple[str, Any]]:
+        s = self.summary
+        agree = s.get("model_agreement") or {}
+        facts: list[tuple[str, Any]] = [
+            ("items", s.get("n")),
+            ("classes", s.get("n_classes")),
+            ("estimated wrong labels", f"{100 * float(s.get('noise_rate', 0)):.1f}%"),
+        ]
+        if agree:
+            facts.append(("model's cross-validated accuracy", f"{100 * agree['accuracy']:.1f}%"))
+        counts = s.get("counts", {})
+        facts += [
+            ("flagged label issues", counts.get("label_error")),
+            ("conflicting near-duplicates", counts.get("conflicting_duplicate")),
+            ("outliers", counts.get("outlier")),
+        ]
+        facts += [("warning", w) for w in s.get("warnings", [])]
+        return facts
+
+    def _repr_frame(self) -> tuple[str, Any]:
+        cols = [
+            c
+            for c in ("item_id", "text", "given_label", "suggested_label", "label_quality", "issue")
+            if c in self.issues.columns
+        ]
+        return "top issues", self.issues.loc[self.issues["issue"] != "none", cols]
+
     @property
     def label_issues(self) -> pd.DataFrame:
         """The rows flagged as label issues, most suspicious first."""
@@ -57,7 +98,7 @@ class AuditResult:
         -------
         Path of the published run folder.
         """
-        from ..report import render_audit_report
+        from ..report import write_report
 
         with RunDir(
             out,
@@ -67,7 +108,7 @@ class AuditResult:
         ) as run:
             run.write_parquet("issues.parquet", self.issues)
             run.write_json("summary.json", self.summary)
-            run.write_text("report.html", render_audit_report(self))
+            write_report(run, self._render_report())
             if "sources" in self.extra:
                 run.write_parquet("sources.parquet", self.extra["sources"])
             if self.computed_pred_probs:

@@ -10,7 +10,6 @@ empty are unlabeled.
 
 from __future__ import annotations
 
-import html
 import logging
 import warnings
 from dataclasses import dataclass
@@ -349,7 +348,32 @@ def _proportions(
         if probs:
             log.info("p_<class> columns do not cover every class; using hard labels from %s", pcol)
         yh = pred_vals.astype(str).map(code).astype(float).where(pred_vals.notna()).to_numpy()
-    return estimate_proportions(y, yh, n_classes=len(classes), class_names=classes, **common)
+    res = estimate_proportions(y, yh, n_classes=len(classes), class_names=classes, **common)
+    res.extra["gold_check"] = _gold_check(y, yh, labeled, len(classes))
+    return res
+
+
+def _gold_check(y: np.ndarray, yh: np.ndarray, labeled: np.ndarray, k: int) -> dict[str, Any]:
+    """How well the predictions match the gold rows: accuracy, and a reliability diagram
+    when the predictions are probabilities (for the report; not used by the estimate)."""
+    from ..calibrate import reliability_diagram
+
+    rows = np.flatnonzero(labeled & (y >= 0))
+    out: dict[str, Any] = {"n": int(len(rows)), "accuracy": None, "reliability": None}
+    if yh.ndim == 2:
+        ok = rows[np.isfinite(yh[rows]).all(axis=1)]
+        if len(ok):
+            p = np.clip(yh[ok], 0.0, None)
+            p = p / np.maximum(p.sum(axis=1, keepdims=True), 1e-12)
+            out["accuracy"] = float((p.argmax(axis=1) == y[ok]).mean())
+            if len(ok) >= 20:
+                d = reliability_diagram(p.astype(np.float32), y[ok], n_bins=10)
+                out["reliability"] = d.to_dict()
+    else:
+        ok = rows[np.isfinite(yh[rows])]
+        if len(ok):
+            out["accuracy"] = float((yh[ok].astype(np.int64) == y[ok]).mean())
+    return out
 
 
 # --------------------------------------------------------------------------- plan / select
@@ -441,55 +465,11 @@ class EstimateRun:
     out: Path
 
 
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+def render_report(result: EstimateResult, title: str = "Valid estimate") -> str:
+    """The estimate's ``report.html`` (see :mod:`truelabel.estimate._report`)."""
+    from ._report import render_estimate_report
 
-
-def render_report(result: EstimateResult, title: str = "truelabel estimate") -> str:
-    """A small self-contained HTML page: the valid, classical and naive intervals per term."""
-    rows = []
-    lo = float(
-        np.nanmin(np.concatenate([result.ci_low, result.classical.ci_low, result.naive.ci_low]))
-    )
-    hi = float(
-        np.nanmax(np.concatenate([result.ci_high, result.classical.ci_high, result.naive.ci_high]))
-    )
-    span = hi - lo if hi > lo else 1.0
-
-    def bar(a: float, b: float, colour: str) -> str:
-        left = 100 * (a - lo) / span
-        width = max(100 * (b - a) / span, 0.5)
-        return (
-            f'<div class="track"><div class="bar" style="left:{left:.2f}%;'
-            f'width:{width:.2f}%;background:{colour}"></div></div>'
-        )
-
-    for j, term in enumerate(result.terms):
-        for name, iv, colour in (
-            (result.method, result.valid, "#2b6cb0"),
-            ("classical", result.classical, "#718096"),
-            ("naive", result.naive, "#c53030"),
-        ):
-            rows.append(
-                f"<tr><td>{html.escape(term) if name == result.method else ''}</td>"
-                f"<td>{html.escape(name)}</td><td>{_fmt(iv.estimate[j])}</td>"
-                f"<td>{_fmt(iv.se[j])}</td><td>[{_fmt(iv.ci_low[j])}, {_fmt(iv.ci_high[j])}]</td>"
-                f"<td>{bar(iv.ci_low[j], iv.ci_high[j], colour)}</td></tr>"
-            )
-    warn = "".join(f"<li>{html.escape(w)}</li>" for w in result.warnings)
-    warn_html = f"<h2>Warnings</h2><ul>{warn}</ul>" if warn else ""
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2em;max-width:60em}}
-table{{border-collapse:collapse}}td,th{{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:left}}
-.track{{position:relative;width:16em;height:.8em;background:#f1f1f1}}
-.bar{{position:absolute;top:0;height:.8em}}</style></head><body>
-<h1>{html.escape(title)}</h1>
-<p>Outcome <b>{html.escape(result.outcome)}</b>, method <b>{html.escape(result.method)}</b>,
-{result.n_gold} gold rows of {result.n_total}, {result.level:.0%} intervals.
-The valid interval uses the gold rows to correct the predictions; <i>classical</i> uses gold rows
-only; <i>naive</i> treats predictions as truth and is biased when they are.</p>
-<table><tr><th>term</th><th>estimator</th><th>estimate</th><th>se</th><th>interval</th><th></th></tr>
-{"".join(rows)}</table>{warn_html}</body></html>"""
+    return render_estimate_report(result, title)
 
 
 def write_estimate_run(
@@ -500,7 +480,9 @@ def write_estimate_run(
     meta: dict[str, Any] | None = None,
 ) -> EstimateRun:
     """Publish ``estimate.json`` and ``report.html`` into the run folder ``out``."""
+    from ..report import write_report
+
     with RunDir(out, kind="estimate", overwrite=overwrite, meta=meta) as run:
         run.write_json("estimate.json", result.to_dict())
-        run.write_text("report.html", render_report(result))
+        write_report(run, render_report(result))
     return EstimateRun(result, Path(out))

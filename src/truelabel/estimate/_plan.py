@@ -25,6 +25,7 @@ from scipy import stats
 from .._errors import InputError
 from .._types import BoolArray, FloatArray, RandomState
 from .._validation import check_random_state
+from ..report import ReportMixin
 from ._result import EstimateResult
 
 __all__ = [
@@ -37,8 +38,8 @@ __all__ = [
 ]
 
 
-@dataclass
-class GoldPlan:
+@dataclass(repr=False)
+class GoldPlan(ReportMixin):
     """Gold labels needed per estimator and term.
 
     Attributes
@@ -61,6 +62,32 @@ class GoldPlan:
     target_width: float | None
     power: float | None
     rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        goal = (
+            f"target_width={self.target_width}"
+            if self.target_width is not None
+            else f"power={self.power}"
+        )
+        return f"GoldPlan({goal}, n_gold_pilot={self.n_gold_pilot}, n_total={self.n_total}, rows={len(self.rows)})"
+
+    def _render_report(self) -> str:
+        from ._report import render_plan_report
+
+        return render_plan_report(self)
+
+    def _repr_facts(self) -> list[tuple[str, Any]]:
+        goal = (
+            f"interval width {self.target_width:g}"
+            if self.target_width is not None
+            else f"power {self.power:g}"
+        )
+        return [("target", goal), ("pilot gold rows", self.n_gold_pilot), ("rows", self.n_total)]
+
+    def _repr_frame(self) -> tuple[str, Any]:
+        import pandas as pd
+
+        return "gold rows needed", pd.DataFrame(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .._types import FloatArray
+from ..report import ReportMixin
 
 __all__ = ["EstimateResult", "Interval"]
 
@@ -38,8 +39,8 @@ class Interval:
         }
 
 
-@dataclass
-class EstimateResult:
+@dataclass(repr=False)
+class EstimateResult(ReportMixin):
     """A valid estimate with the classical (gold-only) and naive (predictions-only) ones.
 
     Attributes
@@ -83,6 +84,44 @@ class EstimateResult:
     warnings: list[str] = field(default_factory=list)
     se_unlabeled: FloatArray | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        terms = ", ".join(
+            f"{t}={e:.4g} [{a:.4g}, {b:.4g}]"
+            for t, e, a, b in list(
+                zip(self.terms, self.estimate, self.ci_low, self.ci_high, strict=True)
+            )[:4]
+        )
+        more = ", …" if len(self.terms) > 4 else ""
+        return f"EstimateResult({self.outcome}, {self.method}, n_gold={self.n_gold}: {terms}{more})"
+
+    def _render_report(self) -> str:
+        from ._report import render_estimate_report
+
+        return render_estimate_report(self)
+
+    def _repr_facts(self) -> list[tuple[str, Any]]:
+        return [
+            ("outcome", self.outcome),
+            ("valid estimator", self.method),
+            ("gold rows", f"{self.n_gold:,} of {self.n_total:,}"),
+            ("confidence level", f"{self.level:.0%}"),
+        ] + [("warning", w) for w in self.warnings]
+
+    def _repr_frame(self) -> tuple[str, Any]:
+        import pandas as pd
+
+        return f"{self.level:.0%} intervals", pd.DataFrame(
+            {
+                "term": self.terms,
+                "estimate": self.estimate,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "classical_low": self.classical.ci_low,
+                "classical_high": self.classical.ci_high,
+                "naive": self.naive.estimate,
+            }
+        )
 
     @property
     def valid(self) -> Interval:

@@ -1,7 +1,10 @@
-"""HTML reports and plots (self-contained pages with embedded figures).
+"""What every report shares: the Jinja environment, the base page and the SVG charts.
 
-Imported on first use (PEP 562): the audit report needs jinja2 and matplotlib, the
-aggregate report only the inline SVG helpers of ``_svg``.
+``report`` renders nothing about a stage itself: each stage (audit, aggregate, estimate,
+label, train, scale) builds its own page from a template in its own package with these
+helpers, in one look. Nothing here imports a stage, so there is no import cycle.
+
+Imported on first use (PEP 562), so ``import truelabel`` does not load Jinja.
 """
 
 from __future__ import annotations
@@ -9,12 +12,28 @@ from __future__ import annotations
 from typing import Any
 
 _LAZY: dict[str, str] = {
-    "bar_chart": "._plots",
-    "fig_to_data_uri": "._plots",
-    "heatmap": "._plots",
-    "histogram": "._plots",
-    "render_audit_report": "._audit_report",
-    "template_env": "._audit_report",
+    "MAX_HEATMAP_CLASSES": "._svg",
+    "PALETTE": "._svg",
+    "REPORT_ASSETS": "._env",
+    "ReportMixin": "._show",
+    "ReportWriter": "._env",
+    "asset_text": "._env",
+    "bar_chart": "._svg",
+    "confusion_chart": "._svg",
+    "heatmap": "._svg",
+    "histogram": "._svg",
+    "interval_chart": "._svg",
+    "line_chart": "._svg",
+    "nice_ticks": "._svg",
+    "open_report": "._show",
+    "reliability_chart": "._svg",
+    "render_report": "._env",
+    "repr_html": "._show",
+    "save_report": "._show",
+    "scatter": "._svg",
+    "template_env": "._env",
+    "top_confusions": "._svg",
+    "write_report": "._env",
 }
 
 __all__ = sorted(_LAZY)
