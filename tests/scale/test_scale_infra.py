@@ -9,7 +9,6 @@ import pytest
 from truelabel import InputError
 from truelabel.scale import (
     FeatureStore,
-    Progress,
     StageRunner,
     chunk_rows_for,
     count_rows,
@@ -95,7 +94,7 @@ def test_stage_runner_resumes_after_an_interrupt(tmp_path) -> None:  # type: ign
     def failing(advance):  # type: ignore[no-untyped-def]
         raise RuntimeError("killed")
 
-    quiet = Progress(enabled=False)
+    quiet = False
     runner = StageRunner(tmp_path / "ck", fingerprint="abc", progress=quiet)
     runner.run("first", first, total=1)
     with pytest.raises(RuntimeError, match="killed"):
@@ -110,10 +109,3 @@ def test_stage_runner_resumes_after_an_interrupt(tmp_path) -> None:  # type: ign
         StageRunner(tmp_path / "ck", fingerprint="other", resume=True, progress=quiet)
     fresh = StageRunner(tmp_path / "ck", fingerprint="other", progress=quiet)
     assert not fresh.is_done("first")
-
-
-def test_progress_on_a_terminal_shows_a_bar() -> None:
-    prog = Progress(enabled=True)
-    with prog.task("featurize", total=10) as advance:
-        advance(5)
-        advance(5)

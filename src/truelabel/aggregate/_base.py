@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from .._errors import ConvergenceWarning, InputError, NotFittedError
+from .._progress import progress
 from .._types import Float32Array, FloatArray, IntArray
 from .._validation import check_params
 from ..sources._votes import VoteArrays, check_votes
@@ -377,10 +378,19 @@ class _EMModel(BaseLabelModel):
             and self._extrapolates
             and item_log_prior is None
         )
-        if accelerate:
-            best, history, converged, n_iter = self._squarem(m_step, e_step, post)
-        else:
-            best, history, converged, n_iter = self._plain_em(m_step, e_step, post)
+        with progress(
+            f"EM ({type(self).__name__})", total=self.max_iter, unit="iterations"
+        ) as tick:
+
+            def e_step_counted(log_conf: np.ndarray, log_prior: np.ndarray) -> Any:
+                out = e_step(log_conf, log_prior)
+                tick(1, note=f"log-likelihood {out[1]:.6g}")
+                return out
+
+            if accelerate:
+                best, history, converged, n_iter = self._squarem(m_step, e_step_counted, post)
+            else:
+                best, history, converged, n_iter = self._plain_em(m_step, e_step_counted, post)
         total, post, log_conf, log_prior = best
         self.posterior_ = post.astype(np.float32)
         self.confusion_ = np.exp(log_conf).astype(np.float32)

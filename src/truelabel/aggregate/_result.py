@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import ConvergenceWarning, InputError
+from .._progress import progress
 from .._types import Float32Array, IntArray
 from ..report import ReportMixin
 from ..sources._lf_io import read_lf_votes
@@ -244,13 +245,14 @@ def aggregate_votes(
     fit_votes = with_abstain_votes(votes) if model_abstain else votes
     choice: AutoChoice | None = None
     if method == "auto":
-        choice = select_label_model(
-            fit_votes,
-            gold=gold,
-            features=features,
-            random_state=random_state,
-            class_prior=class_prior,
-        )
+        with progress("choose the label model"):
+            choice = select_label_model(
+                fit_votes,
+                gold=gold,
+                features=features,
+                random_state=random_state,
+                class_prior=class_prior,
+            )
         chosen = choice.method
         logger.info("auto chose %s: %s", chosen, choice.reason)
     else:
@@ -260,7 +262,7 @@ def aggregate_votes(
     if class_prior is not None:
         model_params["class_prior"] = class_prior
     model = make_label_model(chosen, random_state=random_state, **model_params)
-    with warnings.catch_warnings(record=True) as caught:
+    with warnings.catch_warnings(record=True) as caught, progress(f"fit {chosen}"):
         warnings.simplefilter("always", ConvergenceWarning)
         if isinstance(model, FeatureDawidSkene):
             model.fit(fit_votes, gold, features=features)

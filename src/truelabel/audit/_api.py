@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .._progress import progress
 from .._validation import check_pred_probs
 from ..crossfit import check_foldable, cross_val_predict_proba
 from ..io import Dataset, load_array, load_dataset
@@ -37,7 +38,8 @@ class _Timer:
         if self.on_stage:
             self.on_stage(name, "start")
         t0 = time.perf_counter()
-        yield
+        with progress(name):
+            yield
         self.times[name] = round(time.perf_counter() - t0, 4)
         logger.info("stage %s took %.2fs", name, self.times[name])
         if self.on_stage:

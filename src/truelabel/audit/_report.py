@@ -28,7 +28,7 @@ MAX_EMPTY_LISTED = 200
 def _codes(values: pd.Series, classes: list[Any]) -> np.ndarray:
     """Class codes of ``values`` (-1 where not a class), vectorised."""
     index = pd.Index([str(c) for c in classes])
-    return np.asarray(index.get_indexer(values.astype(str)), dtype=np.int64)
+    return np.asarray(index.get_indexer(pd.Index(values.astype(str))), dtype=np.int64)
 
 
 def _reliability(result: AuditResult) -> str | None:
@@ -118,7 +118,7 @@ def _charts(result: AuditResult) -> list[dict[str, str]]:
     return charts
 
 
-def _issue_rows(result: AuditResult) -> tuple[list[dict[str, Any]], int]:
+def _issue_rows(result: AuditResult) -> tuple[list[dict[Any, Any]], int]:
     issues = result.issues
     keep = issues["issue"] != "none"
     if "is_empty_text" in issues.columns:

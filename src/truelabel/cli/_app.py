@@ -11,13 +11,78 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from .._errors import InputError, TruelabelError
 
-__all__ = ["app", "console", "describe_os_error", "err_console", "error_boundary", "one_line"]
+__all__ = [
+    "GLOBAL_FLAGS",
+    "app",
+    "console",
+    "describe_os_error",
+    "err_console",
+    "error_boundary",
+    "hoist_global_options",
+    "one_line",
+]
+
+#: options of the ``truelabel`` group also accepted after the subcommand
+GLOBAL_FLAGS = frozenset({"-v", "--verbose", "-q", "--quiet"})
+
+
+def hoist_global_options(group: Any, ctx: Any, args: list[str]) -> list[str]:
+    """Move global flags written after the subcommand (``truelabel audit … -v``) to the front.
+
+    Only whole tokens in :data:`GLOBAL_FLAGS` move; the value of an option that takes one
+    (``--text-column -v``) and everything after ``--`` stay where they are.
+    """
+    start = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+    if start is None:
+        return args
+    takes_value: set[str] = set()
+    cmd, i = group, start
+    while i < len(args) and hasattr(cmd, "get_command"):
+        sub = cmd.get_command(ctx, args[i])
+        if sub is None:
+            break
+        for p in sub.params:
+            if getattr(p, "param_type_name", "") == "option" and not (
+                getattr(p, "is_flag", False) or getattr(p, "count", False)
+            ):
+                takes_value.update(p.opts)
+                takes_value.update(p.secondary_opts)
+        cmd, i = sub, i + 1
+        while i < len(args) and args[i].startswith("-"):  # a nested group's own options
+            i += 1
+    head, rest = args[: start + 1], args[start + 1 :]
+    moved: list[str] = []
+    kept: list[str] = []
+    skip = False
+    for j, a in enumerate(rest):
+        if a == "--":
+            kept.extend(rest[j:])
+            break
+        if skip:
+            kept.append(a)
+            skip = False
+        elif a in GLOBAL_FLAGS:
+            moved.append(a)
+        else:
+            kept.append(a)
+            skip = a in takes_value
+    return moved + head + kept
+
+
+class _Group(TyperGroup):
+    """The ``truelabel`` group: global flags are accepted after the subcommand too."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, hoist_global_options(self, ctx, list(args)))
+
 
 app = typer.Typer(
     name="truelabel",
+    cls=_Group,
     help="Learn from imperfect labels: audit, aggregate, label, train, estimate, review.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
@@ -69,12 +134,37 @@ def error_boundary() -> Iterator[None]:
 _PLAIN: dict[str, Any] = {"highlight": False, "soft_wrap": True, "markup": True}
 
 
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        console.print(f"truelabel {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details."),
+    ctx: typer.Context,
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Log each step (also after the command: audit … -v)."
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="Print only errors and warnings: no progress, no tables."
+    ),
+    version: bool = typer.Option(
+        False, "--version", help="Show the version and exit.", callback=_version, is_eager=True
+    ),
 ) -> None:
     """truelabel: the most likely true labels, the items worth a look, and honest confidence."""
+    from .._progress import NullSink, RichSink, progress_to
+
     level = logging.INFO if verbose else logging.WARNING
     logging.basicConfig(
         level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    logging.getLogger("truelabel").setLevel(logging.INFO if verbose else logging.NOTSET)
+    console.quiet = quiet
+    if quiet:
+        ctx.with_resource(progress_to(NullSink()))
+    elif err_console.is_terminal:
+        ctx.with_resource(progress_to(RichSink(err_console)))

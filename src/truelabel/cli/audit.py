@@ -11,7 +11,6 @@ import typer
 from rich.markup import escape
 
 from ._app import app, console, err_console, error_boundary
-from ._progress import stage_printer
 from ._render import issues_table
 
 __all__ = ["audit"]
@@ -173,7 +172,7 @@ def audit(
             inputs=[data, votes, pred_probs, vectors_file],
             overwrite=overwrite,
         )
-        with stage_printer(console) as on_stage, warnings.catch_warnings():
+        with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="the cross-fitted model is near chance")
             result = run_audit(
                 data,
@@ -194,7 +193,6 @@ def audit(
                 vote_source_column=vote_source_column,
                 vote_label_column=vote_label_column,
                 vote_method=vote_method,
-                on_stage=on_stage,
             )
             result.save(out, overwrite=overwrite)
     s = result.summary

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from ._app import app, console, error_boundary
-from ._progress import stage_printer
 from ._render import issues_table
 
 __all__ = ["demo", "demo_data_path"]
@@ -38,10 +37,8 @@ def demo(
         f"Auditing [bold]{path.name}[/]: 1,998 Banking77 queries (CC BY 4.0, PolyAI), 77 intents; "
         "8.6% of the labels were flipped on purpose (seed 7)."
     )
-    with error_boundary(), stage_printer(console) as on_stage:
-        result = run_audit(
-            path, text="text", label="label", id="id", featurizer=featurizer, on_stage=on_stage
-        )
+    with error_boundary():
+        result = run_audit(path, text="text", label="label", id="id", featurizer=featurizer)
         result.save(out, overwrite=False)
     console.print(issues_table(result.issues, top=10, title="Top 10 suspected label errors"))
     truth = pd.read_csv(path, usecols=["id", "label", "true_label"])

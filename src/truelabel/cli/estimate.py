@@ -161,7 +161,9 @@ def plan_cmd(
     uncertainty_column: Annotated[
         str | None, typer.Option(help="Column scoring how uncertain each prediction is.")
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="Run directory (plan.json / selection).")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Run directory (plan.json or the selection, report.html).")
+    ] = None,
     prediction_column: PredOpt = None,
     gold_column: GoldColOpt = None,
     gold: GoldFileOpt = None,
@@ -178,9 +180,10 @@ def plan_cmd(
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
     """Gold labels needed for a target CI width/power, or pick items to label (--select N)."""
-    from ..estimate import auto_floor, plan
+    from ..estimate import auto_floor, plan, render_plan_report, render_select_report
     from ..estimate import select as select_items
     from ..io import RunDir, check_out_dir
+    from ..report import write_report
 
     if select is not None:
         with error_boundary():
@@ -212,6 +215,15 @@ def plan_cmd(
                 run.write_parquet("sampling_probs.parquet", table)
                 chosen = table[table["selected"]].drop(columns=["selected"])
                 run.write_text("selected.csv", chosen.to_csv(index=False))
+                write_report(
+                    run,
+                    render_select_report(
+                        table,
+                        budget=select,
+                        floor=auto_floor(select) if floor is None else floor,
+                        data=str(data),
+                    ),
+                )
         console.print(
             f"selected {int(table['selected'].sum())} of {len(table)} items (expected {select}); "
             f"label the 'gold' column of {out}/selected.csv, then run: truelabel estimate {data} "
@@ -246,6 +258,7 @@ def plan_cmd(
                 meta={"command": "plan", "data": str(data), **kw},
             ) as run:
                 run.write_json("plan.json", result.to_dict())
+                write_report(run, render_plan_report(result, data=str(data)))
     t = Table(title=f"gold labels needed ({result.n_gold_pilot} pilot gold of {result.n_total})")
     for col in ("estimator", "term", "width now", "gold needed"):
         t.add_column(col)

@@ -86,8 +86,13 @@ def label(
     ] = 1,
     llm_temperature: Annotated[float, typer.Option("--llm-temperature")] = 0.0,
     llm_max_tokens: Annotated[
-        int, typer.Option("--llm-max-tokens", help="Tokens per answer.")
-    ] = 16,
+        int | None,
+        typer.Option(
+            "--llm-max-tokens",
+            help="Tokens per answer; default: room for the longest class name in the JSON "
+            'answer {"label": …} (an answer cut off at the limit is counted and reported).',
+        ),
+    ] = None,
     llm_max_calls: Annotated[
         int | None,
         typer.Option("--llm-max-calls", help="Budget: paid calls (cache hits are free)."),
@@ -196,8 +201,8 @@ def label(
             f", self-training {'on' if s.get('self_train_accepted') else 'off'}"
         )
         console.print(
-            f"mean confidence {s['mean_confidence']:.3f}; wrote {out}/labels.parquet "
-            "and votes.parquet"
+            f"mean confidence {s['mean_confidence']:.3f}; wrote {out}/labels.parquet, "
+            "votes.parquet and report.html"
         )
         return
     st = res.stats
@@ -210,12 +215,13 @@ def label(
         "n_cache_hits",
         "n_votes",
         "n_abstain",
+        "n_truncated",
         "n_failed",
         "n_skipped",
         "prompt_tokens",
         "completion_tokens",
     ):
-        t.add_row(key.removeprefix("n_").replace("_", " "), str(st[key]))
+        t.add_row(key.removeprefix("n_").replace("_", " "), str(st.get(key, 0)))
     t.add_row("cost", f"{st['cost']:.4f}")
     console.print(t)
     if st.get("cache_rebuilt"):
@@ -225,11 +231,19 @@ def label(
             f"[yellow]stopped early:[/] {st['stopped']}; answers so far are cached, "
             "re-run to resume."
         )
-    if st["n_abstain"]:
-        err_console.print(f"[yellow]{st['n_abstain']} answers named no class (abstains).[/]")
+    n_cut = int(st.get("n_truncated", 0))
+    if st["n_abstain"] - n_cut:
+        err_console.print(
+            f"[yellow]{st['n_abstain'] - n_cut} answers named no class (abstains).[/]"
+        )
+    if n_cut:
+        err_console.print(
+            f"[yellow]{n_cut} answers were cut off at --llm-max-tokens {st['max_tokens']} before "
+            "naming a class (counted as abstains); raise --llm-max-tokens.[/]"
+        )
     if st["n_failed"]:
         err_console.print(
             f"[yellow]{st['n_failed']} calls failed; those items have no label "
             "(re-run to retry them; --llm-max-failed-share makes this an error).[/]"
         )
-    console.print(f"wrote {out}/labels.parquet and votes.parquet")
+    console.print(f"wrote {out}/labels.parquet, votes.parquet and report.html")

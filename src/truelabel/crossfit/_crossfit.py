@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.model_selection import StratifiedKFold
 
 from .._errors import InputError
+from .._progress import progress
 from .._types import Float32Array, IntArray, RandomState
 from .._validation import check_labels, check_random_state
 from ._linear import SoftmaxRegression
@@ -138,14 +139,16 @@ def cross_val_predict_proba(
         estimator = None
     base = estimator if estimator is not None else default_end_model(seed)
     out = np.zeros((n, k), dtype=np.float32)
-    for i, (tr, te) in enumerate(skf.split(np.zeros(n), labels)):
-        model = clone(base)
-        if "random_state" in model.get_params():
-            model.set_params(random_state=seed)
-        model.fit(X[tr], labels[tr])
-        out[te] = _predict_proba_full(model, X[te], k)
-        logger.info("fold %d/%d done", i + 1, n_folds)
-        if on_fold is not None:
-            on_fold(i + 1, n_folds)
+    with progress("cross-fit", total=n_folds, unit="folds") as advance:
+        for i, (tr, te) in enumerate(skf.split(np.zeros(n), labels)):
+            model = clone(base)
+            if "random_state" in model.get_params():
+                model.set_params(random_state=seed)
+            model.fit(X[tr], labels[tr])
+            out[te] = _predict_proba_full(model, X[te], k)
+            logger.info("fold %d/%d done", i + 1, n_folds)
+            advance(1)
+            if on_fold is not None:
+                on_fold(i + 1, n_folds)
     out /= out.sum(axis=1, keepdims=True)
     return out

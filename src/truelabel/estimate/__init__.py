@@ -20,6 +20,7 @@ from ._plan import (
     prediction_uncertainty,
     select_gold,
 )
+from ._report import render_plan_report, render_select_report
 from ._result import EstimateResult, Interval
 
 __all__ = [
@@ -38,7 +39,9 @@ __all__ = [
     "plan",
     "plan_gold",
     "prediction_uncertainty",
+    "render_plan_report",
     "render_report",
+    "render_select_report",
     "select",
     "select_gold",
     "write_estimate_run",

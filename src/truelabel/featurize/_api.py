@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .._progress import progress
 from ._base import Features, Featurizer
 from ._cache import cache_dir, content_hash, load_cached, save_cached
 
@@ -101,7 +102,10 @@ def featurize(
         if hit is not None and hit.shape[0] == len(texts):
             logger.info("features for %d texts from cache (%s)", len(texts), feat.model_id)
             return hit
-    X = feat.transform(texts)
+    with progress(f"featurize ({name})", total=len(texts), unit="texts") as advance:
+        if getattr(feat, "progress", False) is None:  # the encoder reports its batches
+            feat.progress = lambda done, total: advance(0, completed=done)  # type: ignore[attr-defined]
+        X = feat.transform(texts)
     if cache:
         save_cached(root, feat.model_id, key, X)
     return X

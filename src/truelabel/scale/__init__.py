@@ -4,7 +4,7 @@
   passes over chunks of ``(labels, pred_probs)``; the same flags as
   :func:`truelabel.audit.find_label_issues`.
 - :class:`FeatureStore`: features in a memory-mapped ``.npy`` written chunk by chunk.
-- :class:`StageRunner`: per-stage progress with ETA, checkpoints and ``resume``.
+- :class:`StageRunner`: stages with checkpoints, ``resume`` and progress with ETA.
 - engines: ``local`` (chunks in sequence) and ``dask`` (tasks on a distributed cluster).
 """
 
@@ -28,7 +28,7 @@ from ._dawid_skene import ChunkedDawidSkene, load_vote_store, save_vote_store
 from ._engine import ENGINES, ChunkedArrays, DaskEngine, Engine, LocalEngine, make_engine
 from ._memory import DEFAULT_MAX_MEMORY, chunk_rows_for, parse_memory
 from ._predict import LargePredictResult, predict_large
-from ._stages import Progress, StageRunner, checkpoint_dir_for, fingerprint
+from ._stages import StageRunner, checkpoint_dir_for, fingerprint
 from ._store import FeatureStore
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
     "LargePredictResult",
     "LocalEngine",
     "MinibatchLogisticRegression",
-    "Progress",
     "StageRunner",
     "aggregate_large",
     "audit_large",

@@ -18,7 +18,7 @@ from ..sources._votes import VoteArrays
 from ._dawid_skene import ChunkedDawidSkene, load_vote_store, save_vote_store
 from ._engine import Engine, make_engine
 from ._memory import parse_memory
-from ._stages import Progress, StageRunner, checkpoint_dir_for, fingerprint
+from ._stages import StageRunner, checkpoint_dir_for, fingerprint
 
 __all__ = ["LargeAggregateResult", "aggregate_large"]
 
@@ -130,7 +130,7 @@ def aggregate_large(
         checkpoint_dir_for(out_p),
         fingerprint=fingerprint(settings),
         resume=resume,
-        progress=Progress(progress),
+        progress=progress,
     )
     eng = make_engine(
         engine,
@@ -193,7 +193,7 @@ def aggregate_large(
                 "n_chunks": m.n_chunks_,
             }
 
-        em = runner.run("em", stage_em, total=1)
+        em = runner.run("em", stage_em, total=1, unit="fits")
         post = np.asarray(em["posterior"])
         conf = np.asarray(em["confusion"], dtype=np.float64)
         prior = np.asarray(em["prior"], dtype=np.float64)

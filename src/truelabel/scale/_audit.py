@@ -37,7 +37,7 @@ from ._confident import audit_probabilities
 from ._crossfit import crossfit_folds, incremental_cross_val_predict_proba
 from ._engine import Engine, _worker_cache, make_engine
 from ._memory import chunk_rows_for, parse_memory
-from ._stages import Progress, StageRunner, checkpoint_dir_for, fingerprint
+from ._stages import StageRunner, checkpoint_dir_for, fingerprint
 from ._store import FeatureStore
 
 __all__ = ["LargeAuditResult", "audit_large"]
@@ -299,9 +299,7 @@ def audit_large(
         "max_memory": budget,
     }
     ck = checkpoint_dir_for(out_p)
-    runner = StageRunner(
-        ck, fingerprint=fingerprint(settings), resume=resume, progress=Progress(progress)
-    )
+    runner = StageRunner(ck, fingerprint=fingerprint(settings), resume=resume, progress=progress)
     eng = make_engine(
         engine,
         scheduler=scheduler,
@@ -436,7 +434,7 @@ def audit_large(
                     del mm
                 return {"learner": use}
 
-            runner.run("crossfit", stage_crossfit, total=folds)
+            runner.run("crossfit", stage_crossfit, total=folds, unit="folds")
             checkpoint_fail("crossfit")
 
         # ---------------------------------------------------------------- confident learning

@@ -1,4 +1,4 @@
-"""Per-stage progress with ETA, checkpoints in the run's staging area, and resumption.
+"""Stages with checkpoints in the run's staging area, resumption, and progress with ETA.
 
 A long run is a sequence of named stages. :class:`StageRunner` runs each stage, saves
 its result (arrays as ``.npy``, the rest as JSON) under ``<checkpoints>/<stage>/`` with a
@@ -14,19 +14,19 @@ import json
 import logging
 import os
 import shutil
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .._errors import InputError
+from .._progress import progress as progress_step
+from .._progress import progress_to, sink_for
 from ..io import to_jsonable
 
-__all__ = ["Progress", "StageRunner", "checkpoint_dir_for", "fingerprint"]
+__all__ = ["StageRunner", "checkpoint_dir_for", "fingerprint"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,67 +49,6 @@ def fingerprint(obj: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-class Progress:
-    """Per-stage progress bar with ETA on a terminal; log lines otherwise.
-
-    Parameters
-    ----------
-    enabled : bool, optional
-        Force on/off; default: on when stderr is a terminal.
-    """
-
-    def __init__(self, enabled: bool | None = None) -> None:
-        self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
-        self._progress: Any = None
-
-    @contextmanager
-    def task(self, name: str, total: float | None) -> Iterator[Callable[[float], None]]:
-        """Context yielding ``advance(n)``; shows a bar with ETA when enabled."""
-        t0 = time.perf_counter()
-        done = [0.0]
-        last_log = [t0]
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.progress import Progress as RichProgress
-
-            with RichProgress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-                console=Console(stderr=True),
-                transient=False,
-            ) as bar:
-                tid = bar.add_task(name, total=total)
-
-                def advance_bar(n: float) -> None:
-                    bar.advance(tid, n)
-
-                yield advance_bar
-        else:
-
-            def advance_log(n: float) -> None:
-                done[0] += n
-                now = time.perf_counter()
-                if now - last_log[0] >= 10.0 and total:
-                    rate = done[0] / max(now - t0, 1e-9)
-                    eta = (total - done[0]) / rate if rate > 0 else float("nan")
-                    logger.info("%s: %.0f/%.0f, ETA %.0fs", name, done[0], total, eta)
-                    last_log[0] = now
-
-            yield advance_log
-        logger.info("stage %s finished in %.1fs", name, time.perf_counter() - t0)
-
-
 class StageRunner:
     """Run named stages with checkpoints and optional resumption.
 
@@ -122,8 +61,10 @@ class StageRunner:
     resume : bool
         Load finished stages from ``checkpoint_dir`` instead of running them again.
         Without it, old checkpoints are discarded.
-    progress : Progress, optional
-        Progress display; default decides by whether stderr is a terminal.
+    progress : bool, optional
+        ``True``: rich bars on stderr; ``False``: none; default: the progress display the
+        caller installed (the ``truelabel`` command's), else log lines
+        (:mod:`truelabel._progress`).
 
     Attributes
     ----------
@@ -139,12 +80,12 @@ class StageRunner:
         *,
         fingerprint: str,
         resume: bool = False,
-        progress: Progress | None = None,
+        progress: bool | None = None,
     ) -> None:
         self.dir = Path(checkpoint_dir)
         self.fingerprint = fingerprint
         self.resume = resume
-        self.progress = progress if progress is not None else Progress()
+        self.sink = sink_for(progress)
         self.timings: dict[str, float] = {}
         self.resumed: list[str] = []
         meta = self.dir / "fingerprint.json"
@@ -176,6 +117,7 @@ class StageRunner:
         fn: Callable[[Callable[[float], None]], StageResult],
         *,
         total: float | None = None,
+        unit: str = "rows",
     ) -> StageResult:
         """Run stage ``name`` (or load it when resuming) and checkpoint its result.
 
@@ -188,6 +130,8 @@ class StageRunner:
             arrays (saved as ``.npy``, loaded back memory-mapped) and JSON-able values.
         total : float, optional
             Units of work, for the ETA.
+        unit : str
+            What a unit is (rows, folds …), shown beside the count.
 
         Returns
         -------
@@ -199,7 +143,7 @@ class StageRunner:
             self.timings[name] = 0.0
             return self._load(name)
         t0 = time.perf_counter()
-        with self.progress.task(name, total) as advance:
+        with progress_to(self.sink), progress_step(name, total, unit=unit) as advance:
             result = fn(advance)
         self._save(name, result)
         self.timings[name] = time.perf_counter() - t0

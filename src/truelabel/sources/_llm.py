@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,9 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError, ServiceError
+from .._progress import progress as progress_step
 from .._validation import Interval, Options, check_params
+from ..report import ReportMixin
 from ._llm_cache import LLMCache, request_key
 from ._llm_client import CallOutcome, ChatClient, FatalEndpointError, UnsupportedParameter
 from ._zeroshot_classes import ClassSpec, parse_classes
@@ -40,6 +43,7 @@ from ._zeroshot_classes import ClassSpec, parse_classes
 __all__ = [
     "LLMLabeler",
     "LLMResult",
+    "answer_token_limit",
     "label_with_llm",
     "match_label",
     "nearest_examples",
@@ -201,9 +205,31 @@ def nearest_examples(Xq: Any, Xg: Any, k: int) -> np.ndarray:
     return np.take_along_axis(idx, order, axis=1)
 
 
+def answer_token_limit(classes: Sequence[str], *, margin: int = 16) -> int:
+    """Completion tokens that always fit the longest answer the prompt asks for.
+
+    The answer schema is ``{"label": "<class>"}``; a byte-level BPE token covers at least
+    one byte, so the UTF-8 length of that object with the longest class name bounds its
+    tokens whatever the tokenizer. ``margin`` leaves room for whitespace, a code fence or
+    an end-of-turn token. A cap only limits a rambling answer: a model that stops after
+    the label is billed for the tokens it wrote, not for the cap.
+
+    Parameters
+    ----------
+    classes : sequence of str
+    margin : int
+
+    Returns
+    -------
+    int
+    """
+    longest = max((str(c) for c in classes), key=lambda c: len(c.encode("utf-8")), default="")
+    return len(json.dumps({"label": longest}, ensure_ascii=False).encode("utf-8")) + margin
+
+
 # ---------------------------------------------------------------------------- result
-@dataclass
-class LLMResult:
+@dataclass(repr=False)
+class LLMResult(ReportMixin):
     """What :meth:`LLMLabeler.label` produced.
 
     Attributes
@@ -214,10 +240,12 @@ class LLMResult:
         log-probabilities nor several samples were available.
     answers : DataFrame
         One row per (item, sample): ``item_id, sample, raw, label, confidence, cached,
-        error``; ``label`` is None for abstains, failures and budget skips.
+        error, truncated``; ``label`` is None for abstains, failures and budget skips;
+        ``truncated`` marks an answer the server cut off at ``max_tokens``.
     stats : dict
-        Calls made, cache hits, abstains, failures, skipped (budget), tokens, cost,
-        why the run stopped early (``stopped``), cache rebuild notice, seconds.
+        Calls made, cache hits, abstains (``n_truncated`` of them cut off at
+        ``max_tokens``), failures, skipped (budget), tokens, cost, the ``max_tokens``
+        used, why the run stopped early (``stopped``), cache rebuild notice, seconds.
     source : str
         The source name of the votes (``llm:<model>:<prompt>``).
     """
@@ -226,6 +254,30 @@ class LLMResult:
     answers: Any
     stats: dict[str, Any]
     source: str
+
+    def __repr__(self) -> str:
+        st = self.stats
+        return (
+            f"LLMResult(source={self.source!r}, n_items={st.get('n_items')}, "
+            f"n_votes={st.get('n_votes')}, n_abstain={st.get('n_abstain')}, "
+            f"n_truncated={st.get('n_truncated', 0)}, n_failed={st.get('n_failed')})"
+        )
+
+    def _render_report(self) -> str:
+        from ._report import render_llm_report
+
+        return render_llm_report(self)
+
+    def _repr_facts(self) -> list[tuple[str, Any]]:
+        st = self.stats
+        keys = ("n_items", "n_votes", "n_abstain", "n_truncated", "n_failed", "n_skipped")
+        facts: list[tuple[str, Any]] = [("source", self.source)]
+        facts += [(k.removeprefix("n_").replace("_", " "), st.get(k, 0)) for k in keys]
+        facts += [("paid calls", st.get("n_calls")), ("cache hits", st.get("n_cache_hits"))]
+        return facts
+
+    def _repr_frame(self) -> tuple[str, Any]:
+        return "votes", self.votes
 
 
 @dataclass
@@ -276,8 +328,10 @@ class LLMLabeler:
         Answers per item; with ``> 1`` the confidence is the agreement of the samples
         (use ``temperature > 0``).
     temperature : float
-    max_tokens : int
-        Completion tokens per call.
+    max_tokens : int, optional
+        Completion tokens per call; default (``None``) :func:`answer_token_limit` of the
+        class list, room for the longest class name in the JSON answer. An answer cut off
+        at this limit is counted as truncated (``stats["n_truncated"]``).
     structured : {"auto", "json_schema", "none"}
         Constrain the answer with a JSON schema (``auto`` falls back to plain text when
         the server refuses it).
@@ -302,7 +356,7 @@ class LLMLabeler:
         "n_shots": [Interval(int, 0, None)],
         "n_samples": [Interval(int, 1, None)],
         "temperature": [Interval(float, 0, 2)],
-        "max_tokens": [Interval(int, 1, None)],
+        "max_tokens": [Interval(int, 1, None), None],
         "structured": [Options(("auto", "json_schema", "none"))],
         "logprobs": ["boolean"],
         "max_calls": [Interval(int, 0, None), None],
@@ -324,7 +378,7 @@ class LLMLabeler:
         n_shots: int = 0,
         n_samples: int = 1,
         temperature: float = 0.0,
-        max_tokens: int = 16,
+        max_tokens: int | None = None,
         structured: str = "auto",
         logprobs: bool = True,
         cache_path: str | Path | None = None,
@@ -386,7 +440,8 @@ class LLMLabeler:
     def _params(
         self, classes: Sequence[str], sample: int, structured: bool, logprobs: bool
     ) -> dict[str, Any]:
-        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        limit = self.max_tokens if self.max_tokens is not None else answer_token_limit(classes)
+        params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": limit}
         if self.n_samples > 1:
             params["seed"] = sample
         if structured:
@@ -537,6 +592,7 @@ class LLMLabeler:
                 "confidence": np.nan,
                 "cached": False,
                 "error": None,
+                "truncated": False,
             }
             resp = lookup(i, s)
             if resp is not None:
@@ -545,8 +601,10 @@ class LLMLabeler:
                 resp, err = self._call(client, cache, run, messages_for(i), names, s)
                 row["error"] = err
             if resp is not None:
-                content = resp["choices"][0]["message"].get("content")
+                choice = resp["choices"][0]
+                content = choice["message"].get("content")
                 row["raw"] = content
+                row["truncated"] = choice.get("finish_reason") == "length"
                 lab = match_label(content, names)
                 row["label"] = lab
                 if lab is not None:
@@ -556,9 +614,14 @@ class LLMLabeler:
             with done_lock:
                 done[0] += 1
                 n_done = done[0]
+            with run.lock:
+                spent = f"spent {run.calls:,} calls, {run.tokens:,} tokens"
+            tick(1, note=spent)
             if progress is not None:
                 progress(n_done, len(units))
 
+        steps = ExitStack()  # closed in the finally below, with the client and the cache
+        tick = steps.enter_context(progress_step("LLM answers", total=len(units), unit="answers"))
         try:
             if self.concurrency == 1:
                 for u in range(len(units)):
@@ -575,16 +638,28 @@ class LLMLabeler:
                         pool.shutdown(wait=True, cancel_futures=True)
                         raise
         finally:
+            steps.close()
             client.close()
             rebuilt = cache.rebuilt
             cache.close()
 
         answers = pd.DataFrame(
             [r for r in rows if r],
-            columns=["item_id", "sample", "raw", "label", "confidence", "cached", "error"],
+            columns=[
+                "item_id",
+                "sample",
+                "raw",
+                "label",
+                "confidence",
+                "cached",
+                "error",
+                "truncated",
+            ],
         )
         votes = self._votes(answers, source)
         n_abstain = int((answers["raw"].notna() & answers["label"].isna()).sum())
+        truncated = answers["truncated"].fillna(False).astype(bool)
+        n_truncated = int((truncated & answers["label"].isna()).sum())
         n_failed = int(answers["error"].notna().sum())
         n_skipped = int((answers["raw"].isna() & answers["error"].isna()).sum())
         cost = (
@@ -601,6 +676,10 @@ class LLMLabeler:
             "n_answers": int(answers["raw"].notna().sum()),
             "n_votes": len(votes),
             "n_abstain": n_abstain,
+            "n_truncated": n_truncated,
+            "max_tokens": self.max_tokens
+            if self.max_tokens is not None
+            else answer_token_limit(names),
             "n_failed": n_failed,
             "n_skipped": n_skipped,
             "prompt_tokens": run.prompt_tokens,
@@ -807,6 +886,7 @@ def label_with_llm(
     import pandas as pd
 
     from ..io import RunDir, check_out_dir, load_dataset
+    from ..report import write_report
     from ._zeroshot_classes import load_classes
 
     if (classes is None) == (classes_file is None):
@@ -867,7 +947,10 @@ def label_with_llm(
             run.write_parquet("votes.parquet", res.votes)
             run.write_parquet(
                 "answers.parquet",
-                res.answers.astype({"raw": "string", "error": "string", "label": "string"}),
+                res.answers.astype(
+                    {"raw": "string", "error": "string", "label": "string", "truncated": bool}
+                ),
             )
             run.write_json("summary.json", res.stats)
+            write_report(run, res._render_report())
     return res

@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from .._errors import InputError, NotFittedError
 from .._types import Float32Array, IntArray, RandomState
 from .._validation import Interval, Options, check_params
+from ..report import ReportMixin
 from ._zeroshot_classes import ClassSpec, parse_classes
 
 __all__ = [
@@ -723,8 +724,8 @@ class ZeroShotLabeler:
         return self._gate(Xn, proba).astype(np.float32)
 
 
-@dataclass
-class LabelResult:
+@dataclass(repr=False)
+class LabelResult(ReportMixin):
     """What :func:`label` produced.
 
     Attributes
@@ -745,6 +746,32 @@ class LabelResult:
     classes: list[ClassSpec]
     summary: dict[str, Any]
     out: Any = None
+    texts: Any = None
+    known_labels: Any = None
+
+    def __repr__(self) -> str:
+        s = self.summary
+        return (
+            f"LabelResult(n_items={s.get('n_items')}, n_classes={s.get('n_classes')}, "
+            f"mean_confidence={float(s.get('mean_confidence', float('nan'))):.3f})"
+        )
+
+    def _render_report(self) -> str:
+        from ._report import render_label_report
+
+        return render_label_report(self)
+
+    def _repr_facts(self) -> list[tuple[str, Any]]:
+        s = self.summary
+        return [
+            ("items", s.get("n_items")),
+            ("classes", ", ".join(str(c) for c in s.get("classes", [])[:12])),
+            ("featurizer", s.get("featurizer")),
+            ("mean confidence", s.get("mean_confidence")),
+        ]
+
+    def _repr_frame(self) -> tuple[str, Any]:
+        return "labels", self.labels[["item_id", "label", "confidence"]]
 
 
 def label(
@@ -864,14 +891,22 @@ def label(
         "mean_confidence": float(conf.mean()),
         "per_class": {c: int(counts.get(c, 0)) for c in names},
     }
-    written = None
+    result = LabelResult(
+        labels=labels_df,
+        votes=votes_df,
+        classes=specs,
+        summary=summary,
+        texts=list(ds.text),
+        known_labels=y,
+    )
     if out is not None:
+        from ..report import write_report
+
         with RunDir(out, kind="label", overwrite=overwrite, meta={"command": "label"}) as run:
             run.write_parquet("labels.parquet", labels_df)
             run.write_parquet("votes.parquet", votes_df)
             run.write_text("classes.yaml", dump_classes(specs))
             run.write_json("summary.json", summary)
-        written = run.out
-    return LabelResult(
-        labels=labels_df, votes=votes_df, classes=specs, summary=summary, out=written
-    )
+            write_report(run, result._render_report())
+        result.out = run.out
+    return result
