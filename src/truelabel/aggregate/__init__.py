@@ -30,6 +30,7 @@ from ._numeric_result import (
     krippendorff_alpha_interval,
 )
 from ._quality import krippendorff_alpha, source_quality, spammer_score
+from ._report import render_aggregate_page, source_charts
 from ._result import AggregateResult, aggregate, aggregate_votes
 
 __all__ = [
@@ -60,7 +61,9 @@ __all__ = [
     "krippendorff_alpha_interval",
     "make_label_model",
     "make_numeric_model",
+    "render_aggregate_page",
     "select_label_model",
+    "source_charts",
     "source_quality",
     "spammer_score",
 ]

@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from ._numeric_result import NumericAggregateResult
     from ._result import AggregateResult
 
-__all__ = ["render_numeric_report", "render_report_page"]
+__all__ = [
+    "render_aggregate_page",
+    "render_numeric_report",
+    "render_report_page",
+    "source_charts",
+]
 
 MAX_CONFUSIONS = 6
 MAX_SOURCE_ROWS = 2000
@@ -45,16 +50,40 @@ def _records(df: pd.DataFrame, limit: int) -> list[dict[str, Any]]:
     return [{str(k): v for k, v in r.items()} for r in df.head(limit).to_dict("records")]
 
 
-def _class_charts(res: AggregateResult) -> list[dict[str, str]]:
+def source_charts(
+    sources: pd.DataFrame,
+    *,
+    accuracy_column: str,
+    confidence: np.ndarray,
+    confusion: np.ndarray | None,
+    source_names: list[str],
+    classes: list[str],
+    history: np.ndarray | None = None,
+    n_iter: Any = None,
+    converged: Any = None,
+) -> list[dict[str, str]]:
+    """The charts of a class-label aggregation, whatever engine ran it.
+
+    Parameters
+    ----------
+    sources : DataFrame
+        One row per source with ``source``, ``n_votes``, ``is_gold`` and
+        ``accuracy_column``, worst first.
+    confidence : ndarray of shape (n_items,)
+        The posterior probability of each item's label.
+    confusion : ndarray of shape (n_sources, K, K'), optional
+        ``P(answer | true)`` per source, in ``source_names`` order.
+    history : ndarray, optional
+        Log-likelihood per EM iteration.
+    """
     out: list[dict[str, str]] = []
-    s = res.summary
-    src = res.sources[~res.sources["is_gold"].astype(bool) & (res.sources["n_votes"] > 0)]
+    src = sources[~sources["is_gold"].astype(bool) & (sources["n_votes"] > 0)]
     if len(src):
         out.append(
             {
                 "svg": scatter(
                     src["n_votes"].to_numpy(),
-                    src["estimated_accuracy"].to_numpy(),
+                    src[accuracy_column].to_numpy(),
                     title="Source quality",
                     xlabel="votes cast",
                     ylabel="estimated accuracy",
@@ -65,11 +94,10 @@ def _class_charts(res: AggregateResult) -> list[dict[str, str]]:
                 "are shrunk toward an average source.",
             }
         )
-    conf = res.posterior.max(axis=1) if res.posterior.size else np.zeros(0)
     out.append(
         {
             "svg": histogram(
-                conf,
+                confidence,
                 title="Confidence of the aggregated label",
                 xlabel="confidence (posterior probability of the chosen label)",
                 value_range=(0.0, 1.0),
@@ -79,44 +107,85 @@ def _class_charts(res: AggregateResult) -> list[dict[str, str]]:
             "true label is known and was not given to the model.",
         }
     )
-    hist = getattr(res.model, "log_likelihood_history_", None)
-    if hist is not None and len(hist) > 1:
-        h = np.asarray(hist, dtype=np.float64)
+    if history is not None and len(history) > 1:
         out.append(
             {
                 "svg": line_chart(
-                    np.arange(1, len(h) + 1),
-                    {"log-likelihood": h},
+                    np.arange(1, len(history) + 1),
+                    {"log-likelihood": np.asarray(history, dtype=np.float64)},
                     title="EM convergence",
                     xlabel="iteration",
                     ylabel="log-likelihood of the votes",
                 ),
-                "caption": f"{s.get('n_iter')} iterations; converged: {s.get('converged')}.",
+                "caption": f"{n_iter} iterations; converged: {converged}.",
             }
         )
-    worst = src[src["n_votes"] >= max(5, res.votes.n_classes)].head(MAX_CONFUSIONS)
-    index = {str(n): i for i, n in enumerate(res.votes.source_names)}
-    classes = [str(c) for c in res.classes]
+    if confusion is None or not confusion.size:
+        return out
     k = len(classes)
-    if res.confusion.size:
-        for name, acc in zip(worst["source"], worst["estimated_accuracy"], strict=True):
-            cm = np.asarray(res.confusion[index[str(name)]])[:k, :k]
-            out.append(
-                {
-                    "svg": confusion_chart(
-                        cm,
-                        classes,
-                        title=f"Source {name} (estimated accuracy {acc:.2f})",
-                        row_name="true",
-                        col_name="answer",
-                        value_name="P(answer | true)",
-                    ),
-                    "caption": "Rows: the true class; columns: this source's answer."
-                    if k <= MAX_HEATMAP_CLASSES
-                    else "The source's most frequent mistakes, 'true ← answer'.",
-                }
-            )
+    worst = src[src["n_votes"] >= max(5, k)].sort_values(accuracy_column).head(MAX_CONFUSIONS)
+    index = {str(n): i for i, n in enumerate(source_names)}
+    for name, acc in zip(worst["source"], worst[accuracy_column], strict=True):
+        cm = np.asarray(confusion[index[str(name)]])[:k, :k]
+        out.append(
+            {
+                "svg": confusion_chart(
+                    cm,
+                    classes,
+                    title=f"Source {name} (estimated accuracy {acc:.2f})",
+                    row_name="true",
+                    col_name="answer",
+                    value_name="P(answer | true)",
+                ),
+                "caption": "Rows: the true class; columns: this source's answer."
+                if k <= MAX_HEATMAP_CLASSES
+                else "The source's most frequent mistakes, 'true ← answer'.",
+            }
+        )
     return out
+
+
+def render_aggregate_page(
+    *,
+    title: str,
+    summary: dict[str, Any],
+    facts: list[tuple[str, Any]],
+    cards: list[dict[str, Any]],
+    charts: list[dict[str, str]],
+    sources: pd.DataFrame,
+    labels: pd.DataFrame,
+    score_rows: list[dict[str, Any]] | None = None,
+    criterion: str = "",
+) -> str:
+    """The aggregation page (class or numeric labels, any engine).
+
+    Parameters
+    ----------
+    labels : DataFrame
+        The items to list first (least certain first).
+    """
+    s = summary
+    return render_report(
+        "truelabel.aggregate",
+        "aggregate_report.html.j2",
+        kind="aggregate"
+        + (f" --engine {s['settings']['engine']}" if s.get("settings", {}).get("engine") else ""),
+        title=title,
+        s=s,
+        facts=facts,
+        cards=cards,
+        notes=list(s.get("notes", [])),
+        warnings=list(s.get("warnings", [])),
+        score_rows=score_rows or [],
+        criterion=criterion,
+        charts=charts,
+        source_cols=_columns(sources),
+        source_rows=_records(sources, MAX_SOURCE_ROWS),
+        n_sources=len(sources),
+        label_cols=_columns(labels),
+        label_rows=_records(labels, LEAST_CONFIDENT),
+        n_labels=len(labels),
+    )
 
 
 def render_report_page(res: AggregateResult) -> str:
@@ -141,12 +210,20 @@ def render_report_page(res: AggregateResult) -> str:
     ]
     least = res.labels.sort_values("confidence", kind="stable")
     label_cols = [c for c in ("item_id", "label", "confidence", "n_votes", "is_gold") if c in least]
-    return render_report(
-        "truelabel.aggregate",
-        "aggregate_report.html.j2",
-        kind="aggregate",
+    charts = source_charts(
+        res.sources,
+        accuracy_column="estimated_accuracy",
+        confidence=res.posterior.max(axis=1) if res.posterior.size else np.zeros(0),
+        confusion=np.asarray(res.confusion) if res.confusion.size else None,
+        source_names=[str(n) for n in res.votes.source_names],
+        classes=[str(c) for c in res.classes],
+        history=getattr(res.model, "log_likelihood_history_", None),
+        n_iter=s.get("n_iter"),
+        converged=s.get("converged"),
+    )
+    return render_aggregate_page(
         title="Aggregation report",
-        s=s,
+        summary=s,
         facts=facts,
         cards=[
             {"value": f"{s['n_items']:,}", "label": "items"},
@@ -164,17 +241,11 @@ def render_report_page(res: AggregateResult) -> str:
             },
             {"value": f"{s['mean_confidence']:.3f}", "label": "mean confidence", "tone": "neutral"},
         ],
-        notes=list(s.get("notes", [])),
-        warnings=list(s.get("warnings", [])),
+        charts=charts,
+        sources=res.sources,
+        labels=least[label_cols],
         score_rows=score_rows,
         criterion=s.get("method_criterion", ""),
-        charts=_class_charts(res),
-        source_cols=_columns(res.sources),
-        source_rows=_records(res.sources, MAX_SOURCE_ROWS),
-        n_sources=len(res.sources),
-        label_cols=_columns(least[label_cols]),
-        label_rows=_records(least[label_cols], LEAST_CONFIDENT),
-        n_labels=len(least),
     )
 
 
@@ -230,12 +301,9 @@ def render_numeric_report(res: NumericAggregateResult) -> str:
         for c in ("item_id", "label", "lower", "upper", "width", "n_votes", "is_gold")
         if c in least
     ]
-    return render_report(
-        "truelabel.aggregate",
-        "aggregate_report.html.j2",
-        kind="aggregate",
+    return render_aggregate_page(
         title="Numeric aggregation report",
-        s=s,
+        summary=s,
         facts=facts,
         cards=[
             {"value": f"{s['n_items']:,}", "label": "items"},
@@ -252,15 +320,7 @@ def render_numeric_report(res: NumericAggregateResult) -> str:
                 "tone": "neutral",
             },
         ],
-        notes=list(s.get("notes", [])),
-        warnings=list(s.get("warnings", [])),
-        score_rows=[],
-        criterion="",
         charts=charts,
-        source_cols=_columns(res.sources),
-        source_rows=_records(res.sources, MAX_SOURCE_ROWS),
-        n_sources=len(res.sources),
-        label_cols=_columns(least[label_cols]),
-        label_rows=_records(least[label_cols], LEAST_CONFIDENT),
-        n_labels=len(least),
+        sources=res.sources,
+        labels=least[label_cols],
     )

@@ -19,6 +19,7 @@ from ._health import class_health, class_imbalance, model_agreement
 from ._neighbors import nearest_neighbors
 from ._noise import NoiseEstimate, estimate_noise_matrices
 from ._outliers import find_outliers, get_outlier_scores
+from ._report import render_audit_page
 from ._result import AuditResult
 from ._scores import (
     LABEL_QUALITY_METHODS,
@@ -52,6 +53,7 @@ __all__ = [
     "get_outlier_scores",
     "model_agreement",
     "nearest_neighbors",
+    "render_audit_page",
 ]
 
 make_module_callable(__name__, audit)

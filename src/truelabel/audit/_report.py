@@ -18,7 +18,7 @@ from ..report import (
 if TYPE_CHECKING:
     from ._result import AuditResult
 
-__all__ = ["render_audit_report"]
+__all__ = ["reliability_bins", "render_audit_page", "render_audit_report"]
 
 #: flagged rows listed in the report's issue table (sortable and searchable)
 TOP_ISSUES = 500
@@ -31,35 +31,44 @@ def _codes(values: pd.Series, classes: list[Any]) -> np.ndarray:
     return np.asarray(index.get_indexer(pd.Index(values.astype(str))), dtype=np.int64)
 
 
-def _reliability(result: AuditResult) -> str | None:
-    """Reliability of the reported probabilities against the given labels."""
+def reliability_bins(result: AuditResult) -> dict[str, Any] | None:
+    """Reliability bins of the reported probabilities against the given labels."""
     from ..calibrate import reliability_diagram
 
     issues = result.issues
     if "row" not in issues.columns or result.pred_probs is None:
         return None
     p = np.asarray(result.pred_probs, dtype=np.float64)
+    if p.ndim != 2:
+        return None
     order = np.argsort(issues["row"].to_numpy(), kind="stable")
     given = _codes(issues["given_label"].iloc[order], list(result.classes))
     rows = issues["row"].to_numpy()[order]
     ok = (given >= 0) & np.isfinite(p[rows]).all(axis=1)
-    if ok.sum() < 10 or p.ndim != 2:
+    if ok.sum() < 10:
         return None
     probs = p[rows[ok]]
     probs = probs / probs.sum(axis=1, keepdims=True)
-    d = reliability_diagram(probs.astype(np.float32), given[ok], n_bins=10)
+    return reliability_diagram(probs.astype(np.float32), given[ok], n_bins=10).to_dict()
+
+
+def _reliability_chart(bins: dict[str, Any]) -> str:
+    def arr(key: str) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in bins[key]], dtype=np.float64)
+
     return reliability_chart(
-        d.bin_edges,
-        d.confidence,
-        d.accuracy,
-        d.count,
+        np.asarray(bins["bin_edges"], dtype=np.float64),
+        arr("confidence"),
+        arr("accuracy"),
+        np.asarray(bins["count"]),
         title="Reliability of the reported probabilities",
         against="share matching the given label",
     )
 
 
-def _charts(result: AuditResult) -> list[dict[str, str]]:
-    s = result.summary
+def _charts(
+    s: dict[str, Any], issues: pd.DataFrame, rel: dict[str, Any] | None
+) -> list[dict[str, str]]:
     names = [str(c) for c in s["classes"]]
     nm = np.asarray(s["noise_matrix"]["values"], dtype=np.float64)
     rates = np.array([s["noise_rate_per_class"][c] for c in s["classes"]], dtype=np.float64)
@@ -91,14 +100,14 @@ def _charts(result: AuditResult) -> list[dict[str, str]]:
             "caption": "Classes with the highest estimated share of mislabelled items first.",
         },
     ]
-    issues = result.issues
     q = issues["label_quality"].to_numpy(dtype=np.float64)
     scored = np.isfinite(q)  # empty texts may have no score
     charts.append(
         {
             "svg": histogram(
                 q[scored],
-                title="Label quality (lower = more suspicious)",
+                title="Label quality (lower = more suspicious)"
+                + ("" if len(q) >= int(s["n"]) else f" — the {len(q):,} lowest"),
                 xlabel="label quality",
                 value_range=(0.0, 1.0),
                 split=issues["is_label_issue"].to_numpy(dtype=bool)[scored],
@@ -106,11 +115,10 @@ def _charts(result: AuditResult) -> list[dict[str, str]]:
             ),
         }
     )
-    rel = _reliability(result)
     if rel is not None:
         charts.append(
             {
-                "svg": rel,
+                "svg": _reliability_chart(rel),
                 "caption": "Measured against the given labels, which are partly wrong: a "
                 "well-calibrated model sits below the diagonal by about the noise rate.",
             }
@@ -118,8 +126,12 @@ def _charts(result: AuditResult) -> list[dict[str, str]]:
     return charts
 
 
-def _issue_rows(result: AuditResult) -> tuple[list[dict[Any, Any]], int]:
-    issues = result.issues
+def _issue_rows(issues: pd.DataFrame) -> tuple[list[dict[Any, Any]], int]:
+    if "issue" not in issues.columns:  # the scale engines' top issues: label errors only
+        issues = issues.assign(
+            issue=np.where(issues["is_label_issue"].to_numpy(dtype=bool), "label_error", "none"),
+            reason="",
+        )
     keep = issues["issue"] != "none"
     if "is_empty_text" in issues.columns:
         keep &= ~issues["is_empty_text"].astype(bool)
@@ -142,21 +154,54 @@ def render_audit_report(result: AuditResult) -> str:
         A complete HTML document; it references ``report.css`` and ``report.js``
         (written next to it by :func:`truelabel.report.write_report`).
     """
-    s = result.summary
-    issues = result.issues
-    rows, n_flagged = _issue_rows(result)
+    return render_audit_page(
+        result.summary,
+        result.issues,
+        reliability=reliability_bins(result),
+        sources=result.extra.get("sources"),
+    )
+
+
+def render_audit_page(
+    summary: dict[str, Any],
+    issues: pd.DataFrame,
+    *,
+    reliability: dict[str, Any] | None = None,
+    sources: pd.DataFrame | None = None,
+) -> str:
+    """The audit page from a summary and an issues table sorted most suspicious first.
+
+    Used by the in-memory audit and by the chunked and Dask engines (which pass their
+    top issues and reliability bins computed chunk by chunk), so every engine's report
+    looks the same.
+
+    Parameters
+    ----------
+    summary : dict
+        The run's ``summary.json``.
+    issues : DataFrame
+        ``item_id``, ``given_label``, ``suggested_label``, ``given_prob``,
+        ``suggested_prob``, ``label_quality``, ``is_label_issue`` (and ``text``,
+        ``issue``, ``reason`` when known), most suspicious first.
+    reliability : dict, optional
+        :meth:`truelabel.calibrate.ReliabilityDiagram.to_dict` of the reported
+        probabilities against the given labels.
+    sources : DataFrame, optional
+        The per-source table of an audit of votes.
+    """
+    s = summary
+    rows, n_flagged = _issue_rows(issues)
     health = sorted(
         s.get("class_health", []), key=lambda r: -float(r.get("estimated_error_rate", 0) or 0)
     )
-    health_cols = [("class", "class", "text")] + [
-        (k, k.replace("_", " "), "num" if isinstance(v, int | float) else "text")
+    health_cols = [("class", "class", "label")] + [
+        (k, k.replace("_", " "), "num" if isinstance(v, int | float) else "label")
         for k, v in (health[0].items() if health else [])
         if k != "class"
     ]
     empty_ids: list[Any] = []
     if "is_empty_text" in issues.columns:
         empty_ids = issues.loc[issues["is_empty_text"].astype(bool), "item_id"].tolist()
-    sources = result.extra.get("sources")
     src_rows = sources.to_dict("records") if sources is not None else []
     src_cols = (
         [
@@ -166,19 +211,22 @@ def render_audit_report(result: AuditResult) -> str:
         if sources is not None
         else []
     )
+    counts = s.get("counts", {})
     return render_report(
         "truelabel.audit",
         "audit_report.html.j2",
-        kind="audit",
+        kind="audit"
+        + (f" --engine {s['settings']['engine']}" if s.get("settings", {}).get("engine") else ""),
         s=s,
-        charts=_charts(result),
+        counts={k: counts.get(k) for k in ("label_error", "conflicting_duplicate", "outlier")},
+        charts=_charts(s, issues, reliability),
         rows=rows,
         n_flagged=n_flagged,
         has_text="text" in issues.columns,
         health=health,
         health_cols=health_cols,
         empty_ids=empty_ids[:MAX_EMPTY_LISTED],
-        n_empty=int(s["counts"].get("empty_text", len(empty_ids))),
+        n_empty=int(counts.get("empty_text", len(empty_ids))),
         agreement=s.get("model_agreement") or {},
         src_rows=src_rows,
         src_cols=src_cols,

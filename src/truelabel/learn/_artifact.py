@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from .._errors import InputError
 from .._types import BoolArray, Float32Array
+from ..report import ReportMixin
 from ._models import forward_numpy, softmax_np, split_rows
 
 __all__ = ["FORMAT", "TrainedModel", "load_model", "predict_table", "train_model"]
@@ -82,8 +83,8 @@ def _tfidf_from_spec(vocab: dict[str, int], idf: Sequence[float]) -> Any:
     return vec
 
 
-@dataclass
-class TrainedModel:
+@dataclass(repr=False)
+class TrainedModel(ReportMixin):
     """A trained, calibrated classifier with its featurizer: what ``load_model`` returns.
 
     Attributes
@@ -262,10 +263,11 @@ class TrainedModel:
         }
 
     def save(self, out: str | Path, *, overwrite: bool = False) -> Path:
-        """Write the model directory atomically; returns its path."""
+        """Write the model directory atomically (with its ``report.html``); returns its path."""
         from safetensors.numpy import save_file
 
         from ..io import RunDir
+        from ..report import write_report
 
         tensors = {
             f"net{i}.{k}": np.ascontiguousarray(v)
@@ -277,7 +279,34 @@ class TrainedModel:
             if self.tfidf is not None:
                 run.write_json("tfidf.json", self.tfidf)
             run.write_json("model.json", self.to_json())
+            write_report(run, self._render_report())
         return Path(out)
+
+    # ------------------------------------------------------------- notebook
+    def __repr__(self) -> str:
+        m = self.metadata.get("metrics", {})
+        acc = m.get("holdout_accuracy_vs_given_labels")
+        return (
+            f"TrainedModel(classes={len(self.classes)}, featurizer={self.featurizer.get('name')!r}, "
+            f"model={self.metadata.get('model')!r}, holdout_accuracy="
+            + (f"{acc:.3f})" if isinstance(acc, float) else "None)")
+        )
+
+    def _render_report(self) -> str:
+        from ._report import render_train_report
+
+        return render_train_report(self)
+
+    def _repr_facts(self) -> list[tuple[str, Any]]:
+        m = self.metadata.get("metrics", {})
+        return [
+            ("classes", len(self.classes)),
+            ("featurizer", self.featurizer.get("name")),
+            ("model", f"{self.metadata.get('model')}, loss {self.metadata.get('loss')}"),
+            ("held-out accuracy (vs given labels)", m.get("holdout_accuracy_vs_given_labels")),
+            ("held-out ECE after calibration", m.get("holdout_ece_after")),
+            ("temperature", self.temperature),
+        ]
 
 
 def load_model(path: str | Path) -> TrainedModel:
@@ -736,6 +765,7 @@ def train_model(
         "epochs_run": int(inner.n_epochs_),
         "best_epoch": int(inner.best_epoch_),
     }
+    metrics.update(_holdout_diagnostics(p_raw, p_cal, y_ho, classes))
     params = {k: v for k, v in inner.get_params().items() if k != "random_state"}
     tm.metadata = {
         "versions": _versions(),
@@ -760,6 +790,30 @@ def train_model(
         "calibrated": bool(calibrate),
     }
     return tm
+
+
+def _holdout_diagnostics(
+    p_raw: np.ndarray, p_cal: np.ndarray, y: np.ndarray, classes: Sequence[Any]
+) -> dict[str, Any]:
+    """Reliability bins before and after calibration and the most frequent confusions on
+    the held-out rows (for the report; against the given labels)."""
+    from ..calibrate import reliability_diagram
+
+    k = len(classes)
+    pred = p_cal.argmax(axis=1)
+    cm = np.bincount(y * k + pred, minlength=k * k).reshape(k, k)
+    np.fill_diagonal(cm, 0)
+    top = np.argsort(-cm, axis=None, kind="stable")[:15]
+    pairs = [
+        {"given": str(classes[i // k]), "predicted": str(classes[i % k]), "count": int(cm.flat[i])}
+        for i in top
+        if cm.flat[i] > 0
+    ]
+    return {
+        "holdout_reliability_before": reliability_diagram(p_raw, y, n_bins=10).to_dict(),
+        "holdout_reliability_after": reliability_diagram(p_cal, y, n_bins=10).to_dict(),
+        "holdout_top_confusions": pairs,
+    }
 
 
 def predict_table(

@@ -22,6 +22,7 @@ _LAZY: dict[str, str] = {
     "confusion_chart": "._svg",
     "heatmap": "._svg",
     "histogram": "._svg",
+    "histogram_counts": "._svg",
     "interval_chart": "._svg",
     "line_chart": "._svg",
     "nice_ticks": "._svg",

@@ -28,6 +28,7 @@ __all__ = [
     "confusion_chart",
     "heatmap",
     "histogram",
+    "histogram_counts",
     "interval_chart",
     "line_chart",
     "nice_ticks",
@@ -50,6 +51,7 @@ PALETTE = {
 _INK = "#333"
 _GRID = "#e5e5e5"
 _W, _H = 520, 300
+_BAR_CHARS = 50  # longest category label drawn beside a bar (the tooltip has it all)
 _FONT = 'font-family="system-ui,-apple-system,Segoe UI,Roboto,sans-serif"'
 
 
@@ -278,6 +280,37 @@ def histogram(
     edges = np.linspace(lo, hi, bins + 1)
     layers = [v] if grp is None else [v[~grp], v[grp]]
     counts = np.array([np.histogram(x, bins=edges)[0] for x in layers])
+    names = None if grp is None else split_names
+    return histogram_counts(
+        edges, counts, title=title, xlabel=xlabel, ylabel=ylabel, log_y=log_y, layer_names=names
+    )
+
+
+def histogram_counts(
+    edges: np.ndarray,
+    counts: np.ndarray,
+    *,
+    title: str,
+    xlabel: str,
+    ylabel: str = "items",
+    log_y: bool | None = None,
+    layer_names: Sequence[str] | None = None,
+) -> str:
+    """A histogram from counts already binned (e.g. summed over the chunks of a large run).
+
+    Parameters
+    ----------
+    edges : ndarray of shape (B + 1,)
+    counts : ndarray of shape (B,) or (L, B)
+        One row per stacked layer.
+    log_y : bool, optional
+        Default: when the counts are skewed (see :func:`histogram`).
+    layer_names : sequence of L str, optional
+        A legend entry per layer.
+    """
+    edges = np.asarray(edges, dtype=np.float64)
+    counts = np.atleast_2d(np.asarray(counts, dtype=np.int64))
+    lo, hi = float(edges[0]), float(edges[-1])
     total = counts.sum(axis=0)
     log = _skewed(total) if log_y is None else bool(log_y)
     f = _Frame(_W, _H, 58, 14, 44, 42)
@@ -285,24 +318,24 @@ def histogram(
     ymax = float(max(total.max() if len(total) else 1, 1))
     sy = _Scale(0.8 if log else 0.0, ymax * (1.6 if log else 1.05), f.y0, f.y1, log=log)
     _y_axis(f, sy, ylabel + (" (log scale)" if log else ""))
-    colours = [PALETTE["blue"], PALETTE["red"]]
+    colours = [PALETTE["blue"], PALETTE["red"], PALETTE["green"], PALETTE["orange"]]
     base = np.zeros_like(total, dtype=np.float64)
     for li, c in enumerate(counts):
         for b in np.flatnonzero(c):
             a, z = float(sx(edges[b])), float(sx(edges[b + 1]))
             y_lo = float(sy(max(base[b], 0.8) if log else base[b]))
             y_hi = float(sy(base[b] + c[b]))
-            name = "" if grp is None else f"{split_names[li]}: "
+            name = "" if layer_names is None else f"{layer_names[li]}: "
             f.add(
                 f'<rect x="{a + 0.5:.1f}" y="{y_hi:.1f}" width="{max(z - a - 1, 0.8):.1f}" '
-                f'height="{max(y_lo - y_hi, 0.5):.1f}" fill="{colours[li]}">'
+                f'height="{max(y_lo - y_hi, 0.5):.1f}" fill="{colours[li % len(colours)]}">'
                 f"<title>{name}{fmt(edges[b])}–{fmt(edges[b + 1])}: {int(c[b])}</title></rect>"
             )
         base += c
     _x_axis(f, sx, xlabel)
-    if grp is not None:
-        _legend(f, [(split_names[0], colours[0]), (split_names[1], colours[1])])
-    sub = f"{len(v):,} values" + ("; counts on a log scale" if log else "")
+    if layer_names is not None:
+        _legend(f, [(n, colours[i % len(colours)]) for i, n in enumerate(layer_names)])
+    sub = f"{int(total.sum()):,} values" + ("; counts on a log scale" if log else "")
     return f.svg(title, f"histogram: {title}", sub)
 
 
@@ -335,8 +368,8 @@ def bar_chart(
         idx = np.argsort(-np.nan_to_num(vals, nan=-np.inf), kind="stable")
     shown = idx[:max_bars]
     n = max(len(shown), 1)
-    longest = max((len(_short(labels[i], 60)) for i in shown), default=4)
-    left = min(24 + 6.2 * longest, 340)
+    longest = max((len(_short(labels[i], _BAR_CHARS)) for i in shown), default=4)
+    left = 24 + 6.2 * longest
     row = 18
     f = _Frame(int(left + 380), int(60 + 44 + row * n), left, 90, 46, 44)
     finite = vals[shown][np.isfinite(vals[shown])]
@@ -356,7 +389,7 @@ def bar_chart(
         txt = value_labels[i] if value_labels is not None else fmt(v)
         f.add(
             f'<text x="{f.x0 - 6:.0f}" y="{y + 13}" text-anchor="end">'
-            f"<title>{_esc(labels[i])}</title>{_esc(_short(labels[i], 60))}</text>"
+            f"<title>{_esc(labels[i])}</title>{_esc(_short(labels[i], _BAR_CHARS))}</text>"
             f'<rect x="{min(zero, end):.1f}" y="{y + 3}" width="{max(abs(end - zero), 0.8):.1f}" '
             f'height="{row - 5}" fill="{colour}"><title>{_esc(labels[i])}: {_esc(txt)}</title>'
             f'</rect><text x="{max(zero, end) + 4:.1f}" y="{y + 13}" font-size="10">'

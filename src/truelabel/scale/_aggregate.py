@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from ..aggregate import render_aggregate_page, source_charts
 from ..io import RunDir, check_out_dir
+from ..report import write_report
 from ..sources._votes import VoteArrays
 from ._dawid_skene import ChunkedDawidSkene, load_vote_store, save_vote_store
 from ._engine import Engine, make_engine
@@ -46,6 +48,66 @@ class LargeAggregateResult:
     summary: dict[str, Any]
     sources: pd.DataFrame
     resumed_stages: list[str] = field(default_factory=list)
+
+
+def _report(
+    summary: dict[str, Any],
+    sources: pd.DataFrame,
+    post: np.ndarray,
+    conf: np.ndarray,
+    item_ids: np.ndarray,
+    classes: np.ndarray,
+    meta: dict[str, Any],
+) -> str:
+    """The run's report page, in the look of the in-memory aggregate report."""
+    confidence = post.max(axis=1)
+    m = min(200, len(confidence))
+    low = np.argpartition(confidence, m - 1)[:m] if m < len(confidence) else np.arange(m)
+    low = low[np.argsort(confidence[low], kind="stable")]
+    least = pd.DataFrame(
+        {
+            "item_id": item_ids[low],
+            "label": classes[post[low].argmax(axis=1)],
+            "confidence": confidence[low],
+        }
+    )
+    s = summary
+    charts = source_charts(
+        sources,
+        accuracy_column="accuracy",
+        confidence=confidence,
+        confusion=conf,
+        source_names=[str(x) for x in meta["source_names"]],
+        classes=[str(c) for c in classes],
+        n_iter=s["n_iter"],
+        converged=s["converged"],
+    )
+    return render_aggregate_page(
+        title="Aggregation report",
+        summary=s,
+        facts=[
+            ("label model", s["model"]),
+            ("engine", s["settings"]["engine"]),
+            ("chunks", s["settings"]["n_chunks"]),
+            ("converged", f"{s['converged']} ({s['n_iter']} iterations)"),
+            ("log-likelihood", s["log_likelihood"]),
+            ("classes", ", ".join(s["classes"][:30])),
+        ],
+        cards=[
+            {"value": f"{s['n_items']:,}", "label": "items"},
+            {"value": f"{s['n_sources']:,}", "label": "sources"},
+            {"value": f"{s['n_votes']:,}", "label": "votes"},
+            {"value": str(s["model"]), "label": "label model"},
+            {
+                "value": f"{float(confidence.mean()):.3f}" if len(confidence) else "–",
+                "label": "mean confidence",
+                "tone": "neutral",
+            },
+        ],
+        charts=charts,
+        sources=sources,
+        labels=least,
+    )
 
 
 def aggregate_large(
@@ -257,6 +319,7 @@ def aggregate_large(
             }
             summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
             run.write_json("summary.json", summary)
+            write_report(run, _report(summary, sources, post, conf, item_ids, classes_, meta))
         runner.cleanup()
         return LargeAggregateResult(
             out=out_p, summary=summary, sources=sources, resumed_stages=list(runner.resumed)

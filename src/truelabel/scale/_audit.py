@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from ..audit import render_audit_page
 from ..io import RunDir, check_out_dir
+from ..report import write_report
 from ._chunks import count_rows, iter_table_chunks, table_columns
 from ._confident import audit_probabilities
 from ._crossfit import crossfit_folds, incremental_cross_val_predict_proba
@@ -448,7 +450,7 @@ def audit_large(
             stages=runner,
         )
         checkpoint_fail("flags")
-        agreement, warnings = _model_agreement(labels, probs_path, k, res, read_rows)
+        agreement, warnings, reliability = _model_agreement(labels, probs_path, k, res, read_rows)
 
         # ---------------------------------------------------------------- write
         timings = dict(runner.timings)
@@ -483,6 +485,7 @@ def audit_large(
             summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
             summary["model_agreement"], summary["warnings"] = agreement, warnings
             run.write_json("summary.json", summary)
+            write_report(run, render_audit_page(summary, top, reliability=reliability))
         runner.cleanup()
         return LargeAuditResult(
             out=out_p, summary=summary, top_issues=top, resumed_stages=list(runner.resumed)
@@ -497,19 +500,41 @@ def audit_large(
 
 def _model_agreement(
     labels: np.ndarray, probs_path: Path, k: int, res: Any, chunk_rows: int
-) -> tuple[dict[str, float], list[str]]:
-    """The model's agreement with the labels (argmax chunk by chunk) and the near-chance
-    warning of :func:`truelabel.audit.audit`."""
+) -> tuple[dict[str, float], list[str], dict[str, Any]]:
+    """The model's agreement with the labels (argmax chunk by chunk), the near-chance
+    warning of :func:`truelabel.audit.audit`, and the reliability bins of the
+    probabilities against the labels (summed over chunks, for the report)."""
     from ..audit._health import agreement_from_predictions, near_chance_warning
+    from ..calibrate import ReliabilityDiagram, reliability_diagram
     from ._chunks import iter_array_chunks
 
     probs = np.load(probs_path, mmap_mode="r")
     pred = np.empty(labels.shape[0], dtype=np.int64)
+    n_bins = 10
+    count = np.zeros(n_bins, dtype=np.int64)
+    s_conf = np.zeros(n_bins)
+    s_acc = np.zeros(n_bins)
     for lo, block in iter_array_chunks(probs, chunk_rows):
-        pred[lo : lo + block.shape[0]] = np.asarray(block).argmax(axis=1)
+        b = np.asarray(block, dtype=np.float64)
+        pred[lo : lo + b.shape[0]] = b.argmax(axis=1)
+        d = reliability_diagram(
+            (b / b.sum(axis=1, keepdims=True)).astype(np.float32),
+            labels[lo : lo + b.shape[0]],
+            n_bins=n_bins,
+        )
+        count += d.count
+        s_conf += np.nan_to_num(d.confidence) * d.count
+        s_acc += np.nan_to_num(d.accuracy) * d.count
+    with np.errstate(invalid="ignore", divide="ignore"):
+        merged = ReliabilityDiagram(
+            np.linspace(0.0, 1.0, n_bins + 1),
+            np.where(count > 0, s_conf / np.maximum(count, 1), np.nan),
+            np.where(count > 0, s_acc / np.maximum(count, 1), np.nan),
+            count,
+        )
     agreement = agreement_from_predictions(labels, pred, k)
     warning = near_chance_warning(agreement, float(res.noise.noise_rate))
-    return agreement, [warning] if warning else []
+    return agreement, [warning] if warning else [], merged.to_dict()
 
 
 def _featurize_stage(

@@ -13,6 +13,7 @@ import pandas as pd
 
 from .._errors import InputError
 from ..io import RunDir, check_out_dir
+from ..report import write_report
 from ._audit import _read_dask_frame
 from ._chunks import count_rows, iter_table_chunks, table_columns
 from ._engine import Engine, _worker_cache, make_engine
@@ -23,6 +24,109 @@ __all__ = ["LargePredictResult", "predict_large"]
 logger = logging.getLogger(__name__)
 
 _ROW = "__truelabel_row"
+
+
+class _Tally:
+    """What the report shows, summed partition by partition (bounded memory)."""
+
+    BINS = 20
+
+    def __init__(self, classes: list[str]) -> None:
+        self.classes = classes
+        self.per_class = np.zeros(len(classes), dtype=np.int64)
+        self.edges = np.linspace(0.0, 1.0, self.BINS + 1)
+        self.conf = np.zeros(self.BINS, dtype=np.int64)
+        self.sizes = np.zeros(len(classes) + 1, dtype=np.int64)
+        self.n = 0
+
+    def add(self, pred: pd.DataFrame) -> None:
+        if not len(pred):
+            return
+        codes = pd.Index(self.classes).get_indexer(pd.Index(pred["label"].astype(str)))
+        self.per_class += np.bincount(codes[codes >= 0], minlength=len(self.classes))
+        self.conf += np.histogram(pred["confidence"].to_numpy(dtype=float), bins=self.edges)[0]
+        if "prediction_set" in pred.columns:
+            size = pred["prediction_set"].map(len).to_numpy(dtype=np.int64)
+            self.sizes += np.bincount(
+                np.minimum(size, len(self.classes)), minlength=len(self.sizes)
+            )
+        self.n += len(pred)
+
+    def summary(self) -> dict[str, Any]:
+        n_sets = int(self.sizes.sum())
+        return {
+            "label_counts": dict(zip(self.classes, self.per_class.tolist(), strict=True)),
+            "mean_set_size": float((np.arange(len(self.sizes)) * self.sizes).sum() / n_sets)
+            if n_sets
+            else None,
+        }
+
+    def report(self, summary: dict[str, Any], model: Any) -> str:
+        from ..report import bar_chart, histogram_counts, render_report
+
+        charts = [
+            {
+                "svg": bar_chart(
+                    self.per_class.astype(float),
+                    self.classes,
+                    title="Predicted labels",
+                    xlabel="items",
+                    value_labels=[f"{v:,}" for v in self.per_class],
+                ),
+                "caption": "Items per predicted class (the 25 most frequent).",
+            },
+            {
+                "svg": histogram_counts(
+                    self.edges,
+                    self.conf,
+                    title="Confidence of the predictions",
+                    xlabel="calibrated probability of the predicted class",
+                ),
+                "caption": "Calibrated at training on held-out rows; the model directory's "
+                "report has its reliability diagram.",
+            },
+        ]
+        if self.sizes.sum():
+            shown = np.flatnonzero(self.sizes)
+            charts.append(
+                {
+                    "svg": bar_chart(
+                        self.sizes[shown].astype(float),
+                        [f"{k} class" + ("" if k == 1 else "es") for k in shown],
+                        title="Size of the prediction sets",
+                        xlabel="items",
+                        sort=False,
+                        value_labels=[f"{v:,}" for v in self.sizes[shown]],
+                    ),
+                    "caption": "Conformal sets: the classes that cannot be ruled out at the "
+                    "calibrated level; a set of 1 is a confident prediction.",
+                }
+            )
+        metrics = model.metadata.get("metrics", {})
+        acc = metrics.get("holdout_accuracy_vs_given_labels")
+        cards = [
+            {"value": f"{self.n:,}", "label": "items predicted"},
+            {"value": f"{len(self.classes):,}", "label": "classes"},
+            {
+                "value": f"{100 * acc:.1f}%" if isinstance(acc, float) else "–",
+                "label": "model's held-out accuracy",
+                "tone": "neutral",
+                "note": "measured at training, against the given labels",
+            },
+            {
+                "value": f"{summary['mean_set_size']:.2f}" if summary.get("mean_set_size") else "–",
+                "label": "mean prediction-set size",
+            },
+            {"value": str(summary["engine"]), "label": "engine"},
+        ]
+        return render_report(
+            "truelabel.scale",
+            "predict_report.html.j2",
+            kind=f"predict --engine {summary['engine']}",
+            cards=cards,
+            charts=charts,
+            s=summary,
+        )
 
 
 @dataclass
@@ -144,11 +248,13 @@ def predict_large(
             out_p, kind="predict", overwrite=overwrite, meta={"engine": eng.name, "scale": True}
         ) as run:
             client = getattr(eng, "client", None)
+            tally = _Tally(list(m.classes))
             if client is None:
                 for df in iter_table_chunks(path, columns=cols, chunk_rows=rows):
                     df[_ROW] = df.index.to_numpy()
                     pred = _predict_frame(df, model_path, tcol, id, alpha)
                     run.write_parquet(f"predictions/part-{n_parts:05d}.parquet", pred)
+                    tally.add(pred)
                     n_parts += 1
             else:
                 ddf = _read_dask_frame(path, cols, rows)
@@ -172,17 +278,22 @@ def predict_large(
                     _predict_frame, model_path, tcol, id, alpha, meta=_meta(m)
                 )
                 for i, part in enumerate(preds.to_delayed()):
-                    run.write_parquet(f"predictions/part-{i:05d}.parquet", part.compute())
+                    frame = part.compute()
+                    run.write_parquet(f"predictions/part-{i:05d}.parquet", frame)
+                    tally.add(frame)
                     n_parts += 1
             summary = {
                 "n": int(n),
                 "classes": list(m.classes),
                 "model": model_path,
+                "data": str(path),
                 "n_partitions": n_parts,
                 "engine": eng.name,
                 "seconds": round(time.perf_counter() - t0, 3),
             }
+            summary.update(tally.summary())
             run.write_json("summary.json", summary)
+            write_report(run, tally.report(summary, m))
     finally:
         if own:
             eng.close()
