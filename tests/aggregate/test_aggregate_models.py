@@ -342,3 +342,28 @@ def test_abstention_as_answer_helps_unipolar_rules() -> None:
     for cls in (MajorityVote, WeightedVote, OneCoinDawidSkene, MACE):
         post = cls().fit(va).posterior_
         assert post.shape == (n, 2) and np.isfinite(post).all()
+
+
+def test_predict_returns_class_labels_like_scikit_learn() -> None:
+    """``predict`` gives values of ``classes_`` (not codes); ``predict_proba`` columns follow
+    ``classes_``; ``labels_`` keeps the codes."""
+    import pandas as pd
+
+    from truelabel.aggregate import DawidSkene, MajorityVote
+    from truelabel.sources import votes_from_table
+
+    df = pd.DataFrame(
+        {
+            "item_id": [0, 0, 0, 1, 1, 1, 2, 2, 2],
+            "source": ["a", "b", "c"] * 3,
+            "label": ["cat", "cat", "dog", "dog", "dog", "dog", "cat", "cat", "cat"],
+        }
+    )
+    votes = votes_from_table(df)
+    for model in (MajorityVote(), DawidSkene()):
+        m = model.fit(votes)
+        assert list(m.classes_) == ["cat", "dog"]
+        assert list(m.predict()) == ["cat", "dog", "cat"]
+        assert list(m.labels_) == [0, 1, 0]
+        proba = m.predict_proba()
+        assert list(np.asarray(m.classes_)[proba.argmax(axis=1)]) == list(m.predict())

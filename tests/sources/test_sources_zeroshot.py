@@ -491,3 +491,13 @@ def test_self_training_accepts_sparse_features_and_caps_the_training_set(
     mask = zs._balanced_confident(p0.argmax(1), zs._margin(p0), 3, 0.8)
     assert mask.sum() <= 30
     assert np.bincount(p0.argmax(1)[mask], minlength=3).max() <= 10
+
+
+def test_zero_shot_predict_returns_class_names() -> None:
+    from truelabel.sources import ZeroShotLabeler
+
+    texts = ["the team won the match", "stocks fell on the market", "a goal in the final"]
+    m = ZeroShotLabeler(["sports", "business"], featurizer="static", self_train=False).fit(texts)
+    pred = m.predict(texts)
+    assert set(pred) <= {"sports", "business"} and len(pred) == 3
+    assert list(pred) == [m.classes_[i] for i in m.predict_proba(texts).argmax(axis=1)]

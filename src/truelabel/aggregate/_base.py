@@ -271,9 +271,22 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
             )
         return self._predict_new(votes.without_gold())
 
-    def predict(self, votes: VoteArrays | None = None) -> IntArray:
-        """Most likely class code per item (ties: lowest index), shape (n_items,)."""
-        return np.argmax(self.predict_proba(votes), axis=1).astype(np.int64)
+    def predict(self, votes: VoteArrays | None = None) -> np.ndarray:
+        """Most likely class of each item, as in scikit-learn: values of ``classes_``.
+
+        Parameters
+        ----------
+        votes : VoteArrays, optional
+            New votes (see :meth:`predict_proba`); default the fitted votes.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_items,)
+            ``classes_[argmax(predict_proba(votes))]`` (ties: the lowest class index); the
+            integer codes of the fitted items are ``labels_``.
+        """
+        codes = np.argmax(self.predict_proba(votes), axis=1)
+        return np.asarray(self.classes_)[codes]
 
     # ------------------------------------------------------------------ hooks
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:  # pragma: no cover

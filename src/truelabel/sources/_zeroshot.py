@@ -723,6 +723,16 @@ class ZeroShotLabeler:
             proba = _balance(proba)
         return self._gate(Xn, proba).astype(np.float32)
 
+    def predict(self, texts: Sequence[str] | None = None, *, X: Any = None) -> np.ndarray:
+        """The most likely class name of each new item, shape (N,) (``classes_`` values).
+
+        Columns of :meth:`predict_proba` follow ``classes_``; the fitted items' integer
+        codes are ``labels_``.
+        """
+        return np.asarray(self.classes_, dtype=object)[
+            self.predict_proba(texts, X=X).argmax(axis=1)
+        ]
+
 
 @dataclass(repr=False)
 class LabelResult(ReportMixin):
