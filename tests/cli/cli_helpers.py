@@ -185,11 +185,10 @@ def _bad_files(base: Path, df: pd.DataFrame) -> None:
     row = "d0,0,w0,good movie,pos,1,1,-1"
     (base / "empty.csv").write_bytes(b"")
     (base / "header_only.csv").write_text(header + "\n")
-    (base / "semicolon.csv").write_text(
-        header.replace(",", ";") + "\n" + row.replace(",", ";") + "\n"
-    )
-    latin1 = header + "\n" + row.replace("good", "café") + "\n"
-    (base / "latin1.csv").write_bytes(latin1.encode("latin-1"))
+    # ';' and '|' both split every line into 4 columns (',' into 1): which one is meant?
+    (base / "ambiguous.csv").write_text("id;item|text;label\nd0;0|good;pos\n")
+    # 0x81 is neither UTF-8 here nor a Windows-1252 character
+    (base / "not_text.csv").write_bytes((header + "\n" + row + "\n").encode() + b"\x81\x81\n")
     (base / "unterminated.csv").write_text(
         header + '\n"d0,0,w0,' + "x" * 100_000 + "\n" + row + "\n"
     )
@@ -216,8 +215,8 @@ BAD_FILES = {
     "a folder": BadFile("folder.csv", r"directory|folder|column|no rows|not found|file format"),
     "empty file": BadFile("empty.csv", r"empty|no rows|no columns"),
     "header only": BadFile("header_only.csv", r"no rows"),
-    "wrong delimiter": BadFile("semicolon.csv", r"column"),
-    "not UTF-8": BadFile("latin1.csv", r"UTF-8"),
+    "unsure delimiter": BadFile("ambiguous.csv", r"cannot tell the delimiter.*re-save"),
+    "not UTF-8 or Windows-1252": BadFile("not_text.csv", r"not valid UTF-8.*re-save"),
     "huge unterminated cell": BadFile("unterminated.csv", r"cannot read|EOF|quot"),
     "binary garbage": BadFile("garbage.csv", r"UTF-8|cannot read"),
     "unknown format": BadFile("data.xlsx", r"file format"),

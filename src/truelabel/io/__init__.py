@@ -2,7 +2,7 @@
 
 from ._dataset import Dataset, encode_labels, load_dataset
 from ._labels import canonical_labels, check_label_types
-from ._readers import load_array, read_table
+from ._readers import TextTableFormat, load_array, read_table, sniff_text_table, text_table_format
 from ._rundir import (
     RunDir,
     check_out_dir,
@@ -18,6 +18,7 @@ from ._rundir import (
 __all__ = [
     "Dataset",
     "RunDir",
+    "TextTableFormat",
     "canonical_labels",
     "check_label_types",
     "check_out_dir",
@@ -29,6 +30,8 @@ __all__ = [
     "output_file_kind",
     "read_table",
     "run_kind",
+    "sniff_text_table",
+    "text_table_format",
     "to_jsonable",
     "write_atomic",
     "write_table_file",

@@ -159,8 +159,11 @@ def _read_dask_frame(path: Path, columns: list[str], chunk_rows: int) -> Any:
     if fmt == "parquet":
         return dd.read_parquet(str(path), columns=columns)
     if fmt in ("csv", "tsv"):
+        from ..io import text_table_format
+
+        f = text_table_format(path, fmt)
         return dd.read_csv(
-            str(path), sep="," if fmt == "csv" else "\t", usecols=columns, blocksize="64MB"
+            str(path), sep=f.sep, encoding=f.encoding, usecols=columns, blocksize="64MB"
         )
     if fmt == "jsonl":
         return dd.read_json(str(path), lines=True, blocksize=2**26)[columns]

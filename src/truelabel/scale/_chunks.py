@@ -145,13 +145,15 @@ def _iter_chunks(p: Path, columns: Sequence[str] | None, chunk_rows: int) -> Ite
     fmt = _fmt(p)
     reader: Any
     if fmt in ("csv", "tsv"):
-        sep = "," if fmt == "csv" else "\t"
+        from ..io import text_table_format
+
+        f = text_table_format(p, fmt)
         reader = pd.read_csv(
             p,
-            sep=sep,
+            sep=f.sep,
             chunksize=chunk_rows,
             usecols=None,
-            encoding="utf-8",
+            encoding=f.encoding,
             quoting=3 if fmt == "tsv" else 0,
         )
     elif fmt == "jsonl":
