@@ -94,8 +94,17 @@ class TextTableFormat:
 
 
 def _head_bytes(path: Path, n: int = SNIFF_BYTES) -> bytes:
-    opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}.get(path.suffix.lower())
-    with opener(path, "rb") if opener else open(path, "rb") as fh:
+    suffix = path.suffix.lower()
+    fh: Any
+    if suffix == ".gz":
+        fh = gzip.open(path, "rb")
+    elif suffix == ".bz2":
+        fh = bz2.open(path, "rb")
+    elif suffix == ".xz":
+        fh = lzma.open(path, "rb")
+    else:
+        fh = open(path, "rb")  # noqa: SIM115 - closed just below
+    with fh:
         return bytes(fh.read(n))
 
 
