@@ -444,3 +444,66 @@ def test_interrupted_concurrent_run_loses_no_paid_answer(tmp_path: Path) -> None
         # every call paid before the crash is read back from the cache, none is repeated
         assert res.stats["n_cache_hits"] == paid and srv.calls == 4
         assert res.stats["n_votes"] == 4
+
+
+# ------------------------------------------------------------------ answer length
+
+
+def _cutting_server(label: str) -> Any:
+    """Answers ``{"label": label}`` and, like a real server, stops at ``max_tokens`` (one
+    character per token here: the worst case) with ``finish_reason = "length"``."""
+
+    def behave(req: dict[str, Any], n: int) -> tuple[int, Any, dict[str, str]]:
+        ans = json.dumps({"label": label})
+        limit = int(req["max_tokens"])
+        body = completion(ans[:limit])
+        if len(ans) > limit:
+            body["choices"][0]["finish_reason"] = "length"
+        return 200, body, {}
+
+    return behave
+
+
+def test_answer_token_limit_fits_the_longest_class_in_the_schema() -> None:
+    from truelabel.sources import answer_token_limit
+
+    classes = ["ok", "failed_transfer", "verify_my_identity"]
+    want = len(json.dumps({"label": "verify_my_identity"}).encode())
+    assert answer_token_limit(classes) == want + 16
+    assert answer_token_limit(["日本語のラベル"]) > len('{"label": "日本語のラベル"}')  # bytes
+
+
+def test_default_max_tokens_is_never_cut_and_a_short_one_is_reported(tmp_path: Path) -> None:
+    classes = ["ok", "failed_transfer"]
+    texts = ["my transfer failed", "all good", "it failed again"]
+    with FlakyServer(_cutting_server("failed_transfer")) as srv:
+        res = _labeler(srv.url, tmp_path).label(texts, classes)
+        assert res.stats["n_truncated"] == 0 and res.stats["n_votes"] == 3
+        assert srv.requests[0]["max_tokens"] == res.stats["max_tokens"] >= 44
+        short = _labeler(srv.url, tmp_path, max_tokens=16).label(texts, classes)
+    assert short.stats["n_truncated"] == 3 and short.stats["n_votes"] == 0
+    assert short.answers["truncated"].all()
+    assert short.answers["raw"].iloc[0] == '{"label": "faile'
+
+
+def test_cli_says_answers_were_cut_off(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    pd.DataFrame({"text": ["my transfer failed", "all good"]}).to_csv(data, index=False)
+    args = ["label", str(data), "--text-column", "text", "--classes", "ok,failed_transfer"]
+    args += ["--featurizer", "tfidf", "--llm-cache", str(tmp_path / "c.sqlite")]
+    with FlakyServer(_cutting_server("failed_transfer")) as srv:
+        r = CliRunner().invoke(
+            app, [*args, "--llm-base-url", srv.url, "--llm-max-tokens", "16", "--out",
+                  str(tmp_path / "r1")],
+        )  # fmt: skip
+        assert r.exit_code == 1
+        assert "cut off at the token limit" in r.output and "--llm-max-tokens" in r.output
+        assert not (tmp_path / "r1").exists()
+        r = CliRunner().invoke(
+            app, [*args, "--llm-base-url", srv.url, "--out", str(tmp_path / "r2")]
+        )
+    assert r.exit_code == 0, r.output
+    assert "cut off" not in r.output
+    summary = json.loads((tmp_path / "r2" / "summary.json").read_text())
+    assert summary["n_truncated"] == 0 and summary["n_votes"] == 2
+    assert (tmp_path / "r2" / "report.html").is_file()

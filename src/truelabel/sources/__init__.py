@@ -67,6 +67,7 @@ _LAZY: dict[str, str] = {
     "LLMCache": "._llm_cache",
     "LLMLabeler": "._llm",
     "LLMResult": "._llm",
+    "answer_token_limit": "._llm",
     "LabelResult": "._zeroshot",
     "SELECTION_STRATEGIES": "._select",
     "Taxonomy": "._taxonomy",

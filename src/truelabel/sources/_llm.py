@@ -822,6 +822,13 @@ def check_usable_answers(
         why.append(
             f"{len(unusable)} answers named no class (first: {str(unusable.iloc[0])[:80]!r})"
         )
+    if "truncated" in answers.columns:
+        cut = int((answers["truncated"].fillna(False).astype(bool) & answers["label"].isna()).sum())
+        if cut:
+            why.append(
+                f"{cut} of them were cut off at the token limit before naming a class (raise "
+                "--llm-max-tokens)"
+            )
     rule = "" if limit is None else f", more than --llm-max-failed-share {limit:g}"
     raise ServiceError(
         f"the LLM gave no usable answer for {n_bad} of {n_sent} items ({share:.0%}{rule}): "
