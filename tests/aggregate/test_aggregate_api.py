@@ -133,8 +133,8 @@ def test_single_source_and_one_vote_notes() -> None:
 def test_bad_method_and_features_without_data() -> None:
     df, _ = _crowd(20)
     kw = {"item_column": "item", "source_column": "worker", "label_column": "answer"}
-    with pytest.raises(InputError, match="unknown method 'glad'"):
-        aggregate(df, method="glad", **kw)
+    with pytest.raises(InputError, match="unknown method 'bogus'"):
+        aggregate(df, method="bogus", **kw)
     with pytest.raises(InputError, match="needs item features"):
         aggregate(df, method="features", **kw)
     with pytest.raises(InputError, match="--text-column needs --data"):

@@ -17,6 +17,7 @@ from ._base import BaseLabelModel, _combined_gold, _counts, _n_true, _vote_matri
 from ._best import BestSource
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene
+from ._glad import GLAD
 from ._mace import MACE
 from ._majority import MajorityVote, WeightedVote
 from ._matrix_completion import MatrixCompletionLabelModel
@@ -36,6 +37,7 @@ METHODS: dict[str, type[BaseLabelModel]] = {
     "ds_pooled": PooledDawidSkene,
     "onecoin": OneCoinDawidSkene,
     "mace": MACE,
+    "glad": GLAD,
     "features": FeatureDawidSkene,
     "best_source": BestSource,
     "mc": MatrixCompletionLabelModel,

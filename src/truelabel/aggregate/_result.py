@@ -18,7 +18,7 @@ from ..sources._votes import VoteArrays, check_votes, votes_from_table, with_abs
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel, _combined_gold
 from ._features import FeatureDawidSkene
-from ._quality import krippendorff_alpha, source_quality
+from ._quality import SOURCE_PSEUDO_VOTES, krippendorff_alpha, source_quality
 
 __all__ = ["AggregateResult", "aggregate", "aggregate_votes"]
 
@@ -218,7 +218,8 @@ def aggregate_votes(
     if len(one_vote):
         notes.append(
             f"{len(one_vote)} sources cast a single vote; their quality estimates rest on one "
-            "item (smoothed toward the average)."
+            f"item (estimated accuracy smoothed toward the average with {SOURCE_PSEUDO_VOTES:g} "
+            "pseudo-votes)."
         )
     classes = np.asarray(votes.classes)
     hard = np.argmax(post, axis=1)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .._labels import label_keys
 from .._types import BoolArray, Float32Array, IntArray
 
 __all__ = [
@@ -213,29 +214,8 @@ def _is_number(x: Any) -> bool:
 
 
 def _canonical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Map raw label values to canonical string keys.
-
-    ``1``, ``1.0`` and ``"1"`` all become ``"1"``, so a numeric vote column and
-    a string gold column agree. Returns (keys as object array, is_numeric mask).
-    """
-    v = values.to_numpy()
-    if v.dtype.kind in "iub":
-        return v.astype(np.int64).astype(str).astype(object), np.ones(len(v), dtype=bool)
-    if v.dtype.kind == "f":
-        integral = np.isfinite(v) & (v == np.round(v))
-        keys = np.where(integral, v.astype(np.int64, copy=False) if integral.all() else 0, 0)
-        out = np.empty(len(v), dtype=object)
-        out[integral] = keys[integral].astype(np.int64).astype(str)
-        out[~integral] = v[~integral].astype(str)
-        return out, np.ones(len(v), dtype=bool)
-    s = values.astype(str).str.strip()
-    num = pd.to_numeric(s, errors="coerce")
-    isnum = num.notna().to_numpy()
-    out = s.to_numpy(dtype=object).copy()
-    nv = num.to_numpy(dtype=np.float64)
-    integral = isnum & np.isfinite(nv) & (nv == np.round(np.nan_to_num(nv)))
-    out[integral] = nv[integral].astype(np.int64).astype(str)
-    return out, isnum
+    """Canonical string keys of label values (see :func:`truelabel._labels.label_keys`)."""
+    return label_keys(values)
 
 
 def _class_book(
@@ -279,9 +259,10 @@ def _encode(keys: np.ndarray, book: dict[str, int], classes: np.ndarray, where: 
     if bad.any():
         unknown = pd.Series(keys[bad]).value_counts()
         listed = ", ".join(f"{k!r} ({c} rows)" for k, c in unknown.head(5).items())
-        first = int(np.flatnonzero(bad)[0])
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
         raise InputError(
-            f"{where} row {first}: {int(bad.sum())} labels are not one of the "
+            f"{where} rows {shown}: {int(bad.sum())} labels are not one of the "
             f"{len(classes)} classes {list(classes)[:20]!r}: {listed}; fix those rows or pass "
             "classes=[...] (--classes) including them."
         )
