@@ -14,6 +14,7 @@ from truelabel import ConvergenceWarning, InputError, NotFittedError
 from truelabel.aggregate import (
     MACE,
     DawidSkene,
+    GLAD,
     FeatureDawidSkene,
     MajorityVote,
     OneCoinDawidSkene,
@@ -24,8 +25,8 @@ from truelabel.aggregate import (
 from truelabel.aggregate._base import _log_lik, _vote_matrix
 from truelabel.sources import VoteArrays, votes_from_matrix
 
-MODELS = [MajorityVote, WeightedVote, DawidSkene, OneCoinDawidSkene, MACE]
-EM_MODELS = [DawidSkene, OneCoinDawidSkene, MACE]
+MODELS = [MajorityVote, WeightedVote, DawidSkene, OneCoinDawidSkene, MACE, GLAD]
+EM_MODELS = [DawidSkene, OneCoinDawidSkene, MACE, GLAD]
 
 
 def _workers(n_items: int = 200, k: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
