@@ -356,6 +356,25 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:  # pragma: no cover
         raise NotImplementedError
 
+    def _log_scores(self, votes: VoteArrays) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted posterior as ``softmax(ll + lp)``, for tempering (``/ T``).
+
+        Parameters
+        ----------
+        votes : VoteArrays
+            The votes the model was fitted on (without gold sources).
+
+        Returns
+        -------
+        ll : ndarray of shape (n_items, n_classes), float64
+            Log-likelihood of each item's votes under each class.
+        lp : ndarray of shape (n_classes,) or (n_items, n_classes), float64
+            Log prior. This default has no likelihood of its own: ``ll`` is the log
+            posterior and ``lp`` zero, so tempering raises the posterior to ``1 / T``.
+        """
+        ll = np.log(np.clip(np.asarray(self.posterior_, dtype=np.float64), 1e-300, None))
+        return ll, np.zeros(ll.shape[1])
+
     def _predict_new(self, votes: VoteArrays) -> Float32Array:
         A = _vote_matrix(votes)
         ll = _log_lik(A, np.log(np.clip(self.confusion_.astype(np.float64), 1e-12, None)))
@@ -511,6 +530,12 @@ class _EMModel(BaseLabelModel):
                 stacklevel=4,
             )
         logger.info("%s: %d iterations, log-likelihood %.4f", type(self).__name__, n_iter, total)
+
+    def _log_scores(self, votes: VoteArrays) -> tuple[np.ndarray, np.ndarray]:
+        """``ll`` from the fitted confusions, ``lp`` the fitted class prior (see base)."""
+        conf = np.clip(np.asarray(self.confusion_, dtype=np.float64), 1e-300, None)
+        ll = _log_lik(_vote_matrix(votes), np.log(conf))
+        return ll, np.log(np.clip(np.asarray(self.prior_, dtype=np.float64), 1e-300, None))
 
     #: whether the parameters may be extrapolated (SQUAREM); False for models with
     #: state outside ``(log_conf, log_prior)`` or a constrained confusion shape

@@ -163,6 +163,7 @@ class GLAD(BaseLabelModel):
         self.prior_ = np.asarray(prior, dtype=np.float32)
         self.ability_ = alpha.astype(np.float32)
         self.inverse_difficulty_ = np.exp(b).astype(np.float32)
+        self._b = b
         self.confusion_ = data.summary_confusion(alpha, b, p_abs, n_obs).astype(np.float32)
         self._p_abs = p_abs
         self.n_iter_ = n_iter
@@ -199,6 +200,16 @@ class GLAD(BaseLabelModel):
             alpha = _newton_block(data, q, alpha, b, float(self.alpha_prior), "alpha")
             b = _newton_block(data, q, alpha, b, float(self.beta_prior), "b")
         return alpha, b
+
+    def _log_scores(self, votes: VoteArrays) -> tuple[np.ndarray, np.ndarray]:
+        """``ll`` from the fitted abilities and difficulties, ``lp`` the class prior."""
+        data = _GladData(votes, len(self.classes_))
+        ll = data.log_lik(
+            self.ability_.astype(np.float64),
+            self._b,
+            self._p_abs,
+        )
+        return ll, np.log(np.clip(self.prior_.astype(np.float64), 1e-300, None))
 
     def _predict_new(self, votes: VoteArrays) -> Float32Array:
         """New items get the prior difficulty (``b = beta_prior``) and the fitted abilities."""

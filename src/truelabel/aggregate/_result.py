@@ -16,7 +16,8 @@ from .._errors import ConvergenceWarning, InputError
 from .._types import Float32Array, IntArray
 from ..sources._votes import VoteArrays, check_votes, votes_from_table, with_abstain_votes
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
-from ._base import BaseLabelModel, _combined_gold
+from ._base import BaseLabelModel, _clamp, _combined_gold
+from ._calibrate import TEMPERATURE_FACTOR, temper
 from ._features import FeatureDawidSkene
 from ._quality import SOURCE_PSEUDO_VOTES, krippendorff_alpha, source_quality
 
@@ -117,6 +118,7 @@ def aggregate_votes(
     params: dict[str, Any] | None = None,
     model_abstain: bool | None = None,
     class_prior: Any = None,
+    calibrate: bool = True,
 ) -> AggregateResult:
     """Aggregate coded votes into one posterior per item and a source-quality table.
 
@@ -144,6 +146,11 @@ def aggregate_votes(
     class_prior : array-like of shape (n_classes,), optional
         A fixed class prior for every label model (e.g. the class shares of a labelled
         validation split; Snorkel's ``class_balance``). Default: estimated.
+    calibrate : bool, default True
+        Report the tempered posterior ``softmax((ll + lp) / T)`` of the fitted model, with
+        ``T`` chosen on held-out votes (or held-out gold), instead of the raw one. The most
+        likely label of every item is unchanged; the raw posterior stays in
+        ``model.posterior_``. See ``summary["temperature"]``.
 
     Returns
     -------
@@ -172,13 +179,14 @@ def aggregate_votes(
         model_abstain = bool(votes.info.get("abstain_informative", False))
     fit_votes = with_abstain_votes(votes) if model_abstain else votes
     choice: AutoChoice | None = None
-    if method == "auto":
+    if method == "auto" or calibrate:
         choice = select_label_model(
             fit_votes,
             gold=gold,
             features=features,
             random_state=random_state,
             class_prior=class_prior,
+            candidates=None if method == "auto" else (method,),
         )
         chosen = choice.method
         logger.info("auto chose %s: %s", chosen, choice.reason)
@@ -200,6 +208,11 @@ def aggregate_votes(
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     t_fit = time.perf_counter() - t0 - t_sel
     post = np.asarray(model.posterior_, dtype=np.float32)
+    temperature = 1.0
+    if calibrate and choice is not None:
+        temperature = choice.temperature * TEMPERATURE_FACTOR
+        ll, lp = model._log_scores(fit_votes.without_gold())
+        post = _clamp(temper(ll, lp, temperature), g).astype(np.float32)
     nv = np.bincount(plain.item, minlength=votes.n_items)
     no_votes = (nv == 0) & (g < 0)
     if no_votes.any():
@@ -250,9 +263,19 @@ def aggregate_votes(
     summary: dict[str, Any] = {
         "method": chosen,
         "method_requested": method,
-        "method_criterion": choice.criterion if choice else "requested",
-        "method_reason": choice.reason if choice else f"method {chosen!r} was requested",
-        "method_scores": choice.scores if choice else {},
+        "method_criterion": choice.criterion if method == "auto" and choice else "requested",
+        "method_reason": choice.reason
+        if method == "auto" and choice
+        else f"method {chosen!r} was requested",
+        "method_scores": choice.scores if method == "auto" and choice else {},
+        "method_candidates": choice.candidates if method == "auto" and choice else {},
+        "temperature": float(temperature),
+        "posterior": (
+            f"calibrated: the model's posterior tempered with T = {temperature:.3g}, chosen "
+            + ("on held-out gold" if choice.criterion == "gold_accuracy" else "on held-out votes")
+            if calibrate and choice is not None
+            else "raw (calibrate=False)"
+        ),
         "n_items": votes.n_items,
         "n_sources": int(len(active)),
         "n_gold_sources": int(votes.is_gold_source.sum()),
