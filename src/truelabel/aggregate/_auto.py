@@ -358,10 +358,12 @@ def _heldout_choice(
             excluded = f"collapsed: gives a class {ratio:.2f} of the share majority vote gives it"
         details[c] = {
             "score": scored[c].mean,
-            "temperature": scored[c].temperature,
+            "temperature": scored[c].temperature if scored[c].tempering_helps(z) else 1.0,
             "collapse_ratio": ratio,
             "excluded": excluded,
-            "z_vs_mv": None,
+            "z_vs_mv": paired_z(scored[c].per_vote, scored["mv"].per_vote)
+            if "mv" in scored and c != "mv"
+            else None,
         }
     n_hidden = int(sum(len(h) for h in hidden))
     eligible = [c for c in cands if details[c]["excluded"] is None]
@@ -373,7 +375,6 @@ def _heldout_choice(
             if c == "mv":
                 continue
             zc = paired_z(scored[c].per_vote, base)
-            details[c]["z_vs_mv"] = zc
             if zc <= z:
                 details[c]["excluded"] = (
                     f"not better than majority vote on held-out votes ({zc:.1f} SE <= {z:g})"
@@ -400,7 +401,7 @@ def _heldout_choice(
         )
         best = "mv" if "mv" in cands else c
     scores = {c: scored[c].mean for c in cands}
-    t = scored[best].temperature if scored[best].tempering_helps(z) else 1.0
+    t = float(details[best]["temperature"])
     others = ", ".join(
         f"{c} {scores[c]:.4f}"
         + (" (collapsed)" if "collapsed" in str(details[c]["excluded"]) else "")

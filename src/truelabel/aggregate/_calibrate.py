@@ -32,8 +32,8 @@ T_RANGE = (0.05, 50.0)
 TEMPERATURE_FACTOR = 1.0
 #: pseudo-votes pulling each row of a source's scoring channel toward its own answers
 CHANNEL_POOLING = 2.0
-#: pseudo-count spread over each channel row
-CHANNEL_SMOOTHING = 0.01
+#: probability floor of a hidden vote (an answer its source never gave in the visible votes)
+P_FLOOR = 1e-6
 
 
 def temper(ll: np.ndarray, lp: np.ndarray, temperature: float) -> np.ndarray:
@@ -81,14 +81,16 @@ def channel(counts: np.ndarray) -> np.ndarray:
     """Scoring channel ``P(s says l | k)`` from expected counts ``[s, k, l]``.
 
     Each source's rows are shrunk toward its own answer distribution (``CHANNEL_POOLING``
-    pseudo-votes per row) plus a tiny uniform count: a source that always gives the same
-    answer (a unipolar labeling function) then has identical rows, so its votes score the
-    same under every posterior and cannot tilt the comparison.
+    pseudo-votes per row), and answers a source never gave keep probability 0 (a hidden
+    vote with such an answer scores the floor ``P_FLOOR`` under every posterior). A source
+    that always gives the same answer (a unipolar labeling function) thus has identical
+    rows: its votes score exactly the same under every posterior and cannot tilt the
+    comparison.
     """
     own = counts.sum(axis=1)  # (s, l): the source's answers
     own = own / np.clip(own.sum(axis=1, keepdims=True), 1e-12, None)
-    c = counts + CHANNEL_POOLING * own[:, None, :] + CHANNEL_SMOOTHING / counts.shape[2]
-    return c / c.sum(axis=2, keepdims=True)
+    c = counts + CHANNEL_POOLING * own[:, None, :]
+    return c / np.clip(c.sum(axis=2, keepdims=True), 1e-300, None)
 
 
 def subsample_items(
@@ -227,7 +229,7 @@ def score_heldout(
             q = tempering(t)
             C = channel(_counts(A, q, s, n_obs, AT))
             p = np.einsum("nk,nk->n", q[hi], C[hs, :, hl])
-            out.append(np.log(np.clip(p, 1e-300, None)))
+            out.append(np.log(np.maximum(p, P_FLOOR)))
         return np.concatenate(out) if out else np.zeros(0)
 
     best_t, best = _golden_max(
