@@ -32,6 +32,8 @@ T_RANGE = (0.05, 50.0)
 TEMPERATURE_FACTOR = 1.0
 #: pseudo-votes pulling each row of a source's scoring channel toward its own answers
 CHANNEL_POOLING = 2.0
+#: smallest gain in mean log-likelihood per hidden vote (nats) that counts as better
+MIN_GAIN = 1e-3
 #: probability floor of a hidden vote (an answer its source never gave in the visible votes)
 P_FLOOR = 1e-6
 
@@ -249,9 +251,10 @@ def paired_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def paired_z(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean of ``a - b`` in paired standard errors (0 when every difference is 0)."""
+    """Mean of ``a - b`` in paired standard errors; 0 when the mean gain is below ``MIN_GAIN``
+    nats per vote (numerically different but practically equal posteriors)."""
     d = paired_diff(a, b)
-    if not d.any():
+    if not d.any() or abs(float(d.mean())) < MIN_GAIN:
         return 0.0
     se = float(d.std() / np.sqrt(len(d)))
     return float(d.mean() / se) if se > 0 else float(np.sign(d.mean()) * np.inf)

@@ -343,6 +343,7 @@ def aggregate(
     random_state: Any = 0,
     params: dict[str, Any] | None = None,
     class_prior: Any = None,
+    calibrate: bool = True,
 ) -> AggregateResult:
     """Turn a votes table into the most likely label of every item and source quality.
 
@@ -381,6 +382,8 @@ def aggregate(
         A fixed class prior: one weight per class in class order, a dict
         ``{class name: weight}``, or the string ``"ham=0.87,spam=0.13"`` (missing
         classes get 0; weights are normalised). Default: estimated.
+    calibrate : bool, default True
+        Report the posterior tempered on held-out votes (see :func:`aggregate_votes`).
 
     Returns
     -------
@@ -444,6 +447,7 @@ def aggregate(
         random_state=random_state,
         params=params,
         class_prior=prior,
+        calibrate=calibrate,
     )
 
 
