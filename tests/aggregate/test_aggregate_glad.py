@@ -6,11 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from _shared import shared_path
 from truelabel.aggregate import GLAD, MajorityVote
 from truelabel.aggregate._glad import _GladData
 from truelabel.sources import votes_from_matrix, votes_from_table
-
-from _shared import shared_path
 
 
 def _loop_log_lik(L: np.ndarray, alpha: np.ndarray, b: np.ndarray, k: int) -> np.ndarray:

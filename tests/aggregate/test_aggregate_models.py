@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,9 +13,9 @@ from sklearn.base import clone
 
 from truelabel import ConvergenceWarning, InputError, NotFittedError
 from truelabel.aggregate import (
+    GLAD,
     MACE,
     DawidSkene,
-    GLAD,
     FeatureDawidSkene,
     MajorityVote,
     OneCoinDawidSkene,
@@ -348,9 +349,7 @@ def test_abstention_as_answer_helps_unipolar_rules() -> None:
 # ------------------------------------------------------------------ the DataFrame API
 
 
-def _frame(item: str = "item_id", source: str = "source") -> "pd.DataFrame":
-    import pandas as pd
-
+def _frame(item: str = "item_id", source: str = "source") -> pd.DataFrame:
     # item 1: 2 x vs 1 y; item 2: all y; item 3: 2 x vs 1 y
     return pd.DataFrame(
         {
@@ -380,8 +379,6 @@ def test_fit_predict_on_a_long_dataframe_returns_class_names(
 
 
 def test_predict_on_new_dataframe_votes_and_unknown_sources() -> None:
-    import pandas as pd
-
     m = DawidSkene().fit(_frame())
     new = pd.DataFrame({"item_id": [9, 9, 8], "source": ["a", "b", "c"], "label": ["y", "y", "x"]})
     assert m.predict(new).tolist() == ["x", "y"]  # items 8, 9 in sorted order
@@ -391,8 +388,6 @@ def test_predict_on_new_dataframe_votes_and_unknown_sources() -> None:
 
 
 def test_dataframe_without_the_needed_columns_is_refused() -> None:
-    import pandas as pd
-
     df = pd.DataFrame({"q": [1], "who": ["a"], "answer": ["x"]})
     with pytest.raises(InputError, match=r"item column \(item_id, item or task\)"):
         DawidSkene().fit(df)
