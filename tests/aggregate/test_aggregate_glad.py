@@ -93,11 +93,14 @@ def test_real_dog_set_against_majority_vote() -> None:
     assert acc >= 0.83 and acc > mv
 
 
-def test_estimated_prior_is_opt_in() -> None:
+def test_prior_is_estimated_only_when_abstaining_is_modelled() -> None:
+    from truelabel.sources._votes import with_abstain_votes
+
     L = np.array([[0, 0, 0], [1, 1, 1], [0, 0, 1], [0, 0, 0]])
     v = votes_from_matrix(L, n_classes=2)
     np.testing.assert_allclose(GLAD().fit(v).prior_, [0.5, 0.5])
     assert GLAD(estimate_prior=True).fit(v).prior_[0] > 0.5
+    assert GLAD().fit(with_abstain_votes(v)).prior_[0] > 0.5
 
 
 @pytest.mark.parametrize("bad", [{"m_step_iter": 0}, {"estimate_prior": "yes"}])

@@ -17,7 +17,7 @@ from .._types import Float32Array, IntArray
 from ..sources._votes import VoteArrays, check_votes, votes_from_table, with_abstain_votes
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel, _clamp, _combined_gold
-from ._calibrate import TEMPERATURE_FACTOR, temper
+from ._calibrate import TEMPERATURE_FACTOR, UNIFORM_MIX, calibrated_posterior
 from ._features import FeatureDawidSkene
 from ._quality import SOURCE_PSEUDO_VOTES, krippendorff_alpha, source_quality
 
@@ -210,9 +210,11 @@ def aggregate_votes(
     post = np.asarray(model.posterior_, dtype=np.float32)
     temperature = 1.0
     if calibrate and choice is not None:
-        temperature = choice.temperature * TEMPERATURE_FACTOR
+        from_gold = choice.criterion == "gold_accuracy"
+        temperature = choice.temperature * (1.0 if from_gold else TEMPERATURE_FACTOR)
         ll, lp = model._log_scores(fit_votes.without_gold())
-        post = _clamp(temper(ll, lp, temperature), g).astype(np.float32)
+        post = calibrated_posterior(ll, lp, choice.temperature, from_gold=from_gold)
+        post = _clamp(post, g).astype(np.float32)
     nv = np.bincount(plain.item, minlength=votes.n_items)
     no_votes = (nv == 0) & (g < 0)
     if no_votes.any():
@@ -271,8 +273,13 @@ def aggregate_votes(
         "method_candidates": choice.candidates if method == "auto" and choice else {},
         "temperature": float(temperature),
         "posterior": (
-            f"calibrated: the model's posterior tempered with T = {temperature:.3g}, chosen "
-            + ("on held-out gold" if choice.criterion == "gold_accuracy" else "on held-out votes")
+            (
+                f"calibrated: tempered with T = {temperature:.3g} fitted on held-out gold"
+                if choice.criterion == "gold_accuracy"
+                else f"calibrated: tempered with T = {temperature:.3g} ({TEMPERATURE_FACTOR:g} x "
+                f"the held-out-vote temperature {choice.temperature:.3g}) and mixed with "
+                f"{UNIFORM_MIX:g} of the uniform distribution"
+            )
             if calibrate and choice is not None
             else "raw (calibrate=False)"
         ),
