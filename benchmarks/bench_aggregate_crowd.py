@@ -1,11 +1,14 @@
-"""Crowd label aggregation: truelabel's label models vs crowd-kit on real crowd data.
+"""Label aggregation on every real vote set: truelabel's label models vs crowd-kit (+ Snorkel).
 
-For every dataset, the same deduplicated votes (integer-coded) go to truelabel's
-methods and to crowd-kit's MajorityVote, Wawa, DawidSkene, OneCoinDawidSkene,
-GLAD and MACE, in the same process. Accuracy is measured against the published
-gold labels (gold is never shown to the models); wall time is per fit.
+For every set of ``benchmarks/_votesets.py`` of one kind (``--kind crowd``, the default;
+``lf`` = WRENCH weak labels as a label matrix and as a long table; ``llm`` = the
+llms_for_css answers), the same deduplicated, integer-coded votes go to truelabel's
+methods and to crowd-kit's MajorityVote, Wawa, DawidSkene, OneCoinDawidSkene, GLAD and
+MACE (and, on WRENCH label matrices, Snorkel's LabelModel), in the same process, fitted
+on all the votes (no gold). Accuracy and ECE are measured against the published gold
+(never shown to the models); wall time is per fit.
 
-    .venv/bin/python benchmarks/bench_aggregate_crowd.py [--quick] [--only NAME]
+    .venv/bin/python benchmarks/bench_aggregate_crowd.py [--kind crowd|lf|llm] [--only NAME]
 """
 
 from __future__ import annotations
@@ -26,12 +29,19 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "aggregate_crowd.json"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import ece  # noqa: E402
-from _votesets import CROWD_SETS as DATASETS  # noqa: E402
-from _votesets import NOT_IN_LODO, crowd_set  # noqa: E402
+from _votesets import NOT_IN_LODO, load_set, set_names  # noqa: E402
+
+#: results file per kind of vote set
+RESULT_FILES = {
+    "crowd": ROOT / "benchmarks" / "results" / "aggregate_crowd.json",
+    "lf": ROOT / "benchmarks" / "results" / "aggregate_lf_votes.json",
+    "llm": ROOT / "benchmarks" / "results" / "aggregate_llm_votes.json",
+}
+RESULTS = RESULT_FILES["crowd"]
+DATASETS: list[str] = set_names(("crowd",))
 
 #: truelabel rows: every label model with its raw posterior, then the default ``auto``
 TL_METHODS = ("mv", "wawa", "ds", "ds_pooled", "onecoin", "mace", "glad")
@@ -43,7 +53,7 @@ def run_dataset(
     """truelabel and crowd-kit on one set; with ``previous``, crowd-kit rows are reused."""
     from truelabel.aggregate import aggregate_votes
 
-    vs = crowd_set(name)
+    vs = load_set(name)
     v, gold = vs.votes, vs.gold
     has = gold >= 0
     ck = pd.DataFrame({"worker": v.source, "task": v.item, "label": v.label})
@@ -56,7 +66,7 @@ def run_dataset(
         "duplicates_dropped": v.info.get("n_duplicate_votes", 0),
         "note": NOT_IN_LODO.get(name, ""),
     }
-    out: dict[str, object] = {"dataset": name, **info, "methods": {}}
+    out: dict[str, object] = {"dataset": name, "kind": vs.kind, **info, "methods": {}}
     methods = out["methods"]
     assert isinstance(methods, dict)
 
@@ -150,8 +160,21 @@ def run_dataset(
     restarts = 1 if (quick or big) else 10
     out["crowdkit_mace_restarts"] = restarts
     record("crowdkit.MACE", ck_run(lambda: MACE(n_restarts=restarts, random_state=0)))
+    if vs.kind == "lf" and v.info.get("abstain_informative"):
+        record("snorkel.LabelModel", lambda: _snorkel(v))
     out["loadavg"] = list(os.getloadavg())
     return out
+
+
+def _snorkel(v: Any) -> np.ndarray:
+    """Snorkel 0.10's LabelModel on the label matrix (defaults, seed 0, no class balance)."""
+    from snorkel.labeling.model import LabelModel
+
+    L = np.full((v.n_items, v.n_sources), -1, dtype=np.int64)
+    L[v.item, v.source] = v.label
+    lm = LabelModel(cardinality=v.n_classes, verbose=False)
+    lm.fit(L, n_epochs=100, seed=0, progress_bar=False)
+    return np.asarray(lm.predict_proba(L))
 
 
 def speed(name: str, n_iter: int = 10, repeats: int = 5) -> dict[str, Any]:
@@ -164,7 +187,7 @@ def speed(name: str, n_iter: int = 10, repeats: int = 5) -> dict[str, Any]:
 
     from truelabel.aggregate import DawidSkene
 
-    v = crowd_set(name).votes
+    v = load_set(name).votes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ck = pd.DataFrame({"worker": v.source, "task": v.item, "label": v.label})
@@ -213,6 +236,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="Skip GLAD on big sets, 1 MACE restart.")
     ap.add_argument("--only", default=None, help="Run one dataset (name as in the table).")
+    ap.add_argument("--kind", default="crowd", choices=sorted(RESULT_FILES))
     ap.add_argument(
         "--truelabel-only",
         action="store_true",
@@ -224,6 +248,9 @@ def main() -> None:
         help="Only the Dawid-Skene timing on CIFAR-10N and AdultContent2.",
     )
     args = ap.parse_args()
+    global RESULTS, DATASETS
+    RESULTS = RESULT_FILES[args.kind]
+    DATASETS = set_names((args.kind,))
     if args.speed_only:
         res = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         res["ds_speed"] = {n: speed(n) for n in ("cifar-10n", "gal/AdultContent2")}
@@ -286,6 +313,7 @@ def _write(args: argparse.Namespace, existing: dict[str, Any], previous: dict[st
                 "auto_raw_ece": r.get("auto_raw_ece"),
                 "mv": mv,
                 "auto_minus_mv_pts": 100 * (auto - mv),
+                "kind": r.get("kind", "crowd"),
                 "best_crowdkit": best_ck,
                 "best_crowdkit_accuracy": ck_acc.get(best_ck) if best_ck else None,
                 "auto_minus_best_pts": None if best_ck is None else 100 * (auto - ck_acc[best_ck]),
@@ -301,9 +329,9 @@ def _write(args: argparse.Namespace, existing: dict[str, Any], previous: dict[st
     RESULTS.write_text(
         json.dumps(
             {
-                "benchmark": "aggregate_crowd",
+                "benchmark": f"aggregate_{args.kind}",
                 "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "command": "python benchmarks/bench_aggregate_crowd.py"
+                "command": f"python benchmarks/bench_aggregate_crowd.py --kind {args.kind}"
                 + (" --quick" if args.quick else ""),
                 "quick": args.quick,
                 "machine": f"{platform.machine()}, 2 CPU cores shared by ~8 concurrent agents; "

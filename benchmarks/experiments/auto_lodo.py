@@ -39,7 +39,9 @@ from _common import ece  # noqa: E402
 from _votesets import NOT_IN_LODO, load_set, set_names  # noqa: E402
 
 RESULTS = HERE.parent / "results" / "auto_lodo.json"
-CROWD_RESULTS = Path(os.environ.get("CROWD_RESULTS", HERE.parent / "results" / "aggregate_crowd.json"))
+CROWD_RESULTS = Path(
+    os.environ.get("CROWD_RESULTS", HERE.parent / "results" / "aggregate_crowd.json")
+)
 FACTORS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0)
 EPSILONS = (0.0, 0.02, 0.05, 0.1)
 ZS = (1.0, 2.0, 3.0, 4.0, 6.0)
