@@ -157,7 +157,8 @@ def select_label_model(
        vote gives ``>= 5 %`` of the items gets less than ``collapse_ratio`` of that share;
     2. majority vote is the default: another candidate replaces it only if its held-out
        log-likelihood per vote beats majority vote's by more than ``z`` standard errors
-       (paired over the hidden votes).
+       (paired over the hidden votes, clustered by source: a gain that a few sources
+       carry counts for less than one spread over many).
 
     **With at least** ``MIN_GOLD`` **gold items** that have votes, each candidate is fitted
     ``n_folds`` times with one fold of gold hidden and scored by its accuracy on the hidden
@@ -350,6 +351,7 @@ def _heldout_choice(
             rounds[c].append((train, ll, lp))
             ratios[c].append(_class_share_ratio(m.labels_, mv_labels, k))
     scored = {c: score_heldout(rounds[c], sub, hidden) for c in cands}
+    groups = np.concatenate([sub.source[h] for h in hidden]).astype(np.int64)
     details: dict[str, dict[str, Any]] = {}
     for c in cands:
         ratio = float(np.mean(ratios[c]))
@@ -361,7 +363,7 @@ def _heldout_choice(
             "temperature": scored[c].temperature if scored[c].tempering_helps(z) else 1.0,
             "collapse_ratio": ratio,
             "excluded": excluded,
-            "z_vs_mv": paired_z(scored[c].per_vote, scored["mv"].per_vote)
+            "z_vs_mv": paired_z(scored[c].per_vote, scored["mv"].per_vote, groups)
             if "mv" in scored and c != "mv"
             else None,
         }
@@ -374,7 +376,7 @@ def _heldout_choice(
         for c in eligible:
             if c == "mv":
                 continue
-            zc = paired_z(scored[c].per_vote, base)
+            zc = paired_z(scored[c].per_vote, base, groups)
             if zc <= z:
                 details[c]["excluded"] = (
                     f"not better than majority vote on held-out votes ({zc:.1f} SE <= {z:g})"

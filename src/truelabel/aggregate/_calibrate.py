@@ -208,7 +208,7 @@ class HeldoutScores:
     per_vote: np.ndarray
     at_one: np.ndarray
 
-    def tempering_helps(self, z: float) -> bool:
+    def tempering_helps(self, z: float, groups: np.ndarray | None = None) -> bool:
         """Whether ``temperature`` beats ``T = 1`` by more than ``z`` paired standard errors.
 
         When the held-out likelihood hardly depends on ``T`` (e.g. every source only ever
@@ -218,7 +218,7 @@ class HeldoutScores:
         diff = paired_diff(self.per_vote, self.at_one)
         if len(diff) < 2:
             return False
-        return paired_z(self.per_vote, self.at_one) > z
+        return paired_z(self.per_vote, self.at_one, groups) > z
 
 
 def score_heldout(
@@ -280,13 +280,28 @@ def paired_diff(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return d
 
 
-def paired_z(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean of ``a - b`` in paired standard errors; 0 when the mean gain is below ``MIN_GAIN``
-    nats per vote (numerically different but practically equal posteriors)."""
+def paired_z(a: np.ndarray, b: np.ndarray, groups: np.ndarray | None = None) -> float:
+    """Mean of ``a - b`` in standard errors; 0 when the mean gain is below ``MIN_GAIN`` nats
+    per vote (numerically different but practically equal posteriors).
+
+    Parameters
+    ----------
+    a, b : ndarray of shape (n,)
+        Per-vote log-probabilities of two candidates on the same hidden votes.
+    groups : ndarray of shape (n,), int, optional
+        Cluster of each vote (its source): the standard error is then cluster-robust, so a
+        gain that comes from a few sources (e.g. a few labeling functions) counts for less
+        than one spread over many.
+    """
     d = paired_diff(a, b)
     if not d.any() or abs(float(d.mean())) < MIN_GAIN:
         return 0.0
-    se = float(d.std() / np.sqrt(len(d)))
+    n = len(d)
+    if groups is None:
+        se = float(d.std() / np.sqrt(n))
+    else:
+        resid = np.bincount(groups, d - d.mean())
+        se = float(np.sqrt((resid**2).sum()) / n)
     return float(d.mean() / se) if se > 0 else float(np.sign(d.mean()) * np.inf)
 
 
