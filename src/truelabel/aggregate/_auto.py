@@ -121,7 +121,7 @@ class AutoChoice:
 #: a class that majority vote gives at least this share of the items is "in use" ...
 MIN_CLASS_SHARE = 0.05
 #: ... and a model that gives it less than this fraction of majority vote's share collapsed
-COLLAPSE_RATIO = 0.15
+COLLAPSE_RATIO = 0.2
 #: a model replaces majority vote only if it predicts held-out votes better by this many SEs
 Z_BEAT_MV = 2.0
 #: the choice is made on at most this many votes (a random subset of items, all their votes)

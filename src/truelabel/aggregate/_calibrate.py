@@ -28,6 +28,7 @@ __all__ = [
     "HeldoutScores",
     "calibrated_posterior",
     "heldout_split",
+    "reported_temperature",
     "score_heldout",
     "subsample_items",
     "temper",
@@ -35,11 +36,16 @@ __all__ = [
 
 #: search range of the posterior temperature
 T_RANGE = (0.05, 50.0)
-#: the reported posterior uses the held-out temperature times this factor ...
+#: the reported posterior uses the held-out temperature times this factor (model posteriors:
+#: the EM models and GLAD) ...
 TEMPERATURE_FACTOR = 2.0
-#: ... mixed with this weight of the uniform distribution (chosen leave-one-dataset-out on
-#: the crowd sets with gold, benchmarks/experiments/auto_lodo.py): held-out votes cannot see
-#: errors that all sources share, which make every vote-only posterior overconfident
+#: ... or this one (vote-counting posteriors, softmax of the counts: mv, wawa) ...
+COUNTING_TEMPERATURE_FACTOR = 0.75
+#: ... mixed with this weight of the uniform distribution. All three were chosen
+#: leave-one-dataset-out on the crowd sets with gold (benchmarks/experiments/auto_lodo.py):
+#: held-out votes cannot see errors that all sources share, which make every vote-only
+#: posterior overconfident (the held-out temperature of Dawid–Skene was about half the
+#: gold-optimal one on every crowd set).
 UNIFORM_MIX = 0.05
 #: pseudo-votes pulling each row of a source's scoring channel toward its own answers
 CHANNEL_POOLING = 2.0
@@ -68,12 +74,25 @@ def temper(ll: np.ndarray, lp: np.ndarray, temperature: float) -> np.ndarray:
     return _Tempering(ll, lp)(temperature)
 
 
+def reported_temperature(temperature: float, *, counting: bool, from_gold: bool) -> float:
+    """The temperature applied to the reported posterior (see :func:`calibrated_posterior`)."""
+    if from_gold:
+        return float(temperature)
+    return float(temperature) * (COUNTING_TEMPERATURE_FACTOR if counting else TEMPERATURE_FACTOR)
+
+
 def calibrated_posterior(
-    ll: np.ndarray, lp: np.ndarray, temperature: float, *, from_gold: bool = False
+    ll: np.ndarray,
+    lp: np.ndarray,
+    temperature: float,
+    *,
+    counting: bool = False,
+    from_gold: bool = False,
 ) -> np.ndarray:
     """The reported posterior: ``(1 - eps) temper(ll, lp, f T) + eps / K``.
 
-    ``T`` from held-out votes is multiplied by ``f = TEMPERATURE_FACTOR`` and mixed with
+    ``T`` from held-out votes is multiplied by ``f`` (``TEMPERATURE_FACTOR``, or
+    ``COUNTING_TEMPERATURE_FACTOR`` for vote-counting posteriors) and mixed with
     ``eps = UNIFORM_MIX`` of the uniform distribution; a temperature fitted on gold
     (``from_gold``) is used as it is. The argmax never changes.
 
@@ -81,9 +100,10 @@ def calibrated_posterior(
     -------
     posterior : ndarray of shape (n_items, n_classes), float64
     """
+    t = reported_temperature(temperature, counting=counting, from_gold=from_gold)
     if from_gold:
-        return temper(ll, lp, temperature)
-    q = temper(ll, lp, temperature * TEMPERATURE_FACTOR)
+        return temper(ll, lp, t)
+    q = temper(ll, lp, t)
     return (1.0 - UNIFORM_MIX) * q + UNIFORM_MIX / q.shape[1]
 
 

@@ -17,8 +17,9 @@ from .._types import Float32Array, IntArray
 from ..sources._votes import VoteArrays, check_votes, votes_from_table, with_abstain_votes
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel, _clamp, _combined_gold
-from ._calibrate import TEMPERATURE_FACTOR, UNIFORM_MIX, calibrated_posterior
+from ._calibrate import UNIFORM_MIX, calibrated_posterior, reported_temperature
 from ._features import FeatureDawidSkene
+from ._majority import MajorityVote, WeightedVote
 from ._quality import SOURCE_PSEUDO_VOTES, krippendorff_alpha, source_quality
 
 __all__ = ["AggregateResult", "aggregate", "aggregate_votes"]
@@ -211,9 +212,14 @@ def aggregate_votes(
     temperature = 1.0
     if calibrate and choice is not None:
         from_gold = choice.criterion == "gold_accuracy"
-        temperature = choice.temperature * (1.0 if from_gold else TEMPERATURE_FACTOR)
+        counting = isinstance(model, MajorityVote | WeightedVote)
+        temperature = reported_temperature(
+            choice.temperature, counting=counting, from_gold=from_gold
+        )
         ll, lp = model._log_scores(fit_votes.without_gold())
-        post = calibrated_posterior(ll, lp, choice.temperature, from_gold=from_gold)
+        post = calibrated_posterior(
+            ll, lp, choice.temperature, counting=counting, from_gold=from_gold
+        )
         post = _clamp(post, g).astype(np.float32)
     nv = np.bincount(plain.item, minlength=votes.n_items)
     no_votes = (nv == 0) & (g < 0)
@@ -276,9 +282,10 @@ def aggregate_votes(
             (
                 f"calibrated: tempered with T = {temperature:.3g} fitted on held-out gold"
                 if choice.criterion == "gold_accuracy"
-                else f"calibrated: tempered with T = {temperature:.3g} ({TEMPERATURE_FACTOR:g} x "
-                f"the held-out-vote temperature {choice.temperature:.3g}) and mixed with "
-                f"{UNIFORM_MIX:g} of the uniform distribution"
+                else f"calibrated: tempered with T = {temperature:.3g} "
+                f"({temperature / choice.temperature:g} x the held-out-vote temperature "
+                f"{choice.temperature:.3g}) and mixed with {UNIFORM_MIX:g} of the uniform "
+                "distribution"
             )
             if calibrate and choice is not None
             else "raw (calibrate=False)"
