@@ -73,6 +73,18 @@ def make_label_model(method: str, *, random_state: Any = 0, **params: Any) -> Ba
     return METHODS[method](random_state=random_state, **params)
 
 
+#: EM iterations of the candidates fitted while choosing (the chosen model is refitted)
+SELECTION_MAX_ITER = 50
+
+
+def _candidate(c: str, rng: np.random.Generator, class_prior: Any) -> BaseLabelModel:
+    """A candidate for the choice: EM models capped at ``SELECTION_MAX_ITER`` iterations."""
+    model = make_label_model(c, random_state=rng.integers(2**31 - 1), class_prior=class_prior)
+    if "max_iter" in model.get_params():
+        model.set_params(max_iter=min(model.get_params()["max_iter"], SELECTION_MAX_ITER))
+    return model
+
+
 def _fit(
     model: BaseLabelModel, votes: VoteArrays, gold: IntArray | None, features: Any
 ) -> BaseLabelModel:
@@ -341,12 +353,7 @@ def _heldout_choice(
         hidden.append(h)
         mv_labels = MajorityVote().fit(train).labels_
         for c in cands:
-            m = _fit(
-                make_label_model(c, random_state=rng.integers(2**31 - 1), class_prior=class_prior),
-                train,
-                gsub,
-                fsub,
-            )
+            m = _fit(_candidate(c, rng, class_prior), train, gsub, fsub)
             ll, lp = m._log_scores(train)
             rounds[c].append((train, ll, lp))
             ratios[c].append(_class_share_ratio(m.labels_, mv_labels, k))

@@ -150,8 +150,8 @@ def subsample_items(
 ) -> tuple[VoteArrays, np.ndarray]:
     """Votes of a random subset of items holding at most ``max_votes`` votes (all if fewer).
 
-    Items keep all their votes and are re-coded ``0..m-1``; sources and classes keep their
-    codes, so source-level parameters stay comparable.
+    Items keep all their votes and are re-coded ``0..m-1``; sources without a vote in the
+    subset are dropped (the others re-coded in order), classes keep their codes.
 
     Returns
     -------
@@ -168,14 +168,21 @@ def subsample_items(
     new_code[np.sort(keep_items)] = np.arange(len(keep_items))
     mask = new_code[votes.item] >= 0
     kept = np.sort(keep_items)
+    src = votes.source[mask]
+    used = np.flatnonzero(np.bincount(src, minlength=votes.n_sources) > 0)
+    src_code = np.full(votes.n_sources, -1, dtype=np.int64)
+    src_code[used] = np.arange(len(used))
     return _replace(
         votes,
         item=new_code[votes.item[mask]].astype(np.int32),
-        source=votes.source[mask],
+        source=src_code[src].astype(np.int32),
         label=votes.label[mask],
         weight=None if votes.weight is None else votes.weight[mask],
         n_items=len(kept),
+        n_sources=len(used),
         item_ids=np.asarray(votes.item_ids)[kept],
+        source_names=np.asarray(votes.source_names)[used],
+        is_gold_source=np.asarray(votes.is_gold_source)[used],
     ), kept
 
 
