@@ -316,19 +316,19 @@ def paired_z(a: np.ndarray, b: np.ndarray, groups: np.ndarray | None = None) -> 
     a, b : ndarray of shape (n,)
         Per-vote log-probabilities of two candidates on the same hidden votes.
     groups : ndarray of shape (n,), int, optional
-        Cluster of each vote (its source): the standard error is then cluster-robust, so a
-        gain that comes from a few sources (e.g. a few labeling functions) counts for less
-        than one spread over many.
+        Cluster of each vote (its source): the standard error is then the larger of the
+        plain and the cluster-robust one, so a gain that comes from a few sources (e.g. a
+        few labeling functions) counts for less than one spread over many, and a handful
+        of clusters cannot make the error look smaller than the plain one.
     """
     d = paired_diff(a, b)
     if not d.any() or abs(float(d.mean())) < MIN_GAIN:
         return 0.0
     n = len(d)
-    if groups is None:
-        se = float(d.std() / np.sqrt(n))
-    else:
+    se = float(d.std() / np.sqrt(n))
+    if groups is not None:
         resid = np.bincount(groups, d - d.mean())
-        se = float(np.sqrt((resid**2).sum()) / n)
+        se = max(se, float(np.sqrt((resid**2).sum()) / n))
     return float(d.mean() / se) if se > 0 else float(np.sign(d.mean()) * np.inf)
 
 
