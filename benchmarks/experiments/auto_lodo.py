@@ -231,7 +231,7 @@ def analyze() -> dict[str, Any]:
     }
     for r in rows:
         print(
-            f"{r['set']:32s} z={r['rule_z']:.0f} ratio={r['rule_ratio']:.2f} {r['choice']:9s} "
+            f"{r['set']:32s} z={r['rule_z']:.1f} ratio={r['rule_ratio']:.2f} {r['choice']:9s} "
             f"acc={r['accuracy']:.3f} vs mv {r['minus_mv_pts']:+.1f}"
             + ("" if r["minus_ck_pts"] is None else f" vs ck {r['minus_ck_pts']:+.1f}")
             + (

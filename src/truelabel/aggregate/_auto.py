@@ -17,6 +17,7 @@ from ..sources._votes import VoteArrays, _replace
 from ._base import BaseLabelModel, _combined_gold, _n_true
 from ._best import BestSource
 from ._calibrate import (
+    MIN_GAIN,
     T_RANGE,
     _golden_max,
     heldout_split,
@@ -409,17 +410,24 @@ def _heldout_choice(
             "majority vote gives it"
         )
         best = "mv" if "mv" in cands else c
-    scores = {c: scored[c].mean for c in cands}
+    scores = {c: scored[c].mean + 0.0 for c in cands}
     t = float(details[best]["temperature"])
     others = ", ".join(
-        f"{c} {scores[c]:.4f}"
+        f"{c} {round(scores[c], 4) + 0.0:.4f}"
         + (" (collapsed)" if "collapsed" in str(details[c]["excluded"]) else "")
         for c in cands
         if c != best
     )
+    uninformative = all(abs(v) < MIN_GAIN for v in scores.values())
     reason = (
-        f"{best} predicted held-out votes best (mean log-likelihood {scores[best]:.4f} over "
-        f"{n_hidden} votes hidden in {n_rounds} rounds; {others})"
+        (
+            f"every model predicted each of the {n_hidden} hidden votes with "
+            "probability 1 (every source only ever gives one answer, so its votes do not "
+            f"tell the classes apart; {others})"
+            if uninformative
+            else f"{best} predicted held-out votes best (mean log-likelihood "
+            f"{scores[best]:.4f} over {n_hidden} votes hidden in {n_rounds} rounds; {others})"
+        )
         + (
             "; no other model beat majority vote by more than "
             f"{z:g} standard errors without collapsing"
