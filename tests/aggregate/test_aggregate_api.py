@@ -54,7 +54,7 @@ def test_aggregate_table_end_to_end(tmp_path: Path) -> None:
         assert (out / f).is_file()
     html = (out / "report.html").read_text()
     assert "<b>bird</b>" not in html and "&lt;b&gt;bird&lt;/b&gt;" in html
-    assert "data:image/png;base64," in html
+    assert "<svg" in html and "Source quality" in html  # inline SVG charts, no PNG
     labels = pd.read_parquet(out / "labels.parquet")
     assert len(labels) == 120
     summary = json.loads((out / "summary.json").read_text())

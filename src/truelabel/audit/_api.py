@@ -203,7 +203,7 @@ def _consensus(
     Vote labels are coded by the same rule as everywhere (``1 == 1.0 == "1"``); with a
     label column they must be among its classes unless ``allow_new_classes``.
     """
-    from ..aggregate import aggregate
+    from ..aggregate import AggregateResult, aggregate
 
     given = ds.classes if ds.labels is not None and not allow_new_classes else None
     try:
@@ -216,6 +216,7 @@ def _consensus(
             random_state=seed,
             ignore_unknown=False,
             classes=list(given) if given is not None else None,
+            label_type="categorical",
         )
     except InputError as exc:
         if given is None or "are not one of the" not in str(exc):
@@ -224,6 +225,8 @@ def _consensus(
             f"{exc} The votes use a class that no label in the label column uses; fix the "
             "votes, or pass --allow-new-classes (allow_new_classes=True) to add it."
         ) from None
+    if not isinstance(agg, AggregateResult):  # label_type="categorical" never gives numbers
+        raise InputError("audit --votes needs class labels; these votes are numbers.")
     pos = pd.Index(np.asarray(agg.item_ids).astype(str)).get_indexer(
         np.asarray(ds.item_id).astype(str)
     )
