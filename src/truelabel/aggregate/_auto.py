@@ -25,6 +25,7 @@ from ._calibrate import (
     score_heldout,
     subsample_items,
     temper,
+    uniform_by_key,
 )
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene
@@ -266,7 +267,7 @@ def _gold_choice(
     dropped: str,
 ) -> AutoChoice:
     """Accuracy on held-out gold folds; the winner's temperature from the same folds."""
-    perm = rng.permutation(gold_items)
+    perm = gold_items[np.argsort(uniform_by_key(plain.item_ids[gold_items], rng), kind="stable")]
     folds = np.array_split(perm, n_folds)
     gv = _replace(plain, is_gold_source=np.zeros(plain.n_sources, dtype=bool))
     scores: dict[str, float] = {}

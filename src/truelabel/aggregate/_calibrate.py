@@ -145,6 +145,30 @@ def channel(counts: np.ndarray) -> np.ndarray:
     return c / np.clip(c.sum(axis=2, keepdims=True), 1e-300, None)
 
 
+def uniform_by_key(keys: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A uniform number in [0, 1) per key, from a salted hash of its text.
+
+    The random splits of ``auto`` are drawn from these instead of from positions, so the
+    same votes in another row order (a votes file written by ``lf apply`` vs the rules run
+    by ``aggregate --lfs``) give the same choice; the salt comes from ``rng``.
+
+    Parameters
+    ----------
+    keys : ndarray of shape (n,)
+    rng : Generator
+
+    Returns
+    -------
+    u : ndarray of shape (n,), float64
+    """
+    import pandas as pd
+
+    salt = f"{int(rng.integers(2**63)):016x}"[-16:]
+    text = np.asarray(keys).astype(str).astype(object)
+    h = pd.util.hash_array(text, hash_key=salt, categorize=False)
+    return (h >> np.uint64(11)).astype(np.float64) / float(2**53)
+
+
 def subsample_items(
     votes: VoteArrays, max_votes: int, rng: np.random.Generator
 ) -> tuple[VoteArrays, np.ndarray]:
@@ -162,7 +186,7 @@ def subsample_items(
     if votes.n_votes <= max_votes:
         return votes, np.arange(votes.n_items)
     per_item = np.bincount(votes.item, minlength=votes.n_items)
-    order = rng.permutation(votes.n_items)
+    order = np.argsort(uniform_by_key(votes.item_ids, rng), kind="stable")
     keep_items = order[np.cumsum(per_item[order]) <= max_votes]
     new_code = np.full(votes.n_items, -1, dtype=np.int64)
     new_code[np.sort(keep_items)] = np.arange(len(keep_items))
@@ -191,6 +215,8 @@ def heldout_split(
 ) -> tuple[VoteArrays, np.ndarray]:
     """Hide a random ``fraction`` of the votes, never every real vote of an item.
 
+    Which votes are hidden depends on their (item id, source name), not on their order.
+
     Returns
     -------
     train : VoteArrays
@@ -200,7 +226,11 @@ def heldout_split(
     """
     k = _n_true(votes)
     real = votes.label < k
-    take = rng.random(votes.n_votes) < fraction
+    keys = np.char.add(
+        np.asarray(votes.item_ids).astype(str)[votes.item],
+        np.char.add("\x1f", np.asarray(votes.source_names).astype(str)[votes.source]),
+    )
+    take = uniform_by_key(keys, rng) < fraction
     kept_real = np.bincount(votes.item[real & ~take], minlength=votes.n_items)
     take &= ~(real & (kept_real[votes.item] == 0))
     keep = ~take
