@@ -10,10 +10,12 @@ a grid of calibration settings (temperature factor ``f`` x mixing weight ``eps``
 uniform distribution: ``(1 - eps) softmax((ll + lp) / (f T)) + eps / K``).
 
 Step 2 (``--analyze``): for each held-out set, choose the rule's two numbers (``z``, the
-collapse ratio) on all the *other* sets (fewest misses of the targets, then the highest
-mean accuracy), and apply them to the held-out set; likewise the calibration (``f``,
-``eps``) on the other crowd sets with gold (fewest sets with ECE > 0.05, then the smallest
-worst ECE). Gold is used only to score, never by the rule.
+collapse ratio) on all the *other* sets (fewest misses of the targets; among equals, the
+one nearest the shipped rule, z = 2 standard errors and ratio 0.2), and apply it to the
+held-out set; likewise the calibration (temperature factors ``f`` for vote-counting and
+for model posteriors, ``eps``) on the other crowd sets with gold (fewest sets with ECE >
+0.05, then the smallest worst ECE; ``LODO_SHARED_FACTOR=1`` forces one factor for both).
+Gold is used only to score, never by the rule.
 
     python benchmarks/experiments/auto_lodo.py --collect     # writes results/auto_lodo.json
     python benchmarks/experiments/auto_lodo.py --analyze     # reads it (+ aggregate_crowd.json)
@@ -130,6 +132,12 @@ def _decide(rec: dict[str, Any], z: float, ratio: float) -> str:
     return max(ok, key=lambda c: ok[c])
 
 
+def _distance(p: tuple[float, float]) -> float:
+    """How far a rule is from the shipped one (z = 2 SE, collapse ratio 0.2): among rules
+    with equally few misses, the nearest is kept."""
+    return abs(np.log(p[0] / 2.0)) + abs(np.log(p[1] / 0.2))
+
+
 def _ck_best() -> dict[str, float]:
     if not CROWD_RESULTS.exists():
         return {}
@@ -167,7 +175,7 @@ def analyze() -> dict[str, Any]:
     rows = []
     for held in recs:
         others = {n: r for n, r in recs.items() if n != held}
-        best = min(grid, key=lambda p: (_misses(others, *p, ck)[0], -_misses(others, *p, ck)[1]))
+        best = min(grid, key=lambda p: (_misses(others, *p, ck)[0], _distance(p)))
         rec = recs[held]
         c = _decide(rec, *best)
         a = rec["candidates"][c]["accuracy"]
@@ -196,8 +204,13 @@ def analyze() -> dict[str, Any]:
         fi = p[0] if row["choice"] in COUNTING else p[1]
         return recs[row["set"]]["candidates"][row["choice"]]["ece_grid"][fi][p[2]]
 
+    shared = os.environ.get("LODO_SHARED_FACTOR", "0") == "1"
     cal_grid = [
-        (fc, fm, ei) for fc in range(len(fac)) for fm in range(len(fac)) for ei in range(len(eps))
+        (fc, fm, ei)
+        for fc in range(len(fac))
+        for fm in range(len(fac))
+        for ei in range(len(eps))
+        if fc == fm or not shared
     ]
     for row in crowd:
         others = [r for r in crowd if r["set"] != row["set"]]
@@ -219,7 +232,7 @@ def analyze() -> dict[str, Any]:
             max(ece_of(r, p) for r in crowd),
         ),
     )
-    all_best = min(grid, key=lambda p: (_misses(recs, *p, ck)[0], -_misses(recs, *p, ck)[1]))
+    all_best = min(grid, key=lambda p: (_misses(recs, *p, ck)[0], _distance(p)))
     summary = {
         "rule_on_all_sets": {"z": all_best[0], "collapse_ratio": all_best[1]},
         "calibration_on_all_crowd_sets": {

@@ -38,9 +38,9 @@ __all__ = [
 T_RANGE = (0.05, 50.0)
 #: the reported posterior uses the held-out temperature times this factor (model posteriors:
 #: the EM models and GLAD) ...
-TEMPERATURE_FACTOR = 2.0
+TEMPERATURE_FACTOR = 2.5
 #: ... or this one (vote-counting posteriors, softmax of the counts: mv, wawa) ...
-COUNTING_TEMPERATURE_FACTOR = 0.75
+COUNTING_TEMPERATURE_FACTOR = 2.0
 #: ... mixed with this weight of the uniform distribution. All three were chosen
 #: leave-one-dataset-out on the crowd sets with gold (benchmarks/experiments/auto_lodo.py):
 #: held-out votes cannot see errors that all sources share, which make every vote-only
