@@ -50,7 +50,8 @@ TL_METHODS = ("mv", "wawa", "ds", "ds_pooled", "onecoin", "mace", "glad")
 def run_dataset(
     name: str, quick: bool, previous: dict[str, Any] | None = None
 ) -> dict[str, object]:
-    """truelabel and crowd-kit on one set; with ``previous``, crowd-kit rows are reused."""
+    """truelabel (+ Snorkel) and crowd-kit on one set; with ``previous``, crowd-kit's rows
+    are reused (truelabel and Snorkel are re-run)."""
     from truelabel.aggregate import aggregate_votes
 
     vs = load_set(name)
@@ -117,6 +118,8 @@ def run_dataset(
         return np.asarray(r.posterior)
 
     record("truelabel.auto", auto)
+    if vs.kind == "lf" and v.info.get("abstain_informative"):
+        record("snorkel.LabelModel", lambda: _snorkel(v))
     out["loadavg"] = list(os.getloadavg())
     if previous is not None:
         for k, m in previous.get("methods", {}).items():
@@ -160,8 +163,6 @@ def run_dataset(
     restarts = 1 if (quick or big) else 10
     out["crowdkit_mace_restarts"] = restarts
     record("crowdkit.MACE", ck_run(lambda: MACE(n_restarts=restarts, random_state=0)))
-    if vs.kind == "lf" and v.info.get("abstain_informative"):
-        record("snorkel.LabelModel", lambda: _snorkel(v))
     out["loadavg"] = list(os.getloadavg())
     return out
 
