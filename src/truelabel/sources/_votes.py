@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from .._labels import label_keys
 from .._types import BoolArray, Float32Array, IntArray
+from ..io._labels import canonical_labels, check_label_kinds, check_label_types
 
 __all__ = [
     "VoteArrays",
@@ -214,12 +214,12 @@ def _is_number(x: Any) -> bool:
 
 
 def _canonical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Canonical string keys of label values (see :func:`truelabel._labels.label_keys`).
+    """Map raw label values to canonical string keys (:func:`truelabel.io.canonical_labels`).
 
     Callers pass the *distinct* values (see :func:`_canonical_codes`): the string work is
     per distinct label, not per vote.
     """
-    return label_keys(values)
+    return canonical_labels(values)
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -262,16 +262,9 @@ def _class_book(
         if len(set(ckeys)) != len(ckeys):
             raise InputError(f"classes= has duplicates after normalisation: {list(classes)!r}.")
         return cls, {k: i for i, k in enumerate(ckeys)}
+    check_label_kinds(keys, isnum, where=f"{where}: the label column")  # rows: votes_from_table
     num_mask = isnum[np.unique(keys, return_index=True)[1]] if len(keys) else np.array([], bool)
     uniq_sorted = np.unique(keys)
-    if len(uniq_sorted) and num_mask.any() and not num_mask.all():
-        nums = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if m][:5]
-        names = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if not m][:5]
-        raise InputError(
-            f"{where}: the labels mix numbers {nums} and names {names}; one class set cannot "
-            "hold both. Map the numeric codes to names (or the reverse) first, or pass "
-            "classes=[...] listing every class exactly as it appears."
-        )
     if len(uniq_sorted) and num_mask.all():
         vals = np.array([float(k) for k in uniq_sorted])
         order = np.argsort(vals, kind="stable")
@@ -401,7 +394,7 @@ def _read_votes_frame(
         if info.get("abstain_informative"):
             # labeling-function votes: an item every rule abstained on is still an item
             info["abstain_only_items"] = df.loc[empty, "item"].reset_index(drop=True)
-        df = df.loc[~empty].reset_index(drop=True)
+        df = df.assign(row=np.arange(len(df))).loc[~empty].reset_index(drop=True)
     return df, info
 
 
@@ -573,6 +566,15 @@ def votes_from_table(
     # classes: from votes only, so a gold class nobody voted for is reported.
     lcodes, vkeys, visnum = _canonical_codes(df["label"])
     declared = info.get("declared_classes")
+    if classes is None and declared is None and visnum.any() and not visnum.all():
+        rows = df["row"].to_numpy() if "row" in df.columns else np.arange(len(df))
+        ok = lcodes >= 0
+        check_label_kinds(
+            vkeys[lcodes[ok]],
+            visnum[lcodes[ok]],
+            where=f"{where}: label column {label_column!r}",
+            rows=rows[ok],
+        )
     cls, book = _class_book(vkeys, visnum, classes if classes is not None else declared, where)
     keep = vote_codes >= 0
     labels = _encode(lcodes, vkeys, book, cls, where)
@@ -806,6 +808,13 @@ def votes_from_columns(
     if not columns:
         raise InputError("pass at least one label column (each column is one source).")
     ids = df[item_column] if item_column else pd.Series(np.arange(len(df)))
+    cells = df[list(columns)].stack()  # non-empty cells, indexed (row, column)
+    cells = cells[(cells.astype(str).str.strip() != "").to_numpy()]
+    if abstain is not None:
+        cells = cells[(cells.astype(str) != str(abstain)).to_numpy()]
+    check_label_types(
+        cells, where=f"the vote columns {list(columns)}", rows=cells.index.get_level_values(0)
+    )
     long = df[list(columns)].copy()
     long["__item"] = ids.to_numpy()
     long = long.melt(id_vars="__item", var_name="source", value_name="label")
