@@ -201,6 +201,7 @@ def render_report_page(res: AggregateResult) -> str:
         ("items without votes", s["n_items_without_votes"]),
         ("Krippendorff's alpha", s["krippendorff_alpha"]),
         ("mean confidence", s["mean_confidence"]),
+        ("posterior", s.get("posterior", "raw")),
         ("converged", f"{s['converged']} ({s['n_iter']} iterations)"),
     ]
     scores = s.get("method_scores") or {}

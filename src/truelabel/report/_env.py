@@ -23,6 +23,7 @@ from importlib import resources
 from typing import Any, Protocol
 
 import jinja2
+import markupsafe
 
 __all__ = [
     "REPORT_ASSETS",
@@ -81,6 +82,15 @@ def _prob(v: Any) -> str:
     return "–" if not math.isfinite(x) else f"{x:.3f}"
 
 
+def _breakable(v: Any) -> markupsafe.Markup:
+    """Escaped text with line-break opportunities after ``_``, ``/`` and ``.`` (class
+    names like ``card_payment_wrong_exchange_rate`` wrap between words, not mid-word)."""
+    text = str(markupsafe.escape("" if v is None else v))
+    for ch in ("_", "/", "."):
+        text = text.replace(ch, ch + "<wbr>")
+    return markupsafe.Markup(text)
+
+
 def _sortkey(v: Any) -> str:
     """The raw value a table column sorts by (``data-v``); empty for text cells."""
     if isinstance(v, bool) or v is None:
@@ -128,6 +138,7 @@ def template_env(package: str = _BASE) -> jinja2.Environment:
     env.filters["pct"] = _pct
     env.filters["prob"] = _prob
     env.filters["sortkey"] = _sortkey
+    env.filters["breakable"] = _breakable
     env.tests["number"] = _is_number
     return env
 

@@ -422,7 +422,7 @@ def heatmap(
     longest = max((len(_short(x, 22)) for x in list(row_labels) + list(col_labels)), default=4)
     left = 40 + 6.2 * longest
     bottom = 34 + 6.0 * longest * 0.75
-    width = max(int(left + cell * nc + 20), int(7.4 * max(len(title), len(subtitle) * 0.85)) + 24)
+    width = max(int(left + cell * nc + 20), int(8.4 * max(len(title), len(subtitle) * 0.75)) + 24)
     f = _Frame(width, int(46 + cell * nr + bottom), left, width - left - cell * nc, 46, bottom)
     off = m.copy()
     if nr == nc:
