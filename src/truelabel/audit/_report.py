@@ -11,7 +11,7 @@ from ..report import (
     bar_chart,
     confusion_chart,
     histogram,
-    reliability_chart,
+    reliability_chart_from_bins,
     render_report,
 )
 
@@ -53,17 +53,13 @@ def reliability_bins(result: AuditResult) -> dict[str, Any] | None:
 
 
 def _reliability_chart(bins: dict[str, Any]) -> str:
-    def arr(key: str) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in bins[key]], dtype=np.float64)
-
-    return reliability_chart(
-        np.asarray(bins["bin_edges"], dtype=np.float64),
-        arr("confidence"),
-        arr("accuracy"),
-        np.asarray(bins["count"]),
+    svg = reliability_chart_from_bins(
+        bins,
         title="Reliability of the reported probabilities",
         against="share matching the given label",
     )
+    assert svg is not None
+    return svg
 
 
 def _charts(

@@ -6,7 +6,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..report import PALETTE, bar_chart, histogram, interval_chart, reliability_chart, render_report
+from ..report import (
+    PALETTE,
+    bar_chart,
+    histogram,
+    interval_chart,
+    reliability_chart_from_bins,
+    render_report,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -63,11 +70,8 @@ def render_estimate_report(result: EstimateResult, title: str = "Valid estimate"
     if rel:
         charts.append(
             {
-                "svg": reliability_chart(
-                    np.asarray(rel["bin_edges"], dtype=float),
-                    np.array([np.nan if v is None else v for v in rel["confidence"]], dtype=float),
-                    np.array([np.nan if v is None else v for v in rel["accuracy"]], dtype=float),
-                    np.asarray(rel["count"]),
+                "svg": reliability_chart_from_bins(
+                    rel,
                     title="Reliability of the predictions on the gold rows",
                     against="share matching the gold label",
                 ),

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..report import PALETTE, bar_chart, reliability_chart, render_report
+from ..report import PALETTE, bar_chart, reliability_chart_from_bins, render_report
 
 if TYPE_CHECKING:
     from ._artifact import TrainedModel
@@ -15,20 +15,7 @@ __all__ = ["render_train_report"]
 
 
 def _rel(d: dict[str, Any] | None, title: str) -> str | None:
-    if not d:
-        return None
-
-    def arr(key: str) -> np.ndarray:
-        return np.array([np.nan if v is None else v for v in d[key]], dtype=float)
-
-    return reliability_chart(
-        np.asarray(d["bin_edges"], dtype=float),
-        arr("confidence"),
-        arr("accuracy"),
-        np.asarray(d["count"]),
-        title=title,
-        against="share matching the given label",
-    )
+    return reliability_chart_from_bins(d, title=title, against="share matching the given label")
 
 
 def render_train_report(tm: TrainedModel) -> str:

@@ -28,6 +28,7 @@ _LAZY: dict[str, str] = {
     "nice_ticks": "._svg",
     "open_report": "._show",
     "reliability_chart": "._svg",
+    "reliability_chart_from_bins": "._svg",
     "render_report": "._env",
     "repr_html": "._show",
     "save_report": "._show",

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +34,7 @@ __all__ = [
     "line_chart",
     "nice_ticks",
     "reliability_chart",
+    "reliability_chart_from_bins",
     "scatter",
     "top_confusions",
 ]
@@ -589,6 +591,27 @@ def reliability_chart(
     ece = float(np.nansum(np.where(cnt > 0, w * gaps, 0.0)))
     return f.svg(
         title, f"reliability diagram: {title}", f"ECE {ece:.3f} · {int(cnt.sum()):,} items"
+    )
+
+
+def reliability_chart_from_bins(
+    bins: Mapping[str, Any] | None, *, title: str, against: str = "accuracy"
+) -> str | None:
+    """:func:`reliability_chart` of stored bins (``ReliabilityDiagram.to_dict()``, JSON:
+    ``None`` for an empty bin); ``None`` when there are no bins."""
+    if not bins:
+        return None
+
+    def arr(key: str) -> np.ndarray:
+        return np.array([np.nan if v is None else v for v in bins[key]], dtype=np.float64)
+
+    return reliability_chart(
+        np.asarray(bins["bin_edges"], dtype=np.float64),
+        arr("confidence"),
+        arr("accuracy"),
+        np.asarray(bins["count"]),
+        title=title,
+        against=against,
     )
 
 

@@ -62,7 +62,12 @@ class _Tally:
         }
 
     def report(self, summary: dict[str, Any], model: Any) -> str:
-        from ..report import bar_chart, histogram_counts, render_report
+        from ..report import (
+            bar_chart,
+            histogram_counts,
+            reliability_chart_from_bins,
+            render_report,
+        )
 
         charts = [
             {
@@ -82,10 +87,23 @@ class _Tally:
                     title="Confidence of the predictions",
                     xlabel="calibrated probability of the predicted class",
                 ),
-                "caption": "Calibrated at training on held-out rows; the model directory's "
-                "report has its reliability diagram.",
+                "caption": "Calibrated at training on held-out rows (the reliability diagram "
+                "beside it).",
             },
         ]
+        rel = reliability_chart_from_bins(
+            model.metadata.get("metrics", {}).get("holdout_reliability_after"),
+            title="The model's held-out reliability",
+            against="share matching the given label",
+        )
+        if rel is not None:
+            charts.append(
+                {
+                    "svg": rel,
+                    "caption": "Measured at training on rows the network did not train on, "
+                    "against their given labels: how far these probabilities can be trusted.",
+                }
+            )
         if self.sizes.sum():
             shown = np.flatnonzero(self.sizes)
             charts.append(
