@@ -201,9 +201,7 @@ def estimate_class_prior(
         )
     lab = np.asarray(labeled, dtype=bool)
     _check_pu(np.zeros(len(lab)), lab)
-    scores = domain_scores(
-        X, lab, estimator=estimator, n_folds=n_folds, random_state=random_state
-    )
+    scores = domain_scores(X, lab, estimator=estimator, n_folds=n_folds, random_state=random_state)
     return PRIOR_METHODS[method](scores, lab)
 
 
@@ -313,9 +311,7 @@ class PUClassifier(ClassifierMixin, BaseEstimator):
                     f"({lab.mean():.3f}); the prior counts every positive, labeled or not."
                 )
         est = clone(base).set_params(random_state=int(rng.integers(0, 2**31 - 1)))
-        est.fit_objective(
-            X, 2, NonNegativePURisk(lab, prior, beta=self.beta, gamma=self.gamma)
-        )
+        est.fit_objective(X, 2, NonNegativePURisk(lab, prior, beta=self.beta, gamma=self.gamma))
         self.estimator_ = est
         self.classes_ = np.array([0, 1])
         self.class_prior_ = float(prior)
