@@ -97,10 +97,71 @@ def train(
     ] = ConformalChoice.marginal,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
+    feature_columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Tabular input: 'a,b,c' or 'auto' (every column but the label, bag, "
+            "candidates and id columns); categorical columns are one-hot encoded."
+        ),
+    ] = None,
+    pu: Annotated[
+        bool,
+        typer.Option(
+            "--pu",
+            help="Positives only: rows whose label equals --positive-label are labeled "
+            "positives, rows with an empty label are unlabeled (nnPU, prior estimated).",
+        ),
+    ] = False,
+    positive_label: Annotated[str, typer.Option(help="--pu: the positive class value.")] = "1",
+    prior: Annotated[
+        float | None, typer.Option(help="--pu: the class prior P(positive), if known.")
+    ] = None,
+    candidates_column: Annotated[
+        str | None,
+        typer.Option(help="Partial labels: column of candidate labels joined by --label-sep."),
+    ] = None,
+    label_sep: Annotated[str, typer.Option(help="Separator of candidate labels.")] = "|",
+    bag_column: Annotated[
+        str | None, typer.Option(help="Label proportions: column naming each row's bag.")
+    ] = None,
+    proportions: Annotated[
+        Path | None,
+        typer.Option(help="Label proportions: table `bag,<class>,…` of class shares per bag."),
+    ] = None,
 ) -> None:
-    """Train a noise-robust, calibrated classifier and save it as a model directory."""
+    """Train a noise-robust, calibrated classifier and save it as a model directory.
+
+    Weaker supervision: --pu (positives + unlabeled), --candidates-column (candidate
+    sets), --bag-column with --proportions (bag class shares).
+    """
     from ..learn import train_model
 
+    weak = "pu" if pu else "partial" if candidates_column else "proportions" if bag_column else None
+    if weak is not None:
+        from ._weak import train_weak
+
+        train_weak(
+            data,
+            out,
+            mode=weak,
+            label_column=label_column,
+            positive_label=positive_label,
+            prior=prior,
+            candidates_column=candidates_column,
+            label_sep=label_sep,
+            bag_column=bag_column,
+            proportions=proportions,
+            text_column=text_column,
+            id_column=id_column,
+            vectors_column=vectors_column,
+            feature_columns=feature_columns,
+            featurizer=featurizer.value,
+            model=model.value,
+            epochs=epochs,
+            seed=seed,
+            overwrite=overwrite,
+        )
+        return
     with error_boundary():
         tm = train_model(
             data,
@@ -109,6 +170,7 @@ def train(
             labels=labels,
             id_column=id_column,
             vectors_column=vectors_column,
+            feature_columns=feature_columns,
             featurizer=featurizer.value,
             model=model.value,
             loss=loss.value,
@@ -155,6 +217,10 @@ def predict(
     alpha: Annotated[
         float | None, typer.Option(help="Conformal level calibrated at training (default 0.1).")
     ] = None,
+    feature_columns: Annotated[
+        str | None,
+        typer.Option(help="Tabular models: 'auto' (the training columns) or the same list."),
+    ] = None,
 ) -> None:
     """Predict labels, calibrated probabilities and prediction sets for a table."""
     from ..io import write_atomic
@@ -169,6 +235,7 @@ def predict(
             id_column=id_column,
             vectors_column=vectors_column,
             alpha=alpha,
+            feature_columns=feature_columns,
         )
         import io
 
@@ -188,6 +255,8 @@ def predict(
     ):
         table.add_row(str(lab), str(int(g["n"])), f"{g['c']:.3f}")
     console.print(table)
+    if "prediction_set" not in df.columns:
+        return
     sizes = df["prediction_set"].map(len)
     console.print(
         f"mean prediction-set size {sizes.mean():.2f}; singletons {float((sizes == 1).mean()):.1%}"
