@@ -145,9 +145,10 @@ def self_train_proba(
     random_state : int, Generator or None
         Fold assignment.
     labeled : ndarray of shape (N,), bool, optional
-        Rows with a known label (the argmax of their ``proba`` row, one-hot): always in
-        the training set with weight 1, and their probabilities are never replaced
-        (semi-supervised learning). Default: none.
+        Rows with a known label (the argmax of their ``proba`` row): always in the
+        training set with that label and weight 1 (semi-supervised learning). Their
+        returned probabilities are out-of-fold predictions like every other row's, so
+        they measure the pseudo-labeled model on held-out known labels. Default: none.
     select : {"quota", "dynamic"}
         How the confident pseudo-labels are chosen among the other rows: ``quota``, the
         balanced per-class quota above (zero-shot labeling); ``dynamic``, per-class
@@ -189,10 +190,11 @@ def self_train_proba(
     lab = np.zeros(n, dtype=bool) if labeled is None else np.asarray(labeled, dtype=bool)
     if lab.shape != (n,):
         raise InputError(f"self_train_proba: labeled has shape {lab.shape}; expected ({n},).")
-    known = P[lab].copy()
+    given = P[lab].argmax(axis=1)
     models: list[Any] = []
     for _ in range(n_rounds):
         pred = P.argmax(axis=1)
+        pred[lab] = given
         mask = np.zeros(n, dtype=bool)
         mask[~lab] = _SELECTORS[select](P[~lab], pred[~lab], K, fraction)
         mask |= lab
@@ -212,7 +214,6 @@ def self_train_proba(
             )
             models.append(model)
             new[test] = _fill_missing(model.predict_proba(Xd[test]), model.classes_, P[test])
-        new[lab] = known
         P = new
     return P, models
 

@@ -6,6 +6,7 @@ logits, so the shared training loop (``learn/_train.py``) runs every kind of sup
 - :class:`NonNegativePURisk`: positives and unlabeled rows (nnPU, Kiryo et al. 2017).
 - :class:`ProdenObjective`: candidate label sets (PRODEN, Lv et al. 2020).
 - :class:`ProportionObjective`: bag label proportions (DLLP, Ardehaly & Culotta 2017).
+- :class:`WeightedCrossEntropy`: known labels and confidence-weighted pseudo-labels.
 """
 
 from __future__ import annotations
@@ -16,11 +17,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["NonNegativePURisk", "ProdenObjective", "ProportionObjective"]
+__all__ = [
+    "NonNegativePURisk",
+    "ProdenObjective",
+    "ProportionObjective",
+    "WeightedCrossEntropy",
+]
 
 
 def _split_even(idx: np.ndarray, n_batches: int) -> list[np.ndarray]:
     return [a for a in np.array_split(idx, n_batches)]
+
+
+def _random_batches(n: int, batch_size: int, g: torch.Generator) -> Iterator[np.ndarray]:
+    perm = torch.randperm(n, generator=g).numpy()
+    for start in range(0, n, batch_size):
+        yield perm[start : start + batch_size]
 
 
 class NonNegativePURisk:
@@ -87,6 +99,12 @@ class ProdenObjective:
     ----------
     candidates : ndarray of shape (N, K), bool
         Each row has at least one candidate.
+    warmup : int
+        Epochs trained on the uniform weights before the weights start to follow the
+        model (a model that has not yet learned anything would lock in its first
+        guesses).
+    momentum : float in [0, 1)
+        The new weights are ``momentum * old + (1 - momentum) * model``.
 
     Attributes
     ----------
@@ -94,23 +112,26 @@ class ProdenObjective:
         The current disambiguation (rows sum to 1, zero outside the candidates).
     """
 
-    def __init__(self, candidates: np.ndarray) -> None:
+    def __init__(self, candidates: np.ndarray, *, warmup: int = 0, momentum: float = 0.0) -> None:
+        self.warmup = int(warmup)
+        self.momentum = float(momentum)
         c = np.asarray(candidates, dtype=np.float32)
         self.mask = torch.from_numpy(c)
         self.weights = torch.from_numpy(c / c.sum(axis=1, keepdims=True))
 
     def batches(self, n: int, batch_size: int, g: torch.Generator) -> Iterator[np.ndarray]:
-        perm = torch.randperm(n, generator=g).numpy()
-        for start in range(0, n, batch_size):
-            yield perm[start : start + batch_size]
+        return _random_batches(n, batch_size, g)
 
     def loss(self, logits: torch.Tensor, idx: np.ndarray, epoch: int) -> torch.Tensor:
         t = torch.from_numpy(np.asarray(idx, dtype=np.int64))
         logp = torch.log_softmax(logits, dim=1)
         out = -(self.weights[t] * logp).sum(dim=1).mean()
+        if epoch < self.warmup:
+            return out
         with torch.no_grad():
             w = logp.exp() * self.mask[t]
-            self.weights[t] = w / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
+            w = w / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
+            self.weights[t] = self.momentum * self.weights[t] + (1 - self.momentum) * w
         return out
 
 
@@ -162,3 +183,28 @@ class ProportionObjective:
         mean = (sums / size[:, None]).clamp_min(1e-7)
         target = self.props[torch.from_numpy(bags)]
         return -(target * torch.log(mean)).sum(dim=1).mean()
+
+
+class WeightedCrossEntropy:
+    """Cross-entropy with a weight per row: ``sum_i w_i CE(t_i, z_i) / sum_i w_i`` per batch
+    (confidence-weighted pseudo-labels beside weight-1 known labels).
+
+    Parameters
+    ----------
+    targets : ndarray of shape (N, K)
+        One-hot or soft targets.
+    weights : ndarray of shape (N,), non-negative
+    """
+
+    def __init__(self, targets: np.ndarray, weights: np.ndarray) -> None:
+        self.targets = torch.from_numpy(np.asarray(targets, dtype=np.float32))
+        self.weights = torch.from_numpy(np.asarray(weights, dtype=np.float32))
+
+    def batches(self, n: int, batch_size: int, g: torch.Generator) -> Iterator[np.ndarray]:
+        return _random_batches(n, batch_size, g)
+
+    def loss(self, logits: torch.Tensor, idx: np.ndarray, epoch: int) -> torch.Tensor:
+        t = torch.from_numpy(np.asarray(idx, dtype=np.int64))
+        w = self.weights[t]
+        ce = -(self.targets[t] * torch.log_softmax(logits, dim=1)).sum(dim=1)
+        return (w * ce).sum() / w.sum().clamp_min(1e-12)

@@ -1,0 +1,221 @@
+"""Semi-supervised learning: a few labeled rows and many unlabeled ones.
+
+:class:`SelfTrainingClassifier` (truelabel's, not scikit-learn's) runs the shared
+self-training engine (:func:`truelabel.crossfit.self_train_proba`): cross-fitted
+pseudo-labels chosen by per-class self-adaptive thresholds (FreeMatch's rule) and
+weighted by their confidence, refit for a few rounds. A drift guard compares the
+out-of-fold accuracy on the *labeled* rows with and without the pseudo-labels and keeps
+the labeled-only model when the pseudo-labels hurt. The final network (the robust
+logistic regression or MLP head) is fitted on the labeled rows plus the
+confidence-weighted pseudo-labels.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+
+from .._errors import InputError, NotFittedError
+from .._types import Float32Array
+from .._validation import Interval, Options, check_params, check_random_state
+
+__all__ = ["SelfTrainingClassifier"]
+
+logger = logging.getLogger(__name__)
+
+
+def _oof_labeled_accuracy(
+    X: Any, y: np.ndarray, n_folds: int, C: float, rng: np.random.Generator
+) -> float:
+    """Out-of-fold accuracy of a logistic regression on the labeled rows alone."""
+    from ..crossfit import SoftmaxRegression
+
+    n = len(y)
+    folds = rng.permutation(n) % n_folds
+    hits = 0
+    for f in range(n_folds):
+        test, train = folds == f, folds != f
+        if not test.any() or len(np.unique(y[train])) < 2:
+            continue
+        m = SoftmaxRegression(C=C).fit(X[train], y[train])
+        pred = np.asarray(m.classes_)[m.predict_proba(X[test]).argmax(axis=1)]
+        hits += int((pred == y[test]).sum())
+    return hits / n
+
+
+class SelfTrainingClassifier(ClassifierMixin, BaseEstimator):
+    """Train on labeled rows plus confidence-weighted pseudo-labels of unlabeled rows.
+
+    Parameters
+    ----------
+    estimator : RobustLogisticRegression or RobustMLPClassifier, optional
+        The final network. Default :class:`RobustLogisticRegression`.
+    n_rounds : int, default 2
+        Self-training rounds (pseudo-label, refit, relabel out of fold).
+    select : {"dynamic", "quota"}, default "dynamic"
+        Per-class self-adaptive thresholds, or zero-shot labeling's balanced quota.
+    C : float, default 1.0
+        Inverse L2 strength of the cross-fitted logistic regressions that make the
+        pseudo-labels.
+    n_folds : int, default 5
+    drift_guard : bool, default True
+        Keep the labeled-only model when the pseudo-labels lower the out-of-fold
+        accuracy on the labeled rows.
+    random_state : int, Generator or None, default 0
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (K,)
+        ``arange(K)``.
+    pseudo_proba_ : ndarray of shape (N, K), float32
+        Out-of-fold probabilities of the last round (labeled rows included).
+    pseudo_mask_ : ndarray of shape (N,), bool
+        Unlabeled rows whose pseudo-label trained the final network.
+    accepted_ : bool
+        False when the drift guard kept the labeled-only model.
+    labeled_oof_accuracy_ : dict
+        ``{"labeled_only": a, "with_pseudo_labels": b}`` (the guard's evidence).
+    estimator_ : the fitted network
+    """
+
+    _constraints = {
+        "n_rounds": [Interval(int, 1, None)],
+        "select": [Options(("dynamic", "quota"))],
+        "C": [Interval(float, 0, None, closed="neither")],
+        "n_folds": [Interval(int, 2, None)],
+        "drift_guard": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator: Any = None,
+        *,
+        n_rounds: int = 2,
+        select: str = "dynamic",
+        C: float = 1.0,
+        n_folds: int = 5,
+        drift_guard: bool = True,
+        random_state: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.estimator = estimator
+        self.n_rounds = n_rounds
+        self.select = select
+        self.C = C
+        self.n_folds = n_folds
+        self.drift_guard = drift_guard
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any, n_classes: int | None = None) -> SelfTrainingClassifier:
+        """Fit on labeled and unlabeled rows.
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, D) or CSR matrix
+        y : ndarray of shape (N,), int
+            Class codes 0..K-1, and -1 for an unlabeled row.
+        n_classes : int, optional
+            K; default ``y.max() + 1``.
+
+        Returns
+        -------
+        self
+        """
+        from ..crossfit import self_train_proba
+        from ._models import RobustLogisticRegression
+        from ._weak_losses import WeightedCrossEntropy
+
+        check_params(self)
+        yy = np.asarray(y)
+        if yy.ndim != 1 or yy.shape[0] != X.shape[0] or yy.dtype.kind not in "iu":
+            raise InputError(
+                f"y must be integer class codes of shape ({X.shape[0]},) with -1 for "
+                "unlabeled rows."
+            )
+        lab = yy >= 0
+        K = int(n_classes) if n_classes is not None else int(yy.max()) + 1
+        if lab.sum() < 2 or len(np.unique(yy[lab])) < 2:
+            raise InputError(
+                f"semi-supervised training needs labeled rows of at least 2 classes; got "
+                f"{int(lab.sum())} labeled rows."
+            )
+        rng = check_random_state(self.random_state)
+        base = self.estimator if self.estimator is not None else RobustLogisticRegression()
+        first = clone(base).set_params(random_state=int(rng.integers(0, 2**31 - 1)))
+        onehot = np.eye(K, dtype=np.float32)
+        t_lab = onehot[yy[lab]]
+        first.fit_objective(X[lab], K, WeightedCrossEntropy(t_lab, np.ones(int(lab.sum()))))
+        self.classes_ = np.arange(K)
+        self.n_features_in_ = X.shape[1]
+        if lab.all():
+            self.estimator_, self.accepted_ = first, False
+            self.pseudo_proba_ = onehot[yy]
+            self.pseudo_mask_ = np.zeros(len(yy), dtype=bool)
+            self.labeled_oof_accuracy_ = {}
+            return self
+        P0 = np.asarray(first.predict_proba(X), dtype=np.float32)
+        P0[lab] = t_lab
+        seed = int(rng.integers(0, 2**31 - 1))
+        P, _ = self_train_proba(
+            X,
+            P0,
+            n_rounds=self.n_rounds,
+            n_folds=self.n_folds,
+            C=self.C,
+            random_state=seed,
+            labeled=lab,
+            select=self.select,
+            weighted=True,
+        )
+        with_pl = float((P[lab].argmax(axis=1) == yy[lab]).mean())
+        alone = _oof_labeled_accuracy(
+            X[lab], yy[lab], min(self.n_folds, int(lab.sum())), self.C, np.random.default_rng(seed)
+        )
+        self.labeled_oof_accuracy_ = {"labeled_only": alone, "with_pseudo_labels": with_pl}
+        self.pseudo_proba_ = P
+        if self.drift_guard and with_pl < alone:
+            warnings.warn(
+                f"self-training drifted: pseudo-labels lowered the out-of-fold accuracy on "
+                f"the labeled rows ({alone:.3f} -> {with_pl:.3f}); kept the model trained on "
+                "the labeled rows alone.",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.estimator_, self.accepted_ = first, False
+            self.pseudo_mask_ = np.zeros(len(yy), dtype=bool)
+            return self
+        from ..crossfit import dynamic_thresholds
+
+        pred = P.argmax(axis=1)
+        conf = P.max(axis=1)
+        keep = ~lab & (conf >= dynamic_thresholds(P[~lab])[pred])
+        rows = lab | keep
+        targets = onehot[np.where(lab, np.maximum(yy, 0), pred)]
+        weights = np.where(lab, 1.0, conf)
+        est = clone(base).set_params(random_state=int(rng.integers(0, 2**31 - 1)))
+        est.fit_objective(X[rows], K, WeightedCrossEntropy(targets[rows], weights[rows]))
+        self.estimator_, self.accepted_ = est, True
+        self.pseudo_mask_ = keep
+        logger.info(
+            "self-training: %d of %d unlabeled rows pseudo-labeled; labeled OOF accuracy "
+            "%.3f -> %.3f",
+            int(keep.sum()),
+            int((~lab).sum()),
+            alone,
+            with_pl,
+        )
+        return self
+
+    def predict_proba(self, X: Any) -> Float32Array:
+        """Class probabilities, shape (N, K), float32."""
+        if not hasattr(self, "estimator_"):
+            raise NotFittedError("This SelfTrainingClassifier is not fitted yet; call fit first.")
+        return np.asarray(self.estimator_.predict_proba(X), dtype=np.float32)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most probable class index, shape (N,)."""
+        return self.predict_proba(X).argmax(axis=1)
