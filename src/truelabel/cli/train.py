@@ -40,6 +40,11 @@ class ConformalChoice(StrEnum):
     clustered = "clustered"
 
 
+class UnlabeledChoice(StrEnum):
+    self_train = "self-train"
+    drop = "drop"
+
+
 class ModelChoice(StrEnum):
     logreg = "logreg"
     mlp = "mlp"
@@ -128,6 +133,13 @@ def train(
         Path | None,
         typer.Option(help="Label proportions: table `bag,<class>,…` of class shares per bag."),
     ] = None,
+    unlabeled: Annotated[
+        UnlabeledChoice,
+        typer.Option(
+            help="Rows with an empty label: learn from them too (semi-supervised "
+            "self-training with confidence-weighted pseudo-labels) or drop them."
+        ),
+    ] = UnlabeledChoice.self_train,
 ) -> None:
     """Train a noise-robust, calibrated classifier and save it as a model directory.
 
@@ -136,7 +148,20 @@ def train(
     """
     from ..learn import train_model
 
-    weak = "pu" if pu else "partial" if candidates_column else "proportions" if bag_column else None
+    modes = [
+        m
+        for m, on in (("pu", pu), ("partial", candidates_column), ("proportions", bag_column))
+        if on
+    ]
+    if len(modes) > 1:
+        with error_boundary():
+            from .._errors import InputError
+
+            raise InputError(
+                f"choose one kind of weak supervision; got {', '.join(modes)} "
+                "(--pu, --candidates-column, --bag-column)."
+            )
+    weak = modes[0] if modes else None
     if weak is not None:
         from ._weak import train_weak
 
@@ -182,6 +207,7 @@ def train(
             calibrate=not no_calibration,
             conformal=conformal.value,
             random_state=seed,
+            unlabeled=unlabeled.value,
         )
         tm.save(out, overwrite=overwrite)
     m = tm.metadata["metrics"]
@@ -201,6 +227,19 @@ def train(
     table.add_row(
         f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['holdout_mean_set_size']:.2f}"
     )
+    semi = tm.metadata.get("semi_supervised")
+    if semi:
+        oof = semi["labeled_oof_accuracy"]
+        table.add_row(
+            "unlabeled rows pseudo-labeled",
+            f"{semi['n_pseudo_labeled']} of {tm.metadata['training_data']['n_unlabeled']}"
+            + ("" if semi["accepted"] else " (drift guard: not used)"),
+        )
+        table.add_row(
+            "labeled out-of-fold accuracy alone → with pseudo-labels",
+            f"{oof.get('labeled_only', float('nan')):.3f} → "
+            f"{oof.get('with_pseudo_labels', float('nan')):.3f}",
+        )
     console.print(table)
 
 

@@ -599,6 +599,7 @@ def train_model(
     calibrate: bool = True,
     conformal: str = "marginal",
     random_state: int = 0,
+    unlabeled: str = "self-train",
 ) -> TrainedModel:
     """Train a noise-robust, calibrated classifier with conformal sets from a table.
 
@@ -643,6 +644,11 @@ def train_model(
         score quantiles share a threshold; classes with too few items use the marginal
         one, and a warning names them).
     random_state : int
+    unlabeled : {"self-train", "drop"}
+        Rows whose ``label_column`` is empty: ``self-train`` learns from them too
+        (semi-supervised, :class:`SelfTrainingClassifier`: confidence-weighted
+        pseudo-labels with per-class dynamic thresholds and a drift guard; the loss is
+        then cross-entropy); ``drop`` leaves them out.
 
     Returns
     -------
@@ -676,6 +682,9 @@ def train_model(
             "pass --text-column, --feature-columns (tabular data), or --featurizer vectors "
             "with --vectors-column."
         )
+    from ._semi import split_unlabeled
+
+    data, unl_frame = split_unlabeled(data, label_column if labels is None else None, unlabeled)
     ds = load_dataset(
         data,
         text_column=text_column if featurizer not in ("vectors", "tabular") else None,
@@ -718,8 +727,15 @@ def train_model(
             random_state,
         )
         (est.estimator if scheme == "prune" else est).set_params(noise_matrix=nm)
-    est.fit(X[tr], y_tr)
-    inner = est.estimator_ if scheme == "prune" else est
+    if unl_frame is not None:
+        from ._semi import fit_semi_supervised
+
+        est = fit_semi_supervised(
+            est, X[tr], hard[tr], len(classes), unl_frame, spec, tfidf_spec, text_column
+        )
+    else:
+        est.fit(X[tr], y_tr)
+    inner = est.estimator_ if hasattr(est, "estimator_") else est
     weights = inner.weights_
     # networks may have seen fewer classes than exist (hard labels): map columns back
     seen = np.asarray(inner.classes_, dtype=np.int64)
@@ -796,6 +812,7 @@ def train_model(
             "n_items": int(len(rows)),
             "soft_targets": soft,
             "label_source": "labels table" if labels is not None else f"column {label_column}",
+            "n_unlabeled": 0 if unl_frame is None else int(len(unl_frame)),
         },
         "text_column": text_column,
         "id_column": id_column,
@@ -809,6 +826,9 @@ def train_model(
         "metrics": metrics,
         "calibrated": bool(calibrate),
     }
+    if unl_frame is not None:
+        tm.metadata["supervision"] = "semi-supervised"
+        tm.metadata["semi_supervised"] = est.summary()
     return tm
 
 

@@ -17,13 +17,14 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 from .._errors import InputError, NotFittedError
 from .._types import Float32Array
 from .._validation import Interval, Options, check_params, check_random_state
 
-__all__ = ["SelfTrainingClassifier"]
+__all__ = ["SelfTrainingClassifier", "fit_semi_supervised", "split_unlabeled"]
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,16 @@ class SelfTrainingClassifier(ClassifierMixin, BaseEstimator):
         )
         return self
 
+    def summary(self) -> dict[str, Any]:
+        """What self-training did (recorded in ``model.json``)."""
+        return {
+            "accepted": bool(self.accepted_),
+            "n_pseudo_labeled": int(self.pseudo_mask_.sum()),
+            "labeled_oof_accuracy": {k: float(v) for k, v in self.labeled_oof_accuracy_.items()},
+            "select": self.select,
+            "n_rounds": self.n_rounds,
+        }
+
     def predict_proba(self, X: Any) -> Float32Array:
         """Class probabilities, shape (N, K), float32."""
         if not hasattr(self, "estimator_"):
@@ -219,3 +230,102 @@ class SelfTrainingClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class index, shape (N,)."""
         return self.predict_proba(X).argmax(axis=1)
+
+
+def split_unlabeled(
+    data: Any, label_column: str | None, unlabeled: str
+) -> tuple[Any, pd.DataFrame | None]:
+    """Separate the rows whose label is empty (the unlabeled rows of ``train``).
+
+    Parameters
+    ----------
+    data : path or DataFrame
+    label_column : str or None
+        None: nothing to split (labels come from a table).
+    unlabeled : {"self-train", "drop"}
+
+    Returns
+    -------
+    data : the labeled rows (a DataFrame when some rows were split off, else ``data``)
+    unlabeled : DataFrame of the unlabeled rows for ``self-train``, else None
+    """
+    from ..io import read_table
+
+    if unlabeled not in ("self-train", "drop"):
+        raise InputError(f"unlabeled must be 'self-train' or 'drop'; got {unlabeled!r}.")
+    if label_column is None:
+        return data, None
+    frame = read_table(data)
+    if label_column not in frame.columns:
+        return data, None  # load_dataset names the missing column
+    col = frame[label_column]
+    miss = col.isna().to_numpy()
+    if col.dtype == object:
+        miss |= col.astype(str).str.strip().eq("").to_numpy()
+    if not miss.any() or miss.all():
+        return data, None  # all labeled, or none: load_dataset says what to do
+    labeled = frame.loc[~miss].reset_index(drop=True)
+    logger.info("%d of %d rows have no label (%s)", int(miss.sum()), len(frame), unlabeled)
+    if unlabeled == "drop":
+        return labeled, None
+    return labeled, frame.loc[miss].reset_index(drop=True)
+
+
+def fit_semi_supervised(
+    estimator: Any,
+    X: Any,
+    y: np.ndarray,
+    n_classes: int,
+    unlabeled: pd.DataFrame,
+    spec: dict[str, Any],
+    tfidf_spec: dict[str, Any] | None,
+    text_column: str | None = None,
+) -> SelfTrainingClassifier:
+    """Featurize the unlabeled rows like the labeled ones and fit a SelfTrainingClassifier.
+
+    Parameters
+    ----------
+    estimator : the configured network (RobustLogisticRegression / RobustMLPClassifier;
+        a PruneAndRetrain is unwrapped to its network)
+    X : (N, D) features of the labeled training rows; y : (N,) their class codes
+    unlabeled : DataFrame of the unlabeled rows (same columns as the data)
+    spec, tfidf_spec : the fitted featurizer (as stored in ``model.json``)
+    text_column : the text column (text featurizers)
+    """
+    import scipy.sparse as sp
+
+    from ._artifact import TrainedModel
+
+    probe = TrainedModel(
+        classes=[],
+        featurizer=spec,
+        weights=[{"W0": np.zeros((X.shape[1], 1), dtype=np.float32)}],
+        temperature=1.0,
+        conformal={"alphas": []},
+        tfidf=tfidf_spec,
+    )
+    name = spec["name"]
+    if name == "tabular":
+        Xu: Any = probe.featurize_frame(unlabeled)
+    elif name == "vectors":
+        raise InputError(
+            "unlabeled rows with --featurizer vectors are not supported; drop them "
+            "(--unlabeled drop) or fill their labels."
+        )
+    else:
+        if text_column is None or text_column not in unlabeled.columns:
+            raise InputError("the unlabeled rows have no text column.")
+        texts = unlabeled[text_column].fillna("").astype(str)
+        empty = np.flatnonzero(texts.str.strip().eq("").to_numpy())
+        if empty.size:
+            raise InputError(
+                f"{empty.size} unlabeled rows have an empty text in {text_column!r}; fill or "
+                "remove them."
+            )
+        Xu = probe.featurize(texts.tolist())
+    both = sp.vstack([X, Xu]).tocsr() if sp.issparse(X) else np.vstack([X, np.asarray(Xu)])
+    codes = np.concatenate([np.asarray(y, dtype=np.int64), np.full(Xu.shape[0], -1)])
+    base = getattr(estimator, "estimator", None) or estimator
+    return SelfTrainingClassifier(base, random_state=base.random_state).fit(
+        both, codes, n_classes=n_classes
+    )
