@@ -250,6 +250,7 @@ def split_unlabeled(
     unlabeled : DataFrame of the unlabeled rows for ``self-train``, else None
     """
     from ..io import read_table
+    from ..io._dataset import missing_values
 
     if unlabeled not in ("self-train", "drop"):
         raise InputError(f"unlabeled must be 'self-train' or 'drop'; got {unlabeled!r}.")
@@ -258,10 +259,7 @@ def split_unlabeled(
     frame = read_table(data)
     if label_column not in frame.columns:
         return data, None  # load_dataset names the missing column
-    col = frame[label_column]
-    miss = col.isna().to_numpy()
-    if col.dtype == object:
-        miss |= col.astype(str).str.strip().eq("").to_numpy()
+    miss = missing_values(frame[label_column])
     if not miss.any() or miss.all():
         return data, None  # all labeled, or none: load_dataset says what to do
     labeled = frame.loc[~miss].reset_index(drop=True)

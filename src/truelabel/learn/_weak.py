@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from ..io._dataset import missing_values
 from ._artifact import (
     FEATURIZER_CHOICES,
     MODEL_CHOICES,
@@ -35,13 +36,6 @@ __all__ = ["WEAK_MODES", "train_weak_model"]
 logger = logging.getLogger(__name__)
 
 WEAK_MODES = ("pu", "partial", "proportions")
-
-
-def _is_empty(col: pd.Series) -> np.ndarray:
-    miss = col.isna().to_numpy()
-    if col.dtype == object or pd.api.types.is_string_dtype(col):
-        miss |= col.astype(str).str.strip().eq("").to_numpy() & ~miss
-    return miss
 
 
 def _same_value(col: pd.Series, value: str) -> np.ndarray:
@@ -67,7 +61,7 @@ def _pu_targets(
     frame: pd.DataFrame, label_column: str, positive_label: str, name: str
 ) -> tuple[np.ndarray, list[str], dict[str, Any]]:
     col = frame[label_column]
-    empty = _is_empty(col)
+    empty = missing_values(col)
     positive = _same_value(col, str(positive_label)) & ~empty
     if not positive.any():
         shown = list(pd.unique(col[~empty].astype(str)))[:10]
@@ -138,7 +132,7 @@ def _bag_table(
             f"{pname} lists bag {bag_keys[bag_keys.duplicated()].iloc[0]!r} twice; one row per bag."
         )
     bcol = frame[bag_column]
-    empty = _is_empty(bcol)
+    empty = missing_values(bcol)
     if empty.any():
         raise InputError(
             f"{name}: bag column {bag_column!r} is empty on {int(empty.sum())} rows (first: "
