@@ -66,6 +66,7 @@ def distill(
         FeaturizerChoice.minilm
     ),
     model: Annotated[ModelChoice, typer.Option(help="Student model.")] = ModelChoice.logreg,
+    epochs: Annotated[int | None, typer.Option(help="Student training epochs.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
@@ -111,6 +112,7 @@ def distill(
             budget=budget,
             select=select.value,
             temperature=temperature,
+            epochs=epochs,
             random_state=seed,
         )
         tm.save(out, overwrite=overwrite)
