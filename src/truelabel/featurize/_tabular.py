@@ -151,7 +151,7 @@ class TabularFeaturizer:
                 encoders.append(
                     {"column": c, "kind": "categorical", "levels": sorted(str(v) for v in levels)}
                 )
-        self.spec_ = {"columns": list(self.columns), "encoders": encoders}
+        self.spec_: dict[str, Any] = {"columns": list(self.columns), "encoders": encoders}
         return self
 
     @staticmethod
@@ -233,7 +233,7 @@ class TabularFeaturizer:
         """Rebuild a fitted featurizer from :meth:`to_spec` output."""
         try:
             obj = cls(spec["columns"])
-            obj.spec_ = {"columns": list(spec["columns"]), "encoders": list(spec["encoders"])}
+            obj.spec_ = {"columns": list(spec["columns"]), "encoders": list(spec["encoders"])}  # fmt: skip
         except (KeyError, TypeError):
             raise InputError(
                 "the model's tabular featurizer spec is incomplete; retrain the model."

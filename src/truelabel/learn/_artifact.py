@@ -537,9 +537,9 @@ def fit_features(
     if featurizer == "tabular":
         from ..featurize import featurize_table
 
-        X, tab = featurize_table(ds.frame.iloc[rows], feature_columns or "auto", exclude=exclude)
-        logger.info("features %s in %.1fs", X.shape, time.time() - t0)
-        return X, tab.to_spec(), None
+        Xt, tab = featurize_table(ds.frame.iloc[rows], feature_columns or "auto", exclude=exclude)
+        logger.info("features %s in %.1fs", Xt.shape, time.time() - t0)
+        return Xt, tab.to_spec(), None
     spec: dict[str, Any] = {"name": featurizer}
     tfidf_spec = None
     if featurizer == "tfidf":

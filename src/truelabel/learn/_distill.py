@@ -353,7 +353,7 @@ def distill_model(
                 f"gold label {unknown[0]!r} in {label_column!r} is not one of the teacher's "
                 f"classes {classes[:20]}."
             )
-        y[has] = pd.Index(classes).get_indexer(lab)
+        y[has] = pd.Index(classes).get_indexer(pd.Index(lab))
     base = _make_estimator(model, "ce", "plain", random_state, epochs, 0.2)
     dc = DistilledClassifier(
         base,

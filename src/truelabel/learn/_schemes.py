@@ -436,6 +436,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             if want <= 0:
                 break
             per = int(np.ceil(want / (rounds - r)))
+            pick: np.ndarray
             if self.budget is None:
                 pick = np.flatnonzero(can_answer & ~asked)
             else:
@@ -452,7 +453,11 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
             if pick.size == 0:
                 break
             asked[pick] = True
-            answer = table[pick] if table is not None else np.asarray(ask(pick), dtype=np.float64)
+            if table is not None:
+                answer = table[pick]
+            else:
+                assert ask is not None
+                answer = np.asarray(ask(pick), dtype=np.float64)
             if answer.shape != (len(pick), K):
                 raise InputError(
                     f"the teacher answered shape {answer.shape}; expected ({len(pick)}, {K})."

@@ -139,7 +139,7 @@ def _bag_table(
             f"row {int(np.flatnonzero(empty)[0])}); every row needs a bag."
         )
     values = bcol.astype(str).str.strip().to_numpy()
-    idx = pd.Index(bag_keys).get_indexer(values)
+    idx = pd.Index(bag_keys).get_indexer(pd.Index(values))
     if (idx < 0).any():
         miss = pd.unique(values[idx < 0])
         raise InputError(
@@ -282,9 +282,9 @@ def train_weak_model(
         est = LabelProportionClassifier(base, random_state=random_state).fit(X, bag, P)
         prob = est.predict_proba(X).astype(np.float64)
         B = len(P)
-        size = np.bincount(bag, minlength=B)
-        mean = np.stack([np.bincount(bag, prob[:, k], B) for k in range(P.shape[1])], 1)
-        mean /= size[:, None]
+        size = np.bincount(bag, minlength=B).astype(np.float64)
+        sums = np.stack([np.bincount(bag, prob[:, k], B) for k in range(P.shape[1])], 1)
+        mean = sums.astype(np.float64) / size[:, None]
         metrics = {"train_bag_proportion_mae": float(np.abs(mean - P).mean())}
         targets = est.pseudo_labels_
     inner = est.estimator_

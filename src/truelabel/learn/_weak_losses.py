@@ -99,12 +99,6 @@ class ProdenObjective:
     ----------
     candidates : ndarray of shape (N, K), bool
         Each row has at least one candidate.
-    warmup : int
-        Epochs trained on the uniform weights before the weights start to follow the
-        model (a model that has not yet learned anything would lock in its first
-        guesses).
-    momentum : float in [0, 1)
-        The new weights are ``momentum * old + (1 - momentum) * model``.
 
     Attributes
     ----------
@@ -112,9 +106,7 @@ class ProdenObjective:
         The current disambiguation (rows sum to 1, zero outside the candidates).
     """
 
-    def __init__(self, candidates: np.ndarray, *, warmup: int = 0, momentum: float = 0.0) -> None:
-        self.warmup = int(warmup)
-        self.momentum = float(momentum)
+    def __init__(self, candidates: np.ndarray) -> None:
         c = np.asarray(candidates, dtype=np.float32)
         self.mask = torch.from_numpy(c)
         self.weights = torch.from_numpy(c / c.sum(axis=1, keepdims=True))
@@ -126,12 +118,9 @@ class ProdenObjective:
         t = torch.from_numpy(np.asarray(idx, dtype=np.int64))
         logp = torch.log_softmax(logits, dim=1)
         out = -(self.weights[t] * logp).sum(dim=1).mean()
-        if epoch < self.warmup:
-            return out
         with torch.no_grad():
             w = logp.exp() * self.mask[t]
-            w = w / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
-            self.weights[t] = self.momentum * self.weights[t] + (1 - self.momentum) * w
+            self.weights[t] = w / w.sum(dim=1, keepdim=True).clamp_min(1e-12)
         return out
 
 
