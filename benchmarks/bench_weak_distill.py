@@ -6,8 +6,8 @@ answer file with the best accuracy on the task, RoBERTa — a fine-tuned model, 
 LLM — excluded), or the average of the three strongest (an ensemble, soft targets).
 Per task: 30% of the items are the test set (gold); of the other 70% (the pool) 30
 random items carry gold labels (the "gold subset"); the teacher is asked about
-``budget`` pool items chosen by DistilledClassifier (``select="hybrid"``, the default,
-and ``"random"``). Test accuracy of the student (RobustLogisticRegression on static
+``budget`` pool items chosen by DistilledClassifier with each selection strategy
+(random, diversity, uncertainty, hybrid). Test accuracy of the student (RobustLogisticRegression on static
 embeddings) against the teacher's own test accuracy and the student trained on the
 gold subset alone.
 
@@ -36,6 +36,7 @@ from truelabel.learn import DistilledClassifier, RobustLogisticRegression  # noq
 
 TASKS = ("emotion", "discourse", "semeval_stance", "raop")
 BUDGETS = (50, 100, 200)
+SELECTS = ("random", "diversity", "uncertainty", "hybrid")
 N_GOLD = 30
 FEATURIZER = os.environ.get("DISTILL_FEATURIZER", "static")
 
@@ -108,7 +109,7 @@ def main() -> None:
             tp = np.where(pool[:, None], T, np.nan)  # the teacher is asked about pool items only
             t_acc = float((np.nan_to_num(T[test], nan=0).argmax(1) == gold[test]).mean())
             for budget in (*BUDGETS, None):
-                for select in ("hybrid", "random") if budget else ("all",):
+                for select in SELECTS if budget else ("all",):
                     t0 = time.time()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore")
@@ -130,14 +131,30 @@ def main() -> None:
                     }
                     rows.append(row)
                     print(
-                        f"{task:14s} {tname:26s} budget {row['budget']:4d} {select:6s}: student "
+                        f"{task:14s} {tname:26s} budget {row['budget']:4d} {select:11s}: student "
                         f"{s_acc:.3f} teacher {t_acc:.3f} gold-{N_GOLD}-only {acc_gold_only:.3f} "
                         f"all-gold {acc_all_gold:.3f}",
                         flush=True,
                     )
+    summary = {}
+    for sel in SELECTS:
+        rs = [r for r in rows if r["select"] == sel]
+        summary[sel] = {
+            "mean_student": round(float(np.mean([r["student"] for r in rs])), 4),
+            "mean_gain_over_gold_subset": round(
+                float(np.mean([r["student"] - r["gold_subset_only"] for r in rs])), 4
+            ),
+        }
+    print("mean over tasks, teachers and budgets:", summary)
     write_results(
         "weak_distill",
-        {"machine": machine(), "loadavg": os.getloadavg(), "featurizer": FEATURIZER, "rows": rows},
+        {
+            "machine": machine(),
+            "loadavg": os.getloadavg(),
+            "featurizer": FEATURIZER,
+            "summary_by_select": summary,
+            "rows": rows,
+        },
     )
 
 
