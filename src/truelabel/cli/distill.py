@@ -59,8 +59,11 @@ def distill(
         int | None, typer.Option(help="Items to ask the teacher about (default: all).")
     ] = None,
     select: Annotated[
-        SelectChoice, typer.Option(help="How to choose the items to ask.")
-    ] = SelectChoice.hybrid,
+        SelectChoice,
+        typer.Option(
+            help="How to choose the items to ask (random was best on average in the benchmark)."
+        ),
+    ] = SelectChoice.random,
     temperature: Annotated[float, typer.Option(help="Softens the teacher (> 1).")] = 2.0,
     featurizer: Annotated[FeaturizerChoice, typer.Option(help="Text features.")] = (
         FeaturizerChoice.minilm

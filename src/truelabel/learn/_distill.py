@@ -255,7 +255,7 @@ def distill_model(
     featurizer: str = "minilm",
     model: str = "logreg",
     budget: int | None = None,
-    select: str = "hybrid",
+    select: str = "random",
     temperature: float = 2.0,
     alpha: float = 0.5,
     n_rounds: int = 4,
@@ -282,7 +282,8 @@ def distill_model(
         against the teacher where both exist.
     budget : int, optional
         Items the teacher is asked about; default all (no selection).
-    select : {"hybrid", "uncertainty", "diversity", "random"}
+    select : {"random", "uncertainty", "diversity", "hybrid"}
+        Default ``random``: the active strategies did not beat it on the benchmark.
     temperature : float
         Softens the teacher's probabilities (> 1 softer).
     alpha : float in [0, 1]
