@@ -113,7 +113,7 @@ def main() -> None:
                 "ceiling": round(ceiling, 4),
                 "accepted": bool(st.accepted_),
                 "n_pseudo_labeled": int(st.pseudo_mask_.sum()),
-                "labeled_oof_accuracy": st.labeled_oof_accuracy_,
+                "guard_heldout_accuracy": st.labeled_oof_accuracy_,
                 "seconds": round(time.time() - t1, 1),
             }
             rows.append(row)

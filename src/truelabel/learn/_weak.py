@@ -268,7 +268,6 @@ def train_weak_model(
         pred = est.predict(X)
         n_cand = C.sum(axis=1)
         info = {
-            "n_rows": int(len(C)),
             "mean_candidates": float(n_cand.mean()),
             "share_unambiguous": float((n_cand == 1).mean()),
         }
