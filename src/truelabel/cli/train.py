@@ -229,14 +229,14 @@ def train(
     )
     semi = tm.metadata.get("semi_supervised")
     if semi:
-        oof = semi["labeled_oof_accuracy"]
+        oof = semi["guard_heldout_accuracy"]
         table.add_row(
             "unlabeled rows pseudo-labeled",
             f"{semi['n_pseudo_labeled']} of {tm.metadata['training_data']['n_unlabeled']}"
             + ("" if semi["accepted"] else " (drift guard: not used)"),
         )
         table.add_row(
-            "labeled out-of-fold accuracy alone → with pseudo-labels",
+            "held-out labeled accuracy without → with pseudo-labels",
             f"{oof.get('labeled_only', float('nan')):.3f} → "
             f"{oof.get('with_pseudo_labels', float('nan')):.3f}",
         )

@@ -209,7 +209,7 @@ class SelfTrainingClassifier(ClassifierMixin, BaseEstimator):
         return {
             "accepted": bool(self.accepted_),
             "n_pseudo_labeled": int(self.pseudo_mask_.sum()),
-            "labeled_oof_accuracy": {k: float(v) for k, v in self.labeled_oof_accuracy_.items()},
+            "guard_heldout_accuracy": {k: float(v) for k, v in self.labeled_oof_accuracy_.items()},
             "select": self.select,
             "n_rounds": self.n_rounds,
         }
