@@ -94,4 +94,4 @@ def test_columns_and_bad_inputs(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app, ["lf", "apply", str(_psy()), "--lfs", str(RULES), "--out", str(tmp_path / "v.txt")]
     )
-    assert res.exit_code == 2 and "write the votes as .parquet or .csv" in res.output
+    assert res.exit_code == 2 and "name the file with .parquet or .csv" in res.output

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -211,7 +212,7 @@ def _consensus(
     unknown = np.setdiff1d(np.asarray(agg.item_ids).astype(str), np.asarray(ds.item_id).astype(str))
     if len(unknown):
         raise InputError(
-            f"{len(unknown)} items in the votes are not in the data (e.g. {unknown[0]!r}); vote "
+            f"{len(unknown)} items in the votes are not in the data (e.g. {str(unknown[0])!r}); vote "
             "item ids must be the data's --id-column values (or row numbers without one)."
         )
     has_votes = pos >= 0
@@ -405,6 +406,7 @@ def audit_dataset(
             },
         )
         summary["temperature"] = temperature
+        _warn_near_chance(summary, labels, pred_probs)
     summary["timings_s"] = dict(timer.times)
     return AuditResult(
         issues=issues,
@@ -413,6 +415,17 @@ def audit_dataset(
         classes=list(ds.classes),
         computed_pred_probs=computed,
     )
+
+
+def _warn_near_chance(summary: dict[str, Any], labels: np.ndarray, pred_probs: np.ndarray) -> None:
+    """Record the model's agreement with the labels and warn when it is near chance."""
+    from ._health import model_agreement, near_chance_warning
+
+    summary["model_agreement"] = model_agreement(labels, pred_probs)
+    warning = near_chance_warning(summary["model_agreement"], summary["noise_rate"])
+    summary.setdefault("warnings", []).extend([warning] if warning else [])
+    if warning:
+        warnings.warn(warning, UserWarning, stacklevel=3)
 
 
 def resolve_end_model(end_model: str, featurizer: str | None, n_rows: int) -> str:
@@ -499,6 +512,7 @@ def _issues_table(
         text = text.where(~sub["is_outlier"], text + "; unlike other items (outlier)")
         reason[flagged] = text.to_numpy()
     df["reason"] = reason
+    df["row"] = rows  # input row = row of pred_probs.npy (the table is sorted below)
     order = np.lexsort((np.arange(n), df["label_quality"].to_numpy()))
     return df.iloc[order].reset_index(drop=True)
 

@@ -13,9 +13,11 @@ from ._app import console, error_boundary
 
 def train_weak(data: Path, out: Path, *, seed: int, overwrite: bool, **kw: Any) -> None:
     """Train, save and summarise a model from weaker supervision."""
+    from ..io import check_out_dir
     from ..learn import train_weak_model
 
     with error_boundary():
+        check_out_dir(out, kind="model", inputs=[data, kw.get("proportions")], overwrite=overwrite)
         tm = train_weak_model(data, random_state=seed, **kw)
         tm.save(out, overwrite=overwrite)
     meta = tm.metadata

@@ -143,7 +143,10 @@ def aggregate(
 ) -> None:
     """Infer the most likely label of every item and the quality of every source."""
     from ..aggregate import aggregate as api_aggregate
+    from ..io import check_out_dir
 
+    with error_boundary():
+        check_out_dir(out, kind="aggregate", inputs=[votes, gold, data, lfs], overwrite=overwrite)
     with error_boundary(), _engine(engine if lfs is not None else "local", scheduler) as eng:
         result = api_aggregate(
             votes,

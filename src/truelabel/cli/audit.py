@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from ._app import app, console, error_boundary
+from ._app import app, console, err_console, error_boundary
 from ._progress import stage_printer
 from ._render import issues_table
 
@@ -165,8 +167,14 @@ def audit(
             raise _err(
                 "--featurizer vectors needs --vectors-column NAME or --vectors-file FILE.npy."
             )
-        check_out_dir(out, overwrite=overwrite)
-        with stage_printer(console) as on_stage:
+        check_out_dir(
+            out,
+            kind="audit",
+            inputs=[data, votes, pred_probs, vectors_file],
+            overwrite=overwrite,
+        )
+        with stage_printer(console) as on_stage, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="the cross-fitted model is near chance")
             result = run_audit(
                 data,
                 text=text_column,
@@ -202,6 +210,8 @@ def audit(
             f"Sources: {src['n_sources']} (label model {src['label_model']}); suspect: "
             + (", ".join(src["suspect_sources"][:20]) or "none")
         )
+    for w in s.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     console.print(f"Report: [bold]{out / 'report.html'}[/]  ·  table: {out / 'issues.parquet'}")
 
 

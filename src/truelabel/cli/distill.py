@@ -78,9 +78,11 @@ def distill(
     The student is an ordinary model directory: `truelabel predict` and `serve-model`
     use it like any other.
     """
+    from ..io import check_out_dir
     from ..learn._distill import distill_model, llm_teacher
 
     with error_boundary():
+        check_out_dir(out, kind="model", inputs=[data, *(teacher or ())], overwrite=overwrite)
         ask = None
         if llm_base_url is not None:
             from .._errors import InputError

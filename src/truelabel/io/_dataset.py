@@ -11,6 +11,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import IntArray
+from ._labels import check_label_types
 from ._readers import load_array, missing_columns_message, read_table
 
 __all__ = ["Dataset", "encode_labels", "load_dataset", "missing_values"]
@@ -79,15 +80,26 @@ def missing_values(col: pd.Series) -> np.ndarray:
     return miss
 
 
-def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArray, list[Any]]:
+def encode_labels(
+    values: Any,
+    classes: list[Any] | None = None,
+    *,
+    where: str = "labels",
+    rows: np.ndarray | None = None,
+) -> tuple[IntArray, list[Any]]:
     """Code label values as integers.
 
     Parameters
     ----------
     values : array-like of shape (N,)
-        Class names or numbers; no missing values.
+        Class names or numbers; no missing values. Names and numbers may not be mixed
+        (see :func:`truelabel.io.check_label_types`).
     classes : list, optional
         The class list to code against; by default the sorted unique values.
+    where : str
+        How the values are called in error messages.
+    rows : ndarray of shape (N,), int, optional
+        Input row numbers of the values, for error messages.
 
     Returns
     -------
@@ -95,6 +107,8 @@ def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArr
     classes : list
         Sorted unique values (ints stay ints, everything else becomes str).
     """
+    if classes is None:
+        check_label_types(values, where=where, rows=rows)
     arr = np.asarray(values)
     if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
         arr = arr.astype(np.int64)
@@ -219,10 +233,11 @@ def load_dataset(
         item_id = ids_s.to_numpy()
         dup = ids_s.duplicated(keep=False).to_numpy()
         if dup.any():
-            first = ids_s[dup].iloc[0]
+            first = ids_s[dup].tolist()[0]
+            same = np.flatnonzero(dup & (ids_s == first).to_numpy())
             raise InputError(
                 f"{name}: id column {id_column!r} has {int(ids_s.duplicated().sum())} duplicate "
-                f"values (e.g. {first!r} on rows {_rows(row_no[np.flatnonzero(dup)])}); ids "
+                f"values (e.g. {first!r} on rows {_rows(row_no[same])}); ids "
                 "must be unique — fix them or drop --id-column to use row numbers."
             )
     else:
@@ -255,7 +270,11 @@ def load_dataset(
     labels = None
     classes: list[Any] = []
     if label_column:
-        labels, classes = encode_labels(df[label_column].to_numpy())
+        labels, classes = encode_labels(
+            df[label_column].to_numpy(),
+            where=f"{name}: label column {label_column!r}",
+            rows=row_no,
+        )
 
     return Dataset(
         frame=df,

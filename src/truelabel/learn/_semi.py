@@ -139,7 +139,7 @@ class SelfTrainingClassifier(ClassifierMixin, BaseEstimator):
             self.estimator_, self.accepted_ = first, False
             self.pseudo_proba_ = onehot[yy]
             self.pseudo_mask_ = np.zeros(len(yy), dtype=bool)
-            self.labeled_oof_accuracy_ = {}
+            self.labeled_oof_accuracy_: dict[str, float] = {}
             return self
         P0 = np.asarray(first.predict_proba(X), dtype=np.float32)
         P0[lab] = t_lab
