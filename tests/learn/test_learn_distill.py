@@ -113,3 +113,25 @@ def test_distill_needs_exactly_one_teacher(tmp_path: Path) -> None:
     )  # fmt: skip
     assert r.exit_code != 0 and "pass exactly one teacher" in r.output
     assert "Traceback" not in r.output
+
+
+def test_llm_teacher_turns_votes_into_probabilities() -> None:
+    from truelabel.learn._distill import llm_teacher
+
+    class FakeLabeler:  # the LLMLabeler.label contract: votes with item_id, label, confidence
+        def __init__(self) -> None:
+            self.asked: list[list[int]] = []
+
+        def label(self, texts: list[str], classes: list[str], *, item_ids: list[int]) -> object:
+            self.asked.append(list(item_ids))
+            votes = pd.DataFrame(
+                {"item_id": item_ids[:1], "label": ["pos"], "confidence": [0.8]}
+            )  # the second item is an abstain
+            return type("R", (), {"votes": votes})()
+
+    fake = FakeLabeler()
+    ask = llm_teacher(fake, ["good", "meh", "bad"], ["neg", "pos"])
+    P = ask(np.array([2, 1]))
+    assert fake.asked == [[2, 1]]
+    np.testing.assert_allclose(P[0], [0.2, 0.8])
+    assert np.isnan(P[1]).all()

@@ -116,3 +116,27 @@ def test_cli_pu_bad_positive_label_is_one_line(
     assert "--positive-label 'yes'" in r.output
     assert "Traceback" not in r.output
     assert not (tmp_path / "m").exists()
+
+
+def test_served_pu_model_takes_table_rows(
+    pu_files: tuple[Path, Path, np.ndarray], tmp_path: Path
+) -> None:
+    import httpx
+
+    from _shared import serve_in_thread
+    from truelabel.learn import create_app, train_weak_model
+
+    train, test, y_test = pu_files
+    tm = train_weak_model(
+        train, mode="pu", label_column="poisonous", feature_columns="auto", epochs=10
+    )
+    tm.save(tmp_path / "m")
+    rows = pd.read_csv(test).head(20).to_dict(orient="records")
+    with serve_in_thread(create_app(tmp_path / "m")) as url:
+        r = httpx.post(f"{url}/predict", json={"rows": rows}, timeout=30)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["alpha"] is None  # no conformal calibration without labeled negatives
+    labels = [p["label"] for p in body["predictions"]]
+    assert np.mean(np.asarray(labels) == y_test[:20].astype(str)) >= 0.9
+    assert all(p["prediction_set"] == [p["label"]] for p in body["predictions"])
