@@ -113,6 +113,23 @@ def load_uci(name: str) -> tuple[pd.DataFrame, np.ndarray]:
     raise ValueError(name)
 
 
+def uci_split(
+    name: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
+    """The weak-supervision benchmarks' split of a pu-llp/uci table: 70/30 at random (seed 0),
+    tabular features fitted on the training rows.
+
+    Returns (X_train, X_test, y_train, y_test, the generator for further draws).
+    """
+    from truelabel.featurize import featurize_table
+
+    frame, y = load_uci(name)
+    rng = np.random.default_rng(0)
+    test = rng.random(len(y)) < 0.3
+    X, tab = featurize_table(frame[~test])
+    return X, tab.transform(frame[test]), y[~test], y[test], rng
+
+
 def load_partial_label(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A partial-label/realworld set as (X (N, D) float64, candidates (N, K) bool, y (N,))."""
     import scipy.io as sio

@@ -22,8 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load_uci, machine, write_results  # noqa: E402
-from truelabel.featurize import featurize_table  # noqa: E402
+from _common import machine, uci_split, write_results  # noqa: E402
 from truelabel.learn import LabelProportionClassifier, RobustLogisticRegression  # noqa: E402
 
 DATASETS = ("adult", "mushroom", "spambase")
@@ -33,12 +32,7 @@ BAG_SIZES = (16, 64, 256)
 def main() -> None:
     rows = []
     for name in DATASETS:
-        frame, y = load_uci(name)
-        rng = np.random.default_rng(0)
-        test = rng.random(len(y)) < 0.3
-        X, tab = featurize_table(frame[~test])
-        Xte = tab.transform(frame[test])
-        ytr, yte = y[~test], y[test]
+        X, Xte, ytr, yte, rng = uci_split(name)
         oracle = float((RobustLogisticRegression().fit(X, ytr).predict(Xte) == yte).mean())
         majority = float(max(yte.mean(), 1 - yte.mean()))
         for size in BAG_SIZES:

@@ -28,8 +28,7 @@ from sklearn.metrics import roc_auc_score
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import load_uci, machine, write_results  # noqa: E402
-from truelabel.featurize import featurize_table  # noqa: E402
+from _common import machine, uci_split, write_results  # noqa: E402
 from truelabel.learn import PUClassifier, RobustLogisticRegression  # noqa: E402
 from truelabel.learn._pu import bbe_prior, domain_scores, elkan_noto_prior  # noqa: E402
 
@@ -47,12 +46,7 @@ def _scores(p: np.ndarray, y: np.ndarray) -> dict[str, float]:
 def main() -> None:
     rows = []
     for name in DATASETS:
-        frame, y = load_uci(name)
-        rng = np.random.default_rng(0)
-        test = rng.random(len(y)) < 0.3
-        X, tab = featurize_table(frame[~test])
-        Xte = tab.transform(frame[test])
-        ytr, yte = y[~test], y[test]
+        X, Xte, ytr, yte, rng = uci_split(name)
         true_prior = float(ytr.mean())
         t0 = time.time()
         oracle = RobustLogisticRegression().fit(X, ytr).predict_proba(Xte)[:, 1]

@@ -69,8 +69,11 @@ def main(out: Path) -> None:
     t = DATA / "llm-labels/llms_for_css/semeval_stance"
     js = json.loads((t / "test.json").read_text())
     keys = list(js["context"])
+    # the option "None" (no stance) is renamed: pandas reads a "None" cell as missing
+    rename = {"None": "No stance"}
     opts = dict(re.findall(r"^([A-Z]): (.+)$", js["prompts"][keys[0]], flags=re.M))
-    gold = [js["labels"][k] for k in keys]
+    opts = {k: rename.get(v, v) for k, v in opts.items()}
+    gold = [rename.get(js["labels"][k], js["labels"][k]) for k in keys]
     ans = pd.read_csv(t / "answer-chatgpt", sep="\t", header=None, names=["row", "g", "p"], dtype=str, quoting=3)  # fmt: skip
     teacher = pd.DataFrame({"item_id": ans["row"].astype(int),
                             "label": ans["p"].str.strip().str[:1].map(opts)})  # fmt: skip
