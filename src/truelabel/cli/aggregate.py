@@ -24,6 +24,7 @@ class Method(StrEnum):
     ds_pooled = "ds_pooled"
     onecoin = "onecoin"
     mace = "mace"
+    glad = "glad"
     features = "features"
     best_source = "best_source"
     mc = "mc"
@@ -136,6 +137,14 @@ def aggregate(
             "(class shares of a labelled split); default: estimated.",
         ),
     ] = None,
+    no_calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--no-calibrate",
+            help="Report the label model's raw posterior instead of the one tempered on "
+            "held-out votes (labels are the same either way).",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-empty --out that is not a run.")
@@ -165,6 +174,7 @@ def aggregate(
             ignore_unknown=ignore_unknown,
             random_state=seed,
             class_prior=class_prior,
+            calibrate=not no_calibrate,
             label_type=label_type.value,
             interval_level=interval_level,
             lfs=lfs,
@@ -181,6 +191,7 @@ def aggregate(
         f"Krippendorff's alpha {s['krippendorff_alpha']:.3f}"
     )
     console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
+    console.print(f"posterior: {s['posterior']}", highlight=False)
     for note in s["notes"]:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     t = Table(title="Least reliable sources")

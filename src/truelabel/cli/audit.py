@@ -120,8 +120,17 @@ def audit(
         bool, typer.Option("--resume", help="local/dask: continue an interrupted run.")
     ] = False,
     vote_method: Annotated[
-        str, typer.Option(help="Label model for --votes (auto, mv, wawa, ds, onecoin, mace).")
+        str,
+        typer.Option(help="Label model for --votes (auto, mv, wawa, ds, onecoin, mace, glad)."),
     ] = "auto",
+    allow_new_classes: Annotated[
+        bool,
+        typer.Option(
+            "--allow-new-classes",
+            help="Accept --votes in classes that no label of --label-column uses (refused by "
+            "default, naming the value and rows).",
+        ),
+    ] = False,
 ) -> None:
     """Find the items whose labels are probably wrong, estimate how noisy each class is,
     and write a report."""
@@ -194,6 +203,7 @@ def audit(
                 vote_source_column=vote_source_column,
                 vote_label_column=vote_label_column,
                 vote_method=vote_method,
+                allow_new_classes=allow_new_classes,
                 on_stage=on_stage,
             )
             result.save(out, overwrite=overwrite)

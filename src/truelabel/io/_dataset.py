@@ -11,7 +11,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import IntArray
-from ._labels import check_label_types
+from ._labels import canonical_labels, check_label_types
 from ._readers import load_array, missing_columns_message, read_table
 
 __all__ = ["Dataset", "encode_labels", "load_dataset", "missing_values"]
@@ -117,23 +117,23 @@ def encode_labels(
     if classes is None:
         uniq = np.unique(arr)
         classes = [c.item() if hasattr(c, "item") else c for c in uniq]
-    else:
-        uniq = np.asarray(classes)
-        if uniq.dtype.kind not in "iu":
-            uniq = uniq.astype(str)
-            arr = arr.astype(str)
-    order = np.argsort(uniq, kind="stable")
-    pos = np.searchsorted(uniq, arr, sorter=order)
-    pos = np.clip(pos, 0, len(uniq) - 1)
-    codes = order[pos]
-    unknown = uniq[codes] != arr
-    if unknown.any():
-        bad = arr[unknown]
+        order = np.argsort(uniq, kind="stable")
+        pos = np.clip(np.searchsorted(uniq, arr, sorter=order), 0, len(uniq) - 1)
+        return order[pos].astype(np.int64), list(classes)
+    # against a given class list: the one label-matching rule (1 == 1.0 == "1")
+    vkeys, _ = canonical_labels(values)
+    ckeys, _ = canonical_labels(list(classes))
+    book = {k: i for i, k in enumerate(ckeys)}
+    codes = pd.Series(vkeys, dtype=object).map(book)
+    bad = codes.isna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
         raise InputError(
-            f"label {bad[0].item()!r} is not one of the {len(uniq)} classes {list(classes)[:20]}; "
-            "fix the rows or pass the full class list."
+            f"label {vkeys[rows[0]]!r} is not one of the {len(classes)} classes "
+            f"{list(classes)[:20]} (rows {rows[:5].tolist()}); fix the rows or pass the full "
+            "class list."
         )
-    return codes.astype(np.int64), list(classes)
+    return codes.to_numpy(dtype=np.int64), list(classes)
 
 
 def _parse_vectors(col: pd.Series, name: str) -> np.ndarray:

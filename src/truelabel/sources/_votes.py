@@ -216,10 +216,8 @@ def _is_number(x: Any) -> bool:
 def _canonical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Map raw label values to canonical string keys (:func:`truelabel.io.canonical_labels`).
 
-    ``1``, ``1.0`` and ``"1"`` all become ``"1"``, so a numeric vote column and
-    a string gold column agree. Returns (keys as object array, is_numeric mask).
-    Callers pass the *distinct* values (see :func:`_canonical_codes`): the string
-    work is per distinct label, not per vote.
+    Callers pass the *distinct* values (see :func:`_canonical_codes`): the string work is
+    per distinct label, not per vote.
     """
     return canonical_labels(values)
 
@@ -293,9 +291,10 @@ def _encode(
         per_key = np.bincount(codes[bad], minlength=len(keys))
         order = np.argsort(-per_key, kind="stable")
         listed = ", ".join(f"{keys[j]!r} ({per_key[j]} rows)" for j in order[:5] if per_key[j])
-        first = int(np.flatnonzero(bad)[0])
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
         raise InputError(
-            f"{where} row {first}: {int(bad.sum())} labels are not one of the "
+            f"{where} rows {shown}: {int(bad.sum())} labels are not one of the "
             f"{len(classes)} classes {list(classes)[:20]!r}: {listed}; fix those rows or pass "
             "classes=[...] (--classes) including them."
         )
