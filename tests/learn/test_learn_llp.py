@@ -84,5 +84,5 @@ def test_cli_bag_column_and_proportions(tmp_path: Path) -> None:
             str(tmp_path / "few.csv"), "--feature-columns", "auto", "--out", str(tmp_path / "x"),
         ],
     )  # fmt: skip
-    assert r.exit_code != 0 and "has no row in" in r.output
+    assert r.exit_code != 0 and "have no row in" in r.output
     assert not (tmp_path / "x").exists()

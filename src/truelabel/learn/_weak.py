@@ -143,8 +143,8 @@ def _bag_table(
     if (idx < 0).any():
         miss = pd.unique(values[idx < 0])
         raise InputError(
-            f"{name}: bag {miss[0]!r} ({len(miss)} bags in all) has no row in {pname}; add "
-            "its class shares."
+            f"{name}: {len(miss)} bag(s) have no row in {pname} (first: bag {miss[0]!r}, on "
+            f"row {int(np.flatnonzero(idx < 0)[0])}); add their class shares."
         )
     used = np.unique(idx)
     remap = np.full(len(P), -1)
