@@ -13,7 +13,7 @@ from ._confident_joint import (
     compute_confident_joint,
     get_confident_thresholds,
 )
-from ._duplicates import NearDuplicates, find_near_duplicates
+from ._duplicates import NearDuplicates, find_exact_duplicates, find_near_duplicates
 from ._filter import FILTER_STRATEGIES, find_label_issues
 from ._health import class_health, class_imbalance
 from ._neighbors import nearest_neighbors
@@ -42,6 +42,7 @@ __all__ = [
     "class_imbalance",
     "compute_confident_joint",
     "estimate_noise_matrices",
+    "find_exact_duplicates",
     "find_label_issues",
     "find_near_duplicates",
     "find_outliers",

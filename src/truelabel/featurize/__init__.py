@@ -3,7 +3,14 @@
 All featurizers run offline and are cached on disk by content hash + model id.
 """
 
-from ._api import FEATURIZERS, LARGE_DATA_ROWS, featurize, get_featurizer, resolve_featurizer
+from ._api import (
+    FEATURIZERS,
+    LARGE_DATA_ROWS,
+    featurize,
+    get_featurizer,
+    is_cached,
+    resolve_featurizer,
+)
 from ._base import Features, Featurizer
 from ._cache import cache_dir, content_hash
 from ._minilm import MiniLMFeaturizer
@@ -22,5 +29,6 @@ __all__ = [
     "content_hash",
     "featurize",
     "get_featurizer",
+    "is_cached",
     "resolve_featurizer",
 ]
