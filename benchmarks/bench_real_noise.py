@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from _common import RESULTS, machine, prf, write_results
+from _common import machine, prf, write_results
 from _real_noise import LOADERS, SECONDARY, NoisySet
 
 SEED = 0
@@ -353,7 +353,9 @@ def lodo(
         "final": pick(sets),
         "folds": folds,
         "lodo_mean": round(float(np.mean(held)), 4) if held else None,
-        "mean_by_option": {o: round(float(np.mean([scores[x][o] for x in sets])), 4) for o in options},
+        "mean_by_option": {
+            o: round(float(np.mean([scores[x][o] for x in sets])), 4) for o in options
+        },
     }
 
 
@@ -460,7 +462,9 @@ def print_tables(payload: dict[str, Any]) -> None:
     given, text = payload["given"], payload["text"]
     if given:
         print("\n## given probabilities: default audit vs cleanlab on the same probabilities")
-        print("| set | n | AP | cleanlab best AP (method) | P / R | cleanlab P / R | |noise err| | s |")
+        print(
+            "| set | n | AP | cleanlab best AP (method) | P / R | cleanlab P / R | |noise err| | s |"
+        )
         print("|---|---:|---:|---:|---|---|---:|---:|")
         for name, r in given.items():
             d, c = r["default"], r["cleanlab"]
@@ -478,7 +482,9 @@ def print_tables(payload: dict[str, Any]) -> None:
         print("|---|---:|---:|---:|---|---:|---|---:|---:|---:|---|")
         for name, r in text.items():
             d = r["default"]
-            fixed = {k: v for k, v in r["grid_ap"].items() if k.endswith("w=0.0") and "auto" not in k}
+            fixed = {
+                k: v for k, v in r["grid_ap"].items() if k.endswith("w=0.0") and "auto" not in k
+            }
             bf = max(fixed, key=lambda k: fixed[k])
             w = ", ".join(f"{k.split('+')[0]} {v:.2f}" for k, v in r["auto_weights"].items() if v)
             print(
@@ -516,10 +522,14 @@ def main() -> None:
             sets[name] = {"n": s.n, "noise": s.noise, "note": s.note, "group": s.group}
             if s.pred_probs is not None:
                 given[name] = run_given(s)
-                print(name, "given", json.dumps(given[name]["default"], default=str)[:300], flush=True)
+                print(
+                    name, "given", json.dumps(given[name]["default"], default=str)[:300], flush=True
+                )
             if s.texts is not None:
                 text[name] = run_text(s)
-                print(name, "text", json.dumps(text[name]["default"], default=str)[:300], flush=True)
+                print(
+                    name, "text", json.dumps(text[name]["default"], default=str)[:300], flush=True
+                )
         payload.update(sets=sets, given=given, text=text, groups=groups)
         payload["selection"] = selections(given, text, groups)
         if not args.no_secondary:
@@ -527,7 +537,12 @@ def main() -> None:
             for name, load in SECONDARY.items():
                 s = load()
                 secondary[name] = run_text(s)
-                print(name, "text", json.dumps(secondary[name]["default"], default=str)[:300], flush=True)
+                print(
+                    name,
+                    "text",
+                    json.dumps(secondary[name]["default"], default=str)[:300],
+                    flush=True,
+                )
             payload["secondary"] = secondary
     if not args.no_speed:
         payload["speed_25k_given_probs"] = speed_25k()

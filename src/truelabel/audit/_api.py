@@ -325,9 +325,7 @@ def audit_dataset(
             f"({ds.class_names()[:10]}…); columns must follow the sorted class list."
         )
     computed = pred_probs is None
-    empty = (
-        np.zeros(n, dtype=bool) if ds.empty_text is None else np.asarray(ds.empty_text, bool)
-    )
+    empty = np.zeros(n, dtype=bool) if ds.empty_text is None else np.asarray(ds.empty_text, bool)
     checks = computed if text_checks is None else bool(text_checks)
     plan = plan_model(
         featurizer,
@@ -406,9 +404,7 @@ def audit_dataset(
 
             # Noise-aware temperature scaling: the given labels are noisy, so the fit
             # matches noise_matrix @ p to them (see truelabel.calibrate.TemperatureScaling).
-            out_probs, temperature = calibrate_probs(
-                probs, lab, noise_matrix=noise.noise_matrix
-            )
+            out_probs, temperature = calibrate_probs(probs, lab, noise_matrix=noise.noise_matrix)
 
     with timer.stage("assemble"):
         full = _expand(

@@ -50,7 +50,9 @@ def audit(
     featurizer: Annotated[
         FeaturizerName,
         typer.Option(
-            help="auto = static above 200k rows, else minilm; vectors = use --vectors-column."
+            help="auto = cross-fit tfidf, static and minilm within --time-budget and combine "
+            "them by cross-fitted log-loss (static + ridge above 200k rows); "
+            "vectors = use --vectors-column/--vectors-file."
         ),
     ] = FeaturizerName.auto,
     vectors_column: Annotated[
@@ -77,9 +79,25 @@ def audit(
     end_model: Annotated[
         str,
         typer.Option(
-            help="Cross-fitted model: logistic (accurate), ridge (fast), auto (ridge for static or >200k rows)."
+            help="Cross-fitted model: logistic (accurate), ridge (fast, dense features), "
+            "auto (logistic; ridge above 200k rows)."
         ),
     ] = "auto",
+    text_checks: Annotated[
+        bool | None,
+        typer.Option(
+            "--text-checks/--no-text-checks",
+            help="Embed the texts for neighbours, outliers and near-duplicates (default: on "
+            "without --pred-probs; off with it, where only exact duplicate texts are grouped).",
+        ),
+    ] = None,
+    time_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--time-budget",
+            help="Seconds --featurizer auto may spend on candidates after tfidf (default 300).",
+        ),
+    ] = None,
     drop_missing: Annotated[
         bool,
         typer.Option("--drop-missing", help="Leave out rows without a label instead of refusing."),
@@ -143,9 +161,7 @@ def audit(
             out=out,
             text_column=text_column,
             id_column=id_column,
-            featurizer="static"
-            if featurizer in (FeaturizerName.auto, FeaturizerName.vectors)
-            else featurizer.value,
+            featurizer="auto" if featurizer is FeaturizerName.vectors else featurizer.value,
             pred_probs=pred_probs,
             vectors_file=vectors_file,
             folds=folds,
@@ -180,6 +196,8 @@ def audit(
                 seed=seed,
                 end_model=end_model,
                 calibrate=not no_calibrate,
+                text_checks=text_checks,
+                time_budget=time_budget,
                 drop_missing=drop_missing,
                 votes=votes,
                 vote_item_column=vote_item_column,
@@ -195,7 +213,13 @@ def audit(
         f"{s['n']} items, {s['n_classes']} classes · estimated wrong labels "
         f"[bold]{100 * s['noise_rate']:.1f}%[/] · flagged {s['counts']['label_error']} label issues, "
         f"{s['counts']['conflicting_duplicate']} conflicting near-duplicates, {s['counts']['outlier']} outliers"
+        + (f", {s['counts']['empty_text']} empty texts" if s["counts"].get("empty_text") else "")
     )
+    if "model_selection" in s:
+        console.print(
+            f"Model: {s['model_selection']['chosen']} (cross-fitted log-loss "
+            f"{s['model_selection']['log_loss']:.3f})"
+        )
     if "sources" in s:
         src = s["sources"]
         console.print(

@@ -42,7 +42,6 @@ __all__ = [
 DEFAULT_TIME_BUDGET = 300.0
 
 END_MODELS = ("auto", "logistic", "ridge")
-_FEATURIZERS = ("auto", "tfidf", "static", "minilm", "vectors")
 _ENGINES = ("memory", "local", "dask")
 _LEARNERS = ("auto", "logistic", "incremental")  # the end models of the chunked engines
 
@@ -168,7 +167,9 @@ def plan_model(
     -------
     ModelPlan
     """
-    _check("--featurizer", featurizer, _FEATURIZERS)
+    from ..featurize import FEATURIZERS  # the registry (plugins and tests add to it)
+
+    _check("--featurizer", featurizer, ("auto", *FEATURIZERS, "vectors"))
     _check("--engine", engine, _ENGINES)
     _check("--end-model", end_model, END_MODELS if engine == "memory" else _LEARNERS)
     budget = DEFAULT_TIME_BUDGET if time_budget is None else float(time_budget)

@@ -275,9 +275,7 @@ class _OverBudget(Exception):
         self.projected = projected
 
 
-def _featurize(
-    texts: Sequence[str], name: str, allowed: float | None, started: float
-) -> Any:
+def _featurize(texts: Sequence[str], name: str, allowed: float | None, started: float) -> Any:
     """Featurize, abandoning MiniLM when its projected time exceeds ``allowed`` seconds."""
     from ..featurize import featurize, is_cached
 
@@ -454,9 +452,7 @@ def _combine(
     order = np.argsort(-w, kind="stable")
     used = [i for i in order if w[i] > 0]
     chosen = (
-        ok[used[0]].name
-        if len(used) == 1
-        else " + ".join(f"{w[i]:.2f} {ok[i].name}" for i in used)
+        ok[used[0]].name if len(used) == 1 else " + ".join(f"{w[i]:.2f} {ok[i].name}" for i in used)
     )
     best = int(order[0])
     return ModelSelection(

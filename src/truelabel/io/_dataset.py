@@ -229,7 +229,7 @@ def load_dataset(
     empty_text = None
     if text_column:
         t = df[text_column]
-        tt = t.fillna("").astype(str)
+        tt = t.astype(object).where(t.notna(), "").astype(str)
         empty = tt.str.strip().eq("").to_numpy()
         if empty.all():
             raise InputError(
