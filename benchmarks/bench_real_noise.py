@@ -51,7 +51,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score
 
-from _common import machine, prf, write_results
+from _common import RESULTS, machine, prf, write_results
 from _real_noise import LOADERS, SECONDARY, NoisySet
 
 SEED = 0
@@ -101,15 +101,19 @@ def score_result(s: NoisySet, res: Any, seconds: float) -> dict[str, Any]:
     q = iss["label_quality"].to_numpy(dtype=np.float64)
     flags = iss["is_label_issue"].to_numpy()
     err = s.errors
+    # the audit's classes are the given labels' values; a true class nobody gave (e.g. a
+    # class an LLM never answered) cannot be scored by ECE: those rows are left out of it
+    pos = {str(c): i for i, c in enumerate(res.classes)}
+    truth = np.asarray([pos.get(s.classes[t], -1) for t in s.truth])
+    known = truth >= 0
+    probs = np.asarray(res.pred_probs, np.float32)[known]
     out = {
         "ap": ap(err, q),
         **prf(flags, err),
         "noise_rate_est": round(float(res.summary["noise_rate"]), 4),
         "noise_rate_true": round(float(err.mean()), 4),
         "noise_rate_abs_err": round(abs(float(res.summary["noise_rate"]) - float(err.mean())), 4),
-        "ece_vs_truth": round(
-            expected_calibration_error(np.asarray(res.pred_probs, np.float32), s.truth), 4
-        ),
+        "ece_vs_truth": round(expected_calibration_error(probs, truth[known]), 4),
         "seconds": round(seconds, 2),
         "load_avg": load_avg(),
         "featurizer": res.summary["settings"].get("featurizer"),
@@ -506,8 +510,15 @@ def main() -> None:
     ap_.add_argument("--no-speed", action="store_true")
     ap_.add_argument("--speed-only", action="store_true")
     ap_.add_argument("--out", default="real_noise")
+    ap_.add_argument(
+        "--resume", action="store_true", help="reuse the sets finished by an interrupted run"
+    )
     args = ap_.parse_args()
     payload: dict[str, Any] = {"machine": machine(), "load_avg_start": load_avg()}
+    partial = RESULTS / f"{args.out}.partial.json"
+    done: dict[str, Any] = (
+        json.loads(partial.read_text()) if args.resume and partial.exists() else {}
+    )
     if not args.speed_only:
         loaders: dict[str, Callable[[], NoisySet]] = {
             k: LOADERS[k] for k in args.sets.split(",") if k
@@ -521,15 +532,16 @@ def main() -> None:
             groups[name] = s.group
             sets[name] = {"n": s.n, "noise": s.noise, "note": s.note, "group": s.group}
             if s.pred_probs is not None:
-                given[name] = run_given(s)
+                given[name] = done.get("given", {}).get(name) or run_given(s)
                 print(
                     name, "given", json.dumps(given[name]["default"], default=str)[:300], flush=True
                 )
             if s.texts is not None:
-                text[name] = run_text(s)
+                text[name] = done.get("text", {}).get(name) or run_text(s)
                 print(
                     name, "text", json.dumps(text[name]["default"], default=str)[:300], flush=True
                 )
+            partial.write_text(json.dumps({"given": given, "text": text}, default=float))
         payload.update(sets=sets, given=given, text=text, groups=groups)
         payload["selection"] = selections(given, text, groups)
         if not args.no_secondary:
@@ -549,6 +561,7 @@ def main() -> None:
         print("speed", payload["speed_25k_given_probs"], flush=True)
     payload["load_avg_end"] = load_avg()
     path = write_results(args.out, payload)
+    partial.unlink(missing_ok=True)
     if not args.speed_only:
         print_tables(payload)
     print(f"\nwrote {path}")

@@ -68,6 +68,7 @@ def audit(
     calibrate: bool = True,
     text_checks: bool | None = None,
     time_budget: float | None = None,
+    own_model: bool = False,
     votes: str | Path | pd.DataFrame | None = None,
     vote_item_column: str = "item_id",
     vote_source_column: str = "source",
@@ -118,6 +119,12 @@ def audit(
     time_budget : float, optional
         Seconds ``featurizer="auto"`` may spend on candidates after the first (TF-IDF);
         default :data:`truelabel.crossfit.DEFAULT_TIME_BUDGET` (300).
+    own_model : bool
+        With ``pred_probs``: also cross-fit truelabel's own model on the texts (as
+        ``featurizer`` says) and blend it into the given probabilities with the weight that
+        minimises the cross-fitted log-loss against the given labels. A weight of 0 (the
+        own model does not predict the labels better) leaves the given probabilities
+        untouched; ``summary.json`` → ``own_model`` reports the weight and the log-losses.
     calibrate : bool
         Temperature-scale the cross-fitted probabilities that the outputs report
         (``given_prob``, ``suggested_prob``, ``pred_probs.npy``), accounting for the label
@@ -192,6 +199,7 @@ def audit(
         calibrate=calibrate,
         text_checks=text_checks,
         time_budget=time_budget,
+        own_model=own_model,
         timer=timer,
     )
     if consensus is not None:
@@ -300,6 +308,7 @@ def audit_dataset(
     calibrate: bool = True,
     text_checks: bool | None = None,
     time_budget: float | None = None,
+    own_model: bool = False,
     timer: _Timer | None = None,
     on_stage: StageCallback | None = None,
 ) -> AuditResult:
@@ -326,14 +335,15 @@ def audit_dataset(
         )
     computed = pred_probs is None
     empty = np.zeros(n, dtype=bool) if ds.empty_text is None else np.asarray(ds.empty_text, bool)
-    checks = computed if text_checks is None else bool(text_checks)
+    blend = own_model and not computed
+    checks = computed or blend if text_checks is None else bool(text_checks)
     plan = plan_model(
         featurizer,
         end_model,
         n_rows=n,
         has_text=ds.text is not None,
         has_vectors=ds.vectors is not None,
-        pred_probs_given=not computed,
+        pred_probs_given=not computed and not blend,
         text_checks=checks,
         time_budget=time_budget,
     )
@@ -346,8 +356,9 @@ def audit_dataset(
 
     X = None
     selection = None
+    blended: dict[str, Any] | None = None
     with timer.stage("crossfit"):
-        if computed:
+        if computed or blend:
             selection = select_model(
                 plan,
                 lab,
@@ -361,11 +372,17 @@ def audit_dataset(
             )
             probs = selection.pred_probs
             X = selection.features
-        else:
+        if not computed:
             assert pred_probs is not None
             check_foldable(labels, k, 2, ds.classes)
-            probs = pred_probs
-    if not computed and plan.candidates:
+            given_probs = pred_probs
+            if blend:
+                assert selection is not None
+                blended = _blend_own_model(given_probs, probs, lab)
+                probs = blended.pop("pred_probs")
+            else:
+                probs = given_probs
+    if not computed and not blend and plan.candidates:
         with timer.stage("featurize"):
             X = _features_for_checks(plan, texts, vectors)
 
@@ -451,6 +468,8 @@ def audit_dataset(
         summary["temperature"] = temperature
         if selection is not None:
             summary["model_selection"] = selection.describe()
+        if blended is not None:
+            summary["own_model"] = blended
     summary["timings_s"] = dict(timer.times)
     return AuditResult(
         issues=issues,
@@ -467,6 +486,24 @@ def audit_dataset(
 AUDIT_NEIGHBOR_WEIGHT = 0.0
 #: The audit's ``find_label_issues`` strategy, chosen on the same suite.
 FILTER_BY = "prune_by_noise_rate"
+
+
+def _blend_own_model(given: np.ndarray, own: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """Stack the given probabilities with the own cross-fitted model by log-loss; keep the
+    given ones untouched when the own model gets no weight."""
+    from ..crossfit import combine_probabilities
+
+    comb = combine_probabilities([given, own], labels)
+    weight = float(comb.weights[1])
+    return {
+        "pred_probs": comb.pred_probs if weight > 0 else given,
+        "weight": round(weight, 4),
+        "used": weight > 0,
+        "log_loss_given": round(float(comb.log_losses[0]), 5),
+        "log_loss_own": round(float(comb.log_losses[1]), 5),
+        "log_loss_blend": round(float(comb.log_loss), 5),
+        "rule": "weight minimising the cross-fitted log-loss against the given labels",
+    }
 
 
 def _features_for_checks(plan: Any, texts: list[str] | None, vectors: Any) -> Any:

@@ -91,6 +91,14 @@ def audit(
             "without --pred-probs; off with it, where only exact duplicate texts are grouped).",
         ),
     ] = None,
+    own_model: Annotated[
+        bool,
+        typer.Option(
+            "--own-model",
+            help="With --pred-probs: also cross-fit a model on the texts and blend it in with "
+            "the weight that minimises cross-fitted log-loss (0 = your probabilities as given).",
+        ),
+    ] = False,
     time_budget: Annotated[
         float | None,
         typer.Option(
@@ -198,6 +206,7 @@ def audit(
                 calibrate=not no_calibrate,
                 text_checks=text_checks,
                 time_budget=time_budget,
+                own_model=own_model,
                 drop_missing=drop_missing,
                 votes=votes,
                 vote_item_column=vote_item_column,
@@ -215,7 +224,13 @@ def audit(
         f"{s['counts']['conflicting_duplicate']} conflicting near-duplicates, {s['counts']['outlier']} outliers"
         + (f", {s['counts']['empty_text']} empty texts" if s["counts"].get("empty_text") else "")
     )
-    if "model_selection" in s:
+    if "own_model" in s:
+        console.print(
+            f"Own text model blended in with weight {s['own_model']['weight']:.2f} "
+            f"(log-loss {s['own_model']['log_loss_given']:.3f} given → "
+            f"{s['own_model']['log_loss_blend']:.3f} blended)"
+        )
+    elif "model_selection" in s:
         console.print(
             f"Model: {s['model_selection']['chosen']} (cross-fitted log-loss "
             f"{s['model_selection']['log_loss']:.3f})"
