@@ -163,7 +163,12 @@ def cleanlab_scores(s: NoisySet, probs: np.ndarray) -> dict[str, Any]:
 def run_given(s: NoisySet) -> dict[str, Any]:
     """Default audit with the set's own probabilities, cleanlab on the same, and the grid."""
     import truelabel
-    from truelabel.audit import LABEL_QUALITY_METHODS, get_label_quality, nearest_neighbors
+    from truelabel.audit import (
+        LABEL_QUALITY_METHODS,
+        find_label_issues,
+        get_label_quality,
+        nearest_neighbors,
+    )
 
     assert s.pred_probs is not None
     df = frame(s)
@@ -182,6 +187,9 @@ def run_given(s: NoisySet) -> dict[str, Any]:
         "cleanlab": cleanlab_scores(s, s.pred_probs),
     }
     err = s.errors
+    row["filters"] = {
+        fb: prf(find_label_issues(s.given, s.pred_probs, filter_by=fb), err) for fb in FILTERS
+    }
     grid: dict[str, float] = {}
     for m in LABEL_QUALITY_METHODS:
         grid[f"method={m}"] = ap(err, get_label_quality(s.given, s.pred_probs, method=m))
@@ -325,13 +333,21 @@ def run_text(s: NoisySet) -> dict[str, Any]:
 
 
 def lodo(
-    scores: dict[str, dict[str, float]], groups: dict[str, str], options: list[str]
+    scores: dict[str, dict[str, float]],
+    groups: dict[str, str],
+    options: list[str],
+    incumbent: str | None = None,
 ) -> dict[str, Any]:
     """Leave-one-dataset-out choice of an option (higher score = better).
 
     For each group, the option with the best mean score over the sets of the *other*
     groups is chosen (ties: the earlier option in ``options``) and scored on the held-out
-    sets. ``final`` is the choice on all sets.
+    sets; ``lodo_mean`` averages those held-out scores: what choosing by the suite is worth
+    on a data set it has not seen. ``best_on_all`` is the choice on all sets.
+
+    The decision: ``best_on_all`` replaces the ``incumbent`` (the simplest option, or the
+    previous default) only when choosing beats keeping it on held-out data, i.e.
+    ``lodo_mean`` > the incumbent's mean; otherwise the incumbent stays.
     """
 
     def pick(sets: list[str]) -> str:
@@ -352,14 +368,22 @@ def lodo(
             "best_on_held_out": {x: max(scores[x].values()) for x in test},
         }
     held = [v for f in folds.values() for v in f["held_out"].values()]
+    mean_by = {o: round(float(np.mean([scores[x][o] for x in sets])), 4) for o in options}
+    lodo_mean = round(float(np.mean(held)), 4) if held else None
+    best = pick(sets)
+    final = best
+    if incumbent is not None and lodo_mean is not None and lodo_mean <= mean_by[incumbent]:
+        final = incumbent
     return {
         "options": options,
-        "final": pick(sets),
+        "incumbent": incumbent,
+        "best_on_all": best,
+        "final": final,
         "folds": folds,
-        "lodo_mean": round(float(np.mean(held)), 4) if held else None,
-        "mean_by_option": {
-            o: round(float(np.mean([scores[x][o] for x in sets])), 4) for o in options
-        },
+        "lodo_mean": lodo_mean,
+        "incumbent_mean": None if incumbent is None else mean_by[incumbent],
+        "mean_by_option": mean_by,
+        "n_sets": len(sets),
     }
 
 
@@ -369,35 +393,51 @@ def selections(given: dict[str, Any], text: dict[str, Any], groups: dict[str, st
     if text:
         opts = list(next(iter(text.values()))["grid_ap"])
         out["text: model and neighbour weight (AP)"] = lodo(
-            {k: v["grid_ap"] for k, v in text.items()}, groups, opts
+            {k: v["grid_ap"] for k, v in text.items()},
+            groups,
+            opts,
+            incumbent=f"{OLD_DEFAULT[0]},w={OLD_DEFAULT[1]}",
         )
         w_opts = [f"w={w}" for w in NEIGHBOR_WEIGHTS]
         out["text: neighbour weight with auto (AP)"] = lodo(
             {k: {o: v["grid_ap"][f"auto,{o}"] for o in w_opts} for k, v in text.items()},
             groups,
             w_opts,
+            incumbent="w=0.0",
         )
         p_opts = [*AUTO_NAMES, "static+ridge", "minilm+ridge", "auto"]
         out["text: model, no neighbours (AP)"] = lodo(
             {k: {o: v["grid_ap"][f"{o},w=0.0"] for o in p_opts} for k, v in text.items()},
             groups,
             p_opts,
+            incumbent="minilm+logistic",
         )
         out["text: filter (F1)"] = lodo(
             {k: {f: v["filters"][f]["f1"] for f in FILTERS} for k, v in text.items()},
             groups,
             list(FILTERS),
+            incumbent="prune_by_noise_rate",
         )
         c_opts = ["noise-aware temperature", "plain temperature", "stacked (uncalibrated)"]
         out["text: reported probabilities (-ECE)"] = lodo(
             {k: {o: -v["ece_vs_truth"][o] for o in c_opts} for k, v in text.items()},
             groups,
             c_opts,
+            incumbent="noise-aware temperature",
         )
     if given:
         g_opts = [o for o in next(iter(given.values()))["grid"] if o.startswith("method=")]
         out["given: scoring method (AP)"] = lodo(
-            {k: {o: v["grid"][o] for o in g_opts} for k, v in given.items()}, groups, g_opts
+            {k: {o: v["grid"][o] for o in g_opts} for k, v in given.items()},
+            groups,
+            g_opts,
+            incumbent="method=normalized_margin",
+        )
+        out["given: filter (F1)"] = lodo(
+            {k: {f: v["filters"][f]["f1"] for f in FILTERS} for k, v in given.items()},
+            groups,
+            list(FILTERS),
+            incumbent="prune_by_noise_rate",
         )
     return out
 
@@ -498,7 +538,11 @@ def print_tables(payload: dict[str, Any]) -> None:
                 f"{d['ece_vs_truth']:.3f} | {d['seconds']:.1f} | {w} |"
             )
     for name, sel in payload.get("selection", {}).items():
-        print(f"\n## LODO: {name}: final = {sel['final']}, LODO mean = {sel['lodo_mean']}")
+        print(
+            f"\n## LODO: {name}: best on all = {sel['best_on_all']}, LODO mean "
+            f"{sel['lodo_mean']} vs incumbent {sel['incumbent']} {sel['incumbent_mean']} "
+            f"-> default {sel['final']}"
+        )
         for g, f in sel["folds"].items():
             print(f"  leave out {g}: chosen {f['chosen']} -> {f['held_out']}")
 
@@ -532,7 +576,7 @@ def main() -> None:
             groups[name] = s.group
             sets[name] = {"n": s.n, "noise": s.noise, "note": s.note, "group": s.group}
             if s.pred_probs is not None:
-                given[name] = done.get("given", {}).get(name) or run_given(s)
+                given[name] = run_given(s)  # cheap: always recomputed
                 print(
                     name, "given", json.dumps(given[name]["default"], default=str)[:300], flush=True
                 )
