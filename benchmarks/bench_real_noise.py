@@ -117,6 +117,8 @@ def score_result(s: NoisySet, res: Any, seconds: float) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "load_avg": load_avg(),
         "featurizer": res.summary["settings"].get("featurizer"),
+        "neighbor_weight": res.summary["settings"].get("neighbor_weight"),
+        "filter_by": res.summary["settings"].get("filter_by"),
     }
     if "model_selection" in res.summary:
         out["model_selection"] = res.summary["model_selection"]
@@ -270,16 +272,16 @@ def knn_of(s: NoisySet, featurizer: str) -> np.ndarray:
     key = (s.name, featurizer)
     if key not in _KNN_CACHE:
         assert s.texts is not None
-        _KNN_CACHE[key] = nearest_neighbors(featurize(s.texts, featurizer), k=10)[0]
-    return _KNN_CACHE[key]
+        _KNN_CACHE[key] = nearest_neighbors(featurize(s.texts, featurizer), k=30)[0]
+    return _KNN_CACHE[key]  # 30 per item: the audit's search for choosing the weight
 
 
 def run_text(s: NoisySet) -> dict[str, Any]:
     """Default audit from the raw text, the old default, cleanlab, and the grid."""
     import truelabel
-    from truelabel.audit import find_label_issues, get_label_quality
+    from truelabel.audit import choose_neighbor_weight, find_label_issues, get_label_quality
     from truelabel.calibrate import calibrate_probs, expected_calibration_error
-    from truelabel.crossfit import combine_probabilities
+    from truelabel.crossfit import combine_probabilities, fold_ids
 
     df = frame(s)
     with cold_features():
@@ -299,18 +301,27 @@ def run_text(s: NoisySet) -> dict[str, Any]:
     policies["auto"] = comb.pred_probs
     best_feat = AUTO_NAMES[int(np.argmax(comb.weights))].split("+")[0]
     grid_ap: dict[str, float] = {}
+    folds = fold_ids(y, 5, SEED)
+    chosen_w: dict[str, float] = {}
     for name, p in policies.items():
         feat = best_feat if name == "auto" else name.split("+")[0]
+        knn30 = knn_of(s, feat)
         for w in NEIGHBOR_WEIGHTS:
-            knn = knn_of(s, feat) if w > 0 else None
+            knn = knn30[:, :10] if w > 0 else None
             q = get_label_quality(y, p, knn_indices=knn, neighbor_weight=w)
             grid_ap[f"{name},w={w}"] = ap(err, q)
+        # the audit's rule: the weight chosen on the data (same-fold neighbour log-loss)
+        w_data, _ = choose_neighbor_weight(y, p, knn30, folds)
+        chosen_w[name] = w_data
+        grid_ap[f"{name},w=data"] = grid_ap[f"{name},w={w_data}"]
     row["grid_ap"] = grid_ap
+    row["neighbor_weight_chosen"] = chosen_w
     row["auto_weights"] = dict(zip(AUTO_NAMES, np.round(comb.weights, 3).tolist(), strict=True))
     row["candidate_log_loss"] = dict(
         zip(AUTO_NAMES, np.round(comb.log_losses, 4).tolist(), strict=True)
     )
     row["old_default_ap"] = grid_ap[f"{OLD_DEFAULT[0]},w={OLD_DEFAULT[1]}"]
+    row["auto_ap"] = grid_ap["auto,w=data"]  # what the default does with every candidate run
     row["cleanlab"] = cleanlab_scores(s, comb.pred_probs)
     row["filters"] = {
         fb: prf(find_label_issues(y, comb.pred_probs, filter_by=fb), err) for fb in FILTERS
@@ -398,7 +409,7 @@ def selections(given: dict[str, Any], text: dict[str, Any], groups: dict[str, st
             opts,
             incumbent=f"{OLD_DEFAULT[0]},w={OLD_DEFAULT[1]}",
         )
-        w_opts = [f"w={w}" for w in NEIGHBOR_WEIGHTS]
+        w_opts = [f"w={w}" for w in NEIGHBOR_WEIGHTS] + ["w=data"]
         out["text: neighbour weight with auto (AP)"] = lodo(
             {k: {o: v["grid_ap"][f"auto,{o}"] for o in w_opts} for k, v in text.items()},
             groups,
@@ -406,8 +417,8 @@ def selections(given: dict[str, Any], text: dict[str, Any], groups: dict[str, st
             incumbent="w=0.0",
         )
         p_opts = [*AUTO_NAMES, "static+ridge", "minilm+ridge", "auto"]
-        out["text: model, no neighbours (AP)"] = lodo(
-            {k: {o: v["grid_ap"][f"{o},w=0.0"] for o in p_opts} for k, v in text.items()},
+        out["text: model, neighbour weight chosen on the data (AP)"] = lodo(
+            {k: {o: v["grid_ap"][f"{o},w=data"] for o in p_opts} for k, v in text.items()},
             groups,
             p_opts,
             incumbent="minilm+logistic",
@@ -520,22 +531,22 @@ def print_tables(payload: dict[str, Any]) -> None:
     if text:
         print("\n## raw text: default audit (auto) vs fixed choices and the old default")
         print(
-            "| set | n | noise | AP auto | best fixed (AP) | old default | P / R | |noise err| "
-            "| ECE | s | auto weights |"
+            "| set | n | noise | AP default run | AP auto, all candidates | best fixed (AP) "
+            "| old default | P / R | |noise err| | ECE | s | default run's model |"
         )
-        print("|---|---:|---:|---:|---|---:|---|---:|---:|---:|---|")
+        print("|---|---:|---:|---:|---:|---|---:|---|---:|---:|---:|---|")
         for name, r in text.items():
             d = r["default"]
             fixed = {
-                k: v for k, v in r["grid_ap"].items() if k.endswith("w=0.0") and "auto" not in k
+                k: v for k, v in r["grid_ap"].items() if k.endswith("w=data") and "auto" not in k
             }
             bf = max(fixed, key=lambda k: fixed[k])
-            w = ", ".join(f"{k.split('+')[0]} {v:.2f}" for k, v in r["auto_weights"].items() if v)
             print(
                 f"| {name} | {r['n']} | {d['noise_rate_true']:.3f} | {d['ap']:.3f} | "
-                f"{bf.split(',')[0]} ({fixed[bf]:.3f}) | {r['old_default_ap']:.3f} | "
-                f"{d['precision']:.3f} / {d['recall']:.3f} | {d['noise_rate_abs_err']:.3f} | "
-                f"{d['ece_vs_truth']:.3f} | {d['seconds']:.1f} | {w} |"
+                f"{r['auto_ap']:.3f} | {bf.split(',')[0]} ({fixed[bf]:.3f}) | "
+                f"{r['old_default_ap']:.3f} | {d['precision']:.3f} / {d['recall']:.3f} | "
+                f"{d['noise_rate_abs_err']:.3f} | {d['ece_vs_truth']:.3f} | {d['seconds']:.1f} | "
+                f"{d['featurizer']}, w={d.get('neighbor_weight')} |"
             )
     for name, sel in payload.get("selection", {}).items():
         print(

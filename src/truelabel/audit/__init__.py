@@ -22,7 +22,9 @@ from ._outliers import find_outliers, get_outlier_scores
 from ._result import AuditResult
 from ._scores import (
     LABEL_QUALITY_METHODS,
+    NEIGHBOR_WEIGHTS,
     SCORE_METHODS,
+    choose_neighbor_weight,
     get_label_quality,
     get_label_quality_scores,
     get_neighbor_agreement_scores,
@@ -34,10 +36,12 @@ __all__ = [
     "audit_dataset",
     "FILTER_STRATEGIES",
     "LABEL_QUALITY_METHODS",
+    "NEIGHBOR_WEIGHTS",
     "NearDuplicates",
     "NoiseEstimate",
     "SCORE_METHODS",
     "calibrate_confident_joint",
+    "choose_neighbor_weight",
     "class_health",
     "class_imbalance",
     "compute_confident_joint",

@@ -24,7 +24,7 @@ from ._neighbors import nearest_neighbors
 from ._noise import estimate_noise_matrices
 from ._outliers import find_outliers, get_outlier_scores
 from ._result import AuditResult
-from ._scores import get_label_quality, get_neighbor_agreement_scores
+from ._scores import choose_neighbor_weight, get_label_quality, get_neighbor_agreement_scores
 
 __all__ = ["audit", "audit_dataset"]
 
@@ -391,15 +391,27 @@ def audit_dataset(
 
     with timer.stage("neighbors"):
         knn_idx = knn_dist = None
+        neighbor_weight, weight_losses = 0.0, None
         if X is not None and rows.shape[0] > n_neighbors:
-            knn_idx, knn_dist = nearest_neighbors(X, k=n_neighbors, random_state=seed)
+            # more neighbours than shown, so that several share each item's fold when the
+            # neighbour weight is chosen (choose_neighbor_weight)
+            k_search = min(max(n_neighbors, NEIGHBOR_SEARCH_K), rows.shape[0] - 1)
+            knn_all, dist_all = nearest_neighbors(X, k=k_search, random_state=seed)
+            knn_idx, knn_dist = knn_all[:, :n_neighbors], dist_all[:, :n_neighbors]
+            if selection is not None and selection.folds is not None and not blend:
+                neighbor_weight, weight_losses = choose_neighbor_weight(
+                    lab, probs, knn_all, selection.folds
+                )
 
     with timer.stage("audit"):
         noise = estimate_noise_matrices(lab, probs)
         filter_by = FILTER_BY["cross-fitted" if computed else "given"]
         is_issue = find_label_issues(lab, probs, filter_by=filter_by)
         quality = get_label_quality(
-            lab, probs, knn_indices=knn_idx, neighbor_weight=AUDIT_NEIGHBOR_WEIGHT
+            lab,
+            probs,
+            knn_indices=knn_idx if neighbor_weight > 0 else None,
+            neighbor_weight=neighbor_weight,
         )
         agreement = (
             get_neighbor_agreement_scores(lab, knn_idx, pred_probs=probs, n_classes=k)
@@ -463,7 +475,7 @@ def audit_dataset(
                 if computed
                 else None,
                 "n_neighbors": n_neighbors,
-                "neighbor_weight": AUDIT_NEIGHBOR_WEIGHT,
+                "neighbor_weight": neighbor_weight,
                 "filter_by": filter_by,
                 "pred_probs_given": not computed,
                 "text_checks": checks,
@@ -476,6 +488,13 @@ def audit_dataset(
             summary["model_selection"] = selection.describe()
         if blended is not None:
             summary["own_model"] = blended
+        if weight_losses is not None:
+            summary["neighbor_weight_selection"] = {
+                "chosen": neighbor_weight,
+                "log_loss": {str(w): round(v, 5) for w, v in weight_losses.items()},
+                "rule": "lowest log-loss of (1-w)*p_i + w*mean(p_j, same-fold neighbours j) "
+                "against the given labels",
+            }
     summary["timings_s"] = dict(timer.times)
     return AuditResult(
         issues=issues,
@@ -486,10 +505,9 @@ def audit_dataset(
     )
 
 
-#: Weight of neighbour agreement in ``label_quality`` inside the audit (0 = the model's
-#: normalized margin alone). Chosen by leave-one-dataset-out on the real-noise suite
-#: (benchmarks/bench_real_noise.py; BENCHMARKS.md, "Audit defaults on real noise").
-AUDIT_NEIGHBOR_WEIGHT = 0.0
+#: Neighbours searched per item when the audit cross-fits: enough that several share each
+#: item's fold for choose_neighbor_weight (about 6 of 30 with 5 folds).
+NEIGHBOR_SEARCH_K = 30
 #: The audit's ``find_label_issues`` strategy, by where the probabilities come from; chosen
 #: on the same suite (F1 of ``is_label_issue`` against the true errors).
 FILTER_BY = {"given": "prune_by_noise_rate", "cross-fitted": "prune_by_class"}

@@ -26,7 +26,7 @@ from scipy.optimize import minimize
 from .._errors import InputError
 from .._types import Float32Array, FloatArray, IntArray, RandomState
 from .._validation import check_labels, check_pred_probs, check_random_state
-from ._crossfit import cross_val_predict_proba
+from ._crossfit import cross_val_predict_proba, fold_ids
 from ._plan import Candidate, ModelPlan
 
 __all__ = [
@@ -112,6 +112,8 @@ class ModelSelection:
         Its featurizer.
     log_loss : float or None
         Log-loss of ``pred_probs`` against the given labels.
+    folds : ndarray of shape (N,), int, or None
+        The fold that predicted each row (the same split for every candidate).
     """
 
     pred_probs: Float32Array
@@ -120,6 +122,7 @@ class ModelSelection:
     features: Any = None
     features_name: str | None = None
     log_loss: float | None = None
+    folds: IntArray | None = None
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready (``summary.json`` → ``model_selection``)."""
@@ -413,7 +416,7 @@ def select_model(
     if not plan.select:
         res = ok[0]
         res.weight, res.log_loss = 1.0, res.log_loss_raw
-        return ModelSelection(
+        sel = ModelSelection(
             pred_probs=probs[0],
             chosen=res.name,
             candidates=results,
@@ -421,7 +424,10 @@ def select_model(
             features_name=plan.candidates[0].featurizer,
             log_loss=res.log_loss,
         )
-    return _combine(results, probs, feats, labs)
+    else:
+        sel = _combine(results, probs, feats, labs)
+    sel.folds = fold_ids(labs, folds, seed)
+    return sel
 
 
 def _candidate_features(
