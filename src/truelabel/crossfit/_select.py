@@ -287,13 +287,11 @@ def _featurize(texts: Sequence[str], name: str, allowed: float | None, started: 
     n = len(texts)
 
     def progress(done: int, total: int) -> None:
-        # judge after 3 batches or 10% of the rows; batches run longest text first, so
-        # the projection errs on the slow side
-        if done < min(total, max(192, total // 10)):
-            return
+        # stop as soon as the budget is spent; otherwise judge the projection after 3
+        # batches (batches run longest text first, so it errs on the slow side)
         elapsed = time.perf_counter() - started
         projected = elapsed * total / max(done, 1)
-        if projected > allowed:
+        if elapsed > allowed or (done >= min(total, 192) and projected > allowed):
             raise _OverBudget(projected)
 
     return featurize(texts, name, progress=progress) if n else featurize(texts, name)
