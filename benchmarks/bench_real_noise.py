@@ -52,7 +52,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score
 
 from _common import RESULTS, machine, prf, write_results
-from _real_noise import LOADERS, SECONDARY, NoisySet
+from _real_noise import LOADERS, PROGRAMMATIC, SECONDARY, NoisySet
 
 SEED = 0
 FEATURIZERS = ("tfidf", "static", "minilm")
@@ -299,12 +299,13 @@ def run_text(s: NoisySet) -> dict[str, Any]:
     comb = combine_probabilities([cands[c] for c in AUTO_NAMES], y)
     policies = {name: p for name, p in cands.items()}
     policies["auto"] = comb.pred_probs
+    policies["equal3"] = sum(cands[c] for c in AUTO_NAMES) / len(AUTO_NAMES)
     best_feat = AUTO_NAMES[int(np.argmax(comb.weights))].split("+")[0]
     grid_ap: dict[str, float] = {}
     folds = fold_ids(y, 5, SEED)
     chosen_w: dict[str, float] = {}
     for name, p in policies.items():
-        feat = best_feat if name == "auto" else name.split("+")[0]
+        feat = best_feat if name == "auto" else "static" if name == "equal3" else name.split("+")[0]
         knn30 = knn_of(s, feat)
         for w in NEIGHBOR_WEIGHTS:
             knn = knn30[:, :10] if w > 0 else None
@@ -416,7 +417,7 @@ def selections(given: dict[str, Any], text: dict[str, Any], groups: dict[str, st
             w_opts,
             incumbent="w=0.0",
         )
-        p_opts = [*AUTO_NAMES, "static+ridge", "minilm+ridge", "auto"]
+        p_opts = [*AUTO_NAMES, "static+ridge", "minilm+ridge", "equal3", "auto"]
         out["text: model, neighbour weight chosen on the data (AP)"] = lodo(
             {k: {o: v["grid_ap"][f"{o},w=data"] for o in p_opts} for k, v in text.items()},
             groups,
@@ -547,7 +548,9 @@ def print_tables(payload: dict[str, Any]) -> None:
         for name, r in text.items():
             d = r["default"]
             fixed = {
-                k: v for k, v in r["grid_ap"].items() if k.endswith("w=data") and "auto" not in k
+                k: v
+                for k, v in r["grid_ap"].items()
+                if k.endswith("w=data") and k.split(",")[0] not in ("auto", "equal3")
             }
             bf = max(fixed, key=lambda k: fixed[k])
             print(
@@ -569,7 +572,9 @@ def print_tables(payload: dict[str, Any]) -> None:
 
 def main() -> None:
     ap_ = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap_.add_argument("--sets", default=",".join(LOADERS), help="comma-separated set names")
+    ap_.add_argument(
+        "--sets", default=",".join([*LOADERS, *PROGRAMMATIC]), help="comma-separated set names"
+    )
     ap_.add_argument("--no-secondary", action="store_true")
     ap_.add_argument("--no-speed", action="store_true")
     ap_.add_argument("--speed-only", action="store_true")
@@ -584,8 +589,9 @@ def main() -> None:
         json.loads(partial.read_text()) if args.resume and partial.exists() else {}
     )
     if not args.speed_only:
+        every = {**LOADERS, **PROGRAMMATIC}
         loaders: dict[str, Callable[[], NoisySet]] = {
-            k: LOADERS[k] for k in args.sets.split(",") if k
+            k: every[k] for k in args.sets.split(",") if k
         }
         given: dict[str, Any] = {}
         text: dict[str, Any] = {}
@@ -607,7 +613,12 @@ def main() -> None:
                 )
             partial.write_text(json.dumps({"given": given, "text": text}, default=float))
         payload.update(sets=sets, given=given, text=text, groups=groups)
-        payload["selection"] = selections(given, text, groups)
+        # the defaults are chosen on the suite; the labeling-function sets are a
+        # further check, and the same selection with them is reported beside it
+        suite_text = {k: v for k, v in text.items() if k not in PROGRAMMATIC}
+        payload["selection"] = selections(given, suite_text, groups)
+        if len(suite_text) < len(text):
+            payload["selection_with_programmatic"] = selections({}, text, groups)
         if not args.no_secondary:
             secondary = {}
             for name, load in SECONDARY.items():
@@ -628,6 +639,12 @@ def main() -> None:
     partial.unlink(missing_ok=True)
     if not args.speed_only:
         print_tables(payload)
+        for name, sel in payload.get("selection_with_programmatic", {}).items():
+            print(
+                f"\n## with the labeling-function sets: {name}: best on all = "
+                f"{sel['best_on_all']}, LODO {sel['lodo_mean']} vs incumbent "
+                f"{sel['incumbent']} {sel['incumbent_mean']} -> {sel['final']}"
+            )
     print(f"\nwrote {path}")
 
 

@@ -1,6 +1,6 @@
 """K-fold out-of-sample probabilities from any end model, and the planner that chooses it."""
 
-from ._crossfit import check_foldable, cross_val_predict_proba, default_end_model
+from ._crossfit import check_foldable, cross_val_predict_proba, default_end_model, fold_ids
 from ._linear import SoftmaxRegression
 from ._plan import (
     AUTO_CANDIDATES,
@@ -32,6 +32,7 @@ __all__ = [
     "combine_probabilities",
     "cross_val_predict_proba",
     "default_end_model",
+    "fold_ids",
     "plan_model",
     "resolve_learner",
     "select_model",
