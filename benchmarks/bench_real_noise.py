@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -501,15 +502,22 @@ def speed_25k() -> dict[str, Any]:
         ]
         for name, extra in (("default", []), ("text_checks", ["--text-checks"])):
             before = load_avg()
+            cpu0 = resource.getrusage(resource.RUSAGE_CHILDREN)
             t0 = time.perf_counter()
             with cold_features():
                 subprocess.run(
                     [*base, *extra, "--out", str(tmp / name)], check=True, capture_output=True
                 )
             wall = time.perf_counter() - t0
+            cpu1 = resource.getrusage(resource.RUSAGE_CHILDREN)
             summary = json.loads((tmp / name / "summary.json").read_text())
             out[name] = {
                 "cli_wall_s": round(wall, 2),
+                # CPU seconds of the CLI process (user + system): what the run costs when
+                # the machine is shared, where wall time waits for a core
+                "cli_cpu_s": round(
+                    cpu1.ru_utime - cpu0.ru_utime + cpu1.ru_stime - cpu0.ru_stime, 2
+                ),
                 "stage_s": summary["timings_s"],
                 "load_avg_before": before,
                 "load_avg_after": load_avg(),
@@ -557,6 +565,7 @@ def targets(payload: dict[str, Any]) -> dict[str, Any]:
     if speed:
         out["3: 25,000 long texts with --pred-probs under 20 s"] = {
             "cli_wall_s": speed["default"]["cli_wall_s"],
+            "cli_cpu_s": speed["default"].get("cli_cpu_s"),
             "load_avg_before": speed["default"]["load_avg_before"],
             "met": speed["default"]["cli_wall_s"] < 20,
         }
