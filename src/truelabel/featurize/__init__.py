@@ -10,6 +10,7 @@ from ._api import (
     featurize,
     featurize_table,
     get_featurizer,
+    is_cached,
     resolve_featurizer,
 )
 from ._base import Features, Featurizer
@@ -34,6 +35,7 @@ __all__ = [
     "featurize",
     "featurize_table",
     "get_featurizer",
+    "is_cached",
     "resolve_featurizer",
     "resolve_feature_columns",
 ]

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._errors import InputError
 from ._base import Features, Featurizer
-from ._cache import cache_dir, content_hash, load_cached, save_cached
+from ._cache import _path, cache_dir, content_hash, load_cached, save_cached
 
 __all__ = [
     "FEATURIZERS",
@@ -20,6 +20,7 @@ __all__ = [
     "featurize",
     "featurize_table",
     "get_featurizer",
+    "is_cached",
     "resolve_featurizer",
 ]
 
@@ -69,6 +70,18 @@ def get_featurizer(name: str, **kwargs: Any) -> Featurizer:
     """Instantiate a registered featurizer by name (``minilm``, ``static``, ``tfidf``)."""
     resolved = resolve_featurizer(name, 0)
     return FEATURIZERS[resolved](**kwargs)
+
+
+def is_cached(
+    texts: Sequence[str] | np.ndarray, method: str, *, cache_path: str | Path | None = None
+) -> bool:
+    """Whether the features of ``texts`` by ``method`` are in the on-disk cache (no model is
+    loaded: only the content hash is computed)."""
+    texts = [str(t) for t in texts]
+    feat = FEATURIZERS[resolve_featurizer(method, len(texts))]()
+    key = content_hash(texts, feat.model_id)
+    root = cache_dir(cache_path)
+    return any(_path(root, feat.model_id, key, sparse).exists() for sparse in (False, True))
 
 
 def featurize(

@@ -675,7 +675,16 @@ def label(
             inputs=[data, classes_file],
             overwrite=overwrite,
         )
-    ds = load_dataset(data, text_column=text_column, id_column=id_column, require_labels=False)
+    ds = load_dataset(
+        data,
+        text_column=text_column,
+        id_column=id_column,
+        require_labels=False,
+        allow_empty_text=True,
+    )
+    # an empty text gets no label (an abstention: no vote), the others are labelled as usual
+    empty = np.zeros(len(ds), dtype=bool) if ds.empty_text is None else ds.empty_text
+    rows = np.flatnonzero(~empty)
     y = None
     if label_column:
         df = ds.frame
@@ -684,7 +693,7 @@ def label(
                 f"{ds.name}: no column {label_column!r} for --label-column; columns are "
                 f"{list(df.columns)[:10]}."
             )
-        y = df[label_column].to_numpy(dtype=object)
+        y = df[label_column].to_numpy(dtype=object)[rows]
     model = ZeroShotLabeler(
         specs,
         featurizer=featurizer,
@@ -694,22 +703,26 @@ def label(
         temperature=temperature,
     )
     assert ds.text is not None
-    model.fit(list(ds.text), y)
-    post = model.posterior_
+    model.fit(list(np.asarray(ds.text, dtype=object)[rows]), y)
     names = model.classes_
-    lab = np.asarray(names, dtype=object)[model.labels_]
-    conf = post.max(axis=1)
+    post = np.full((len(ds), len(names)), np.nan, dtype=np.float32)
+    post[rows] = model.posterior_
+    lab = np.full(len(ds), None, dtype=object)
+    lab[rows] = np.asarray(names, dtype=object)[model.labels_]
+    conf = np.full(len(ds), np.nan, dtype=np.float32)
+    conf[rows] = model.posterior_.max(axis=1)
     labels_df = pd.DataFrame({"item_id": ds.item_id, "label": lab, "confidence": conf})
     for k, c in enumerate(names):
         labels_df[f"p_{c}"] = post[:, k]
     fname = featurizer if isinstance(featurizer, str) else "custom"
     src = source_name or f"zeroshot:{fname}"
     votes_df = pd.DataFrame(
-        {"item_id": ds.item_id, "source": src, "label": lab, "confidence": conf}
+        {"item_id": ds.item_id[rows], "source": src, "label": lab[rows], "confidence": conf[rows]}
     )
-    counts = pd.Series(lab).value_counts()
+    counts = pd.Series(lab[rows]).value_counts()
     summary = {
         "n_items": len(ds),
+        "n_abstain_empty_text": int(empty.sum()),
         "n_classes": len(names),
         "classes": names,
         "featurizer": fname,
@@ -722,7 +735,7 @@ def label(
         "self_train": self_train,
         "self_train_accepted": model.self_train_accepted_,
         "seen_classes": [names[i] for i in model.seen_classes_],
-        "mean_confidence": float(conf.mean()),
+        "mean_confidence": float(conf[rows].mean()),
         "per_class": {c: int(counts.get(c, 0)) for c in names},
     }
     written = None
