@@ -44,6 +44,8 @@ def test_given_probabilities_that_already_explain_the_labels_stay_untouched() ->
     assert own["weight"] == 0.0 and own["used"] is False
     assert own["log_loss_given"] < own["log_loss_own"]
     np.testing.assert_array_equal(res.pred_probs, given)  # reported as given
+    page = res.report()
+    assert "Own-model blend" in page and "the given probabilities are used untouched" in page
 
 
 def test_uninformative_given_probabilities_take_the_own_model() -> None:
@@ -60,3 +62,6 @@ def test_uninformative_given_probabilities_take_the_own_model() -> None:
     assert own["log_loss_blend"] <= min(own["log_loss_given"], own["log_loss_own"]) + 1e-6
     assert not np.allclose(res.pred_probs, given)
     assert res.summary["settings"]["neighbor_weight"] == 0.0  # no neighbours on a blend
+    page = res.report()  # the report says the given probabilities were blended, and how
+    assert "Own-model blend" in page and "used untouched" not in page
+    assert "blended with truelabel's own cross-fitted model" in page
