@@ -84,12 +84,12 @@ def decode_tags(probs: np.ndarray, offsets: IntArray) -> IntArray:
     tags : ndarray of shape (T,), int64
         No ``I-t`` follows ``O`` or another type, and no sentence starts with ``I-t``.
     """
-    from ..learn._tagger import crf_viterbi
+    from .._sequence import viterbi
 
     k = probs.shape[1]
     trans, start = _iob_transitions(k)
     logp = np.log(np.clip(np.asarray(probs, dtype=np.float64), _EPS, None))
-    return crf_viterbi(logp, offsets, trans, start, np.zeros(k))
+    return viterbi(logp, offsets, trans, start, np.zeros(k))
 
 
 def get_token_label_quality(tags: IntArray, probs: np.ndarray) -> Float32Array:

@@ -22,149 +22,13 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from .._errors import InputError, NotFittedError
+from .._sequence import buckets, forward_backward, padded, viterbi
 from .._types import Float32Array, IntArray
 from .._validation import Interval, check_params, check_random_state
 
-__all__ = ["CRFTagger", "crf_marginals", "crf_viterbi"]
+__all__ = ["CRFTagger"]
 
 logger = logging.getLogger(__name__)
-
-
-# --------------------------------------------------------------------------- NumPy inference
-
-
-def _buckets(offsets: IntArray, max_tokens: int = 65_536) -> list[np.ndarray]:
-    """Sentence indices grouped by similar length (sorted), each group <= max_tokens padded."""
-    lens = np.diff(offsets)
-    order = np.argsort(lens, kind="stable")
-    groups: list[np.ndarray] = []
-    start = 0
-    while start < len(order):
-        width = max(int(lens[order[start]]), 1)
-        stop = start + 1
-        while stop < len(order):
-            width = max(int(lens[order[stop]]), 1)
-            if (stop - start + 1) * width > max_tokens:
-                break
-            stop += 1
-        groups.append(order[start:stop])
-        start = stop
-    return groups
-
-
-def _padded(offsets: IntArray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Token index grid (b, L) of sentences ``rows`` (-1 = padding), mask, lengths."""
-    lens = np.diff(offsets)[rows]
-    width = max(int(lens.max()), 1) if len(rows) else 1
-    mask = np.arange(width)[None, :] < lens[:, None]
-    grid = offsets[:-1][rows][:, None] + np.arange(width)[None, :]
-    return np.where(mask, grid, -1), mask, lens
-
-
-def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
-    m = a.max(axis=axis, keepdims=True)
-    out = np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
-    return np.squeeze(out, axis=axis)
-
-
-def crf_marginals(
-    emissions: np.ndarray,
-    offsets: IntArray,
-    transitions: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-) -> Float32Array:
-    """Per-token tag marginals of a linear-chain CRF (forward-backward in log space).
-
-    Parameters
-    ----------
-    emissions : ndarray of shape (T, K)
-        Emission scores of every token.
-    offsets : ndarray of shape (S + 1,), int
-        Sentence boundaries.
-    transitions : ndarray of shape (K, K)
-        Score of tag ``j`` following tag ``i``, indexed ``[i, j]``.
-    start, end : ndarray of shape (K,)
-        Scores of the first and last tag of a sentence.
-
-    Returns
-    -------
-    marginals : ndarray of shape (T, K), float32
-        ``P(tag_t = k | sentence)``; rows sum to 1.
-    """
-    T, K = emissions.shape
-    out = np.zeros((T, K), dtype=np.float32)
-    trans = transitions.astype(np.float64)
-    for rows in _buckets(offsets):
-        grid, mask, lens = _padded(offsets, rows)
-        b, L = grid.shape
-        em = np.zeros((b, L, K))
-        em[mask] = emissions[grid[mask]]
-        alpha = np.empty((b, L, K))
-        alpha[:, 0] = start + em[:, 0]
-        for t in range(1, L):
-            alpha[:, t] = _logsumexp(alpha[:, t - 1, :, None] + trans[None], axis=1) + em[:, t]
-        beta = np.zeros((b, L, K))
-        last = lens - 1
-        beta[np.arange(b), last] = end
-        for t in range(L - 2, -1, -1):
-            nxt = _logsumexp(trans[None] + (em[:, t + 1] + beta[:, t + 1])[:, None, :], axis=2)
-            live = (t < last)[:, None]
-            beta[:, t] = np.where(live, nxt, beta[:, t])
-        post = alpha + beta
-        post -= _logsumexp(post, axis=2)[:, :, None]
-        out[grid[mask]] = np.exp(post[mask])
-    out /= out.sum(axis=1, keepdims=True)
-    return out
-
-
-def crf_viterbi(
-    emissions: np.ndarray,
-    offsets: IntArray,
-    transitions: np.ndarray,
-    start: np.ndarray,
-    end: np.ndarray,
-) -> IntArray:
-    """The highest-scoring tag sequence of every sentence (Viterbi).
-
-    Parameters
-    ----------
-    emissions, offsets, transitions, start, end
-        As in :func:`crf_marginals`.
-
-    Returns
-    -------
-    tags : ndarray of shape (T,), int64
-    """
-    T, K = emissions.shape
-    out = np.zeros(T, dtype=np.int64)
-    trans = transitions.astype(np.float64)
-    for rows in _buckets(offsets):
-        grid, mask, lens = _padded(offsets, rows)
-        b, L = grid.shape
-        em = np.zeros((b, L, K))
-        em[mask] = emissions[grid[mask]]
-        score = start + em[:, 0]
-        back = np.zeros((b, L, K), dtype=np.int64)
-        last = lens - 1
-        final = np.where((last == 0)[:, None], score + end, -np.inf)
-        for t in range(1, L):
-            cand = score[:, :, None] + trans[None]
-            back[:, t] = cand.argmax(axis=1)
-            new = cand.max(axis=1) + em[:, t]
-            live = (t <= last)[:, None]
-            score = np.where(live, new, score)
-            final = np.where((last == t)[:, None], score + end, final)
-        best = np.zeros((b, L), dtype=np.int64)
-        cur = final.argmax(axis=1)
-        for t in range(L - 1, -1, -1):
-            here = t <= last
-            cur = np.where(t == last, final.argmax(axis=1), cur)
-            best[:, t] = np.where(here, cur, 0)
-            if t > 0:
-                cur = np.where(here, back[np.arange(b), t, cur], cur)
-        out[grid[mask]] = best[mask]
-    return out
 
 
 # --------------------------------------------------------------------------- the estimator
@@ -322,7 +186,7 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
         X = torch.from_numpy(np.ascontiguousarray(dense, dtype=np.float32))
         ids_t = torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64))
         Y = torch.from_numpy(tags)
-        groups = _buckets(offsets, max_tokens=int(self.batch_tokens))
+        groups = buckets(offsets, max_tokens=int(self.batch_tokens))
         lens_all = np.diff(offsets)
         curve: list[float] = []
         n_tok = max(int(offsets[-1]), 1)
@@ -334,7 +198,7 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
                 rows = rows[lens_all[rows] > 0]
                 if not len(rows):
                     continue
-                grid, mask, lens = _padded(offsets, rows)
+                grid, mask, lens = padded(offsets, rows)
                 flat = grid[mask]
                 xt = torch.from_numpy(flat)
                 em_flat = W_sp[ids_t[xt]].sum(dim=1) + _dense_forward(X[xt], dense_params)
@@ -382,16 +246,13 @@ class CRFTagger(BaseEstimator):  # type: ignore[misc]
     ) -> Float32Array:
         """``P(tag_t = k | sentence)`` of every token, shape (T, K), float32."""
         feats = features if features is not None else self.features(tokens, offsets)
-        return crf_marginals(
-            self.emissions(feats), offsets, self.transitions_, self.start_, self.end_
-        )
+        em = self.emissions(feats)
+        return forward_backward(em, offsets, self.transitions_, self.start_, self.end_).marginals
 
     def predict(self, tokens: np.ndarray, offsets: IntArray, *, features: Any = None) -> IntArray:
         """The Viterbi tag codes of every token, shape (T,), int64."""
         feats = features if features is not None else self.features(tokens, offsets)
-        return crf_viterbi(
-            self.emissions(feats), offsets, self.transitions_, self.start_, self.end_
-        )
+        return viterbi(self.emissions(feats), offsets, self.transitions_, self.start_, self.end_)
 
 
 def _dense_forward(x: Any, params: list[Any]) -> Any:
