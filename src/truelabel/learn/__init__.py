@@ -24,6 +24,15 @@ _LAZY = {
     "train_model": "._artifact",
     "predict_table": "._artifact",
     "create_app": "._serve",
+    "CRFTagger": "._tagger",
+    "TrainedTagger": "._token_artifact",
+    "entity_f1": "._token_artifact",
+    "load_tagger": "._token_artifact",
+    "model_task": "._token_artifact",
+    "predict_tokens": "._token_artifact",
+    "train_tagger": "._token_artifact",
+    "write_conll": "._token_artifact",
+    "TRAIN_TASKS": "._tasks",
     "serve_model": "._serve",
 }
 
