@@ -93,12 +93,13 @@ def decode_tags(probs: np.ndarray, offsets: IntArray) -> IntArray:
 
 
 def get_token_label_quality(tags: IntArray, probs: np.ndarray) -> Float32Array:
-    """Class-normalised self-confidence of every token's given tag.
+    """Probability of every token's given tag (self-confidence).
 
-    ``min(1, P(given tag) / t[given tag])`` where ``t[k]`` is the mean probability of
-    tag ``k`` over the tokens given ``k`` (confident learning's per-class threshold):
-    a rare tag the model is seldom sure of (``I-MISC``) is not ranked as suspicious
-    just for being rare.
+    The token score of cleanlab's ``token_classification.rank`` default. A class-normalised
+    variant (divided by the mean probability of each tag over the tokens given it, as
+    confident learning's thresholds) and the exact probability of a region's given tags
+    under the cross-fitted CRF were measured too; neither ranked the CoNLL corrections
+    better (``benchmarks/bench_tasks.py``, BENCHMARKS.md), so the plain score stays.
 
     Parameters
     ----------
@@ -110,13 +111,8 @@ def get_token_label_quality(tags: IntArray, probs: np.ndarray) -> Float32Array:
     label_quality : ndarray of shape (T,), float32
         In [0, 1]; **lower = more likely mislabelled**.
     """
-    from ._confident_joint import _compute_thresholds
-
     tags = np.asarray(tags, dtype=np.int64)
-    own = np.asarray(probs[np.arange(tags.shape[0]), tags], dtype=np.float64)
-    thr = _compute_thresholds(tags, np.asarray(probs))
-    thr = np.where((thr > 0) & (thr <= 1), thr, 1.0)
-    return np.clip(own / thr[tags], 0.0, 1.0).astype(np.float32)
+    return np.asarray(probs[np.arange(tags.shape[0]), tags], dtype=np.float32)
 
 
 @dataclass
