@@ -209,7 +209,8 @@ def _to_iob2(tags: np.ndarray, offsets: IntArray, where: Any) -> tuple[np.ndarra
     if plain.any() and prefixed.any():
         i, j = int(np.flatnonzero(plain)[0]), int(np.flatnonzero(prefixed)[0])
         raise InputError(
-            f"{where(i)}: tag {tags[i]!r} has no B-/I- prefix but {where(j).split(':')[0]} has "
+            f"{where(i)}: tag {tags[i]!r} has no B-/I- prefix but line "
+            f"{where(j).rsplit(' ', 1)[-1]} has "
             f"{tags[j]!r}; use one tag scheme in the whole file."
         )
     first = np.zeros(n, dtype=bool)
@@ -583,7 +584,7 @@ def load_span_table(
         if bad.any():
             r = int(np.flatnonzero(bad)[0])
             raise InputError(
-                f"{sname} row {r}: span [{sp[start_column].iloc[r]}, {sp[end_column].iloc[r]}) "
+                f"{sname} row {r}: span [{start[r]:g}, {end[r]:g}) "
                 f"does not fit item {sp[item_column].iloc[r]!r} of {int(lens[r])} characters; "
                 "offsets are 0-based characters with start < end <= len(text)."
             )

@@ -119,7 +119,7 @@ def span_votes_from_table(
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise InputError(
-            f"{vname} row {r}: span [{vt[start_column].iloc[r]}, {vt[end_column].iloc[r]}) does "
+            f"{vname} row {r}: span [{start[r]:g}, {end[r]:g}) does "
             f"not fit item {vt[item_column].iloc[r]!r} ({int(lens[r])} characters); offsets are "
             "0-based characters, start < end <= len(text); leave both empty for 'no span'."
         )
