@@ -36,6 +36,8 @@ def issues_table(
 
 
 def _print_token_audit(result: object, out: Path, *, top: int) -> None:
+    from rich.markup import escape
+
     from ._app import console
 
     s = result.summary  # type: ignore[attr-defined]
@@ -46,11 +48,11 @@ def _print_token_audit(result: object, out: Path, *, top: int) -> None:
     for r in ent[ent["is_label_issue"]].head(top).itertuples(index=False):
         t.add_row(
             str(r.sentence_id),
-            str(r.context),
-            f"[red]{r.given_entities or 'O'}[/]",
-            f"[green]{r.suggested_entities or 'O'}[/]",
+            escape(str(r.context)),
+            f"[red]{escape(str(r.given_entities or 'O'))}[/]",
+            f"[green]{escape(str(r.suggested_entities or 'O'))}[/]",
             str(r.issue),
-            f"{r.label_quality:.3f}",
+            f"{r.label_quality:.2g}",
         )
     console.print(t)
     kinds = s["counts"]["entity_issues_by_kind"]

@@ -45,10 +45,10 @@ def render_token_report(result: TokenAuditResult) -> str:
         split_names=("not flagged", "flagged"),
     )
     rows: list[dict[str, Any]] = ent[ent["is_label_issue"]].head(TOP_ENTITIES).to_dict("records")
-    for r in rows:
-        ctx = str(r["context"])
-        lo, hi = ctx.find("["), ctx.rfind("]")
-        r["left"], r["mid"], r["right"] = ctx[:lo], ctx[lo + 1 : hi], ctx[hi + 1 :]
+    for r in rows:  # the context is "left [text] right"; split it at the region itself
+        ctx, mid = str(r["context"]), "[" + str(r["text"]) + "]"
+        lo = max(ctx.find(mid), 0)
+        r["left"], r["mid"], r["right"] = ctx[:lo], str(r["text"]), ctx[lo + len(mid) :]
     tok = result.issues
     tok_rows = tok[tok["is_label_issue"]].head(TOP_TOKENS).to_dict("records")
     return (
