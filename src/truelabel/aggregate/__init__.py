@@ -32,8 +32,12 @@ from ._numeric_result import (
 )
 from ._quality import krippendorff_alpha, source_quality, spammer_score
 from ._result import AggregateResult, aggregate, aggregate_votes
+from ._sequence import SequenceDawidSkene
+from ._spans import SPAN_METHODS, SpanAggregateResult, aggregate_spans
+from ._tasks import AGGREGATE_TASKS
 
 __all__ = [
+    "AGGREGATE_TASKS",
     "MACE",
     "METHODS",
     "NUMERIC_METHODS",
@@ -52,10 +56,14 @@ __all__ = [
     "NumericMedian",
     "OneCoinDawidSkene",
     "PooledDawidSkene",
+    "SPAN_METHODS",
+    "SequenceDawidSkene",
+    "SpanAggregateResult",
     "SourceBiasVariance",
     "WeightedVote",
     "aggregate",
     "aggregate_numeric_votes",
+    "aggregate_spans",
     "aggregate_votes",
     "crossfit_soft_proba",
     "krippendorff_alpha",

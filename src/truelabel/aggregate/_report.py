@@ -14,10 +14,11 @@ import numpy as np
 if TYPE_CHECKING:
     from ._numeric_result import NumericAggregateResult
     from ._result import AggregateResult
+    from ._spans import SpanAggregateResult
 
 from ..report._svg import svg_heatmap, svg_histogram, svg_scatter
 
-__all__ = ["render_numeric_report", "render_report"]
+__all__ = ["render_numeric_report", "render_report", "render_span_report"]
 
 MAX_CONFUSIONS = 6
 
@@ -147,3 +148,42 @@ def render_numeric_report(res: NumericAggregateResult) -> str:
             )
         )
     return _page("Numeric aggregation report", facts, list(s.get("notes", [])), res.sources, plots)
+
+
+def render_span_report(res: SpanAggregateResult) -> str:
+    """The report page of a span aggregation as one HTML string."""
+    s = res.summary
+    facts: list[tuple[str, Any]] = [
+        ("labels", "spans (one IOB2 tag per token)"),
+        ("method", f"{s['method']} — {s['method_reason']}"),
+        ("items", f"{s['n_items']} ({s['n_items_with_votes']} with votes)"),
+        ("tokens", s["n_tokens"]),
+        ("sources", s["n_sources"]),
+        ("token votes", s["n_votes"]),
+        ("entity types", ", ".join(s["entity_types"])),
+        ("consensus spans", s["n_spans"]),
+        ("mean token confidence", f"{s['mean_confidence']:.3f}"),
+        ("converged", f"{s['converged']} ({s['n_iter']} iterations)"),
+    ]
+    plots = [
+        svg_histogram(
+            res.labels["confidence"].to_numpy(),
+            title="Confidence of the consensus spans",
+            xlabel="mean tag posterior",
+            value_range=(0.0, 1.0),
+        )
+    ]
+    src = res.sources[res.sources["n_spans"] > 0]
+    if len(src):
+        plots.append(
+            svg_scatter(
+                src["n_token_votes"].to_numpy(),
+                src["span_f1"].to_numpy(),
+                title="Sources: span F1 against the consensus",
+                xlabel="token votes (log scale)",
+                ylabel="span F1",
+                logx=True,
+                labels=[str(x) for x in src["source"]],
+            )
+        )
+    return _page("Span aggregation report", facts, list(s.get("notes", [])), res.sources, plots)

@@ -29,9 +29,27 @@ from ._scores import (
     get_label_quality_scores,
     get_neighbor_agreement_scores,
 )
+from ._tasks import AUDIT_TASKS, audit_task
+from ._token_api import TokenAuditResult, audit_tokens
+from ._tokens import (
+    ENTITY_ISSUE_KINDS,
+    EntityIssues,
+    decode_tags,
+    find_entity_issues,
+    get_token_label_quality,
+)
 
 __all__ = [
+    "AUDIT_TASKS",
     "AuditResult",
+    "ENTITY_ISSUE_KINDS",
+    "EntityIssues",
+    "TokenAuditResult",
+    "audit_task",
+    "audit_tokens",
+    "decode_tags",
+    "find_entity_issues",
+    "get_token_label_quality",
     "audit",
     "audit_dataset",
     "FILTER_STRATEGIES",

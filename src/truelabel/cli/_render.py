@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -9,7 +11,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["issues_table"]
+__all__ = ["issues_table", "print_task_summary"]
 
 
 def issues_table(
@@ -33,3 +35,49 @@ def issues_table(
             str(r.issue),
         )
     return t
+
+
+def _print_token_audit(result: object, out: Path, *, top: int) -> None:
+    from rich.markup import escape
+
+    from ._app import console
+
+    s = result.summary  # type: ignore[attr-defined]
+    ent = result.entities  # type: ignore[attr-defined]
+    t = Table(title="Most likely entity label errors", show_lines=False)
+    for col in ("sentence", "context", "given", "suggested", "issue", "quality"):
+        t.add_column(col, overflow="fold", max_width=70 if col == "context" else None)
+    for r in ent[ent["is_label_issue"]].head(top).itertuples(index=False):
+        t.add_row(
+            str(r.sentence_id),
+            escape(str(r.context)),
+            f"[red]{escape(str(r.given_entities or 'O'))}[/]",
+            f"[green]{escape(str(r.suggested_entities or 'O'))}[/]",
+            str(r.issue),
+            f"{r.label_quality:.2g}",
+        )
+    console.print(t)
+    kinds = s["counts"]["entity_issues_by_kind"]
+    console.print(
+        f"{s['n_sentences']} sentences, {s['n_tokens']} tokens, {s['n_entities']} entities "
+        f"({', '.join(s['entity_types'])}; {s['scheme']}) · flagged "
+        f"{s['counts']['entity_issues']} entity regions ("
+        + ", ".join(f"{v} {k}" for k, v in kinds.items() if v)
+        + f") and {s['counts']['token_issues']} tokens",
+        highlight=False,
+    )
+    for note in s.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    console.print(
+        f"Report: [bold]{out / 'report.html'}[/]  ·  tables: {out / 'entities.parquet'}, "
+        f"{out / 'issues.parquet'}"
+    )
+
+
+#: How each task's audit result is printed (one entry per task, beside the others).
+_TASK_PRINTERS: dict[str, Callable[..., None]] = {"token": _print_token_audit}
+
+
+def print_task_summary(task: str, result: object, out: Path, *, top: int = 10) -> None:
+    """Print the console summary of a non-classification audit result."""
+    _TASK_PRINTERS[task](result, out, top=top)

@@ -14,6 +14,7 @@ _LAZY: dict[str, str] = {
     "heatmap": "._plots",
     "histogram": "._plots",
     "render_audit_report": "._audit_report",
+    "render_token_report": "._token_report",
     "template_env": "._audit_report",
 }
 
