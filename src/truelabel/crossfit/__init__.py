@@ -1,6 +1,24 @@
-"""K-fold out-of-sample probabilities from any end model."""
+"""K-fold out-of-sample probabilities (and predictions) from any end model."""
 
-from ._crossfit import check_foldable, cross_val_predict_proba, default_end_model
-from ._linear import SoftmaxRegression
+from ._crossfit import (
+    check_foldable,
+    cross_val_predict_multilabel,
+    cross_val_predict_proba,
+    cross_val_predict_regression,
+    default_end_model,
+    multilabel_folds,
+    regression_folds,
+)
+from ._linear import SigmoidRegression, SoftmaxRegression
 
-__all__ = ["SoftmaxRegression", "check_foldable", "cross_val_predict_proba", "default_end_model"]
+__all__ = [
+    "SigmoidRegression",
+    "SoftmaxRegression",
+    "check_foldable",
+    "cross_val_predict_multilabel",
+    "cross_val_predict_proba",
+    "cross_val_predict_regression",
+    "default_end_model",
+    "multilabel_folds",
+    "regression_folds",
+]
