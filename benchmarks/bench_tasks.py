@@ -410,12 +410,12 @@ def audit_multilabel_goemotions(quick: bool) -> dict[str, Any]:
     from truelabel.featurize import featurize
 
     out: dict[str, Any] = {}
-    for split in ["dev"] if quick else ["dev", "train"]:
+    for split in ["dev"] if quick else ["dev", "test"]:
         texts, Y, names = goemotions(split)
         X = featurize(texts, "minilm")
         for rate in (0.1, 0.2):
             res: dict[str, Any] = {}
-            for seed in (0, 1):
+            for seed in (0,):
                 Yn, truth = inject_multilabel_noise(Y, names, rate, seed)
                 t0 = time.perf_counter()
                 P = cross_val_predict_multilabel(X, Yn, random_state=seed)
