@@ -6,7 +6,7 @@ entities is ranked, and a region counts as a real error when it touches a correc
 Reiss et al. (2020) (all of them, and only the label kinds Tag/Span/Both/Missing/Wrong),
 or, on dev, a token CleanCoNLL relabelled. cleanlab 2.9's ``token_classification`` runs on
 the *same* token probabilities: its token scores (``rank.get_label_quality_scores``) give a
-region the score of its lowest token, its sentence scores rank sentences, and its
+region the score of its lowest token, its sentence scores (the lowest token score, its default) rank sentences, and its
 ``filter.find_label_issues`` flags tokens.
 
 Span aggregation (PICO ``crowd/pico-spans``): token F1 against the medical student on
@@ -200,7 +200,7 @@ def audit_fold(fold: str) -> dict[str, Any]:
         entry["sentences"] = {
             "positives": int(s_y[s_keep].sum()),
             "truelabel": _ap_pk(s_ours[s_keep], s_y[s_keep]),
-            "cleanlab (softmin sentence score)": _ap_pk(np.asarray(cl_sent)[s_keep], s_y[s_keep]),
+            "cleanlab (min sentence score)": _ap_pk(np.asarray(cl_sent)[s_keep], s_y[s_keep]),
         }
         out["truths"][name] = entry
     return out

@@ -11,6 +11,7 @@ tag ``j`` following tag ``i``, ``start[k]`` / ``end[k]`` for the first / last ta
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,6 +65,23 @@ def _logsumexp(a: np.ndarray, axis: int) -> np.ndarray:
     with np.errstate(divide="ignore"):
         out = np.log(np.exp(a - m).sum(axis=axis, keepdims=True)) + m
     return np.squeeze(out, axis=axis)
+
+
+def _emission_batches(
+    emissions: np.ndarray, offsets: IntArray
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Non-empty sentences in length buckets: token grid (b, L), mask, lengths and the
+    padded emissions (b, L, K) (padding 0)."""
+    K = emissions.shape[1]
+    lens_all = np.diff(offsets)
+    for rows in buckets(offsets):
+        rows = rows[lens_all[rows] > 0]
+        if not len(rows):
+            continue
+        grid, mask, lens = padded(offsets, rows)
+        em = np.zeros((*grid.shape, K))
+        em[mask] = emissions[grid[mask]]
+        yield grid, mask, lens, em
 
 
 @dataclass
@@ -121,16 +139,9 @@ def forward_backward(
     s_counts = np.zeros(K)
     e_counts = np.zeros(K)
     log_z = 0.0
-    lens_all = np.diff(offsets)
-    for rows in buckets(offsets):
-        rows = rows[lens_all[rows] > 0]
-        if not len(rows):
-            continue
-        grid, mask, lens = padded(offsets, rows)
+    for grid, mask, lens, em in _emission_batches(emissions, offsets):
         b, L = grid.shape
         ar = np.arange(b)
-        em = np.zeros((b, L, K))
-        em[mask] = emissions[grid[mask]]
         alpha = np.empty((b, L, K))
         alpha[:, 0] = start + em[:, 0]
         for t in range(1, L):
@@ -184,16 +195,9 @@ def viterbi(
     T, K = emissions.shape
     out = np.zeros(T, dtype=np.int64)
     trans = np.asarray(transitions, dtype=np.float64)
-    lens_all = np.diff(offsets)
-    for rows in buckets(offsets):
-        rows = rows[lens_all[rows] > 0]
-        if not len(rows):
-            continue
-        grid, mask, lens = padded(offsets, rows)
+    for grid, mask, lens, em in _emission_batches(emissions, offsets):
         b, L = grid.shape
         ar = np.arange(b)
-        em = np.zeros((b, L, K))
-        em[mask] = emissions[grid[mask]]
         score = start + em[:, 0]
         back = np.zeros((b, L, K), dtype=np.int64)
         last = lens - 1

@@ -61,8 +61,11 @@ def test_lf_apply_then_aggregate_equals_aggregate_lfs(tmp_path: Path) -> None:
     assert len(a) == len(b) == 350  # items no rule labelled stay items in the two-step flow
     pd.testing.assert_series_equal(a["label"], b["label"].reindex(a.index))
     gold = pd.read_csv(data).set_index("COMMENT_ID")["CLASS"]
-    acc = float((b["label"] == gold.reindex(b.index)).mean())
-    assert acc > 0.65  # measured 2026-12-07: 0.751 (auto), every LF with 8 rules, 62.9% covered
+    covered = ~b["no_votes"].astype(bool)
+    acc = float((b["label"] == gold.reindex(b.index))[covered].mean())
+    # measured 2026-12-07 on the 220 comments a rule fired on: 0.782 (auto keeps majority
+    # vote here; ds_pooled would give 0.677, MACE 0.745), 8 rules, 62.9% covered
+    assert acc > 0.65
 
 
 def test_a_failing_rules_file_gives_one_line(tmp_path: Path) -> None:
@@ -94,4 +97,4 @@ def test_columns_and_bad_inputs(tmp_path: Path) -> None:
     res = CliRunner().invoke(
         app, ["lf", "apply", str(_psy()), "--lfs", str(RULES), "--out", str(tmp_path / "v.txt")]
     )
-    assert res.exit_code == 2 and "write the votes as .parquet or .csv" in res.output
+    assert res.exit_code == 2 and "name the file with .parquet or .csv" in res.output

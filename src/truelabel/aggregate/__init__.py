@@ -13,6 +13,7 @@ from ._base import BaseLabelModel
 from ._best import BestSource
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene, PooledDawidSkene
 from ._features import FeatureDawidSkene, crossfit_soft_proba
+from ._glad import GLAD
 from ._mace import MACE
 from ._majority import MajorityVote, WeightedVote
 from ._matrix_completion import MatrixCompletionLabelModel
@@ -47,6 +48,7 @@ __all__ = [
     "BestSource",
     "DawidSkene",
     "FeatureDawidSkene",
+    "GLAD",
     "MajorityVote",
     "MatrixCompletionLabelModel",
     "NumericAggregateResult",

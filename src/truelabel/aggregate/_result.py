@@ -24,11 +24,13 @@ from ..sources._numeric import (
 from ..sources._votes import VoteArrays, check_votes, votes_from_table, with_abstain_votes
 from ..sources._wrench import is_wrench_file
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
-from ._base import BaseLabelModel, _combined_gold
+from ._base import BaseLabelModel, _clamp, _combined_gold
+from ._calibrate import UNIFORM_MIX, calibrated_posterior, reported_temperature
 from ._features import FeatureDawidSkene
+from ._majority import MajorityVote, WeightedVote
 from ._numeric import NUMERIC_METHODS
 from ._numeric_result import NumericAggregateResult, aggregate_numeric_votes
-from ._quality import krippendorff_alpha, source_quality
+from ._quality import SOURCE_PSEUDO_VOTES, krippendorff_alpha, source_quality
 
 __all__ = ["AggregateResult", "aggregate", "aggregate_votes", "write_aggregate_run"]
 
@@ -164,6 +166,7 @@ def aggregate_votes(
     params: dict[str, Any] | None = None,
     model_abstain: bool | None = None,
     class_prior: Any = None,
+    calibrate: bool = True,
 ) -> AggregateResult:
     """Aggregate coded votes into one posterior per item and a source-quality table.
 
@@ -191,6 +194,11 @@ def aggregate_votes(
     class_prior : array-like of shape (n_classes,), optional
         A fixed class prior for every label model (e.g. the class shares of a labelled
         validation split; Snorkel's ``class_balance``). Default: estimated.
+    calibrate : bool, default True
+        Report the tempered posterior ``softmax((ll + lp) / T)`` of the fitted model, with
+        ``T`` chosen on held-out votes (or held-out gold), instead of the raw one. The most
+        likely label of every item is unchanged; the raw posterior stays in
+        ``model.posterior_``. See ``summary["temperature"]``.
 
     Returns
     -------
@@ -219,13 +227,14 @@ def aggregate_votes(
         model_abstain = bool(votes.info.get("abstain_informative", False))
     fit_votes = with_abstain_votes(votes) if model_abstain else votes
     choice: AutoChoice | None = None
-    if method == "auto":
+    if method == "auto" or calibrate:
         choice = select_label_model(
             fit_votes,
             gold=gold,
             features=features,
             random_state=random_state,
             class_prior=class_prior,
+            candidates=None if method == "auto" else (method,),
         )
         chosen = choice.method
         logger.info("auto chose %s: %s", chosen, choice.reason)
@@ -247,6 +256,18 @@ def aggregate_votes(
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     t_fit = time.perf_counter() - t0 - t_sel
     post = np.asarray(model.posterior_, dtype=np.float32)
+    temperature = 1.0
+    if calibrate and choice is not None:
+        from_gold = choice.criterion == "gold_accuracy"
+        counting = isinstance(model, MajorityVote | WeightedVote)
+        temperature = reported_temperature(
+            choice.temperature, counting=counting, from_gold=from_gold
+        )
+        ll, lp = model._log_scores(fit_votes.without_gold())
+        post = calibrated_posterior(
+            ll, lp, choice.temperature, counting=counting, from_gold=from_gold
+        )
+        post = _clamp(post, g).astype(np.float32)
     nv = np.bincount(plain.item, minlength=votes.n_items)
     no_votes = (nv == 0) & (g < 0)
     if no_votes.any():
@@ -265,7 +286,8 @@ def aggregate_votes(
     if len(one_vote):
         notes.append(
             f"{len(one_vote)} sources cast a single vote; their quality estimates rest on one "
-            "item (smoothed toward the average)."
+            f"item (estimated accuracy smoothed toward the average with {SOURCE_PSEUDO_VOTES:g} "
+            "pseudo-votes)."
         )
     classes = np.asarray(votes.classes)
     hard = np.argmax(post, axis=1)
@@ -296,9 +318,25 @@ def aggregate_votes(
     summary: dict[str, Any] = {
         "method": chosen,
         "method_requested": method,
-        "method_criterion": choice.criterion if choice else "requested",
-        "method_reason": choice.reason if choice else f"method {chosen!r} was requested",
-        "method_scores": choice.scores if choice else {},
+        "method_criterion": choice.criterion if method == "auto" and choice else "requested",
+        "method_reason": choice.reason
+        if method == "auto" and choice
+        else f"method {chosen!r} was requested",
+        "method_scores": choice.scores if method == "auto" and choice else {},
+        "method_candidates": choice.candidates if method == "auto" and choice else {},
+        "temperature": float(temperature),
+        "posterior": (
+            (
+                f"calibrated: tempered with T = {temperature:.3g} fitted on held-out gold"
+                if choice.criterion == "gold_accuracy"
+                else f"calibrated: tempered with T = {temperature:.3g} "
+                f"({temperature / choice.temperature:g} x the held-out-vote temperature "
+                f"{choice.temperature:.3g}) and mixed with {UNIFORM_MIX:g} of the uniform "
+                "distribution"
+            )
+            if calibrate and choice is not None
+            else "raw (calibrate=False)"
+        ),
         "n_items": votes.n_items,
         "n_sources": int(len(active)),
         "n_gold_sources": int(votes.is_gold_source.sum()),
@@ -366,6 +404,7 @@ def aggregate(
     random_state: Any = 0,
     params: dict[str, Any] | None = None,
     class_prior: Any = None,
+    calibrate: bool = True,
     label_type: str = "auto",
     interval_level: float = 0.95,
     lfs: str | Path | None = None,
@@ -408,6 +447,8 @@ def aggregate(
         A fixed class prior: one weight per class in class order, a dict
         ``{class name: weight}``, or the string ``"ham=0.87,spam=0.13"`` (missing
         classes get 0; weights are normalised). Default: estimated.
+    calibrate : bool, default True
+        Report the posterior tempered on held-out votes (see :func:`aggregate_votes`).
     label_type : {"auto", "categorical", "numeric"}
         ``auto`` treats the labels as numbers when every label is a number and they are
         fractional or many distinct integers (:func:`truelabel.sources.detect_label_type`;
@@ -527,6 +568,7 @@ def aggregate(
         random_state=random_state,
         params=params,
         class_prior=_class_prior(class_prior, va),
+        calibrate=calibrate,
     )
     if class_note:
         res.summary["notes"].insert(0, class_note)

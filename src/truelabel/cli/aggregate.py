@@ -24,6 +24,7 @@ class Method(StrEnum):
     ds_pooled = "ds_pooled"
     onecoin = "onecoin"
     mace = "mace"
+    glad = "glad"
     features = "features"
     best_source = "best_source"
     mc = "mc"
@@ -139,6 +140,14 @@ def aggregate(
             "(class shares of a labelled split); default: estimated.",
         ),
     ] = None,
+    no_calibrate: Annotated[
+        bool,
+        typer.Option(
+            "--no-calibrate",
+            help="Report the label model's raw posterior instead of the one tempered on "
+            "held-out votes (labels are the same either way).",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-empty --out that is not a run.")
@@ -152,6 +161,7 @@ def aggregate(
 ) -> None:
     """Infer the most likely label of every item and the quality of every source."""
     from ..aggregate import aggregate as api_aggregate
+    from ..io import check_out_dir
 
     if label_type is LabelType.spans:
         _aggregate_spans(
@@ -180,6 +190,8 @@ def aggregate(
         )
         return
 
+    with error_boundary():
+        check_out_dir(out, kind="aggregate", inputs=[votes, gold, data, lfs], overwrite=overwrite)
     with error_boundary(), _engine(engine if lfs is not None else "local", scheduler) as eng:
         result = api_aggregate(
             votes,
@@ -198,6 +210,7 @@ def aggregate(
             ignore_unknown=ignore_unknown,
             random_state=seed,
             class_prior=class_prior,
+            calibrate=not no_calibrate,
             label_type=label_type.value,
             interval_level=interval_level,
             lfs=lfs,
@@ -214,6 +227,7 @@ def aggregate(
         f"Krippendorff's alpha {s['krippendorff_alpha']:.3f}"
     )
     console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
+    console.print(f"posterior: {s['posterior']}", highlight=False)
     for note in s["notes"]:
         console.print(f"[yellow]note:[/] {note}", highlight=False)
     t = Table(title="Least reliable sources")
@@ -249,6 +263,7 @@ def _aggregate_spans(
 ) -> None:
     from .._errors import InputError
     from ..aggregate import AGGREGATE_TASKS
+    from ..io import check_out_dir
 
     with error_boundary():
         if data is None:
@@ -264,6 +279,7 @@ def _aggregate_spans(
             raise InputError(
                 f"--method {method.value} does not aggregate spans; use ds (default), hmm or mv."
             )
+        check_out_dir(out, kind="aggregate", inputs=[votes, data], overwrite=overwrite)
         result = AGGREGATE_TASKS.get("token")(
             votes, data, method=name, random_state=seed, **columns
         )

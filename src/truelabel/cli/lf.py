@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .._errors import InputError
 from ._app import app, console, error_boundary
 
 if TYPE_CHECKING:
@@ -51,11 +50,24 @@ def analyze(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the table as .csv or .parquet.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an --out file this command did not write.")
+    ] = False,
 ) -> None:
     """Print the analysis table of a set of labeling functions."""
+    from ..io import check_out_file, write_table_file
     from ..sources._lf_io import analyze_lfs
 
     with error_boundary():
+        if out is not None:
+            check_out_file(
+                out,
+                kind="lf-analyze",
+                suffixes=(".csv", ".parquet"),
+                inputs=[data, lfs],
+                overwrite=overwrite,
+                signature="lf,polarity,",
+            )
         table, votes = analyze_lfs(
             data,
             lfs=lfs,
@@ -65,7 +77,8 @@ def analyze(
             classes=[c.strip() for c in classes.split(",")] if classes else None,
         )
         if out is not None:
-            _write_table(out, table.assign(polarity=table["polarity"].astype(str)))
+            shown = table.assign(polarity=table["polarity"].astype(str))
+            write_table_file(out, table if out.suffix == ".csv" else shown, kind="lf-analyze")
     _print_table(table, votes)
 
 
@@ -126,6 +139,9 @@ def apply(
         str | None,
         typer.Option("--scheduler", help="Dask scheduler address (tcp://...); default: local."),
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an --out file this command did not write.")
+    ] = False,
 ) -> None:
     """Apply labeling functions to every row of DATA and write their votes.
 
@@ -133,13 +149,21 @@ def apply(
     labeling-function votes, so abstaining is modelled as an answer), or run both steps
     at once with `truelabel aggregate DATA --lfs RULES.py --out RUN`.
     """
+    from ..io import check_out_file, write_table_file
     from ..sources._lf import lf_analysis
     from ..sources._lf_io import read_lf_votes, votes_table
     from .aggregate import _engine
 
+    with error_boundary():
+        check_out_file(
+            out,
+            kind="lf-apply",
+            suffixes=(".parquet", ".csv"),
+            inputs=[data, lfs],
+            overwrite=overwrite,
+            signature="item_id,source,label",
+        )
     with error_boundary(), _engine(engine, scheduler) as eng:
-        if out.suffix not in (".parquet", ".csv"):
-            raise InputError(f"--out {out}: write the votes as .parquet or .csv.")
         lv = read_lf_votes(
             data,
             lfs=lfs,
@@ -149,24 +173,10 @@ def apply(
             engine=eng,
         )
         table = votes_table(lv.votes)
-        _write_table(out, table)
+        write_table_file(out, table, kind="lf-apply")
         analysis = lf_analysis(lv.votes, lv.gold)
     _print_table(analysis, lv.votes)
     console.print(
         f"wrote {out}: {lv.votes.n_votes} votes of {lv.votes.n_sources} labeling functions on "
         f"{lv.votes.n_items} items"
     )
-
-
-def _write_table(out: Path, table: pd.DataFrame) -> None:
-    """A table as .parquet (keeping its ``attrs``) or .csv, atomically."""
-    import io as _io
-
-    from ..io import write_atomic
-
-    if out.suffix == ".parquet":
-        buf = _io.BytesIO()
-        table.to_parquet(buf, index=False)
-        write_atomic(out, buf.getvalue())
-    else:
-        write_atomic(out, table.to_csv(index=False))

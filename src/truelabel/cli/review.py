@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from .._errors import InputError
 from ._app import app, console, error_boundary
 
 __all__ = ["review_app", "users_app"]
@@ -112,9 +113,17 @@ def review_export(
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
     """Write corrected labels, the reviews as a gold source and reviewer statistics."""
+    from ..io import check_out_dir
     from ..review import export_review
 
     with error_boundary():
+        local_db = db if db is None or "://" not in db else None
+        if local_db is not None and not Path(local_db or "truelabel.db").is_file():
+            raise InputError(
+                f"--db {local_db or 'truelabel.db'}: no such database file; pass the --db of "
+                "`truelabel review import` (export reads a project, it never creates one)."
+            )
+        check_out_dir(out, kind="review", inputs=[local_db or "truelabel.db"], overwrite=overwrite)
         res = export_review(project, out, db=db, overwrite=overwrite)
     t = Table(title=f"review export → {res.out}")
     for col in ("items", "reviewed", "changed", "gold rows", "queue complete"):
@@ -171,10 +180,12 @@ def serve(
     ] = 4.0,
 ) -> None:
     """Run the review web app (pages, JSON API under /api, /healthz)."""
+    from .._validation import check_listen_address
     from ..review import serve as run_server
 
-    console.print(f"truelabel review on http://{host}:{port}  (Ctrl+C stops)")
     with error_boundary():
+        check_listen_address(host, port)
+        console.print(f"truelabel review on http://{host}:{port}  (Ctrl+C stops)")
         run_server(
             db=db,
             host=host,

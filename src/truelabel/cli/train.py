@@ -122,6 +122,7 @@ def train(
 ) -> None:
     """Train a noise-robust, calibrated classifier (or, with --task token, a token tagger)
     and save it as a model directory."""
+    from ..io import check_out_dir
     from ..learn import train_model
 
     if task is TrainTask.token:
@@ -154,6 +155,7 @@ def train(
             from .._errors import InputError
 
             raise InputError("--spans labels tokens; add --task token.")
+        check_out_dir(out, kind="model", inputs=[data, labels], overwrite=overwrite)
         tm = train_model(
             data,
             text_column=text_column,
@@ -208,12 +210,14 @@ def _train_tagger(
     unused: dict[str, object],
 ) -> None:
     from .._errors import InputError
+    from ..io import check_out_dir
     from ..learn import TRAIN_TASKS
 
     with error_boundary():
         given = [flag for flag, v in unused.items() if v is not None]
         if given:
             raise InputError(f"{', '.join(given)} does not apply to `train --task token`.")
+        check_out_dir(out, kind="model", inputs=[data, spans], overwrite=overwrite)
         tt = TRAIN_TASKS.get("token")(
             data,
             spans=spans,
@@ -258,18 +262,30 @@ def predict(
     alpha: Annotated[
         float | None, typer.Option(help="Conformal level calibrated at training (default 0.1).")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an --out file that is not an earlier prediction.")
+    ] = False,
 ) -> None:
     """Predict labels, calibrated probabilities and prediction sets for a table (a token
     model: the tags of every token of a CoNLL/IOB file or of a text column)."""
-    from ..io import write_atomic
+    from ..io import check_out_file, write_table_file
     from ..learn import load_model, model_task, predict_table
 
     with error_boundary():
         is_token = model_task(model_dir) == "token"
     if is_token:
-        _predict_tokens(model_dir, data, out, text_column=text_column, id_column=id_column)
+        _predict_tokens(
+            model_dir, data, out, text_column=text_column, id_column=id_column, overwrite=overwrite
+        )
         return
     with error_boundary():
+        check_out_file(
+            out,
+            kind="predict",
+            suffixes=(".parquet", ".pq"),
+            inputs=[model_dir, data],
+            overwrite=overwrite,
+        )
         tm = load_model(model_dir)
         df = predict_table(
             tm,
@@ -279,11 +295,7 @@ def predict(
             vectors_column=vectors_column,
             alpha=alpha,
         )
-        import io
-
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
-        write_atomic(out, buf.getvalue())
+        write_table_file(out, df, kind="predict")
     table = Table(title=f"{len(df)} predictions written to {out}")
     table.add_column("label")
     table.add_column("items", justify="right")
@@ -304,20 +316,29 @@ def predict(
 
 
 def _predict_tokens(
-    model_dir: Path, data: Path, out: Path, *, text_column: str | None, id_column: str | None
+    model_dir: Path,
+    data: Path,
+    out: Path,
+    *,
+    text_column: str | None,
+    id_column: str | None,
+    overwrite: bool,
 ) -> None:
-    import io
-
-    from ..io import write_atomic
+    from ..io import check_out_file, write_table_file
     from ..learn import load_tagger, predict_tokens, write_conll
 
     with error_boundary():
+        check_out_file(
+            out,
+            kind="predict",
+            suffixes=(".parquet", ".pq", ".conll", ".txt"),
+            inputs=[model_dir, data],
+            overwrite=overwrite,
+        )
         tt = load_tagger(model_dir)
         df, info = predict_tokens(tt, data, text_column=text_column, id_column=id_column)
         if out.suffix.lower() in (".parquet", ".pq"):
-            buf = io.BytesIO()
-            df.to_parquet(buf, index=False)
-            write_atomic(out, buf.getvalue())
+            write_table_file(out, df, kind="predict")
         else:
             write_conll(df, out)
     console.print(
@@ -337,7 +358,7 @@ def _predict_tokens(
 def serve_model(
     model_dir: Annotated[Path, typer.Argument(help="Model directory from `truelabel train`.")],
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port (1-65535).", min=1, max=65535)] = 8000,
     max_batch: Annotated[int, typer.Option(help="Items per request (more: 413).")] = 1024,
     max_body_mb: Annotated[
         float, typer.Option(help="Request body limit in MiB (more: 413).")

@@ -557,7 +557,7 @@ def load_span_table(
     tokens, offsets, cs, ce = tokenize_with_offsets(texts)
     notes: list[str] = []
     n_tok = len(tokens)
-    tags = np.zeros(n_tok, dtype=np.int64)
+    tags: IntArray = np.zeros(n_tok, dtype=np.int64)
     names = ["O"]
     if spans is not None:
         sp = read_table(spans)
@@ -570,7 +570,7 @@ def load_span_table(
                 "span table has one row per span: item_id, start, end, label (character "
                 "offsets, end exclusive)."
             )
-        pos = pd.Index(ids).get_indexer(sp[item_column].astype(str))
+        pos = pd.Index(ids).get_indexer(pd.Index(sp[item_column].astype(str)))
         if (pos < 0).any():
             r = int(np.flatnonzero(pos < 0)[0])
             raise InputError(
@@ -625,7 +625,7 @@ def load_span_table(
             order = order[ok]
         types = sorted(set(labels[order].tolist()))
         names = tag_names_for(types)
-        tcode = np.searchsorted(np.asarray(types, dtype=object), labels[order])
+        tcode = np.searchsorted(np.asarray(types, dtype=object), labels[order]).astype(np.int64)
         tags = spans_to_tags(first[order], last[order], tcode, n_tok)
     return TokenDataset(
         tokens=tokens,

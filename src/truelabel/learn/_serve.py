@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._asgi import BodyLimit
 from .._errors import InputError
+from .._validation import check_listen_address
 from ._artifact import TrainedModel, load_model
 
 __all__ = ["PredictRequest", "PredictResponse", "create_app", "serve_model"]
@@ -42,6 +43,8 @@ class PredictRequest(BaseModel):
     def _one_input(self) -> PredictRequest:
         if (self.texts is None) == (self.vectors is None):
             raise ValueError("send exactly one of 'texts' or 'vectors'")
+        if len(self.texts if self.texts is not None else self.vectors or []) == 0:
+            raise ValueError("the batch is empty; send at least one item")
         if self.texts is not None:
             empty = [i for i, t in enumerate(self.texts) if not t.strip()]
             if empty:
@@ -193,6 +196,7 @@ def serve_model(
     """
     import uvicorn
 
+    check_listen_address(host, port)
     app = create_app(model_dir, max_batch=max_batch, max_body_bytes=max_body_bytes)
     tm: TrainedModel = app.state.model
     if tm.featurizer["name"] not in ("tfidf", "vectors"):

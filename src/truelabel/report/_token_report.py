@@ -44,7 +44,7 @@ def render_token_report(result: TokenAuditResult) -> str:
         split=ent["is_label_issue"].to_numpy(),
         split_names=("not flagged", "flagged"),
     )
-    rows: list[dict[str, Any]] = ent[ent["is_label_issue"]].head(TOP_ENTITIES).to_dict("records")
+    rows: list[dict[Any, Any]] = ent[ent["is_label_issue"]].head(TOP_ENTITIES).to_dict("records")
     for r in rows:  # the context is "left [text] right"; split it at the region itself
         ctx, mid = str(r["context"]), "[" + str(r["text"]) + "]"
         lo = max(ctx.find(mid), 0)

@@ -103,7 +103,7 @@ def span_votes_from_table(
     texts = dt[text_column].fillna("").astype(str).tolist()
     tokens, offsets, cs, ce = tokenize_with_offsets(texts)
     n_items = len(texts)
-    item = pd.Index(ids).get_indexer(vt[item_column].astype(str))
+    item = pd.Index(ids).get_indexer(pd.Index(vt[item_column].astype(str)))
     if (item < 0).any():
         r = int(np.flatnonzero(item < 0)[0])
         raise InputError(

@@ -22,6 +22,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import BoolArray, Float32Array, IntArray
+from ..io._labels import canonical_labels, check_label_kinds, check_label_types
 
 __all__ = [
     "VoteArrays",
@@ -213,31 +214,12 @@ def _is_number(x: Any) -> bool:
 
 
 def _canonical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Map raw label values to canonical string keys.
+    """Map raw label values to canonical string keys (:func:`truelabel.io.canonical_labels`).
 
-    ``1``, ``1.0`` and ``"1"`` all become ``"1"``, so a numeric vote column and
-    a string gold column agree. Returns (keys as object array, is_numeric mask).
-    Callers pass the *distinct* values (see :func:`_canonical_codes`): the string
-    work is per distinct label, not per vote.
+    Callers pass the *distinct* values (see :func:`_canonical_codes`): the string work is
+    per distinct label, not per vote.
     """
-    v = values.to_numpy()
-    if v.dtype.kind in "iub":
-        return v.astype(np.int64).astype(str).astype(object), np.ones(len(v), dtype=bool)
-    if v.dtype.kind == "f":
-        integral = np.isfinite(v) & (v == np.round(v))
-        keys = np.where(integral, v.astype(np.int64, copy=False) if integral.all() else 0, 0)
-        out = np.empty(len(v), dtype=object)
-        out[integral] = keys[integral].astype(np.int64).astype(str)
-        out[~integral] = v[~integral].astype(str)
-        return out, np.ones(len(v), dtype=bool)
-    s = values.astype(str).str.strip()
-    num = pd.to_numeric(s, errors="coerce")
-    isnum = num.notna().to_numpy()
-    out = s.to_numpy(dtype=object).copy()
-    nv = num.to_numpy(dtype=np.float64)
-    integral = isnum & np.isfinite(nv) & (nv == np.round(np.nan_to_num(nv)))
-    out[integral] = nv[integral].astype(np.int64).astype(str)
-    return out, isnum
+    return canonical_labels(values)
 
 
 def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -280,16 +262,9 @@ def _class_book(
         if len(set(ckeys)) != len(ckeys):
             raise InputError(f"classes= has duplicates after normalisation: {list(classes)!r}.")
         return cls, {k: i for i, k in enumerate(ckeys)}
+    check_label_kinds(keys, isnum, where=f"{where}: the label column")  # rows: votes_from_table
     num_mask = isnum[np.unique(keys, return_index=True)[1]] if len(keys) else np.array([], bool)
     uniq_sorted = np.unique(keys)
-    if len(uniq_sorted) and num_mask.any() and not num_mask.all():
-        nums = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if m][:5]
-        names = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if not m][:5]
-        raise InputError(
-            f"{where}: the labels mix numbers {nums} and names {names}; one class set cannot "
-            "hold both. Map the numeric codes to names (or the reverse) first, or pass "
-            "classes=[...] listing every class exactly as it appears."
-        )
     if len(uniq_sorted) and num_mask.all():
         vals = np.array([float(k) for k in uniq_sorted])
         order = np.argsort(vals, kind="stable")
@@ -316,9 +291,10 @@ def _encode(
         per_key = np.bincount(codes[bad], minlength=len(keys))
         order = np.argsort(-per_key, kind="stable")
         listed = ", ".join(f"{keys[j]!r} ({per_key[j]} rows)" for j in order[:5] if per_key[j])
-        first = int(np.flatnonzero(bad)[0])
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
         raise InputError(
-            f"{where} row {first}: {int(bad.sum())} labels are not one of the "
+            f"{where} rows {shown}: {int(bad.sum())} labels are not one of the "
             f"{len(classes)} classes {list(classes)[:20]!r}: {listed}; fix those rows or pass "
             "classes=[...] (--classes) including them."
         )
@@ -418,7 +394,7 @@ def _read_votes_frame(
         if info.get("abstain_informative"):
             # labeling-function votes: an item every rule abstained on is still an item
             info["abstain_only_items"] = df.loc[empty, "item"].reset_index(drop=True)
-        df = df.loc[~empty].reset_index(drop=True)
+        df = df.assign(row=np.arange(len(df))).loc[~empty].reset_index(drop=True)
     return df, info
 
 
@@ -590,6 +566,15 @@ def votes_from_table(
     # classes: from votes only, so a gold class nobody voted for is reported.
     lcodes, vkeys, visnum = _canonical_codes(df["label"])
     declared = info.get("declared_classes")
+    if classes is None and declared is None and visnum.any() and not visnum.all():
+        rows = df["row"].to_numpy() if "row" in df.columns else np.arange(len(df))
+        ok = lcodes >= 0
+        check_label_kinds(
+            vkeys[lcodes[ok]],
+            visnum[lcodes[ok]],
+            where=f"{where}: label column {label_column!r}",
+            rows=rows[ok],
+        )
     cls, book = _class_book(vkeys, visnum, classes if classes is not None else declared, where)
     keep = vote_codes >= 0
     labels = _encode(lcodes, vkeys, book, cls, where)
@@ -823,6 +808,13 @@ def votes_from_columns(
     if not columns:
         raise InputError("pass at least one label column (each column is one source).")
     ids = df[item_column] if item_column else pd.Series(np.arange(len(df)))
+    cells = df[list(columns)].stack()  # non-empty cells, indexed (row, column)
+    cells = cells[(cells.astype(str).str.strip() != "").to_numpy()]
+    if abstain is not None:
+        cells = cells[(cells.astype(str) != str(abstain)).to_numpy()]
+    check_label_types(
+        cells, where=f"the vote columns {list(columns)}", rows=cells.index.get_level_values(0)
+    )
     long = df[list(columns)].copy()
     long["__item"] = ids.to_numpy()
     long = long.melt(id_vars="__item", var_name="source", value_name="label")
