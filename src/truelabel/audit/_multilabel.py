@@ -169,7 +169,7 @@ def find_multilabel_issues(
     flags = np.zeros((n, n_tags), dtype=bool)
     counts = Yb.sum(axis=0)
     for t in np.flatnonzero((counts >= 2) & (counts <= n - 2)):  # loop over tags only
-        flags[:, t] = find_label_issues(Yb[:, t].astype(np.int64), _binary(Pa, t))
+        flags[:, t] = find_label_issues(Yb[:, t].astype(np.int64), _binary(Pa, int(t)))
     return flags & (get_tag_quality(Yb, Pa) < max_tag_quality)
 
 

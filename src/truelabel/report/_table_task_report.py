@@ -32,7 +32,7 @@ def render_table_task_report(result: TableTaskAuditResult) -> str:
         split=iss["is_label_issue"].to_numpy(),
         split_names=("not flagged", "flagged"),
     )
-    rows: list[dict[str, Any]] = iss[iss["issue"] != "none"].head(TOP_ITEMS).to_dict("records")
+    rows: list[dict[Any, Any]] = iss[iss["issue"] != "none"].head(TOP_ITEMS).to_dict("records")
     tags = result.tags.to_dict("records") if result.tags is not None else []
     return (
         template_env()
