@@ -132,8 +132,8 @@ def aggregate_multilabel(
         p1 = np.asarray(agg.posterior)[:, list(np.asarray(agg.classes)).index(1)]
         ids = pd.Series(np.asarray(agg.item_ids).astype(str))
         parts = ids.str.split(_SEP, n=1, expand=True, regex=False)
-        rows = pd.Index(items).get_indexer(parts[0])
-        cols = pd.Index(options).get_indexer(parts[1])
+        rows = pd.Index(items).get_indexer(pd.Index(parts[0]))
+        cols = pd.Index(options).get_indexer(pd.Index(parts[1]))
         post[rows, cols] = p1
 
     if method == "ds_per_class":

@@ -1,4 +1,5 @@
-"""K-fold out-of-sample probabilities (and predictions) from any end model."""
+"""K-fold out-of-sample probabilities (and predictions) from any end model, and
+self-training on cross-fitted pseudo-labels."""
 
 from ._crossfit import (
     check_foldable,
@@ -10,6 +11,7 @@ from ._crossfit import (
     regression_folds,
 )
 from ._linear import SigmoidRegression, SoftmaxRegression
+from ._selftrain import dynamic_thresholds, self_train_proba
 
 __all__ = [
     "SigmoidRegression",
@@ -19,6 +21,8 @@ __all__ = [
     "cross_val_predict_proba",
     "cross_val_predict_regression",
     "default_end_model",
+    "dynamic_thresholds",
     "multilabel_folds",
     "regression_folds",
+    "self_train_proba",
 ]
