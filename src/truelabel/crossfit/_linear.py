@@ -21,6 +21,27 @@ def _softmax_inplace(z: np.ndarray) -> np.ndarray:
     return z
 
 
+def _lbfgs_fit(est: Any, fun: Any, theta0: np.ndarray, d: int, k: int) -> None:
+    """Minimise ``fun`` (loss, gradient) over ``[W (d, k) raveled, b (k,)]`` by L-BFGS and
+    store ``coef_`` (k, d), ``intercept_`` (k,) and ``n_iter_`` on ``est``."""
+    res = minimize(
+        fun,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": est.max_iter, "gtol": est.tol},
+    )
+    est.coef_ = res.x[: d * k].reshape(d, k).T.astype(np.float32)
+    est.intercept_ = res.x[d * k :].astype(np.float32)
+    est.n_iter_ = int(res.nit)
+
+
+def _linear_scores(est: Any, X: Any) -> np.ndarray:
+    """``X @ coef_.T + intercept_`` in float32, dense or CSR ``X``."""
+    Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
+    return np.asarray(Xf @ est.coef_.T) + est.intercept_
+
+
 class SoftmaxRegression(ClassifierMixin, BaseEstimator):
     """Multinomial logistic regression with an L2 penalty, fitted by L-BFGS.
 
@@ -107,22 +128,12 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             ci = np.asarray(coef_init, dtype=np.float64)
             theta0[: d * k] = ci[:, :d].T.ravel()
             theta0[d * k :] = ci[:, d]
-        res = minimize(
-            fun,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": self.max_iter, "gtol": self.tol},
-        )
-        self.coef_ = res.x[: d * k].reshape(d, k).T.astype(np.float32)
-        self.intercept_ = res.x[d * k :].astype(np.float32)
-        self.n_iter_ = int(res.nit)
+        _lbfgs_fit(self, fun, theta0, d, k)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits of shape (N, K), float32."""
-        Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
-        return np.asarray(Xf @ self.coef_.T) + self.intercept_
+        return _linear_scores(self, X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of shape (N, K), float32; rows sum to 1."""
@@ -199,22 +210,12 @@ class SigmoidRegression(BaseEstimator):
 
         theta0 = np.zeros(d * t + t, dtype=np.float64)
         theta0[d * t :] = np.log(rate / (1.0 - rate))
-        res = minimize(
-            fun,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": self.max_iter, "gtol": self.tol},
-        )
-        self.coef_ = res.x[: d * t].reshape(d, t).T.astype(np.float32)
-        self.intercept_ = res.x[d * t :].astype(np.float32)
-        self.n_iter_ = int(res.nit)
+        _lbfgs_fit(self, fun, theta0, d, t)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Per-tag logits of shape (N, T), float32."""
-        Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
-        return np.asarray(Xf @ self.coef_.T) + self.intercept_
+        return _linear_scores(self, X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Per-tag probabilities of shape (N, T), float32 (rows need not sum to 1)."""
