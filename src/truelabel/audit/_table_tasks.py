@@ -140,12 +140,28 @@ def _load(
     return load_dataset(
         data,
         text_column=text_column,
-        label_column=label_column if task == "regression" else None,
+        label_column=None,
         id_column=id_column,
         vectors_column=vectors_column,
         vectors_file=vectors_file,
         drop_missing=drop_missing,
         require_labels=False,
+    )
+
+
+def _keep_rows(ds: Dataset, keep: np.ndarray) -> Dataset:
+    """The dataset without the rows where ``keep`` is False (recorded in ``dropped_rows``)."""
+    from dataclasses import replace
+
+    idx = np.flatnonzero(keep)
+    row_no = np.setdiff1d(np.arange(len(ds) + len(ds.dropped_rows)), ds.dropped_rows)
+    return replace(
+        ds,
+        frame=ds.frame.iloc[idx].reset_index(drop=True),
+        item_id=ds.item_id[idx],
+        text=None if ds.text is None else ds.text[idx],
+        vectors=None if ds.vectors is None else ds.vectors[idx],
+        dropped_rows=np.sort(np.r_[ds.dropped_rows, row_no[~keep]]).astype(np.int64),
     )
 
 
@@ -443,7 +459,23 @@ def audit_regression(
             task="regression",
         )
         assert label_column is not None
+        if label_column not in ds.frame.columns:
+            raise InputError(
+                f"{ds.name}: no label column {label_column!r} "
+                f"(columns: {', '.join(map(str, ds.frame.columns))})."
+            )
         raw = ds.frame[label_column]
+        empty = raw.isna().to_numpy() | raw.astype(str).str.strip().eq("").to_numpy()
+        if empty.any():
+            if not drop_missing:
+                rows = np.flatnonzero(empty)
+                raise InputError(
+                    f"{ds.name}: {len(rows)} rows have no value in label column "
+                    f"{label_column!r} (rows {rows[:5].tolist()}); fill them or pass "
+                    "--drop-missing to leave those rows out."
+                )
+            ds = _keep_rows(ds, ~empty)
+            raw = ds.frame[label_column]
         y_s = pd.to_numeric(raw, errors="coerce")
         bad = np.flatnonzero(y_s.isna().to_numpy() | ~np.isfinite(y_s.to_numpy(dtype=float)))
         if len(bad):
