@@ -182,8 +182,8 @@ def test_cli_audit_multilabel_on_goemotions(goemotions_csv, tmp_path) -> None:
     given = dict(zip(d["id"], d["tags"], strict=True))
     assert all(given[i] == g for i, g in zip(iss["item_id"], iss["given_label"], strict=True))
     assert iss["label_quality"].is_monotonic_increasing
-    # the 40 items given an extra random tag: measured AP 0.29 with tf-idf on 800 items
-    # (base rate 0.05); the threshold is well under it
+    # the 40 items given an extra random tag: measured AP 0.173 with tf-idf on 800 items
+    # (base rate 0.05); the threshold is just under it
     from sklearn.metrics import average_precision_score
 
     truth = iss["item_id"].map(dict(zip(d["id"], d["changed"], strict=True)))
@@ -249,8 +249,8 @@ def test_cli_audit_regression_on_movie_reviews(movie_reviews, tmp_path) -> None:
     from sklearn.metrics import average_precision_score
 
     far = err[iss["item_id"].to_numpy()] > 0.2
-    # measured AP 0.19 with 300 word counts on 400 reviews (base rate 0.05)
-    assert average_precision_score(far, -iss["label_quality"]) > 0.1
+    # measured AP 0.505 with 300 word counts on 400 reviews
+    assert average_precision_score(far, -iss["label_quality"]) > 0.45
     s = json.loads((out / "summary.json").read_text())
     assert s["task"] == "regression" and 0 < s["oof_r2"] < 1
     # text labels are refused with the row and the fix
