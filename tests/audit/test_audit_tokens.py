@@ -132,8 +132,12 @@ def test_audit_task_refuses_options_of_another_task(tmp_path) -> None:
     path.write_text("a B-PER\nb O\n")
     with pytest.raises(InputError, match="--label-column does not apply to `audit --task token`"):
         audit_task("token", path, label_column="y")
+    from truelabel._tasks import TaskRegistry
+
+    stage = TaskRegistry("audit")  # a stage without the task names the ones it has
+    stage.register("token")(audit_task)
     with pytest.raises(InputError, match="`audit --task regression` is not available yet"):
-        audit_task("regression", path)
+        stage.get("regression")
 
 
 def test_audit_on_a_real_conll_slice(tmp_path) -> None:

@@ -17,6 +17,7 @@ from ._glad import GLAD
 from ._mace import MACE
 from ._majority import MajorityVote, WeightedVote
 from ._matrix_completion import MatrixCompletionLabelModel
+from ._multilabel import MULTILABEL_METHODS, MultilabelAggregateResult, aggregate_multilabel
 from ._numeric import (
     NUMERIC_METHODS,
     BaseNumericModel,
@@ -64,6 +65,9 @@ __all__ = [
     "aggregate",
     "aggregate_numeric_votes",
     "aggregate_spans",
+    "MULTILABEL_METHODS",
+    "MultilabelAggregateResult",
+    "aggregate_multilabel",
     "aggregate_votes",
     "crossfit_soft_proba",
     "krippendorff_alpha",

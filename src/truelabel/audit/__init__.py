@@ -16,9 +16,25 @@ from ._confident_joint import (
 from ._duplicates import NearDuplicates, find_exact_duplicates, find_near_duplicates
 from ._filter import FILTER_STRATEGIES, find_label_issues
 from ._health import class_health, class_imbalance, model_agreement
+from ._multilabel import (
+    MULTILABEL_QUALITY_METHODS,
+    MultilabelNoise,
+    estimate_multilabel_noise,
+    find_multilabel_issues,
+    get_multilabel_quality,
+    get_tag_quality,
+)
 from ._neighbors import nearest_neighbors
 from ._noise import NoiseEstimate, estimate_noise_matrices
 from ._outliers import find_outliers, get_outlier_scores
+from ._regression import (
+    RegressionScores,
+    find_regression_issues,
+    find_value_outliers,
+    fit_residual_scale,
+    get_regression_quality,
+    score_regression,
+)
 from ._result import AuditResult
 from ._scores import (
     LABEL_QUALITY_METHODS,
@@ -29,6 +45,7 @@ from ._scores import (
     get_label_quality_scores,
     get_neighbor_agreement_scores,
 )
+from ._table_tasks import TableTaskAuditResult, audit_multilabel, audit_regression, parse_tag_sets
 from ._tasks import AUDIT_TASKS, audit_task
 from ._token_api import TokenAuditResult, audit_tokens
 from ._tokens import (
@@ -40,6 +57,22 @@ from ._tokens import (
 )
 
 __all__ = [
+    "MULTILABEL_QUALITY_METHODS",
+    "MultilabelNoise",
+    "RegressionScores",
+    "estimate_multilabel_noise",
+    "find_multilabel_issues",
+    "find_regression_issues",
+    "find_value_outliers",
+    "fit_residual_scale",
+    "get_multilabel_quality",
+    "get_regression_quality",
+    "get_tag_quality",
+    "score_regression",
+    "TableTaskAuditResult",
+    "audit_multilabel",
+    "audit_regression",
+    "parse_tag_sets",
     "AUDIT_TASKS",
     "AuditResult",
     "ENTITY_ISSUE_KINDS",

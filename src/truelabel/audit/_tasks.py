@@ -15,6 +15,7 @@ import pandas as pd
 from .._errors import InputError
 from .._tasks import TaskRegistry
 from ._api import audit
+from ._table_tasks import audit_multilabel, audit_regression
 from ._token_api import audit_tokens
 
 __all__ = ["AUDIT_TASKS", "audit_task"]
@@ -22,6 +23,8 @@ __all__ = ["AUDIT_TASKS", "audit_task"]
 AUDIT_TASKS = TaskRegistry("audit")
 AUDIT_TASKS.register("classification")(audit)
 AUDIT_TASKS.register("token")(audit_tokens)
+AUDIT_TASKS.register("multilabel")(audit_multilabel)
+AUDIT_TASKS.register("regression")(audit_regression)
 
 
 def audit_task(task: str, data: str | Path | pd.DataFrame, **options: Any) -> Any:

@@ -30,6 +30,7 @@ class Method(StrEnum):
     mc = "mc"
     mean = "mean"
     hmm = "hmm"
+    ds_per_class = "ds_per_class"
     median = "median"
     bias_variance = "bias_variance"
 
@@ -39,6 +40,7 @@ class LabelType(StrEnum):
     categorical = "categorical"
     numeric = "numeric"
     spans = "spans"
+    multilabel = "multilabel"
 
 
 @app.command()
@@ -158,11 +160,46 @@ def aggregate(
     end_column: Annotated[
         str, typer.Option("--end-column", help="--label-type spans: span end column.")
     ] = "end",
+    label_sep: Annotated[
+        str | None,
+        typer.Option(
+            "--label-sep",
+            help="--label-type multilabel: separator of the chosen options (default ',').",
+        ),
+    ] = None,
 ) -> None:
     """Infer the most likely label of every item and the quality of every source."""
     from ..aggregate import aggregate as api_aggregate
     from ..io import check_out_dir
 
+    if label_type is LabelType.multilabel:
+        _aggregate_multilabel(
+            votes,
+            out,
+            overwrite=overwrite,
+            method=method,
+            seed=seed,
+            columns={
+                "item_column": item_column,
+                "source_column": source_column,
+                "label_column": label_column,
+                "label_sep": label_sep if label_sep is not None else ",",
+            },
+            classes=[c.strip() for c in classes.split(",")] if classes else None,
+            unused={
+                "--weight-column": weight_column,
+                "--gold": gold,
+                "--lfs": lfs,
+                "--data": data,
+                "--class-prior": class_prior,
+            },
+        )
+        return
+    if label_sep is not None:
+        with error_boundary():
+            from .._errors import InputError
+
+            raise InputError("--label-sep splits option sets; add --label-type multilabel.")
     if label_type is LabelType.spans:
         _aggregate_spans(
             votes,
@@ -248,6 +285,48 @@ def aggregate(
 
 #: --method for spans: auto and ds are token-level Dawid–Skene, hmm the sequence model.
 _SPAN_METHOD = {Method.auto: "ds", Method.ds: "ds", Method.mv: "mv"}
+
+
+def _aggregate_multilabel(
+    votes: Path,
+    out: Path,
+    *,
+    overwrite: bool,
+    method: Method,
+    seed: int,
+    columns: dict[str, str],
+    classes: list[str] | None,
+    unused: dict[str, object],
+) -> None:
+    from .._errors import InputError
+    from ..aggregate import AGGREGATE_TASKS
+
+    with error_boundary():
+        given = [flag for flag, v in unused.items() if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} does not apply to --label-type multilabel.")
+        name = "ds" if method.value == "auto" else method.value
+        from ..io import check_out_dir
+
+        check_out_dir(out, kind="aggregate", inputs=[votes], overwrite=overwrite)
+        result = AGGREGATE_TASKS.get("multilabel")(
+            votes, method=name, random_state=seed, classes=classes, **columns
+        )
+        result.save(out, overwrite=overwrite)
+    s = result.summary
+    console.print(
+        f"[bold]{s['n_items']}[/] items, [bold]{s['n_sources']}[/] sources, "
+        f"[bold]{s['n_votes']}[/] answers over {len(s['options'])} options · method "
+        f"[bold]{s['method']}[/]",
+        highlight=False,
+    )
+    t = Table(title="Share of items given each option")
+    t.add_column("option")
+    t.add_column("share")
+    for o, v in s["chosen_rate"].items():
+        t.add_row(str(o), f"{v:.3f}")
+    console.print(t)
+    console.print(f"Labels: [bold]{out / 'labels.parquet'}[/]")
 
 
 def _aggregate_spans(

@@ -165,8 +165,9 @@ def audit(
     task: Annotated[
         TaskName,
         typer.Option(
-            help="What a label is: one class per item (classification), a tag per token / "
-            "entity spans (token: DATA is a CoNLL/IOB file), a set of tags, or a number."
+            help="What a label is: one class per item (classification), a set of tags "
+            "(multilabel, see --label-sep), a tag per token / entity spans (token: DATA is a "
+            "CoNLL/IOB file), or a number (regression)."
         ),
     ] = TaskName.classification,
     spans: Annotated[
@@ -174,6 +175,14 @@ def audit(
         typer.Option(
             help="--task token: table of character spans (item_id, start, end, label) over "
             "the texts of DATA (--text-column, --id-column)."
+        ),
+    ] = None,
+    label_sep: Annotated[
+        str | None,
+        typer.Option(
+            "--label-sep",
+            help="--task multilabel: separator of the tags in the label column (default ','; "
+            "list columns need none).",
         ),
     ] = None,
     allow_new_classes: Annotated[
@@ -205,6 +214,7 @@ def audit(
                 "folds": folds,
                 "seed": seed,
                 "spans": spans,
+                "label_sep": label_sep,
                 "featurizer": None if featurizer is FeaturizerName.auto else featurizer.value,
                 "vectors_column": vectors_column,
                 "vectors_file": vectors_file,
@@ -220,6 +230,9 @@ def audit(
     if spans is not None:
         with error_boundary():
             raise _err("--spans labels tokens; add --task token.")
+    if label_sep is not None:
+        with error_boundary():
+            raise _err("--label-sep splits tag sets; add --task multilabel.")
     if engine != "memory":
         from .scale import EngineName, Learner
         from .scale import audit as large_audit

@@ -202,6 +202,7 @@ def train(
             },
         )
         return
+
     modes = [
         m
         for m, on in (("pu", pu), ("partial", candidates_column), ("proportions", bag_column))
