@@ -477,7 +477,11 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
         from ..aggregate._base import _prior_param
 
         check_params(self)
-        given = {"max_iter": self.max_iter, "tol": self.tol, "smoothing": self.smoothing}
+        given: dict[str, Any] = {
+            "max_iter": self.max_iter,
+            "tol": self.tol,
+            "smoothing": self.smoothing,
+        }
         inner = _MODELS[self.model](
             **{k: v for k, v in given.items() if v is not None}, **(self.model_params or {})
         )
