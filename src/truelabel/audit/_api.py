@@ -362,6 +362,7 @@ def audit_dataset(
     blended: dict[str, Any] | None = None
     with timer.stage("crossfit"):
         if computed or blend:
+            check_foldable(lab, k, folds, ds.classes)  # before any featurizing
             selection = select_model(
                 plan,
                 lab,
