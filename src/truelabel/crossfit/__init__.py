@@ -9,6 +9,7 @@ from ._plan import (
     ModelPlan,
     plan_model,
     resolve_learner,
+    resolve_text_checks,
 )
 from ._select import (
     CandidateResult,
@@ -35,6 +36,7 @@ __all__ = [
     "fold_ids",
     "plan_model",
     "resolve_learner",
+    "resolve_text_checks",
     "select_model",
     "stack_weights",
 ]
