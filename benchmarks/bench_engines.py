@@ -50,7 +50,9 @@ def _flagged(out: Path) -> tuple[set[str], dict[str, Any]]:
     return set(df.loc[df["is_label_issue"], "item_id"].astype(str)), summary
 
 
-def run_engine(data: Path, out: Path, engine: str, featurizer: str) -> dict[str, Any]:
+def run_engine(
+    data: Path, out: Path, engine: str, featurizer: str, probs: Path | None = None
+) -> dict[str, Any]:
     cmd = [
         *TL,
         "audit",
@@ -70,6 +72,8 @@ def run_engine(data: Path, out: Path, engine: str, featurizer: str) -> dict[str,
     ]
     if engine == "dask":
         cmd += ["--workers", "2"]
+    if probs is not None:
+        cmd += ["--pred-probs", str(probs)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
     secs = time.perf_counter() - t0
@@ -90,10 +94,12 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / max(len(a | b), 1)
 
 
-def compare(name: str, data: Path, featurizer: str, engines: list[str]) -> list[dict[str, Any]]:
+def compare(
+    name: str, data: Path, featurizer: str, engines: list[str], probs: Path | None = None
+) -> list[dict[str, Any]]:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        runs = {e: run_engine(data, Path(tmp) / e, e, featurizer) for e in engines}
+        runs = {e: run_engine(data, Path(tmp) / e, e, featurizer, probs) for e in engines}
     base = runs["memory"]
     for e, r in runs.items():
         row: dict[str, Any] = {"data": name, "featurizer": featurizer, "engine": e}
@@ -123,6 +129,31 @@ def banking_sample(path: Path, n: int, seed: int = 0) -> Path:
     return path
 
 
+def big_given(tmp: Path, n: int, n_fit: int, seed: int = 0) -> tuple[Path, Path]:
+    """``n`` rows drawn with replacement from a Banking77 train sample whose out-of-sample
+    probabilities were cross-fitted once (static embedding + logistic, the in-memory audit's
+    ``pred_probs.npy``): the table and its ``--pred-probs`` file. Measures the chunked
+    confident-learning passes and the writer at size without re-fitting a model per engine."""
+    small = banking_sample(tmp / "fit.csv", n_fit, seed)
+    out = tmp / "fit_run"
+    r = run_engine(small, out, "memory", "static")
+    if "error" in r:
+        raise SystemExit(f"could not cross-fit the sample: {r['error']}")
+    df = pd.read_csv(small)
+    probs = np.load(out / "pred_probs.npy")
+    idx = np.random.default_rng(seed).integers(0, len(df), n)
+    path = tmp / "big_given.parquet"
+    pd.DataFrame(
+        {
+            "id": [f"r{i}" for i in range(n)],
+            "text": df["text"].to_numpy()[idx],
+            "label": df["label"].to_numpy()[idx],
+        }
+    ).to_parquet(path, index=False)
+    np.save(tmp / "big_probs.npy", probs[idx])
+    return path, tmp / "big_probs.npy"
+
+
 def big_sample(path: Path, n: int, seed: int = 0) -> Path:
     """``n`` rows drawn with replacement from the real Banking77 train texts (own labels)."""
     df = pd.read_csv(DATA / "text" / "banking77" / "train.csv")
@@ -143,6 +174,9 @@ def main() -> None:
     ap.add_argument("--engines", default="memory,local,dask")
     ap.add_argument("--banking", type=int, default=3000, help="rows of the Banking77 sample")
     ap.add_argument("--big", type=int, default=0, help="rows of the large sample (0: skip)")
+    ap.add_argument(
+        "--big-given", type=int, default=0, help="rows of the large --pred-probs sample (0: skip)"
+    )
     ap.add_argument("--skip-small", action="store_true")
     args = ap.parse_args()
     engines = args.engines.split(",")
@@ -153,6 +187,15 @@ def main() -> None:
             rows += compare("demo (2,000)", demo, args.featurizer, engines)
             b = banking_sample(Path(tmp) / "b77.csv", args.banking)
             rows += compare(f"banking77 ({args.banking:,})", b, args.featurizer, engines)
+        if args.big_given:
+            big, probs = big_given(Path(tmp), args.big_given, args.banking)
+            rows += compare(
+                f"b77 resampled, given probs ({args.big_given:,})",
+                big,
+                args.featurizer,
+                engines,
+                probs,
+            )
         if args.big:
             big = big_sample(Path(tmp) / "big.parquet", args.big)
             rows += compare(f"banking77 resampled ({args.big:,})", big, args.featurizer, engines)
@@ -166,7 +209,10 @@ def main() -> None:
             f"{r['noise_rate']:7.3f} {'same' if r['same_files'] else 'DIFF'}  {r['seconds']}"
         )
     write_results(
-        f"engines_{args.featurizer}" + (f"_{args.big}" if args.big else ""),
+        f"engines_{args.featurizer}"
+        + (f"_{args.big}" if args.big else "")
+        + (f"_given{args.big_given}" if args.big_given else "")
+        + ("_big_only" if args.skip_small else ""),
         {"machine": machine(), "loadavg": os.getloadavg(), "rows": rows},
     )
 
