@@ -187,3 +187,41 @@ def test_large_audit_bad_input(table, tmp_path) -> None:  # type: ignore[no-unty
         audit_large(
             path, out=tmp_path / "r", label="label", text="text", featurizer="testhash", resume=True
         )
+
+
+def test_every_engine_writes_the_in_memory_audit(table, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Same flagged set, files, columns and summary keys as ``truelabel.audit`` in memory."""
+    from truelabel.audit import audit
+
+    path, _, _ = table
+    memory = audit(path, label="label", text="text", id="id", featurizer="testhash")
+    memory.save(tmp_path / "memory")
+    eng = DaskEngine(n_workers=2, processes=False)
+    try:
+        runs = {
+            name: audit_large(
+                path,
+                out=tmp_path / name,
+                label="label",
+                text="text",
+                id="id",
+                featurizer="testhash",
+                chunk_rows=400,
+                engine=e,
+                progress=False,
+            )
+            for name, e in (("local", "local"), ("dask", eng))
+        }
+    finally:
+        eng.close()
+    want = set(memory.issues.loc[memory.issues["is_label_issue"], "item_id"])
+    assert len(want) > 20
+    files = sorted(p.name for p in (tmp_path / "memory").iterdir())
+    for name, res in runs.items():
+        issues = pd.read_parquet(tmp_path / name / "issues.parquet")
+        assert set(issues.loc[issues["is_label_issue"], "item_id"]) == want, name
+        assert list(issues.columns) == list(memory.issues.columns), name
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == files, name
+        assert sorted(res.summary) == sorted(memory.summary), name
+        assert res.summary["noise_rate"] == pytest.approx(memory.summary["noise_rate"], abs=1e-9)
+        assert res.summary["settings"]["model_plan"]["engine"] == name

@@ -29,7 +29,15 @@ import pandas as pd
 
 from .._errors import InputError
 from ..audit._api import FILTER_BY, _Timer, finish_audit
-from ..crossfit import fold_ids, plan_model, resolve_learner, resolve_text_checks
+from ..crossfit import (
+    CandidateResult,
+    ModelSelection,
+    fold_ids,
+    plan_model,
+    resolve_learner,
+    resolve_text_checks,
+)
+from ..crossfit._select import _nll
 from ..io import Dataset, check_out_dir
 from ._chunks import count_rows, iter_table_chunks, table_columns
 from ._confident import audit_probabilities
@@ -427,9 +435,32 @@ def audit_large(
             X = np.asarray(np.load(x_path, mmap_mode="r"), dtype=np.float32)
         timer = _Timer(None)
         timer.times = {k_: round(v, 4) for k_, v in runner.timings.items()}
+        probs = np.asarray(np.load(probs_path, mmap_mode="r"))
+        extra: dict[str, Any] = {}
+        if computed:
+            # the planner's single candidate, described as the in-memory selection is
+            name = f"{featurizer_used}+{learner_used}"
+            nll = _nll(probs, labels)
+            extra["model_selection"] = ModelSelection(
+                pred_probs=probs,
+                chosen=name,
+                candidates=[
+                    CandidateResult(
+                        name,
+                        "ok",
+                        log_loss_raw=nll,
+                        weight=1.0,
+                        seconds=runner.timings.get("featurize", 0.0)
+                        + runner.timings.get("crossfit", 0.0),
+                        note=f"engine {eng.name}: the planner's one candidate",
+                    )
+                ],
+                features_name=featurizer_used if X is not None else None,
+                log_loss=nll,
+            ).describe()
         result = finish_audit(
             ds,
-            np.asarray(np.load(probs_path, mmap_mode="r")),
+            probs,
             rows=np.arange(n),
             judged=np.ones(n, dtype=bool),
             computed=computed,
@@ -453,6 +484,7 @@ def audit_large(
                 "n_chunks": res.n_chunks,
                 "resumed_stages": list(runner.resumed),
             },
+            extra_summary=extra,
         )
         result.summary["timings_s"]["write"] = round(time.perf_counter() - t0, 3)
         result.summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
