@@ -8,9 +8,9 @@ In memory, ``auto`` is not a fixed model: it is a list of candidates (TF-IDF, th
 embedding and MiniLM, each with logistic regression) that :func:`select_model` cross-fits on
 the data at hand, within a time budget, and combines with weights that minimise the
 cross-fitted log-loss against the given labels (a stacked ensemble; a weight of 1 is a single
-winner). On the bounded-memory or Dask engines the features are computed chunk by chunk, which
-rules out TF-IDF (its vocabulary is fitted on the whole corpus) and candidate search: ``auto``
-is the static embedding there, and the learner follows the memory budget.
+winner). On the bounded-memory or Dask engines the features are computed chunk by chunk, with
+no candidate search: ``auto`` is the static embedding there (corpus-independent, one pass;
+``tfidf`` needs an extra pass to fit its vocabulary), and the learner follows the memory budget.
 
 The choices were made by leave-one-dataset-out on the real-noise suite
 (``benchmarks/bench_real_noise.py``, see BENCHMARKS.md, "Audit defaults on real noise").
@@ -194,11 +194,7 @@ def plan_model(
             "or --pred-probs."
         )
     if featurizer != "auto":
-        if featurizer == "tfidf" and engine != "memory":
-            raise InputError(
-                f"--featurizer tfidf fits its vocabulary on the whole corpus, which --engine "
-                f"{engine} featurizes chunk by chunk; use static or minilm (or --engine memory)."
-            )
+        # (tfidf on the chunked engines: one vocabulary fitted in a first pass over the chunks)
         if featurizer == "tfidf" and em == "ridge":
             raise InputError(
                 "--end-model ridge needs dense features; use it with static, minilm or "
@@ -210,8 +206,8 @@ def plan_model(
         # embedding that captures wording is enough
         return single("static", "text checks beside given probabilities: static embedding")
     if engine != "memory":
-        # chunked featurization: one corpus-independent embedding (TF-IDF's vocabulary
-        # would differ per chunk), no candidate search at this scale
+        # chunked featurization: one corpus-independent embedding in one pass, no
+        # candidate search at this scale
         return single("static", f"engine {engine}: static embedding, chunk by chunk")
     if large:
         return single("static", f"{n_rows:,} rows > {LARGE_DATA_ROWS:,}: static + ridge")
