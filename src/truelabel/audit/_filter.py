@@ -309,28 +309,25 @@ def _prune(
     return _run_per_class(one_class, k, n_jobs, n)
 
 
-def _prune_by_noise_rate(
-    labels: IntArray,
-    pred_probs: np.ndarray,
-    frac_noise: float,
-    min_per_class: int,
-    n_jobs: int,
-    prepared: tuple[IntArray, IntArray, IntArray] | None = None,
-) -> BoolArray:
-    prepared = prepared or _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
-    return _prune(labels, pred_probs, min_per_class, n_jobs, prepared, "noise_rate")
+def _pruning(by: str) -> Callable[..., BoolArray]:
+    """The ``prune_by_noise_rate`` (``by="noise_rate"``) or ``prune_by_class`` strategy."""
+
+    def strategy(
+        labels: IntArray,
+        pred_probs: np.ndarray,
+        frac_noise: float,
+        min_per_class: int,
+        n_jobs: int,
+        prepared: tuple[IntArray, IntArray, IntArray] | None = None,
+    ) -> BoolArray:
+        prepared = prepared or _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
+        return _prune(labels, pred_probs, min_per_class, n_jobs, prepared, by)
+
+    return strategy
 
 
-def _prune_by_class(
-    labels: IntArray,
-    pred_probs: np.ndarray,
-    frac_noise: float,
-    min_per_class: int,
-    n_jobs: int,
-    prepared: tuple[IntArray, IntArray, IntArray] | None = None,
-) -> BoolArray:
-    prepared = prepared or _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
-    return _prune(labels, pred_probs, min_per_class, n_jobs, prepared, "class")
+_prune_by_noise_rate = _pruning("noise_rate")
+_prune_by_class = _pruning("class")
 
 
 def _prune_both(
