@@ -1,4 +1,5 @@
-"""K-fold out-of-sample probabilities from any end model, and the planner that chooses it."""
+"""K-fold out-of-sample probabilities from any end model, the planner that chooses it,
+and self-training on cross-fitted pseudo-labels."""
 
 from ._crossfit import check_foldable, cross_val_predict_proba, default_end_model, fold_ids
 from ._linear import SoftmaxRegression
@@ -19,6 +20,7 @@ from ._select import (
     select_model,
     stack_weights,
 )
+from ._selftrain import dynamic_thresholds, self_train_proba
 
 __all__ = [
     "AUTO_CANDIDATES",
@@ -33,10 +35,12 @@ __all__ = [
     "combine_probabilities",
     "cross_val_predict_proba",
     "default_end_model",
+    "dynamic_thresholds",
     "fold_ids",
     "plan_model",
     "resolve_learner",
     "resolve_text_checks",
     "select_model",
+    "self_train_proba",
     "stack_weights",
 ]

@@ -16,7 +16,9 @@ from ._cache import _path, cache_dir, content_hash, load_cached, save_cached
 __all__ = [
     "FEATURIZERS",
     "LARGE_DATA_ROWS",
+    "TABLE_FEATURIZERS",
     "featurize",
+    "featurize_table",
     "get_featurizer",
     "is_cached",
     "resolve_featurizer",
@@ -124,3 +126,46 @@ def featurize(
     if cache:
         save_cached(root, feat.model_id, key, X)
     return X
+
+
+def _tabular(**kw: Any) -> Any:
+    from ._tabular import TabularFeaturizer
+
+    return TabularFeaturizer(**kw)
+
+
+#: Featurizers of table columns (fitted on the training rows; ``to_spec``/``from_spec``).
+TABLE_FEATURIZERS: dict[str, Callable[..., Any]] = {"tabular": _tabular}
+
+
+def featurize_table(
+    frame: Any,
+    columns: str | Sequence[str] = "auto",
+    *,
+    exclude: Sequence[str | None] = (),
+    method: str = "tabular",
+) -> tuple[np.ndarray, Any]:
+    """Fit a table featurizer on ``frame`` and encode it.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    columns : "auto", "a,b,c" or list
+        ``auto``: every column but ``exclude``.
+    exclude : column names that are never features (label, id, bag …)
+    method : {"tabular"}
+
+    Returns
+    -------
+    X : ndarray of shape (N, D), float32
+    featurizer : the fitted featurizer (``to_spec()`` to save it)
+    """
+    from ._tabular import resolve_feature_columns
+
+    if method not in TABLE_FEATURIZERS:
+        raise InputError(
+            f"unknown table featurizer {method!r}; choose one of {', '.join(TABLE_FEATURIZERS)}."
+        )
+    cols = resolve_feature_columns(frame, columns, exclude=exclude)
+    feat = TABLE_FEATURIZERS[method](columns=cols)
+    return feat.fit_transform(frame), feat

@@ -14,7 +14,7 @@ from .._types import BoolArray, IntArray
 from ._labels import canonical_labels, check_label_types
 from ._readers import load_array, missing_columns_message, read_table
 
-__all__ = ["Dataset", "encode_labels", "load_dataset"]
+__all__ = ["Dataset", "encode_labels", "load_dataset", "missing_values"]
 
 
 def _rows(idx: np.ndarray, limit: int = 5) -> str:
@@ -68,6 +68,19 @@ class Dataset:
     def class_names(self) -> list[str]:
         """Classes as strings (for column names such as ``p_<class>``)."""
         return [str(c) for c in self.classes]
+
+
+def missing_values(col: pd.Series) -> np.ndarray:
+    """Cells that hold no value: NaN/None, or text that is empty after stripping.
+
+    Returns
+    -------
+    ndarray of shape (N,), bool
+    """
+    miss = col.isna().to_numpy().copy()
+    if col.dtype == object or pd.api.types.is_string_dtype(col):
+        miss |= col.astype(str).str.strip().eq("").to_numpy() & ~miss
+    return miss
 
 
 def encode_labels(
@@ -200,10 +213,7 @@ def load_dataset(
     row_no = np.arange(len(df), dtype=np.int64)
     dropped = np.zeros(0, dtype=np.int64)
     if label_column:
-        lab = df[label_column]
-        is_missing = lab.isna().to_numpy()
-        if lab.dtype == object:
-            is_missing |= lab.astype(str).str.strip().eq("").to_numpy() & lab.notna().to_numpy()
+        is_missing = missing_values(df[label_column])
         if is_missing.any():
             n_miss = int(is_missing.sum())
             if not drop_missing:
