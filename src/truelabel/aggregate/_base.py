@@ -482,17 +482,10 @@ class _EMModel(BaseLabelModel):
         ones = np.ones(A.shape[0])
         post = init if init is not None else self._init_posterior(A, votes, gold)
         gi = np.flatnonzero(gold >= 0)
-        alpha = float(self.smoothing)
-
-        fixed = getattr(self, "_class_prior", None)
-        fixed_log_prior = None if fixed is None else np.log(fixed)
 
         def m_step(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            log_conf = self._m_step(_counts(A, p, s, n_obs, AT))
-            if fixed_log_prior is not None:  # class_prior given: not re-estimated
-                return log_conf, fixed_log_prior
-            prior = ones @ p + alpha  # column sums; a BLAS product beats sum(axis=0) here
-            return log_conf, np.log(prior / prior.sum())
+            # column sums of p by a BLAS product (beats sum(axis=0) here)
+            return self._params_from_stats(_counts(A, p, s, n_obs, AT), ones @ p)
 
         def e_step(log_conf: np.ndarray, log_prior: np.ndarray) -> tuple[np.ndarray, float]:
             lp = log_prior[None, :] if item_log_prior is None else item_log_prior
@@ -504,19 +497,58 @@ class _EMModel(BaseLabelModel):
                 p = _clamp(p, gold)
             return p, float(lse.sum())
 
+        best, history, converged, n_iter = self._em_loop(
+            m_step, e_step, post, extrapolate=item_log_prior is None
+        )
+        self._store_em(best, history, converged, n_iter, warn=warn)
+
+    def _params_from_stats(
+        self, counts: np.ndarray, post_sum: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """M-step from the sufficient statistics: ``(log_conf, log_prior)``.
+
+        ``counts`` (S, K, L) are the posterior-weighted vote counts, ``post_sum`` (K,) the
+        posterior's column sums; the prior is smoothed, or the fixed ``class_prior``. The one
+        M-step of every engine (in memory here, summed over chunks in ``truelabel.scale``).
+        """
+        log_conf = self._m_step(np.asarray(counts))
+        fixed = getattr(self, "_class_prior", None)
+        if fixed is not None:  # class_prior given: not re-estimated
+            return log_conf, np.log(fixed)
+        prior = np.asarray(post_sum, dtype=np.float64) + float(self.smoothing)
+        return log_conf, np.log(prior / prior.sum())
+
+    def _em_loop(
+        self, m_step: Any, e_step: Any, state: Any, *, extrapolate: bool = True
+    ) -> tuple[Any, list[float], bool, int]:
+        """EM from ``state`` (a posterior, or any statistics ``m_step`` reads), accelerated
+        when ``acceleration="squarem"`` and the model allows it; returns ``(best iterate
+        (log-lik, state, log_conf, log_prior), history, converged, n_iter)``. Shared by the
+        in-memory fit and the chunked one (``DawidSkene(engine=...)``)."""
         accelerate = (
             getattr(self, "acceleration", "none") == "squarem"
             and self._extrapolates
-            and item_log_prior is None
+            and extrapolate
         )
         if accelerate:
-            best, history, converged, n_iter = self._squarem(m_step, e_step, post)
-        else:
-            best, history, converged, n_iter = self._plain_em(m_step, e_step, post)
+            return self._squarem(m_step, e_step, state)
+        return self._plain_em(m_step, e_step, state)
+
+    def _store_em(
+        self,
+        best: tuple[float, Any, np.ndarray, np.ndarray],
+        history: list[float],
+        converged: bool,
+        n_iter: int,
+        *,
+        posterior: np.ndarray | None = None,
+        warn: bool = True,
+    ) -> None:
+        """Set the fitted attributes from the best iterate (its posterior unless given)."""
         total, post, log_conf, log_prior = best
-        self.posterior_ = post.astype(np.float32)
+        self.posterior_ = np.asarray(post if posterior is None else posterior).astype(np.float32)
         self.confusion_ = np.exp(log_conf).astype(np.float32)
-        self.prior_ = np.exp(log_prior).astype(np.float32)
+        self.prior_ = np.exp(np.ravel(log_prior)).astype(np.float32)
         self.n_iter_ = n_iter
         self.converged_ = converged
         self.log_likelihood_ = total
@@ -527,7 +559,7 @@ class _EMModel(BaseLabelModel):
                 f"log-likelihood change above tol={self.tol:g}; using the best iterate "
                 f"(log-likelihood {total:.4f}). Raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         logger.info("%s: %d iterations, log-likelihood %.4f", type(self).__name__, n_iter, total)
 

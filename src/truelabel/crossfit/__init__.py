@@ -19,6 +19,7 @@ from ._plan import (
     ModelPlan,
     plan_model,
     resolve_learner,
+    resolve_text_checks,
 )
 from ._select import (
     CandidateResult,
@@ -52,6 +53,7 @@ __all__ = [
     "plan_model",
     "regression_folds",
     "resolve_learner",
+    "resolve_text_checks",
     "select_model",
     "self_train_proba",
     "stack_weights",

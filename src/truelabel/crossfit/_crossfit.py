@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -101,6 +102,62 @@ def _fold_ids(labels: IntArray, n_folds: int, seed: int) -> IntArray:
     return out
 
 
+def plan_folds(
+    n_rows: int,
+    labels: IntArray,
+    *,
+    n_classes: int | None,
+    n_folds: int,
+    random_state: RandomState,
+    class_names: Sequence[Any] | None = None,
+) -> tuple[IntArray, int, int, IntArray]:
+    """The checks and seeding of every cross-fitting (in memory, on chunks, on Dask).
+
+    Returns
+    -------
+    labels : ndarray of shape (N,), int64
+        Validated labels.
+    k : int
+        Number of classes.
+    seed : int
+        Seed of the fold split and of every fold model (drawn once from ``random_state``).
+    folds : ndarray of shape (N,), int64
+        The stratified fold of each row (:func:`fold_ids`).
+    """
+    labels = check_labels(labels)
+    n = labels.shape[0]
+    if n_rows != n:
+        raise InputError(f"X has {n_rows} rows but labels has {n}.")
+    if n_folds < 2:
+        raise InputError(f"--folds must be at least 2; got {n_folds}.")
+    k = int(n_classes if n_classes is not None else labels.max() + 1)
+    check_foldable(labels, k, n_folds, class_names)
+    seed = int(check_random_state(random_state).integers(0, 2**31 - 1))
+    return labels, k, seed, _fold_ids(labels, n_folds, seed)
+
+
+def fit_fold(
+    X: Any, labels: IntArray, folds: IntArray, i: int, base: BaseEstimator, seed: int, k: int
+) -> np.ndarray:
+    """Fit a clone of ``base`` on the rows outside fold ``i`` and predict fold ``i``.
+
+    ``X`` may be a path to ``.npy`` (memory-mapped here, so a Dask task ships no features).
+
+    Returns
+    -------
+    probs : ndarray of shape (rows of fold i, K), float64
+    """
+    if isinstance(X, str | Path):
+        X = np.load(X, mmap_mode="r")
+    tr = np.flatnonzero(folds != i)
+    te = np.flatnonzero(folds == i)
+    model = clone(base)
+    if "random_state" in model.get_params():
+        model.set_params(random_state=seed)
+    model.fit(X[tr], labels[tr])
+    return _predict_proba_full(model, X[te], k)
+
+
 def _predict_proba_full(model: Any, X: Any, n_classes: int) -> np.ndarray:
     """predict_proba with columns for every class, also the ones absent from a fold."""
     p = np.asarray(model.predict_proba(X), dtype=np.float64)
@@ -151,17 +208,15 @@ def cross_val_predict_proba(
     pred_probs : ndarray of shape (N, K), float32
         Rows sum to 1.
     """
-    labels = check_labels(labels)
+    labels, k, seed, fold = plan_folds(
+        X.shape[0],
+        labels,
+        n_classes=n_classes,
+        n_folds=n_folds,
+        random_state=random_state,
+        class_names=class_names,
+    )
     n = labels.shape[0]
-    if X.shape[0] != n:
-        raise InputError(f"X has {X.shape[0]} rows but labels has {n}.")
-    if n_folds < 2:
-        raise InputError(f"--folds must be at least 2; got {n_folds}.")
-    k = int(n_classes if n_classes is not None else labels.max() + 1)
-    check_foldable(labels, k, n_folds, class_names)
-    rng = check_random_state(random_state)
-    seed = int(rng.integers(0, 2**31 - 1))
-    fold = _fold_ids(labels, n_folds, seed)
     tests = [np.flatnonzero(fold == i) for i in range(n_folds)]
     if isinstance(estimator, str):
         if estimator == "ridge":
@@ -175,12 +230,7 @@ def cross_val_predict_proba(
     base = estimator if estimator is not None else default_end_model(seed)
     out = np.zeros((n, k), dtype=np.float32)
     for i, te in enumerate(tests):
-        tr = np.flatnonzero(fold != i)
-        model = clone(base)
-        if "random_state" in model.get_params():
-            model.set_params(random_state=seed)
-        model.fit(X[tr], labels[tr])
-        out[te] = _predict_proba_full(model, X[te], k)
+        out[te] = fit_fold(X, labels, fold, i, base, seed, k)
         logger.info("fold %d/%d done", i + 1, n_folds)
         if on_fold is not None:
             on_fold(i + 1, n_folds)
