@@ -55,7 +55,7 @@ def audit(
     vectors_file: str | Path | np.ndarray | None = None,
     pred_probs: str | Path | np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     end_model: str = "auto",
     drop_missing: bool = False,
     n_neighbors: int = 10,
@@ -92,8 +92,8 @@ def audit(
         The cross-fitted model: multinomial logistic regression (most accurate), or
         closed-form ridge with a fitted temperature (many times faster). ``auto`` picks
         ridge with the ``static`` featurizer or above 200k rows, logistic otherwise.
-    seed : int
-        Seeds every random step; same input + seed → same output.
+    random_state : int
+        Seeds every random step; same input + random_state → same output.
     drop_missing : bool
         Leave out rows with no label instead of refusing.
     n_neighbors : int
@@ -163,7 +163,7 @@ def audit(
                 vote_source_column,
                 vote_label_column,
                 vote_method,
-                seed,
+                random_state,
                 allow_new_classes=allow_new_classes,
             )
     result = audit_dataset(
@@ -171,7 +171,7 @@ def audit(
         featurizer=featurizer,
         pred_probs=probs_arr,
         folds=folds,
-        seed=seed,
+        random_state=random_state,
         end_model=end_model,
         n_neighbors=n_neighbors,
         calibrate=calibrate,
@@ -195,7 +195,7 @@ def _consensus(
     source_column: str,
     label_column: str,
     method: str,
-    seed: int,
+    random_state: int,
     *,
     allow_new_classes: bool = False,
 ) -> dict[str, Any]:
@@ -214,7 +214,7 @@ def _consensus(
             source_column=source_column,
             label_column=label_column,
             method=method,
-            random_state=seed,
+            random_state=random_state,
             ignore_unknown=False,
             classes=list(given) if given is not None else None,
             label_type="categorical",
@@ -297,7 +297,7 @@ def audit_dataset(
     featurizer: str = "auto",
     pred_probs: np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     end_model: str = "auto",
     n_neighbors: int = 10,
     calibrate: bool = True,
@@ -349,7 +349,7 @@ def audit_dataset(
                 labels,
                 n_classes=k,
                 n_folds=folds,
-                random_state=seed,
+                random_state=random_state,
                 class_names=ds.classes,
                 estimator=resolve_end_model(end_model, used_featurizer, len(ds)),
             )
@@ -359,7 +359,7 @@ def audit_dataset(
     with timer.stage("neighbors"):
         knn_idx = knn_dist = None
         if X is not None and len(ds) > n_neighbors:
-            knn_idx, knn_dist = nearest_neighbors(X, k=n_neighbors, random_state=seed)
+            knn_idx, knn_dist = nearest_neighbors(X, k=n_neighbors, random_state=random_state)
 
     with timer.stage("audit"):
         noise = estimate_noise_matrices(labels, pred_probs)
@@ -420,7 +420,7 @@ def audit_dataset(
             settings={
                 "featurizer": used_featurizer,
                 "folds": folds,
-                "seed": seed,
+                "seed": random_state,
                 "end_model": resolve_end_model(end_model, used_featurizer, len(ds))
                 if computed
                 else None,

@@ -11,8 +11,9 @@ Heavy parts (FastAPI, SQLAlchemy) load on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from .._optional import import_extra
 
 __all__ = [
     "Database",
@@ -59,7 +60,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        value = getattr(import_extra(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'truelabel.review' has no attribute {name!r}")

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .._optional import import_extra
 from ..io import RunDir, check_out_dir
 from ._chunks import count_rows, iter_table_chunks, table_columns
 from ._confident import audit_probabilities
@@ -149,7 +150,7 @@ def _featurize_frame(
 
 
 def _read_dask_frame(path: Path, columns: list[str], chunk_rows: int) -> Any:
-    import dask.dataframe as dd
+    dd = import_extra("dask.dataframe")
 
     from ..io._readers import _format_of
 
@@ -178,7 +179,7 @@ def audit_large(
     vectors_file: str | Path | None = None,
     classes: Sequence[Any] | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     learner: str = "auto",
     n_epochs: int = 3,
     engine: str | Engine = "local",
@@ -215,7 +216,7 @@ def audit_large(
         Precomputed features, memory-mapped.
     classes : sequence, optional
         The class list (default: sorted labels seen).
-    folds, seed : int
+    folds, random_state : int
         Cross-fitting folds and the seed of every random step.
     learner : {"auto", "logistic", "incremental"}
         ``logistic``: the standard end model on in-memory fold copies; ``incremental``:
@@ -292,7 +293,7 @@ def audit_large(
         "vectors_file": str(vectors_file) if vectors_file else None,
         "classes": list(map(str, classes)) if classes is not None else None,
         "folds": folds,
-        "seed": seed,
+        "seed": random_state,
         "learner": learner,
         "n_epochs": n_epochs,
         "chunk_rows": chunk_rows,
@@ -406,7 +407,7 @@ def audit_large(
                         labels,
                         n_classes=k,
                         n_folds=folds,
-                        random_state=seed,
+                        random_state=random_state,
                         engine=eng,
                         class_names=cls,
                         advance=advance,
@@ -426,7 +427,7 @@ def audit_large(
                         n_folds=folds,
                         chunk_rows=rows,
                         n_epochs=n_epochs,
-                        random_state=seed,
+                        random_state=random_state,
                         engine=eng,
                         class_names=cls,
                         out=mm,
@@ -473,7 +474,7 @@ def audit_large(
                     "featurizer": featurizer_used,
                     "learner": learner_used,
                     "folds": folds,
-                    "seed": seed,
+                    "seed": random_state,
                     "engine": eng.name,
                     "max_memory_bytes": budget,
                     "chunk_rows": res.chunk_rows,
