@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._agreement import cohen_kappa
 from .._errors import InputError, NotFittedError
 from .._types import Float32Array, IntArray, RandomState
 from .._validation import Interval, Options, check_params
@@ -208,7 +209,7 @@ def zero_shot_proba(
             if changed < tol:
                 converged = True
                 break
-        kappa = _kappa(pred0, pred, K)
+        kappa = cohen_kappa(pred0, pred, K)
         if kappa < min_kappa:
             logger.warning(
                 "zero-shot refinement drifted away from the class names (kappa %.2f < %.2f "
@@ -348,15 +349,6 @@ def self_train_proba(
             new[test] = _fill_missing(model.predict_proba(Xd[test]), model.classes_, P[test])
         P = new
     return P, models
-
-
-def _kappa(a: IntArray, b: IntArray, n_classes: int) -> float:
-    """Cohen's kappa between two labelings of the same items."""
-    n = len(a)
-    cm = np.bincount(a * n_classes + b, minlength=n_classes * n_classes).reshape(n_classes, -1)
-    po = np.trace(cm) / n
-    pe = float((cm.sum(axis=0) * cm.sum(axis=1)).sum()) / n**2
-    return 1.0 if pe >= 1 else float((po - pe) / (1 - pe))
 
 
 @dataclass
@@ -600,7 +592,7 @@ class ZeroShotLabeler:
         names_only = zero_shot_proba(
             Xn, protos, temperature=self.temperature, refine=False, balance=self.balance
         )[0].argmax(axis=1)
-        kappa = _kappa(names_only, st.argmax(axis=1), K)
+        kappa = cohen_kappa(names_only, st.argmax(axis=1), K)
         if kappa < _MIN_KAPPA:
             logger.warning(
                 "zero-shot self-training drifted away from the class names (kappa %.2f < %.2f "
