@@ -18,7 +18,7 @@ from ._errors import MissingExtraError as MissingExtraError
 from ._errors import NotFittedError as NotFittedError
 from ._errors import ServiceError as ServiceError
 from ._errors import TruelabelError as TruelabelError
-from ._optional import import_extra
+from ._optional import import_extra as _import_extra
 
 __version__ = "0.1.0"
 
@@ -72,7 +72,7 @@ __all__ = sorted(
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        module = import_extra(_LAZY[name])
+        module = _import_extra(_LAZY[name])
         # `audit`, `aggregate`, `estimate` are packages that are also callable (see
         # _callable.py): keep the package, so `import truelabel.audit` stays the package.
         value = module if module.__name__ == f"truelabel.{name}" else getattr(module, name)

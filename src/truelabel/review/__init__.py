@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._optional import import_extra
+from .._optional import import_extra as _import_extra
 
 __all__ = [
     "Database",
@@ -60,7 +60,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(import_extra(_LAZY[name], __name__), name)
+        value = getattr(_import_extra(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'truelabel.review' has no attribute {name!r}")
