@@ -38,7 +38,7 @@ EXTRA_OF: dict[str, str] = {
 #: What each extra is for, in the message.
 _PURPOSE = {
     "train": "training end models",
-    "minilm": "the minilm and static featurizers",
+    "minilm": "the minilm/static featurizer",
     "dask": "the Dask engine",
     "review": "the review server",
     "postgres": "PostgreSQL",
