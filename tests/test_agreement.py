@@ -51,9 +51,7 @@ def test_kappa_matches_sklearn(pairs: list[tuple[int, int]]) -> None:
 
 
 @settings(deadline=None, max_examples=60)
-@given(
-    st.lists(st.lists(st.integers(-1, 2), min_size=3, max_size=3), min_size=2, max_size=30)
-)
+@given(st.lists(st.lists(st.integers(-1, 2), min_size=3, max_size=3), min_size=2, max_size=30))
 def test_alpha_matches_krippendorff_package(rows: list[list[int]]) -> None:
     kr = pytest.importorskip("krippendorff")
     L = np.array(rows)  # (items, sources), -1 = no vote

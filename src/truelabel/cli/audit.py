@@ -160,7 +160,7 @@ def audit(
             pred_probs=pred_probs,
             vectors_file=vectors_file,
             folds=folds,
-            random_state=seed,
+            seed=seed,
             learner=Learner.logistic if end_model == "logistic" else Learner.auto,
             engine=EngineName(engine),
             scheduler=scheduler,
