@@ -45,7 +45,7 @@ _TFIDF_PARAMS = {
     "lowercase": True,
     "norm": "l2",
 }
-FEATURIZER_CHOICES = ("tfidf", "minilm", "static", "vectors")
+FEATURIZER_CHOICES = ("tfidf", "minilm", "static", "vectors", "tabular")
 MODEL_CHOICES = ("logreg", "mlp")
 CONFORMAL_CHOICES = ("marginal", "class", "clustered")
 
@@ -133,6 +133,11 @@ class TrainedModel:
                 "model needs some text for every item."
             )
         name = self.featurizer["name"]
+        if name == "tabular":
+            raise InputError(
+                "this model was trained on table columns "
+                f"{self.featurizer.get('columns', [])[:10]}; pass a DataFrame with them."
+            )
         if name == "vectors":
             raise InputError(
                 "this model was trained on precomputed vectors; pass vectors of dimension "
@@ -203,7 +208,22 @@ class TrainedModel:
             p = softmax(np.log(np.clip(p, 1e-12, 1.0)) / self.temperature)
         return p.astype(np.float32)
 
+    def featurize_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Encode a table's feature columns as at training (tabular models), (N, D)."""
+        if self.featurizer["name"] != "tabular":
+            raise InputError(
+                f"this model was trained on {self.featurizer['name']!r} features, not table "
+                "columns; pass texts or vectors."
+            )
+        if self._featurizer_obj is None:
+            from ..featurize import TabularFeaturizer
+
+            self._featurizer_obj = TabularFeaturizer.from_spec(self.featurizer)
+        return np.asarray(self._featurizer_obj.transform(frame), dtype=np.float32)
+
     def _inputs(self, inputs: Any) -> np.ndarray | sp.csr_matrix:
+        if isinstance(inputs, pd.DataFrame):
+            return self.featurize_frame(inputs)
         if sp.issparse(inputs):
             return self._check_vectors(inputs)
         if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "fiu":
@@ -232,6 +252,11 @@ class TrainedModel:
             is empty; this can only raise the coverage.
         """
         alphas = [float(a) for a in self.conformal["alphas"]]
+        if not alphas:
+            raise InputError(
+                "this model has no conformal calibration (it was trained without labeled "
+                "held-out rows: positives-only, candidate sets or bag proportions)."
+            )
         a = alphas[0] if alpha is None else float(alpha)
         matches = [i for i, v in enumerate(alphas) if abs(v - a) < 1e-9]
         if not matches:
@@ -507,114 +532,41 @@ def _forward_noise_matrix(
     return nm
 
 
-def train_model(
-    data: str | Path | pd.DataFrame,
+def fit_features(
+    ds: Any,
+    rows: np.ndarray,
+    featurizer: str,
     *,
-    text_column: str | None = None,
-    label_column: str | None = None,
-    labels: str | Path | pd.DataFrame | None = None,
-    id_column: str | None = None,
-    vectors_column: str | None = None,
-    featurizer: str = "minilm",
-    model: str = "logreg",
-    loss: str = "ce",
-    scheme: str = "plain",
-    forget_rate: float = 0.2,
-    epochs: int | None = None,
-    early_stopping: bool = False,
-    holdout: float = 0.2,
-    alphas: Sequence[float] = (0.1, 0.05),
-    calibrate: bool = True,
-    conformal: str = "marginal",
-    random_state: int = 0,
-) -> TrainedModel:
-    """Train a noise-robust, calibrated classifier with conformal sets from a table.
-
-    The rows are split: ``1 - holdout`` to fit the network, ``holdout`` to fit the
-    temperature, the conformal thresholds and to measure held-out metrics (against the
-    given, possibly noisy, labels — so the coverage is with respect to those labels).
+    feature_columns: str | Sequence[str] | None = None,
+    exclude: Sequence[str | None] = (),
+) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+    """Fit the training featurizer on rows ``rows`` of a Dataset and featurize them.
 
     Parameters
     ----------
-    data : path or DataFrame
-        Items with a text column (or a vectors column).
-    text_column, label_column, id_column, vectors_column : str, optional
-    labels : path or DataFrame, optional
-        Instead of ``label_column``: a table with ``item_id`` and either ``p_<class>``
-        columns (a posterior, used as soft targets) or a ``label`` column.
-    featurizer : {"minilm", "static", "tfidf", "vectors"}
-    model : {"logreg", "mlp"}
-    loss : {"ce", "gce", "sce", "elr", "forward"}
-        ``forward``: forward loss correction with the noise matrix that confident
-        learning estimates from 3-fold cross-fitted CE probabilities of the training split.
-    scheme : {"plain", "smallloss", "coteach", "prune"}
-    forget_rate : float
-        For ``smallloss``/``coteach``: roughly the expected noise rate.
-    epochs : int, optional
-    early_stopping : bool
-        Hold out 10% of the training split (labels as given) and keep the epoch with the
-        best held-out accuracy (see :class:`RobustLogisticRegression`).
-    holdout : float in (0, 0.5]
-    alphas : sequence of float
-        Conformal levels to calibrate (the first is the default at prediction).
-    calibrate : bool
-        Fit a temperature (else T = 1).
-    conformal : {"marginal", "class", "clustered"}
-        Conformal thresholds: one for all classes; one per class (needs
-        ``ceil(1/alpha) - 1`` held-out items per class, else that class's sets always
-        include it); or clustered conformal (Ding et al. 2023: classes with similar
-        score quantiles share a threshold; classes with too few items use the marginal
-        one, and a warning names them).
-    random_state : int
+    ds : Dataset
+    rows : ndarray of int
+    featurizer : {"minilm", "static", "tfidf", "vectors", "tabular"}
+    feature_columns : "auto", "a,b,c" or list, optional
+        For ``tabular``: the columns to encode (``auto``: all but ``exclude``).
+    exclude : columns that are never features (label, id, bag, candidates).
 
     Returns
     -------
-    TrainedModel
+    X : ndarray (N, D) float32 or CSR matrix
+    spec : dict
+        The ``featurizer`` entry of ``model.json`` (for ``tabular`` it holds the fitted
+        encoder, so ``predict`` encodes new rows the same way).
+    tfidf_spec : dict or None
     """
-    from ..calibrate import ConformalClassifier, TemperatureScaling, expected_calibration_error
-    from ..io import load_dataset
-
-    if featurizer not in FEATURIZER_CHOICES:
-        raise InputError(f"unknown featurizer {featurizer!r}; choose one of {FEATURIZER_CHOICES}.")
-    if model not in MODEL_CHOICES:
-        raise InputError(f"unknown model {model!r}; choose one of {MODEL_CHOICES}.")
-    if scheme not in ("plain", "smallloss", "coteach", "prune"):
-        raise InputError(
-            f"unknown scheme {scheme!r}; choose one of plain, smallloss, coteach, prune."
-        )
-    if not 0 < holdout <= 0.5:
-        raise InputError(f"holdout must be in (0, 0.5]; got {holdout}.")
-    if conformal not in CONFORMAL_CHOICES:
-        raise InputError(
-            f"unknown conformal mode {conformal!r}; choose one of {', '.join(CONFORMAL_CHOICES)}."
-        )
-    if (label_column is None) == (labels is None):
-        raise InputError("pass exactly one of --label-column or --labels.")
-    if featurizer == "vectors" and vectors_column is None:
-        raise InputError("featurizer 'vectors' needs --vectors-column.")
-    if featurizer != "vectors" and text_column is None:
-        raise InputError("pass --text-column (or --featurizer vectors with --vectors-column).")
-    ds = load_dataset(
-        data,
-        text_column=text_column if featurizer != "vectors" else None,
-        label_column=label_column,
-        id_column=id_column,
-        vectors_column=vectors_column,
-        require_labels=labels is None,
-    )
-    if labels is not None:
-        targets, classes, rows = _read_label_table(labels, ds.item_id)
-    else:
-        assert ds.labels is not None
-        classes = ds.class_names()
-        targets = np.zeros((len(ds), len(classes)), dtype=np.float32)
-        targets[np.arange(len(ds)), ds.labels] = 1.0
-        rows = np.arange(len(ds))
-    soft = labels is not None and bool((targets.max(axis=1) < 1.0).any())
-    if len(classes) < 2:
-        raise InputError(f"the labels hold a single class ({classes[0]!r}); need at least 2.")
-    texts = ds.text[rows] if ds.text is not None else None
     t0 = time.time()
+    texts = ds.text[rows] if ds.text is not None else None
+    if featurizer == "tabular":
+        from ..featurize import featurize_table
+
+        Xt, tab = featurize_table(ds.frame.iloc[rows], feature_columns or "auto", exclude=exclude)
+        logger.info("features %s in %.1fs", Xt.shape, time.time() - t0)
+        return Xt, tab.to_spec(), None
     spec: dict[str, Any] = {"name": featurizer}
     tfidf_spec = None
     if featurizer == "tfidf":
@@ -650,6 +602,139 @@ def train_model(
             ) from None
         spec["model_id"] = getattr(get_featurizer(featurizer), "model_id", featurizer)
     logger.info("features %s in %.1fs", X.shape, time.time() - t0)
+    return X, spec, tfidf_spec
+
+
+def train_model(
+    data: str | Path | pd.DataFrame,
+    *,
+    text_column: str | None = None,
+    label_column: str | None = None,
+    labels: str | Path | pd.DataFrame | None = None,
+    id_column: str | None = None,
+    vectors_column: str | None = None,
+    feature_columns: str | Sequence[str] | None = None,
+    featurizer: str = "minilm",
+    model: str = "logreg",
+    loss: str = "ce",
+    scheme: str = "plain",
+    forget_rate: float = 0.2,
+    epochs: int | None = None,
+    early_stopping: bool = False,
+    holdout: float = 0.2,
+    alphas: Sequence[float] = (0.1, 0.05),
+    calibrate: bool = True,
+    conformal: str = "marginal",
+    random_state: int = 0,
+    unlabeled: str = "self-train",
+) -> TrainedModel:
+    """Train a noise-robust, calibrated classifier with conformal sets from a table.
+
+    The rows are split: ``1 - holdout`` to fit the network, ``holdout`` to fit the
+    temperature, the conformal thresholds and to measure held-out metrics (against the
+    given, possibly noisy, labels — so the coverage is with respect to those labels).
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        Items with a text column (or a vectors column).
+    text_column, label_column, id_column, vectors_column : str, optional
+    feature_columns : "auto", "a,b,c" or list, optional
+        Tabular input instead of text: these columns (``auto``: every column but the
+        label and id columns), numeric ones standardised, the others one-hot encoded
+        (:class:`truelabel.featurize.TabularFeaturizer`); the fitted encoder is saved
+        with the model.
+    labels : path or DataFrame, optional
+        Instead of ``label_column``: a table with ``item_id`` and either ``p_<class>``
+        columns (a posterior, used as soft targets) or a ``label`` column.
+    featurizer : {"minilm", "static", "tfidf", "vectors"}
+    model : {"logreg", "mlp"}
+    loss : {"ce", "gce", "sce", "elr", "forward"}
+        ``forward``: forward loss correction with the noise matrix that confident
+        learning estimates from 3-fold cross-fitted CE probabilities of the training split.
+    scheme : {"plain", "smallloss", "coteach", "prune"}
+    forget_rate : float
+        For ``smallloss``/``coteach``: roughly the expected noise rate.
+    epochs : int, optional
+    early_stopping : bool
+        Hold out 10% of the training split (labels as given) and keep the epoch with the
+        best held-out accuracy (see :class:`RobustLogisticRegression`).
+    holdout : float in (0, 0.5]
+    alphas : sequence of float
+        Conformal levels to calibrate (the first is the default at prediction).
+    calibrate : bool
+        Fit a temperature (else T = 1).
+    conformal : {"marginal", "class", "clustered"}
+        Conformal thresholds: one for all classes; one per class (needs
+        ``ceil(1/alpha) - 1`` held-out items per class, else that class's sets always
+        include it); or clustered conformal (Ding et al. 2023: classes with similar
+        score quantiles share a threshold; classes with too few items use the marginal
+        one, and a warning names them).
+    random_state : int
+    unlabeled : {"self-train", "drop"}
+        Rows whose ``label_column`` is empty: ``self-train`` learns from them too
+        (semi-supervised, :class:`SelfTrainingClassifier`: confidence-weighted
+        pseudo-labels with per-class dynamic thresholds and a drift guard; the loss is
+        then cross-entropy); ``drop`` leaves them out.
+
+    Returns
+    -------
+    TrainedModel
+    """
+    from ..calibrate import ConformalClassifier, TemperatureScaling, expected_calibration_error
+    from ..io import load_dataset
+
+    if feature_columns is not None:
+        featurizer = "tabular"
+    if featurizer not in FEATURIZER_CHOICES:
+        raise InputError(f"unknown featurizer {featurizer!r}; choose one of {FEATURIZER_CHOICES}.")
+    if model not in MODEL_CHOICES:
+        raise InputError(f"unknown model {model!r}; choose one of {MODEL_CHOICES}.")
+    if scheme not in ("plain", "smallloss", "coteach", "prune"):
+        raise InputError(
+            f"unknown scheme {scheme!r}; choose one of plain, smallloss, coteach, prune."
+        )
+    if not 0 < holdout <= 0.5:
+        raise InputError(f"holdout must be in (0, 0.5]; got {holdout}.")
+    if conformal not in CONFORMAL_CHOICES:
+        raise InputError(
+            f"unknown conformal mode {conformal!r}; choose one of {', '.join(CONFORMAL_CHOICES)}."
+        )
+    if (label_column is None) == (labels is None):
+        raise InputError("pass exactly one of --label-column or --labels.")
+    if featurizer == "vectors" and vectors_column is None:
+        raise InputError("featurizer 'vectors' needs --vectors-column.")
+    if featurizer not in ("vectors", "tabular") and text_column is None:
+        raise InputError(
+            "pass --text-column, --feature-columns (tabular data), or --featurizer vectors "
+            "with --vectors-column."
+        )
+    from ._semi import split_unlabeled
+
+    data, unl_frame = split_unlabeled(data, label_column if labels is None else None, unlabeled)
+    ds = load_dataset(
+        data,
+        text_column=text_column if featurizer not in ("vectors", "tabular") else None,
+        label_column=label_column,
+        id_column=id_column,
+        vectors_column=vectors_column,
+        require_labels=labels is None,
+    )
+    if labels is not None:
+        targets, classes, rows = _read_label_table(labels, ds.item_id)
+    else:
+        assert ds.labels is not None
+        classes = ds.class_names()
+        targets = np.zeros((len(ds), len(classes)), dtype=np.float32)
+        targets[np.arange(len(ds)), ds.labels] = 1.0
+        rows = np.arange(len(ds))
+    soft = labels is not None and bool((targets.max(axis=1) < 1.0).any())
+    if len(classes) < 2:
+        raise InputError(f"the labels hold a single class ({classes[0]!r}); need at least 2.")
+    texts = ds.text[rows] if ds.text is not None else None
+    X, spec, tfidf_spec = fit_features(
+        ds, rows, featurizer, feature_columns=feature_columns, exclude=(label_column, id_column)
+    )
 
     hard = targets.argmax(axis=1)
     tr, ho = split_rows(hard, holdout, random_state=random_state)
@@ -669,8 +754,15 @@ def train_model(
             random_state,
         )
         (est.estimator if scheme == "prune" else est).set_params(noise_matrix=nm)
-    est.fit(X[tr], y_tr)
-    inner = est.estimator_ if scheme == "prune" else est
+    if unl_frame is not None:
+        from ._semi import fit_semi_supervised
+
+        est = fit_semi_supervised(
+            est, X[tr], hard[tr], len(classes), unl_frame, spec, tfidf_spec, text_column
+        )
+    else:
+        est.fit(X[tr], y_tr)
+    inner = est.estimator_ if hasattr(est, "estimator_") else est
     weights = inner.weights_
     # networks may have seen fewer classes than exist (hard labels): map columns back
     seen = np.asarray(inner.classes_, dtype=np.int64)
@@ -747,6 +839,7 @@ def train_model(
             "n_items": int(len(rows)),
             "soft_targets": soft,
             "label_source": "labels table" if labels is not None else f"column {label_column}",
+            "n_unlabeled": 0 if unl_frame is None else int(len(unl_frame)),
         },
         "text_column": text_column,
         "id_column": id_column,
@@ -760,6 +853,9 @@ def train_model(
         "metrics": metrics,
         "calibrated": bool(calibrate),
     }
+    if unl_frame is not None:
+        tm.metadata["supervision"] = "semi-supervised"
+        tm.metadata["semi_supervised"] = est.summary()
     return tm
 
 
@@ -771,6 +867,7 @@ def predict_table(
     id_column: str | None = None,
     vectors_column: str | None = None,
     alpha: float | None = None,
+    feature_columns: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Predict every row of a table.
 
@@ -786,15 +883,33 @@ def predict_table(
         For models trained on vectors.
     alpha : float, optional
         Conformal level (one stored at training).
+    feature_columns : "auto", "a,b,c" or list, optional
+        Tabular models: ``auto`` (or None) uses the training columns; a list must name
+        the same columns.
 
     Returns
     -------
     DataFrame with ``item_id, label, confidence, p_<class>…, prediction_set`` (a list of
-    class names).
+    class names; absent for a model without conformal calibration).
     """
     from ..io import load_dataset
 
-    if model.featurizer["name"] == "vectors":
+    if model.featurizer["name"] == "tabular":
+        ds = load_dataset(data, id_column=id_column, require_labels=False)
+        want = list(model.featurizer.get("columns", []))
+        if feature_columns is not None and not (
+            isinstance(feature_columns, str) and feature_columns.strip() == "auto"
+        ):
+            from ..featurize import resolve_feature_columns
+
+            got = resolve_feature_columns(ds.frame, feature_columns)
+            if got != want:
+                raise InputError(
+                    f"--feature-columns {got} differ from the training columns {want}; pass "
+                    "auto to use the training columns."
+                )
+        probs = model.predict_proba(ds.frame)
+    elif model.featurizer["name"] == "vectors":
         vcol = vectors_column or model.metadata.get("vectors_column")
         ds = load_dataset(data, vectors_column=vcol, id_column=id_column, require_labels=False)
         assert ds.vectors is not None
@@ -806,12 +921,13 @@ def predict_table(
         ds = load_dataset(data, text_column=tcol, id_column=id_column, require_labels=False)
         assert ds.text is not None
         probs = model.predict_proba(list(ds.text))
-    sets = model.predict_sets(probs, alpha=alpha)
     cls = np.asarray(model.classes, dtype=object)
     out = pd.DataFrame(
         {"item_id": ds.item_id, "label": cls[probs.argmax(axis=1)], "confidence": probs.max(axis=1)}
     )
     for j, c in enumerate(model.classes):
         out[f"p_{c}"] = probs[:, j]
-    out["prediction_set"] = [list(cls[row]) for row in sets]
+    if model.conformal.get("alphas"):
+        sets = model.predict_sets(probs, alpha=alpha)
+        out["prediction_set"] = [list(cls[row]) for row in sets]
     return out
