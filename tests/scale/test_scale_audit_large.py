@@ -12,7 +12,8 @@ from scale_helpers import HashFeaturizer, word_table
 
 import truelabel.featurize._api as featurize_api
 from truelabel import InputError
-from truelabel.scale import DaskEngine, audit_large, checkpoint_dir_for
+from truelabel.scale import DaskEngine, audit_large
+from truelabel.scale._stages import checkpoint_dir_for
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ Numeric labels: :class:`NumericMean`, :class:`NumericMedian` and
 (``fit(votes, gold=None)``, ``predict``, ``predict_interval``).
 """
 
-from .._callable import make_module_callable
+from .._callable import make_module_callable as _make_module_callable
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel
 from ._best import BestSource
@@ -81,4 +81,4 @@ __all__ = [
 
 
 # `truelabel.aggregate` is both this package and the function `truelabel.aggregate(...)`.
-make_module_callable(__name__, aggregate)
+_make_module_callable(__name__, aggregate)

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from .._errors import ConvergenceWarning, InputError, NotFittedError
+from .._numeric import softmax_with_lse
 from .._types import Float32Array, FloatArray, IntArray
 from .._validation import check_params
 from ..sources._votes import VoteArrays, check_votes
@@ -80,21 +81,6 @@ def _log_lik(A: sp.csr_matrix, log_conf: FloatArray) -> np.ndarray:
     s, k, n_obs = log_conf.shape
     W = np.ascontiguousarray(log_conf.transpose(0, 2, 1).reshape(s * n_obs, k), dtype=np.float64)
     return np.asarray(A @ W)
-
-
-def _softmax_rows(ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row softmax and row log-sum-exp of a (n, K) float64 array.
-
-    Works on the (K, n) transpose: reductions over a short last axis are slow in
-    NumPy, element-wise operations across K long rows are not.
-    """
-    t = np.array(ll.T, order="C")
-    m = t.max(axis=0)
-    t -= m
-    np.exp(t, out=t)
-    z = t.sum(axis=0)
-    t /= z
-    return np.ascontiguousarray(t.T), np.log(z) + m
 
 
 def _counts(
@@ -379,7 +365,7 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         A = _vote_matrix(votes)
         ll = _log_lik(A, np.log(np.clip(self.confusion_.astype(np.float64), 1e-12, None)))
         ll += np.log(np.clip(self.prior_.astype(np.float64), 1e-12, None))
-        post, _ = _softmax_rows(ll)
+        post, _ = softmax_with_lse(ll)
         return post.astype(np.float32)
 
     def _check_fitted(self) -> None:
@@ -490,7 +476,7 @@ class _EMModel(BaseLabelModel):
         def e_step(log_conf: np.ndarray, log_prior: np.ndarray) -> tuple[np.ndarray, float]:
             lp = log_prior[None, :] if item_log_prior is None else item_log_prior
             ll = _log_lik(A, log_conf) + lp
-            p, lse = _softmax_rows(ll)
+            p, lse = softmax_with_lse(ll)
             # marginal log-likelihood of the votes (gold items: of their gold class)
             if len(gi):
                 lse[gi] = ll[gi, gold[gi]]

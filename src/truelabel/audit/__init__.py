@@ -6,7 +6,7 @@ per-class health table. Everything takes and returns arrays; the high-level
 ``audit()`` builds on these.
 """
 
-from .._callable import make_module_callable
+from .._callable import make_module_callable as _make_module_callable
 from ._api import audit, audit_dataset
 from ._confident_joint import (
     calibrate_confident_joint,
@@ -110,4 +110,4 @@ __all__ = [
     "nearest_neighbors",
 ]
 
-make_module_callable(__name__, audit)
+_make_module_callable(__name__, audit)

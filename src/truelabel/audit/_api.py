@@ -62,7 +62,7 @@ def audit(
     vectors_file: str | Path | np.ndarray | None = None,
     pred_probs: str | Path | np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     end_model: str = "auto",
     drop_missing: bool = False,
     n_neighbors: int = 10,
@@ -108,8 +108,8 @@ def audit(
         The cross-fitted model: multinomial logistic regression (most accurate), or
         closed-form ridge with a fitted temperature (many times faster, dense features
         only). ``auto`` is logistic, ridge above 200k rows.
-    seed : int
-        Seeds every random step; same input + seed → same output.
+    random_state : int
+        Seeds every random step; same input + random_state → same output.
     drop_missing : bool
         Leave out rows with no label instead of refusing.
     n_neighbors : int
@@ -196,7 +196,7 @@ def audit(
                 vote_source_column,
                 vote_label_column,
                 vote_method,
-                seed,
+                random_state,
                 allow_new_classes=allow_new_classes,
             )
     result = audit_dataset(
@@ -204,7 +204,7 @@ def audit(
         featurizer=featurizer,
         pred_probs=probs_arr,
         folds=folds,
-        seed=seed,
+        random_state=random_state,
         end_model=end_model,
         n_neighbors=n_neighbors,
         calibrate=calibrate,
@@ -231,7 +231,7 @@ def _consensus(
     source_column: str,
     label_column: str,
     method: str,
-    seed: int,
+    random_state: int,
     *,
     allow_new_classes: bool = False,
 ) -> dict[str, Any]:
@@ -250,7 +250,7 @@ def _consensus(
             source_column=source_column,
             label_column=label_column,
             method=method,
-            random_state=seed,
+            random_state=random_state,
             ignore_unknown=False,
             classes=list(given) if given is not None else None,
             label_type="categorical",
@@ -333,7 +333,7 @@ def audit_dataset(
     featurizer: str = "auto",
     pred_probs: np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     end_model: str = "auto",
     n_neighbors: int = 10,
     calibrate: bool = True,
@@ -398,7 +398,7 @@ def audit_dataset(
                 texts=texts,
                 vectors=vectors,
                 folds=folds,
-                random_state=seed,
+                random_state=random_state,
                 class_names=ds.classes,
                 on_stage=timer.on_stage,
             )
@@ -431,7 +431,7 @@ def audit_dataset(
         computed=computed,
         X=X,
         fold_ids=selection.folds if (selection is not None and not blend) else None,
-        seed=seed,
+        random_state=random_state,
         n_neighbors=n_neighbors,
         calibrate=calibrate
         and computed
@@ -443,7 +443,7 @@ def audit_dataset(
             if selection is not None
             else (plan.featurizer if X is not None else None),
             "folds": folds,
-            "seed": seed,
+            "seed": random_state,
             "end_model": "/".join(sorted({c.end_model for c in plan.candidates}))
             if computed
             else None,
@@ -464,7 +464,7 @@ def finish_audit(
     computed: bool,
     X: Any,
     fold_ids: np.ndarray | None,
-    seed: int,
+    random_state: int,
     n_neighbors: int,
     calibrate: bool,
     timer: _Timer,
@@ -509,7 +509,7 @@ def finish_audit(
             # more neighbours than shown, so that several share each item's fold when the
             # neighbour weight is chosen (choose_neighbor_weight)
             k_search = min(max(n_neighbors, NEIGHBOR_SEARCH_K), rows.shape[0] - 1)
-            knn_all, dist_all = nearest_neighbors(X, k=k_search, random_state=seed)
+            knn_all, dist_all = nearest_neighbors(X, k=k_search, random_state=random_state)
             knn_idx, knn_dist = knn_all[:, :n_neighbors], dist_all[:, :n_neighbors]
             if fold_ids is not None:
                 neighbor_weight, weight_losses = choose_neighbor_weight(

@@ -288,7 +288,7 @@ def audit(
                 vectors_file=vectors_file,
                 pred_probs=pred_probs,
                 folds=folds,
-                seed=seed,
+                random_state=seed,
                 end_model=end_model,
                 calibrate=not no_calibrate,
                 text_checks=text_checks,

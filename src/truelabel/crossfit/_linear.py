@@ -10,15 +10,9 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .._errors import InputError
+from .._numeric import softmax
 
 __all__ = ["SigmoidRegression", "SoftmaxRegression"]
-
-
-def _softmax_inplace(z: np.ndarray) -> np.ndarray:
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
 
 
 def _lbfgs_fit(est: Any, fun: Any, theta0: np.ndarray, d: int, k: int) -> None:
@@ -137,7 +131,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of shape (N, K), float32; rows sum to 1."""
-        return _softmax_inplace(self.decision_function(X))
+        return softmax(self.decision_function(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""

@@ -17,16 +17,10 @@ import scipy.linalg as sl
 import scipy.sparse as sp
 from scipy.optimize import minimize_scalar
 
+from .._numeric import softmax
 from .._types import Float32Array, IntArray
 
 __all__ = ["ridge_cross_val_predict", "ridge_cross_val_proba"]
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
 
 
 def _augmented_gram(X: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -161,4 +155,4 @@ def ridge_cross_val_proba(
         return float(-(z[rows, labels] - np.log(np.exp(z).sum(axis=1))).mean())
 
     log_t = minimize_scalar(nll, bounds=(-3.0, 8.0), method="bounded").x
-    return _softmax(scores * np.float32(np.exp(log_t))).astype(np.float32)
+    return softmax(scores * np.float32(np.exp(log_t))).astype(np.float32)

@@ -14,8 +14,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from .._optional import import_extra as _import_extra
 
 _LAZY = {
     "RobustLogisticRegression": "._models",
@@ -54,7 +55,7 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        value = getattr(_import_extra(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'truelabel.learn' has no attribute {name!r}")

@@ -10,11 +10,9 @@
 
 from ._aggregate import LargeAggregateResult, aggregate_large
 from ._audit import LargeAuditResult, audit_large
-from ._chunks import count_rows, iter_array_chunks, iter_table_chunks, table_columns
 from ._confident import (
     ChunkedAudit,
     audit_probabilities,
-    plan_chunk_rows,
     stream_confident_joint,
     stream_find_label_issues,
     stream_label_quality,
@@ -26,13 +24,12 @@ from ._crossfit import (
 )
 from ._dawid_skene import ChunkedDawidSkene, load_vote_store, save_vote_store
 from ._engine import ENGINES, ChunkedArrays, DaskEngine, Engine, LocalEngine, make_engine
-from ._memory import DEFAULT_MAX_MEMORY, chunk_rows_for, parse_memory
 from ._predict import LargePredictResult, predict_large
-from ._stages import Progress, StageRunner, checkpoint_dir_for, fingerprint
 from ._store import FeatureStore
 
+# Plumbing (memory parsing, chunk planning, stage checkpoints, progress, fingerprints) stays
+# in the private modules: import it from there inside truelabel, never from here.
 __all__ = [
-    "DEFAULT_MAX_MEMORY",
     "ENGINES",
     "ChunkedArrays",
     "ChunkedAudit",
@@ -45,27 +42,16 @@ __all__ = [
     "LargePredictResult",
     "LocalEngine",
     "MinibatchLogisticRegression",
-    "Progress",
-    "StageRunner",
     "aggregate_large",
     "audit_large",
     "audit_probabilities",
-    "checkpoint_dir_for",
-    "chunk_rows_for",
-    "count_rows",
     "crossfit_folds",
-    "fingerprint",
     "incremental_cross_val_predict_proba",
-    "iter_array_chunks",
-    "iter_table_chunks",
     "load_vote_store",
     "make_engine",
-    "parse_memory",
-    "plan_chunk_rows",
     "predict_large",
     "save_vote_store",
     "stream_confident_joint",
     "stream_find_label_issues",
     "stream_label_quality",
-    "table_columns",
 ]

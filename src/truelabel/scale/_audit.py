@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .._optional import import_extra
 from ..audit._api import FILTER_BY, _Timer, finish_audit
 from ..crossfit import (
     CandidateResult,
@@ -158,7 +159,7 @@ def _featurize_frame(
 
 
 def _read_dask_frame(path: Path, columns: list[str], chunk_rows: int) -> Any:
-    import dask.dataframe as dd
+    dd = import_extra("dask.dataframe")
 
     from ..io._readers import _format_of
 
@@ -187,7 +188,7 @@ def audit_large(
     vectors_file: str | Path | None = None,
     classes: Sequence[Any] | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     learner: str = "auto",
     n_epochs: int = 3,
     engine: str | Engine = "local",
@@ -225,7 +226,7 @@ def audit_large(
         Precomputed features, memory-mapped.
     classes : sequence, optional
         The class list (default: sorted labels seen).
-    folds, seed : int
+    folds, random_state : int
         Cross-fitting folds and the seed of every random step.
     learner : {"auto", "logistic", "incremental"}
         ``logistic``: the standard end model on in-memory fold copies; ``incremental``:
@@ -313,7 +314,7 @@ def audit_large(
         "vectors_file": str(vectors_file) if vectors_file else None,
         "classes": list(map(str, classes)) if classes is not None else None,
         "folds": folds,
-        "seed": seed,
+        "seed": random_state,
         "learner": learner,
         "n_epochs": n_epochs,
         "chunk_rows": chunk_rows,
@@ -426,7 +427,7 @@ def audit_large(
                         labels,
                         n_classes=k,
                         n_folds=folds,
-                        random_state=seed,
+                        random_state=random_state,
                         engine=eng,
                         class_names=cls,
                         advance=advance,
@@ -446,7 +447,7 @@ def audit_large(
                         n_folds=folds,
                         chunk_rows=rows,
                         n_epochs=n_epochs,
-                        random_state=seed,
+                        random_state=random_state,
                         engine=eng,
                         class_names=cls,
                         out=mm,
@@ -525,15 +526,15 @@ def audit_large(
             judged=np.ones(n, dtype=bool),
             computed=computed,
             X=X,
-            fold_ids=fold_ids(labels, folds, seed) if computed else None,
-            seed=seed,
+            fold_ids=fold_ids(labels, folds, random_state) if computed else None,
+            random_state=random_state,
             n_neighbors=N_NEIGHBORS,
             calibrate=computed,
             timer=timer,
             settings={
                 "featurizer": featurizer_used,
                 "folds": folds,
-                "seed": seed,
+                "seed": random_state,
                 "end_model": learner_used,
                 "pred_probs_given": not computed,
                 "text_checks": X is not None,

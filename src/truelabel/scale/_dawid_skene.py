@@ -127,7 +127,8 @@ def _posterior(
     for items without votes, exactly as the in-memory model starts. The E-step uses the
     label model's own sparse products (:mod:`truelabel.aggregate._base`).
     """
-    from ..aggregate._base import _log_lik, _mv_posterior, _softmax_rows
+    from .._numeric import softmax_with_lse
+    from ..aggregate._base import _log_lik, _mv_posterior
 
     A = _vote_matrix_of(chunk, lo, layout)
     ilo, ihi = layout.items_of(lo)
@@ -137,7 +138,7 @@ def _posterior(
     else:
         assert log_prior is not None
         ll = _log_lik(A, log_conf) + log_prior
-        post, lse = _softmax_rows(ll)
+        post, lse = softmax_with_lse(ll)
         if gold is not None:
             g = gold[ilo:ihi]
             gi = np.flatnonzero(g >= 0)
