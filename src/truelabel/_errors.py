@@ -6,6 +6,7 @@ The tree::
     └── TruelabelError               every error truelabel raises on purpose
         ├── InputError (ValueError)  bad data, file, column, option: the message says the fix
         ├── NotFittedError (AttributeError)
+        ├── MissingExtraError (ImportError)  an optional dependency is absent: names the extra
         └── ServiceError             an external service (LLM endpoint, database) failed
     UserWarning
     └── ConvergenceWarning           an iterative fit stopped at max_iter
@@ -19,6 +20,7 @@ from __future__ import annotations
 __all__ = [
     "ConvergenceWarning",
     "InputError",
+    "MissingExtraError",
     "NotFittedError",
     "ServiceError",
     "TruelabelError",
@@ -35,6 +37,10 @@ class InputError(TruelabelError, ValueError):
 
 class NotFittedError(TruelabelError, AttributeError):
     """An estimator was used before ``fit``."""
+
+
+class MissingExtraError(TruelabelError, ImportError):
+    """A feature needs an optional dependency that is not installed; the message names the extra."""
 
 
 class ServiceError(TruelabelError):

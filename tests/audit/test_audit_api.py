@@ -41,7 +41,7 @@ def _toy(
 
 def test_finds_injected_flips_from_vectors() -> None:
     df, flipped = _toy()
-    res = audit(df, label="label", id="id", vectors="v", seed=0)
+    res = audit(df, label="label", id="id", vectors="v", random_state=0)
     flagged = res.issues.set_index("item_id").loc[df["id"], "is_label_issue"].to_numpy()
     tp = (flagged & flipped).sum()
     assert tp / flipped.sum() >= 0.85  # separable blobs: measured 31/35 = 0.89 found
@@ -57,7 +57,7 @@ def test_finds_injected_flips_from_vectors() -> None:
 
 def test_row_permutation_invariance() -> None:
     df, _ = _toy()
-    a = audit(df, label="label", id="id", vectors="v", seed=0)
+    a = audit(df, label="label", id="id", vectors="v", random_state=0)
     perm = np.random.default_rng(5).permutation(len(df))
     b = audit(
         df.iloc[perm].reset_index(drop=True),
@@ -65,9 +65,9 @@ def test_row_permutation_invariance() -> None:
         id="id",
         vectors="v",
         pred_probs=a.pred_probs[perm],
-        seed=0,
+        random_state=0,
     )
-    a2 = audit(df, label="label", id="id", vectors="v", pred_probs=a.pred_probs, seed=0)
+    a2 = audit(df, label="label", id="id", vectors="v", pred_probs=a.pred_probs, random_state=0)
     left = a2.issues.set_index("item_id").sort_index()
     right = b.issues.set_index("item_id").sort_index()
     pd.testing.assert_series_equal(left["is_label_issue"], right["is_label_issue"])
@@ -76,8 +76,8 @@ def test_row_permutation_invariance() -> None:
 
 def test_deterministic_with_seed() -> None:
     df, _ = _toy()
-    a = audit(df, label="label", vectors="v", seed=3).issues
-    b = audit(df, label="label", vectors="v", seed=3).issues
+    a = audit(df, label="label", vectors="v", random_state=3).issues
+    b = audit(df, label="label", vectors="v", random_state=3).issues
     pd.testing.assert_frame_equal(a.drop(columns=["neighbors"]), b.drop(columns=["neighbors"]))
 
 
@@ -288,7 +288,7 @@ def test_end_to_end_on_real_text_finds_most_injected_errors() -> None:
     codes = np.searchsorted(classes, df["category"].to_numpy())
     codes[flip] = (codes[flip] + rng.integers(1, len(classes), flip.sum())) % len(classes)
     df["label"] = classes[codes]
-    res = audit(df, text="text", label="label", featurizer="tfidf", seed=0)
+    res = audit(df, text="text", label="label", featurizer="tfidf", random_state=0)
     flagged = res.issues.sort_values("item_id")["is_label_issue"].to_numpy()
     recall = (flagged & flip).sum() / flip.sum()
     precision = (flagged & flip).sum() / flagged.sum()
@@ -356,8 +356,8 @@ def test_votes_audit_uses_consensus_and_flags_spammer(tmp_path: Path) -> None:
 
 def test_reported_probabilities_are_calibrated_unless_turned_off() -> None:
     df, _ = _toy()
-    on = audit(df, label="label", vectors="v", seed=0)
-    off = audit(df, label="label", vectors="v", seed=0, calibrate=False)
+    on = audit(df, label="label", vectors="v", random_state=0)
+    off = audit(df, label="label", vectors="v", random_state=0, calibrate=False)
     assert on.summary["settings"]["calibrated"] and on.summary["temperature"] > 0
     assert not off.summary["settings"]["calibrated"] and off.summary["temperature"] is None
     # same flags and ranking; only the reported probabilities change (argmax kept)
@@ -369,7 +369,7 @@ def test_reported_probabilities_are_calibrated_unless_turned_off() -> None:
 def test_cli_engine_dask_matches_memory_flags(tmp_path: Path) -> None:
     """`truelabel audit --engine dask` (a LocalCluster) flags the same items as in memory."""
     df, _ = _toy()
-    mem = audit(df, label="label", vectors="v", seed=0, calibrate=False)
+    mem = audit(df, label="label", vectors="v", random_state=0, calibrate=False)
     probs = tmp_path / "p.npy"
     np.save(probs, mem.pred_probs)
     data = tmp_path / "data.parquet"
@@ -413,13 +413,13 @@ def test_votes_with_integer_labels_are_audited() -> None:
     df, _ = _toy(flip=0.0)
     truth = np.searchsorted(np.array(["ant", "bee", "cat"]), df["label"].to_numpy())
     votes = _int_votes(df, truth)
-    res = audit(df.drop(columns=["label"]), vectors="v", id="id", votes=votes, seed=0)
+    res = audit(df.drop(columns=["label"]), vectors="v", id="id", votes=votes, random_state=0)
     got = res.issues.set_index("item_id").loc[df["id"], "consensus_label"].to_numpy()
     assert set(np.unique(got)) <= {0, 1, 2}
     assert (got.astype(int) == truth).mean() > 0.95
     # the same integers written as text in a label column agree with them (1 == "1")
     labelled = df.assign(label=[str(t) for t in truth])
-    res2 = audit(labelled, vectors="v", id="id", label="label", votes=votes, seed=0)
+    res2 = audit(labelled, vectors="v", id="id", label="label", votes=votes, random_state=0)
     assert res2.summary["n_classes"] == 3
 
 
@@ -433,11 +433,11 @@ def test_vote_in_a_class_no_label_uses_is_refused_with_rows(tmp_path: Path) -> N
         }
     )
     with pytest.raises(InputError, match=r"rows 6: 1 labels are not one of.*'dog' \(1 rows\)"):
-        audit(df, vectors="v", id="id", label="label", votes=votes, seed=0)
+        audit(df, vectors="v", id="id", label="label", votes=votes, random_state=0)
     with pytest.raises(InputError, match="--allow-new-classes"):
-        audit(df, vectors="v", id="id", label="label", votes=votes, seed=0)
+        audit(df, vectors="v", id="id", label="label", votes=votes, random_state=0)
     res = audit(
-        df, vectors="v", id="id", label="label", votes=votes, seed=0, allow_new_classes=True
+        df, vectors="v", id="id", label="label", votes=votes, random_state=0, allow_new_classes=True
     )
     assert res.issues.set_index("item_id").loc["i0", "n_votes"] == 2
     # the CLI names the flag and exits non-zero without a traceback

@@ -60,7 +60,64 @@ def _inputs(base: Path) -> dict[str, Path]:
     )
     numeric = base / "ratings.csv"
     ratings.to_csv(numeric, index=False)
-    return {"data": data, "votes": votes, "numeric": numeric}
+    return {"data": data, "votes": votes, "numeric": numeric, **_task_inputs(base, df, rng)}
+
+
+#: a toy entity type per word: the token audit, multi-label and span inputs tag these
+_ENTITY_WORDS = {"card": "OBJ", "cards": "OBJ", "transfer": "ACT", "account": "OBJ"}
+
+
+def _task_inputs(base: Path, df: pd.DataFrame, rng: np.random.Generator) -> dict[str, Path]:
+    """Token (CoNLL), span-vote, multi-label and numeric-label inputs from the same texts."""
+    texts = [str(t) for t in df["text"].head(300)]
+    types = sorted(set(_ENTITY_WORDS.values())) + ["NUM"]
+    lines = []
+    for t in texts:
+        for w in t.split():
+            kind = _ENTITY_WORDS.get(w.lower().strip("?.,!")) or (
+                "NUM" if any(c.isdigit() for c in w) else None
+            )
+            if kind is not None and rng.random() < 0.06:  # a wrong type, on purpose
+                kind = str(rng.choice([x for x in types if x != kind]))
+            lines.append(f"{w} {'B-' + kind if kind else 'O'}")
+        lines.append("")
+    conll = base / "tokens.conll"
+    conll.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    docs = pd.DataFrame({"item_id": np.arange(len(texts)), "text": texts})
+    docs.to_csv(base / "docs.csv", index=False)
+    spans = []
+    for i, t in enumerate(texts):
+        lo = t.lower()
+        for word, kind in _ENTITY_WORDS.items():
+            at = lo.find(word + " ")
+            if at < 0:
+                continue
+            for w, recall in enumerate([0.95, 0.85, 0.5]):
+                if rng.random() < recall:
+                    spans.append((i, f"s{w}", at, at + len(word), kind))
+    span_votes = base / "span_votes.csv"
+    pd.DataFrame(spans, columns=["item_id", "source", "start", "end", "label"]).to_csv(
+        span_votes, index=False
+    )
+    tags = [
+        ",".join(
+            [str(lab)]
+            + (["question"] if t.strip().endswith("?") else [])
+            + (["card"] if "card" in t.lower() else [])
+        )
+        for t, lab in zip(df["text"], df["true_label"], strict=True)
+    ]
+    flip = rng.random(len(tags)) < 0.05
+    tags = [
+        t + ",question" if f and "question" not in t else t for t, f in zip(tags, flip, strict=True)
+    ]
+    words = df["text"].astype(str).str.split().str.len().to_numpy(dtype=float)
+    y = words + rng.normal(0, 1.0, len(words))
+    y[rng.random(len(y)) < 0.04] += 15.0  # a few implausible values
+    tasks = df[["id", "text"]].assign(tags=tags, y=y)
+    multi = base / "tasks.csv"
+    tasks.to_csv(multi, index=False)
+    return {"conll": conll, "span_votes": span_votes, "docs": base / "docs.csv", "tasks": multi}
 
 
 def build_runs(base: Path, *, llm_url: str | None = None) -> dict[str, Path]:
@@ -83,7 +140,15 @@ def build_runs(base: Path, *, llm_url: str | None = None) -> dict[str, Path]:
            + ["--out", out("audit")])  # fmt: skip
     invoke(["audit", data, "--label-column", "label", *common, "--featurizer", "tfidf"]
            + ["--engine", "local", "--out", out("audit_local")])  # fmt: skip
+    invoke(["audit", inp["conll"], "--task", "token", "--out", out("audit_token")])
+    invoke(["audit", inp["tasks"], "--task", "multilabel", "--label-column", "tags"]
+           + ["--label-sep", ",", *common, "--featurizer", "tfidf"]
+           + ["--out", out("audit_multilabel")])  # fmt: skip
+    invoke(["audit", inp["tasks"], "--task", "regression", "--label-column", "y", *common]
+           + ["--featurizer", "tfidf", "--out", out("audit_regression")])  # fmt: skip
     invoke(["aggregate", votes, "--out", out("aggregate")])
+    invoke(["aggregate", inp["span_votes"], "--label-type", "spans", "--data", inp["docs"]]
+           + ["--out", out("aggregate_spans")])  # fmt: skip
     invoke(["aggregate", inp["numeric"], "--out", out("aggregate_numeric")])
     invoke(["scale", "aggregate", votes, "--out", out("aggregate_local")])
     invoke(["train", data, "--label-column", "label", "--text-column", "text"]

@@ -27,7 +27,11 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-
 REPORTS = [
     "audit",
     "audit_local",
+    "audit_token",
+    "audit_multilabel",
+    "audit_regression",
     "aggregate",
+    "aggregate_spans",
     "aggregate_numeric",
     "aggregate_local",
     "train",

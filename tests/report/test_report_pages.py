@@ -60,6 +60,9 @@ def _votes(n: int = 80) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+PAGES = ["audit", "aggregate", "numeric", "estimate", "plan", "token", "multilabel", "regression"]
+
+
 def _results(tmp_path: Path) -> dict[str, Any]:
     rng = np.random.default_rng(1)
     agg = truelabel.aggregate(_votes())
@@ -85,7 +88,44 @@ def _results(tmp_path: Path) -> dict[str, Any]:
     table["gold"] = np.where(np.arange(len(table)) < 50, truth, None)
     est = truelabel.estimate.estimate(table, gold_column="gold")
     plan = truelabel.estimate.plan(table, gold_column="gold", target_width=0.1)
-    return {"audit": aud, "aggregate": agg, "numeric": num, "estimate": est, "plan": plan}
+    return {
+        "audit": aud,
+        "aggregate": agg,
+        "numeric": num,
+        "estimate": est,
+        "plan": plan,
+        **_task_results(tmp_path, rng, X, y),
+    }
+
+
+def _task_results(
+    tmp_path: Path, rng: np.random.Generator, X: np.ndarray, y: np.ndarray
+) -> dict[str, Any]:
+    """The token, multi-label and regression audits on tiny inputs (given probabilities or
+    vectors, so no tagger or text model is trained)."""
+    from truelabel.audit import audit_task
+    from truelabel.io import parse_conll
+
+    text = "EU B-ORG\nrejects O\nGerman B-MISC\n\nPeter B-PER\nBlackburn I-PER\n"
+    path = tmp_path / "tiny.conll"
+    path.write_text(text)
+    ds = parse_conll(text)
+    assert ds.tags is not None
+    probs = np.full((ds.n_tokens, len(ds.tag_names)), 0.01)
+    probs[np.arange(ds.n_tokens), ds.tags] = 0.9
+    probs[2] = 0.01
+    probs[2, ds.tag_names.index("B-PER")] = 0.9  # the model says German is a person
+    token = audit_task("token", path, pred_probs=probs / probs.sum(axis=1, keepdims=True))
+    tags = np.where(y == 1, "<b>a</b>,b", "b")
+    frame = pd.DataFrame({"text": [f"item {i}" for i in range(80)], "v": list(X), "tags": tags})
+    multi = audit_task("multilabel", frame, label_column="tags", vectors_column="v")
+    reg = audit_task(
+        "regression",
+        frame.assign(score=X[:, 0] * 2 + rng.normal(0, 0.3, 80)),
+        label_column="score",
+        vectors_column="v",
+    )
+    return {"token": token, "multilabel": multi, "regression": reg}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +133,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return _results(tmp_path_factory.mktemp("results"))
 
 
-@pytest.mark.parametrize("name", ["audit", "aggregate", "numeric", "estimate", "plan"])
+@pytest.mark.parametrize("name", PAGES)
 def test_every_result_renders_one_strict_page(name: str, results: dict[str, Any]) -> None:
     page = results[name].report()
     assert_strict_page(page)
@@ -101,7 +141,7 @@ def test_every_result_renders_one_strict_page(name: str, results: dict[str, Any]
     assert "<b>a</b>" not in page  # labels are escaped
 
 
-@pytest.mark.parametrize("name", ["audit", "aggregate", "numeric", "estimate", "plan"])
+@pytest.mark.parametrize("name", PAGES)
 def test_notebook_repr_is_compact_and_report_can_be_saved(
     name: str, results: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -130,7 +170,7 @@ def test_report_opens_a_browser_when_asked(
 
 
 def test_saved_runs_carry_the_report_files(results: dict[str, Any], tmp_path: Path) -> None:
-    for name in ("audit", "aggregate", "numeric"):
+    for name in ("audit", "aggregate", "numeric", "token", "multilabel", "regression"):
         out = results[name].save(tmp_path / name)
         for f in ("report.html", *REPORT_ASSETS):
             assert (Path(out) / f).is_file(), (name, f)

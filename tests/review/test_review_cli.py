@@ -83,7 +83,7 @@ def test_import_passes_options(audit_run: Path) -> None:
         floor=0.2,
         power=1.0,
         overlap=2,
-        seed=0,
+        random_state=0,
         texts=None,
     )
 

@@ -82,7 +82,13 @@ def test_audit_review_aggregate_estimate_loop(tmp_path: Path) -> None:
     # 2. import with a randomized design favouring uncertain items (probabilities recorded)
     db_url = f"sqlite:///{tmp_path / 'loop.db'}"
     res = import_review(
-        tmp_path / "audit", "tickets", db=db_url, design="poisson", budget=30, floor=0.2, seed=1
+        tmp_path / "audit",
+        "tickets",
+        db=db_url,
+        design="poisson",
+        budget=30,
+        floor=0.2,
+        random_state=1,
     )
     assert 10 < res.n_tasks < 60
     add_user("rev", PASSWORD, db=db_url, projects=["tickets"])

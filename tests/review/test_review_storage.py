@@ -98,7 +98,9 @@ def test_aggregate_run_adds_votes_and_source_quality(
 
 def test_poisson_design_records_probabilities(db_url: str, tmp_path: Path) -> None:
     run = make_audit_run(tmp_path / "a", n=200)
-    res = import_review(run, "sample", db=db_url, design="poisson", budget=40, floor=0.2, seed=3)
+    res = import_review(
+        run, "sample", db=db_url, design="poisson", budget=40, floor=0.2, random_state=3
+    )
     d = Database(db_url)
     with d.reader() as s:
         pis = np.array(

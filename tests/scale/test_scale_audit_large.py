@@ -12,7 +12,8 @@ from scale_helpers import HashFeaturizer, word_table
 
 import truelabel.featurize._api as featurize_api
 from truelabel import InputError
-from truelabel.scale import DaskEngine, audit_large, checkpoint_dir_for
+from truelabel.scale import DaskEngine, audit_large
+from truelabel.scale._stages import checkpoint_dir_for
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +32,13 @@ def table(
 
 
 def _flags(out: Path) -> np.ndarray:
-    issues = pd.read_parquet(out / "issues").sort_values("row")
-    return issues["is_label_issue"].to_numpy()
+    """``is_label_issue`` in row order (item ids are ``docN`` or row numbers)."""
+    issues = pd.read_parquet(out / "issues.parquet")
+    row = issues["item_id"].astype(str).str.removeprefix("doc").astype(int)
+    return issues["is_label_issue"].to_numpy()[np.argsort(row.to_numpy())]
 
 
-def test_large_audit_writes_partitioned_outputs(table, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_large_audit_writes_the_audit_files(table, tmp_path) -> None:  # type: ignore[no-untyped-def]
     path, y, given = table
     res = audit_large(
         path,
@@ -47,18 +50,27 @@ def test_large_audit_writes_partitioned_outputs(table, tmp_path) -> None:  # typ
         chunk_rows=400,
         progress=False,
     )
-    parts = sorted((tmp_path / "run" / "issues").glob("part-*.parquet"))
-    assert len(parts) == 3  # 900 rows / 400
-    issues = pd.read_parquet(tmp_path / "run" / "issues")
-    assert len(issues) == 900 and issues["item_id"].iloc[0] == "doc0"
+    # the in-memory audit's files and columns, whatever the engine
+    files = sorted(p.name for p in (tmp_path / "run").iterdir())
+    assert files == [
+        "issues.parquet",
+        "pred_probs.npy",
+        "report.css",
+        "report.html",
+        "report.js",
+        "run.json",
+        "summary.json",
+    ]
+    issues = pd.read_parquet(tmp_path / "run" / "issues.parquet")
+    assert len(issues) == 900 and set(issues["item_id"]) == {f"doc{i}" for i in range(900)}
+    assert {"class_health", "class_imbalance", "noise_matrix"} <= set(res.summary)
     flags = _flags(tmp_path / "run")
     wrong = given != y
     # measured: precision 0.99, recall 0.95 on this table
     assert wrong[flags].mean() > 0.9 and flags[wrong].mean() > 0.8
     assert res.summary["counts"]["label_error"] == int(flags.sum())
-    assert res.summary["settings"]["learner"] == "logistic"
-    top = pd.read_parquet(tmp_path / "run" / "top_issues.parquet")
-    assert top["is_label_issue"].iloc[: int(flags.sum())].all()
+    assert res.summary["settings"]["end_model"] == "logistic"
+    assert res.summary["settings"]["model_plan"]["engine"] == "local"
     assert np.load(tmp_path / "run" / "pred_probs.npy").shape == (900, 3)
     assert not checkpoint_dir_for(tmp_path / "run").exists()  # cleaned after publishing
 
@@ -142,7 +154,7 @@ def test_given_probabilities_and_incremental_learner(table, tmp_path) -> None:  
         chunk_rows=300,
         progress=False,
     )
-    assert res.summary["settings"]["learner"] == "incremental"
+    assert res.summary["settings"]["end_model"] == "incremental"
     flags = _flags(tmp_path / "inc")
     wrong = given != y
     assert wrong[flags].mean() > 0.8 and flags[wrong].mean() > 0.7
@@ -156,7 +168,12 @@ def test_given_probabilities_and_incremental_learner(table, tmp_path) -> None:  
         max_memory="64MB",
         progress=False,
     )
-    np.testing.assert_array_equal(_flags(again.out), flags)
+    # given probabilities: the in-memory audit's filter and flags
+    from truelabel.audit import audit
+
+    memory = audit(pd.read_parquet(path), label="label", pred_probs=probs)
+    expected = memory.issues.sort_values("item_id")["is_label_issue"].to_numpy()
+    np.testing.assert_array_equal(_flags(again.out), expected)
 
 
 def test_large_audit_bad_input(table, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -179,3 +196,41 @@ def test_large_audit_bad_input(table, tmp_path) -> None:  # type: ignore[no-unty
         audit_large(
             path, out=tmp_path / "r", label="label", text="text", featurizer="testhash", resume=True
         )
+
+
+def test_every_engine_writes_the_in_memory_audit(table, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Same flagged set, files, columns and summary keys as ``truelabel.audit`` in memory."""
+    from truelabel.audit import audit
+
+    path, _, _ = table
+    memory = audit(path, label="label", text="text", id="id", featurizer="testhash")
+    memory.save(tmp_path / "memory")
+    eng = DaskEngine(n_workers=2, processes=False)
+    try:
+        runs = {
+            name: audit_large(
+                path,
+                out=tmp_path / name,
+                label="label",
+                text="text",
+                id="id",
+                featurizer="testhash",
+                chunk_rows=400,
+                engine=e,
+                progress=False,
+            )
+            for name, e in (("local", "local"), ("dask", eng))
+        }
+    finally:
+        eng.close()
+    want = set(memory.issues.loc[memory.issues["is_label_issue"], "item_id"])
+    assert len(want) > 20
+    files = sorted(p.name for p in (tmp_path / "memory").iterdir())
+    for name, res in runs.items():
+        issues = pd.read_parquet(tmp_path / name / "issues.parquet")
+        assert set(issues.loc[issues["is_label_issue"], "item_id"]) == want, name
+        assert list(issues.columns) == list(memory.issues.columns), name
+        assert sorted(p.name for p in (tmp_path / name).iterdir()) == files, name
+        assert sorted(res.summary) == sorted(memory.summary), name
+        assert res.summary["noise_rate"] == pytest.approx(memory.summary["noise_rate"], abs=1e-9)
+        assert res.summary["settings"]["model_plan"]["engine"] == name

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from truelabel.aggregate import DawidSkene
 from truelabel.cli import app
-from truelabel.scale import aggregate_large, checkpoint_dir_for
+from truelabel.scale import aggregate_large
+from truelabel.scale._stages import checkpoint_dir_for
 from truelabel.sources import votes_from_table
 
 runner = CliRunner()

@@ -7,15 +7,10 @@ import pandas as pd
 import pytest
 
 from truelabel import InputError
-from truelabel.scale import (
-    FeatureStore,
-    StageRunner,
-    chunk_rows_for,
-    count_rows,
-    iter_table_chunks,
-    parse_memory,
-    table_columns,
-)
+from truelabel.scale import FeatureStore
+from truelabel.scale._chunks import count_rows, iter_table_chunks, table_columns
+from truelabel.scale._memory import chunk_rows_for, parse_memory
+from truelabel.scale._stages import StageRunner
 
 
 @pytest.mark.parametrize(

@@ -124,7 +124,7 @@ def test_refinement_improves_a_synthetic_case() -> None:
 
 
 def test_kappa_hand_checked() -> None:
-    from truelabel.crossfit._selftrain import _kappa
+    from truelabel._agreement import cohen_kappa as _kappa
 
     a = np.array([0, 0, 1, 1])
     assert _kappa(a, a, 2) == 1.0

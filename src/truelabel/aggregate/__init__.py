@@ -7,7 +7,7 @@ Numeric labels: :class:`NumericMean`, :class:`NumericMedian` and
 (``fit(votes, gold=None)``, ``predict``, ``predict_interval``).
 """
 
-from .._callable import make_module_callable
+from .._callable import make_module_callable as _make_module_callable
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
 from ._base import BaseLabelModel
 from ._best import BestSource
@@ -17,6 +17,7 @@ from ._glad import GLAD
 from ._mace import MACE
 from ._majority import MajorityVote, WeightedVote
 from ._matrix_completion import MatrixCompletionLabelModel
+from ._multilabel import MULTILABEL_METHODS, MultilabelAggregateResult, aggregate_multilabel
 from ._numeric import (
     NUMERIC_METHODS,
     BaseNumericModel,
@@ -31,10 +32,13 @@ from ._numeric_result import (
     krippendorff_alpha_interval,
 )
 from ._quality import krippendorff_alpha, source_quality, spammer_score
-from ._report import render_aggregate_page, source_charts
 from ._result import AggregateResult, aggregate, aggregate_votes
+from ._sequence import SequenceDawidSkene
+from ._spans import SPAN_METHODS, SpanAggregateResult, aggregate_spans
+from ._tasks import AGGREGATE_TASKS
 
 __all__ = [
+    "AGGREGATE_TASKS",
     "MACE",
     "METHODS",
     "NUMERIC_METHODS",
@@ -53,23 +57,28 @@ __all__ = [
     "NumericMedian",
     "OneCoinDawidSkene",
     "PooledDawidSkene",
+    "SPAN_METHODS",
+    "SequenceDawidSkene",
+    "SpanAggregateResult",
     "SourceBiasVariance",
     "WeightedVote",
     "aggregate",
     "aggregate_numeric_votes",
+    "aggregate_spans",
+    "MULTILABEL_METHODS",
+    "MultilabelAggregateResult",
+    "aggregate_multilabel",
     "aggregate_votes",
     "crossfit_soft_proba",
     "krippendorff_alpha",
     "krippendorff_alpha_interval",
     "make_label_model",
     "make_numeric_model",
-    "render_aggregate_page",
     "select_label_model",
-    "source_charts",
     "source_quality",
     "spammer_score",
 ]
 
 
 # `truelabel.aggregate` is both this package and the function `truelabel.aggregate(...)`.
-make_module_callable(__name__, aggregate)
+_make_module_callable(__name__, aggregate)

@@ -23,6 +23,7 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from .._errors import ConvergenceWarning, InputError, NotFittedError
+from .._numeric import softmax_with_lse
 from .._progress import progress
 from .._types import Float32Array, FloatArray, IntArray
 from .._validation import check_params
@@ -81,21 +82,6 @@ def _log_lik(A: sp.csr_matrix, log_conf: FloatArray) -> np.ndarray:
     s, k, n_obs = log_conf.shape
     W = np.ascontiguousarray(log_conf.transpose(0, 2, 1).reshape(s * n_obs, k), dtype=np.float64)
     return np.asarray(A @ W)
-
-
-def _softmax_rows(ll: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Row softmax and row log-sum-exp of a (n, K) float64 array.
-
-    Works on the (K, n) transpose: reductions over a short last axis are slow in
-    NumPy, element-wise operations across K long rows are not.
-    """
-    t = np.array(ll.T, order="C")
-    m = t.max(axis=0)
-    t -= m
-    np.exp(t, out=t)
-    z = t.sum(axis=0)
-    t /= z
-    return np.ascontiguousarray(t.T), np.log(z) + m
 
 
 def _counts(
@@ -380,7 +366,7 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         A = _vote_matrix(votes)
         ll = _log_lik(A, np.log(np.clip(self.confusion_.astype(np.float64), 1e-12, None)))
         ll += np.log(np.clip(self.prior_.astype(np.float64), 1e-12, None))
-        post, _ = _softmax_rows(ll)
+        post, _ = softmax_with_lse(ll)
         return post.astype(np.float32)
 
     def _check_fitted(self) -> None:
@@ -483,32 +469,53 @@ class _EMModel(BaseLabelModel):
         ones = np.ones(A.shape[0])
         post = init if init is not None else self._init_posterior(A, votes, gold)
         gi = np.flatnonzero(gold >= 0)
-        alpha = float(self.smoothing)
-
-        fixed = getattr(self, "_class_prior", None)
-        fixed_log_prior = None if fixed is None else np.log(fixed)
 
         def m_step(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            log_conf = self._m_step(_counts(A, p, s, n_obs, AT))
-            if fixed_log_prior is not None:  # class_prior given: not re-estimated
-                return log_conf, fixed_log_prior
-            prior = ones @ p + alpha  # column sums; a BLAS product beats sum(axis=0) here
-            return log_conf, np.log(prior / prior.sum())
+            # column sums of p by a BLAS product (beats sum(axis=0) here)
+            return self._params_from_stats(_counts(A, p, s, n_obs, AT), ones @ p)
 
         def e_step(log_conf: np.ndarray, log_prior: np.ndarray) -> tuple[np.ndarray, float]:
             lp = log_prior[None, :] if item_log_prior is None else item_log_prior
             ll = _log_lik(A, log_conf) + lp
-            p, lse = _softmax_rows(ll)
+            p, lse = softmax_with_lse(ll)
             # marginal log-likelihood of the votes (gold items: of their gold class)
             if len(gi):
                 lse[gi] = ll[gi, gold[gi]]
                 p = _clamp(p, gold)
             return p, float(lse.sum())
 
+        best, history, converged, n_iter = self._em_loop(
+            m_step, e_step, post, extrapolate=item_log_prior is None
+        )
+        self._store_em(best, history, converged, n_iter, warn=warn)
+
+    def _params_from_stats(
+        self, counts: np.ndarray, post_sum: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """M-step from the sufficient statistics: ``(log_conf, log_prior)``.
+
+        ``counts`` (S, K, L) are the posterior-weighted vote counts, ``post_sum`` (K,) the
+        posterior's column sums; the prior is smoothed, or the fixed ``class_prior``. The one
+        M-step of every engine (in memory here, summed over chunks in ``truelabel.scale``).
+        """
+        log_conf = self._m_step(np.asarray(counts))
+        fixed = getattr(self, "_class_prior", None)
+        if fixed is not None:  # class_prior given: not re-estimated
+            return log_conf, np.log(fixed)
+        prior = np.asarray(post_sum, dtype=np.float64) + float(self.smoothing)
+        return log_conf, np.log(prior / prior.sum())
+
+    def _em_loop(
+        self, m_step: Any, e_step: Any, state: Any, *, extrapolate: bool = True
+    ) -> tuple[Any, list[float], bool, int]:
+        """EM from ``state`` (a posterior, or any statistics ``m_step`` reads), accelerated
+        when ``acceleration="squarem"`` and the model allows it; returns ``(best iterate
+        (log-lik, state, log_conf, log_prior), history, converged, n_iter)``. Shared by the
+        in-memory fit and the chunked one (``DawidSkene(engine=...)``)."""
         accelerate = (
             getattr(self, "acceleration", "none") == "squarem"
             and self._extrapolates
-            and item_log_prior is None
+            and extrapolate
         )
         with progress(
             f"EM ({type(self).__name__})", total=self.max_iter, unit="iterations"
@@ -520,13 +527,24 @@ class _EMModel(BaseLabelModel):
                 return out
 
             if accelerate:
-                best, history, converged, n_iter = self._squarem(m_step, e_step_counted, post)
-            else:
-                best, history, converged, n_iter = self._plain_em(m_step, e_step_counted, post)
+                return self._squarem(m_step, e_step_counted, state)
+            return self._plain_em(m_step, e_step_counted, state)
+
+    def _store_em(
+        self,
+        best: tuple[float, Any, np.ndarray, np.ndarray],
+        history: list[float],
+        converged: bool,
+        n_iter: int,
+        *,
+        posterior: np.ndarray | None = None,
+        warn: bool = True,
+    ) -> None:
+        """Set the fitted attributes from the best iterate (its posterior unless given)."""
         total, post, log_conf, log_prior = best
-        self.posterior_ = post.astype(np.float32)
+        self.posterior_ = np.asarray(post if posterior is None else posterior).astype(np.float32)
         self.confusion_ = np.exp(log_conf).astype(np.float32)
-        self.prior_ = np.exp(log_prior).astype(np.float32)
+        self.prior_ = np.exp(np.ravel(log_prior)).astype(np.float32)
         self.n_iter_ = n_iter
         self.converged_ = converged
         self.log_likelihood_ = total
@@ -537,7 +555,7 @@ class _EMModel(BaseLabelModel):
                 f"log-likelihood change above tol={self.tol:g}; using the best iterate "
                 f"(log-likelihood {total:.4f}). Raise max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         logger.info("%s: %d iterations, log-likelihood %.4f", type(self).__name__, n_iter, total)
 

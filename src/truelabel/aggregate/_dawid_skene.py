@@ -48,6 +48,13 @@ class DawidSkene(_EMModel):
         validation split). Default None: estimated by EM.
     random_state : int, Generator or None
         Unused (the initialisation is deterministic); kept for a uniform interface.
+    engine : {None, "memory", "local", "dask"} or truelabel.scale.Engine, default None
+        Where the EM steps run. ``None``/``"memory"``: on one sparse vote matrix in memory.
+        ``"local"``: the same EM loop with every E-step a map-sum over vote chunks cut at
+        item boundaries (memory bounded by one chunk plus the final posterior); ``"dask"``
+        or an Engine: those chunks as tasks on a Dask cluster. Same fit, same attributes.
+    chunk_votes : int, optional
+        Votes per chunk on the chunked engines (default: what a 2 GiB budget allows).
 
     Attributes
     ----------
@@ -65,6 +72,7 @@ class DawidSkene(_EMModel):
         "acceleration": [Options(("squarem", "none"))],
         "class_prior": [_is_prior_like],
         "random_state": ["random_state"],
+        "chunk_votes": [Interval(int, 1, None), None],
     }
     _extrapolates = True
 
@@ -78,6 +86,8 @@ class DawidSkene(_EMModel):
         acceleration: str = "none",
         class_prior: Any = None,
         random_state: int | None = 0,
+        engine: Any = None,
+        chunk_votes: int | None = None,
     ) -> None:
         self.max_iter = max_iter
         self.tol = tol
@@ -86,6 +96,8 @@ class DawidSkene(_EMModel):
         self.acceleration = acceleration
         self.class_prior = class_prior
         self.random_state = random_state
+        self.engine = engine
+        self.chunk_votes = chunk_votes
 
     def _m_step(self, counts: np.ndarray) -> np.ndarray:
         c = counts + self.smoothing
@@ -95,7 +107,12 @@ class DawidSkene(_EMModel):
         return np.log(np.maximum(c / c.sum(axis=2, keepdims=True), 1e-300))
 
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:
-        self._run_em(votes, gold)
+        if self.engine is None or self.engine == "memory":
+            self._run_em(votes, gold)
+            return
+        from ..scale._dawid_skene import fit_on_engine
+
+        fit_on_engine(self, votes, gold)
 
 
 class OneCoinDawidSkene(DawidSkene):
@@ -166,6 +183,8 @@ class PooledDawidSkene(DawidSkene):
         acceleration: str = "none",
         class_prior: Any = None,
         random_state: int | None = 0,
+        engine: Any = None,
+        chunk_votes: int | None = None,
     ) -> None:
         super().__init__(
             max_iter=max_iter,
@@ -175,4 +194,6 @@ class PooledDawidSkene(DawidSkene):
             acceleration=acceleration,
             class_prior=class_prior,
             random_state=random_state,
+            engine=engine,
+            chunk_votes=chunk_votes,
         )

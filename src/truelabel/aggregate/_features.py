@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import KFold
 
 from .._errors import InputError
+from .._numeric import softmax_with_lse
 from .._types import Float32Array, IntArray
 from .._validation import Interval, Options, check_params, check_random_state
 from ..sources._votes import VoteArrays, check_votes
@@ -26,7 +27,6 @@ from ._base import (
     _clamp,
     _is_prior_like,
     _log_lik,
-    _softmax_rows,
     _vote_matrix,
 )
 from ._dawid_skene import DawidSkene, OneCoinDawidSkene
@@ -226,4 +226,4 @@ class FeatureDawidSkene(BaseLabelModel):
         A = _vote_matrix(votes)
         ll = _log_lik(A, np.log(np.clip(self.confusion_.astype(np.float64), 1e-12, None)))
         ll += np.log(np.clip(self.prior_.astype(np.float64), 1e-12, None))
-        return _softmax_rows(ll)[0].astype(np.float32)
+        return softmax_with_lse(ll)[0].astype(np.float32)

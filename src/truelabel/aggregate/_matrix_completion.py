@@ -27,10 +27,11 @@ import scipy.sparse as sp
 from scipy.optimize import linear_sum_assignment, minimize
 
 from .._errors import ConvergenceWarning, InputError
+from .._numeric import softmax_with_lse
 from .._types import Float32Array, IntArray
 from .._validation import Interval, Options
 from ..sources._votes import VoteArrays
-from ._base import BaseLabelModel, _clamp, _is_prior_like, _n_true, _softmax_rows
+from ._base import BaseLabelModel, _clamp, _is_prior_like, _n_true
 
 __all__ = ["MatrixCompletionLabelModel"]
 
@@ -251,7 +252,7 @@ class MatrixCompletionLabelModel(BaseLabelModel):
         self.prior_ = p.astype(np.float32)
         self._k = k
         log_post, lse = self._score(A, votes, mu, p)
-        post, _ = _softmax_rows(log_post)
+        post, _ = softmax_with_lse(log_post)
         self.posterior_ = _clamp(post, gold).astype(np.float32)
         self.log_likelihood_ = float(lse.sum())
         self.confusion_ = self._confusion(mu, s, k, votes.n_classes).astype(np.float32)
@@ -340,5 +341,5 @@ class MatrixCompletionLabelModel(BaseLabelModel):
     def _predict_new(self, votes: VoteArrays) -> Float32Array:
         A = _real_vote_matrix(votes, self._k)
         ll, _ = self._score(A, votes, self.mu_.astype(np.float64), self.prior_.astype(np.float64))
-        post, _ = _softmax_rows(ll)
+        post, _ = softmax_with_lse(ll)
         return post.astype(np.float32)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._agreement import krippendorff_alpha_nominal
 from .._types import FloatArray, IntArray
 from ..sources._votes import VoteArrays
 
@@ -18,34 +19,17 @@ SOURCE_PSEUDO_VOTES = 2.0
 def krippendorff_alpha(votes: VoteArrays) -> float:
     """Krippendorff's alpha for nominal labels over all non-gold votes.
 
-    Items with fewer than two votes are not pairable and are ignored.
+    Items with fewer than two votes are not pairable and are ignored
+    (:func:`truelabel.review.krippendorff_alpha_nominal` on the coded votes).
 
     Returns
     -------
     alpha : float
         1 = perfect agreement, 0 = chance, < 0 = systematic disagreement; NaN when no
-        item has two votes or only one class is ever used.
+        item has two votes, 1.0 when only one class is ever voted.
     """
     v = votes.without_gold()
-    k = votes.n_classes
-    counts = (
-        np.bincount(v.item.astype(np.int64) * k + v.label, minlength=votes.n_items * k)
-        .reshape(votes.n_items, k)
-        .astype(np.float64)
-    )
-    m = counts.sum(axis=1)
-    keep = m >= 2
-    if not keep.any():
-        return float("nan")
-    N = counts[keep]
-    w = 1.0 / (m[keep] - 1.0)
-    o = (N * w[:, None]).T @ N - np.diag((N * w[:, None]).sum(axis=0))
-    n_c = o.sum(axis=0)
-    n = n_c.sum()
-    denom = n * n - float((n_c**2).sum())
-    if denom <= 0:
-        return float("nan")
-    return float(1.0 - (n - 1.0) * (n - np.trace(o)) / denom)
+    return krippendorff_alpha_nominal(v.item, v.label, votes.n_classes)
 
 
 def spammer_score(confusion: FloatArray) -> FloatArray:

@@ -24,11 +24,13 @@ from ..report import (
 if TYPE_CHECKING:
     from ._numeric_result import NumericAggregateResult
     from ._result import AggregateResult
+    from ._spans import SpanAggregateResult
 
 __all__ = [
     "render_aggregate_page",
     "render_numeric_report",
     "render_report_page",
+    "render_span_report",
     "source_charts",
 ]
 
@@ -324,4 +326,69 @@ def render_numeric_report(res: NumericAggregateResult) -> str:
         charts=charts,
         sources=res.sources,
         labels=least[label_cols],
+    )
+
+
+def render_span_report(res: SpanAggregateResult) -> str:
+    """The report page of a span aggregation (all text escaped, charts inline)."""
+    s = res.summary
+    facts: list[tuple[str, Any]] = [
+        ("labels", "spans (one IOB2 tag per token)"),
+        ("method", f"{s['method']} — {s['method_reason']}"),
+        ("items", f"{s['n_items']:,} ({s['n_items_with_votes']:,} with votes)"),
+        ("tokens", s["n_tokens"]),
+        ("sources", s["n_sources"]),
+        ("token votes", s["n_votes"]),
+        ("entity types", ", ".join(str(t) for t in s["entity_types"])),
+        ("consensus spans", s["n_spans"]),
+        ("mean token confidence", s["mean_confidence"]),
+        ("converged", f"{s['converged']} ({s['n_iter']} iterations)"),
+    ]
+    charts = [
+        {
+            "svg": histogram(
+                res.labels["confidence"].to_numpy(dtype=np.float64),
+                title="Confidence of the consensus spans",
+                xlabel="mean tag posterior over the span's tokens",
+                value_range=(0.0, 1.0),
+            ),
+            "caption": "One value per consensus span.",
+        }
+    ]
+    src = res.sources[res.sources["n_spans"] > 0]
+    if len(src):
+        charts.append(
+            {
+                "svg": scatter(
+                    src["n_token_votes"].to_numpy(),
+                    src["span_f1"].to_numpy(),
+                    title="Sources: span F1 against the consensus",
+                    xlabel="token votes",
+                    ylabel="span F1",
+                    logx=True,
+                    labels=[str(x) for x in src["source"]],
+                ),
+                "caption": "One point per source (hover for its name).",
+            }
+        )
+    least = res.labels.sort_values("confidence", kind="stable")
+    return render_aggregate_page(
+        title="Span aggregation report",
+        summary=s,
+        facts=facts,
+        cards=[
+            {"value": f"{s['n_items']:,}", "label": "items"},
+            {"value": f"{s['n_sources']:,}", "label": "sources"},
+            {"value": f"{s['n_votes']:,}", "label": "token votes"},
+            {"value": str(s["method"]), "label": "label model"},
+            {"value": f"{s['n_spans']:,}", "label": "consensus spans"},
+            {
+                "value": f"{s['mean_confidence']:.3f}",
+                "label": "mean token confidence",
+                "tone": "neutral",
+            },
+        ],
+        charts=charts,
+        sources=res.sources,
+        labels=least,
     )

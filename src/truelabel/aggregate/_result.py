@@ -138,13 +138,15 @@ def write_aggregate_run(
     summary: dict[str, Any],
     report_html: str,
     arrays: dict[str, np.ndarray] | None = None,
+    tables: dict[str, pd.DataFrame] | None = None,
     overwrite: bool = False,
     meta: dict[str, Any] | None = None,
 ) -> Path:
-    """The one writer of an ``aggregate`` run folder (class or numeric labels).
+    """The one writer of an ``aggregate`` run folder (class, numeric or span labels).
 
-    Writes ``labels.parquet``, ``sources.parquet``, ``summary.json``, ``report.html`` and
-    any ``arrays`` (``name.npy``) atomically through :class:`truelabel.io.RunDir`.
+    Writes ``labels.parquet``, ``sources.parquet``, ``summary.json``, ``report.html``, any
+    ``arrays`` (``name.npy``) and extra ``tables`` (``name.parquet``) atomically through
+    :class:`truelabel.io.RunDir`.
     """
     from ..io import RunDir
     from ..report import write_report
@@ -158,6 +160,8 @@ def write_aggregate_run(
         run.write_json("summary.json", summary)
         for name, arr in (arrays or {}).items():
             run.write_npy(name, arr)
+        for name, df in (tables or {}).items():
+            run.write_parquet(name, df)
         write_report(run, report_html)
     return Path(out)
 

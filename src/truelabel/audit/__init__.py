@@ -6,7 +6,7 @@ per-class health table. Everything takes and returns arrays; the high-level
 ``audit()`` builds on these.
 """
 
-from .._callable import make_module_callable
+from .._callable import make_module_callable as _make_module_callable
 from ._api import audit, audit_dataset
 from ._confident_joint import (
     calibrate_confident_joint,
@@ -16,10 +16,25 @@ from ._confident_joint import (
 from ._duplicates import NearDuplicates, find_exact_duplicates, find_near_duplicates
 from ._filter import FILTER_STRATEGIES, find_label_issues
 from ._health import class_health, class_imbalance, model_agreement
+from ._multilabel import (
+    MULTILABEL_QUALITY_METHODS,
+    MultilabelNoise,
+    estimate_multilabel_noise,
+    find_multilabel_issues,
+    get_multilabel_quality,
+    get_tag_quality,
+)
 from ._neighbors import nearest_neighbors
 from ._noise import NoiseEstimate, estimate_noise_matrices
 from ._outliers import find_outliers, get_outlier_scores
-from ._report import render_audit_page
+from ._regression import (
+    RegressionScores,
+    find_regression_issues,
+    find_value_outliers,
+    fit_residual_scale,
+    get_regression_quality,
+    score_regression,
+)
 from ._result import AuditResult
 from ._scores import (
     LABEL_QUALITY_METHODS,
@@ -30,9 +45,44 @@ from ._scores import (
     get_label_quality_scores,
     get_neighbor_agreement_scores,
 )
+from ._table_tasks import TableTaskAuditResult, audit_multilabel, audit_regression, parse_tag_sets
+from ._tasks import AUDIT_TASKS, audit_task
+from ._token_api import TokenAuditResult, audit_tokens
+from ._tokens import (
+    ENTITY_ISSUE_KINDS,
+    EntityIssues,
+    decode_tags,
+    find_entity_issues,
+    get_token_label_quality,
+)
 
 __all__ = [
+    "MULTILABEL_QUALITY_METHODS",
+    "MultilabelNoise",
+    "RegressionScores",
+    "estimate_multilabel_noise",
+    "find_multilabel_issues",
+    "find_regression_issues",
+    "find_value_outliers",
+    "fit_residual_scale",
+    "get_multilabel_quality",
+    "get_regression_quality",
+    "get_tag_quality",
+    "score_regression",
+    "TableTaskAuditResult",
+    "audit_multilabel",
+    "audit_regression",
+    "parse_tag_sets",
+    "AUDIT_TASKS",
     "AuditResult",
+    "ENTITY_ISSUE_KINDS",
+    "EntityIssues",
+    "TokenAuditResult",
+    "audit_task",
+    "audit_tokens",
+    "decode_tags",
+    "find_entity_issues",
+    "get_token_label_quality",
     "audit",
     "audit_dataset",
     "FILTER_STRATEGIES",
@@ -58,7 +108,6 @@ __all__ = [
     "get_outlier_scores",
     "model_agreement",
     "nearest_neighbors",
-    "render_audit_page",
 ]
 
-make_module_callable(__name__, audit)
+_make_module_callable(__name__, audit)

@@ -64,7 +64,7 @@ def audit(
     vectors_file: str | Path | np.ndarray | None = None,
     pred_probs: str | Path | np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     end_model: str = "auto",
     drop_missing: bool = False,
     n_neighbors: int = 10,
@@ -110,8 +110,8 @@ def audit(
         The cross-fitted model: multinomial logistic regression (most accurate), or
         closed-form ridge with a fitted temperature (many times faster, dense features
         only). ``auto`` is logistic, ridge above 200k rows.
-    seed : int
-        Seeds every random step; same input + seed → same output.
+    random_state : int
+        Seeds every random step; same input + random_state → same output.
     drop_missing : bool
         Leave out rows with no label instead of refusing.
     n_neighbors : int
@@ -198,7 +198,7 @@ def audit(
                 vote_source_column,
                 vote_label_column,
                 vote_method,
-                seed,
+                random_state,
                 allow_new_classes=allow_new_classes,
             )
     result = audit_dataset(
@@ -206,7 +206,7 @@ def audit(
         featurizer=featurizer,
         pred_probs=probs_arr,
         folds=folds,
-        seed=seed,
+        random_state=random_state,
         end_model=end_model,
         n_neighbors=n_neighbors,
         calibrate=calibrate,
@@ -233,7 +233,7 @@ def _consensus(
     source_column: str,
     label_column: str,
     method: str,
-    seed: int,
+    random_state: int,
     *,
     allow_new_classes: bool = False,
 ) -> dict[str, Any]:
@@ -252,7 +252,7 @@ def _consensus(
             source_column=source_column,
             label_column=label_column,
             method=method,
-            random_state=seed,
+            random_state=random_state,
             ignore_unknown=False,
             classes=list(given) if given is not None else None,
             label_type="categorical",
@@ -335,7 +335,7 @@ def audit_dataset(
     featurizer: str = "auto",
     pred_probs: np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     end_model: str = "auto",
     n_neighbors: int = 10,
     calibrate: bool = True,
@@ -400,7 +400,7 @@ def audit_dataset(
                 texts=texts,
                 vectors=vectors,
                 folds=folds,
-                random_state=seed,
+                random_state=random_state,
                 class_names=ds.classes,
                 on_stage=timer.on_stage,
             )
@@ -420,6 +420,90 @@ def audit_dataset(
         with timer.stage("featurize"):
             X = _features_for_checks(plan, texts, vectors)
 
+    extra: dict[str, Any] = {}
+    if selection is not None:
+        extra["model_selection"] = selection.describe()
+    if blended is not None:
+        extra["own_model"] = blended
+    return finish_audit(
+        ds,
+        probs,
+        rows=rows,
+        judged=judged,
+        computed=computed,
+        X=X,
+        fold_ids=selection.folds if (selection is not None and not blend) else None,
+        random_state=random_state,
+        n_neighbors=n_neighbors,
+        calibrate=calibrate
+        and computed
+        and selection is not None
+        and len(selection.candidates) == 1,
+        timer=timer,
+        settings={
+            "featurizer": selection.chosen
+            if selection is not None
+            else (plan.featurizer if X is not None else None),
+            "folds": folds,
+            "seed": random_state,
+            "end_model": "/".join(sorted({c.end_model for c in plan.candidates}))
+            if computed
+            else None,
+            "pred_probs_given": not computed,
+            "text_checks": checks,
+            "model_plan": plan.describe(),
+        },
+        extra_summary=extra,
+    )
+
+
+def finish_audit(
+    ds: Dataset,
+    probs: np.ndarray,
+    *,
+    rows: np.ndarray,
+    judged: np.ndarray,
+    computed: bool,
+    X: Any,
+    fold_ids: np.ndarray | None,
+    random_state: int,
+    n_neighbors: int,
+    calibrate: bool,
+    timer: _Timer,
+    settings: dict[str, Any],
+    extra_summary: dict[str, Any] | None = None,
+    flags: tuple[np.ndarray, Any] | None = None,
+) -> AuditResult:
+    """Everything after the probabilities, for every engine: neighbours and the neighbour
+    weight, the label flags, quality, outliers, duplicates, class health, the reported
+    (calibrated) probabilities, the issues table and ``summary.json``.
+
+    Parameters
+    ----------
+    ds : Dataset
+        Labels, classes, item ids and texts of all N rows.
+    probs : ndarray of shape (len(rows), K)
+        Out-of-sample probabilities of the judged rows.
+    rows, judged : ndarray
+        Row numbers judged by the label audit, and the (N,) mask of them.
+    computed : bool
+        Whether truelabel cross-fitted ``probs`` (else they were given).
+    X : array or sparse matrix of shape (len(rows), D), optional
+        Features for the neighbour checks; ``None`` skips them.
+    fold_ids : ndarray of shape (len(rows),), optional
+        Cross-fitting folds: the neighbour weight is chosen on them (leak-free) when given.
+    calibrate : bool
+        Temperature-scale the reported probabilities.
+    flags : (is_label_issue (len(rows),), NoiseEstimate), optional
+        Flags and noise already computed by the same confident-learning passes on chunks
+        (:func:`truelabel.scale.audit_probabilities`); computed here when omitted.
+    """
+    labels = ds.labels
+    assert labels is not None
+    n, k = len(ds), ds.n_classes
+    lab = labels[rows]
+    empty = np.zeros(n, dtype=bool) if ds.empty_text is None else np.asarray(ds.empty_text, bool)
+    texts = None if ds.text is None else [str(t) for t in np.asarray(ds.text)[rows]]
     with timer.stage("neighbors"):
         knn_idx = knn_dist = None
         neighbor_weight, weight_losses = 0.0, None
@@ -427,17 +511,20 @@ def audit_dataset(
             # more neighbours than shown, so that several share each item's fold when the
             # neighbour weight is chosen (choose_neighbor_weight)
             k_search = min(max(n_neighbors, NEIGHBOR_SEARCH_K), rows.shape[0] - 1)
-            knn_all, dist_all = nearest_neighbors(X, k=k_search, random_state=seed)
+            knn_all, dist_all = nearest_neighbors(X, k=k_search, random_state=random_state)
             knn_idx, knn_dist = knn_all[:, :n_neighbors], dist_all[:, :n_neighbors]
-            if selection is not None and selection.folds is not None and not blend:
+            if fold_ids is not None:
                 neighbor_weight, weight_losses = choose_neighbor_weight(
-                    lab, probs, knn_all, selection.folds
+                    lab, probs, knn_all, fold_ids
                 )
 
     with timer.stage("audit"):
-        noise = estimate_noise_matrices(lab, probs)
         filter_by = FILTER_BY["cross-fitted" if computed else "given"]
-        is_issue = find_label_issues(lab, probs, filter_by=filter_by)
+        if flags is None:
+            noise = estimate_noise_matrices(lab, probs)
+            is_issue = find_label_issues(lab, probs, filter_by=filter_by)
+        else:
+            is_issue, noise = flags
         quality = get_label_quality(
             lab,
             probs,
@@ -462,7 +549,7 @@ def audit_dataset(
 
     temperature = None
     out_probs = probs
-    if calibrate and computed and selection is not None and len(selection.candidates) == 1:
+    if calibrate:
         with timer.stage("calibrate"):
             from ..calibrate import calibrate_probs
 
@@ -497,28 +584,15 @@ def audit_dataset(
             issues,
             timer.times,
             settings={
-                "featurizer": selection.chosen
-                if selection is not None
-                else (plan.featurizer if X is not None else None),
-                "folds": folds,
-                "seed": seed,
-                "end_model": "/".join(sorted({c.end_model for c in plan.candidates}))
-                if computed
-                else None,
+                **settings,
                 "n_neighbors": n_neighbors,
                 "neighbor_weight": neighbor_weight,
                 "filter_by": filter_by,
-                "pred_probs_given": not computed,
-                "text_checks": checks,
                 "calibrated": temperature is not None,
-                "model_plan": plan.describe(),
             },
         )
         summary["temperature"] = temperature
-        if selection is not None:
-            summary["model_selection"] = selection.describe()
-        if blended is not None:
-            summary["own_model"] = blended
+        summary.update(extra_summary or {})
         if weight_losses is not None:
             summary["neighbor_weight_selection"] = {
                 "chosen": neighbor_weight,

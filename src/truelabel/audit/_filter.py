@@ -242,57 +242,92 @@ def _run_per_class(fn: Callable[[int], IntArray | None], k: int, n_jobs: int, n:
     return mask
 
 
-def _prune_by_noise_rate(
+def _prune_targets(pcm: IntArray, counts: IntArray, min_per_class: int, by: str) -> IntArray:
+    """How many items to prune: per class ``(K,)`` for ``by="class"`` (``n_c - C[c, c]``),
+    per cell ``[true, given]`` ``(K, K)`` for ``by="noise_rate"``; 0 in classes with at most
+    ``min_per_class`` items. Shared with the chunked audit (``truelabel.scale``)."""
+    small = counts <= min_per_class  # classes too small to prune
+    if by == "class":
+        return np.where(small, 0, counts - pcm.diagonal()).astype(np.int64)
+    n_prune = np.where(small[None, :], 0, pcm).astype(np.int64)
+    np.fill_diagonal(n_prune, 0)
+    return n_prune
+
+
+def _class_cells(
+    pred_probs: np.ndarray, idx: IntArray, c: int, n_prune: IntArray, by: str
+) -> dict[tuple[int, int], tuple[np.ndarray, IntArray]]:
+    """The items given class ``c`` (rows ``idx``) to prune, per cell, with their ranking values.
+
+    ``by="class"``: cell ``(c, c)``, the ``n_prune[c]`` items with the lowest ``p_c``
+    (value ``-p_c``). ``by="noise_rate"``: cells ``(j, c)``, the ``n_prune[j, c]`` items
+    with the largest margin ``p_j - p_c``. Returns ``{cell: (values (m,), float64,
+    positions into idx (m,))}``. The one selection of both :func:`find_label_issues` (all
+    rows at once) and the chunked audit (each chunk, whose candidates are then merged by
+    keeping the top ``n`` of the union).
+    """
+    out: dict[tuple[int, int], tuple[np.ndarray, IntArray]] = {}
+    if idx.shape[0] == 0:
+        return out
+    if by == "class":
+        n = int(n_prune[c])
+        if n > 0:
+            values = -pred_probs[idx, c]
+            keep = _top_n(values, n)
+            out[(c, c)] = (values[keep].astype(np.float64), keep)
+        return out
+    cols = [j for j in range(pred_probs.shape[1]) if j != c and n_prune[j, c] > 0]
+    if not cols:
+        return out
+    # (n_c, K) rows of one class (~N/K of the input), transposed so columns are contiguous
+    probs_c = np.ascontiguousarray(pred_probs[idx].T)
+    own = probs_c[c]
+    for j in cols:
+        margin = probs_c[j] - own
+        keep = _top_n(margin, int(n_prune[j, c]))
+        out[(j, c)] = (margin[keep].astype(np.float64), keep)
+    return out
+
+
+def _prune(
     labels: IntArray,
     pred_probs: np.ndarray,
-    frac_noise: float,
     min_per_class: int,
     n_jobs: int,
-    prepared: tuple[IntArray, IntArray, IntArray] | None = None,
+    prepared: tuple[IntArray, IntArray, IntArray],
+    by: str,
 ) -> BoolArray:
     n, k = pred_probs.shape
-    pcm, order, bounds = prepared or _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
+    pcm, order, bounds = prepared
+    n_prune = _prune_targets(pcm, np.diff(bounds), min_per_class, by)
 
     def one_class(c: int) -> IntArray | None:
         idx = order[bounds[c] : bounds[c + 1]]
-        if idx.shape[0] <= min_per_class:
-            return None
-        cols = [j for j in range(k) if j != c and pcm[j, c] > 0]
-        if not cols:
-            return None
-        # (n_c, K) rows of one class (~N/K of the input), transposed so columns are contiguous
-        probs_c = np.ascontiguousarray(pred_probs[idx].T)
-        own = probs_c[c]
-        picked = []
-        for j in cols:
-            n_prune = int(pcm[j, c])
-            margin = probs_c[j] - own
-            picked.append(idx[_top_n(margin, n_prune)])
-        return np.concatenate(picked) if picked else None
+        cells = _class_cells(pred_probs, idx, c, n_prune, by)
+        return np.concatenate([idx[pos] for _, pos in cells.values()]) if cells else None
 
     return _run_per_class(one_class, k, n_jobs, n)
 
 
-def _prune_by_class(
-    labels: IntArray,
-    pred_probs: np.ndarray,
-    frac_noise: float,
-    min_per_class: int,
-    n_jobs: int,
-    prepared: tuple[IntArray, IntArray, IntArray] | None = None,
-) -> BoolArray:
-    n, k = pred_probs.shape
-    pcm, order, bounds = prepared or _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
+def _pruning(by: str) -> Callable[..., BoolArray]:
+    """The ``prune_by_noise_rate`` (``by="noise_rate"``) or ``prune_by_class`` strategy."""
 
-    def one_class(c: int) -> IntArray | None:
-        idx = order[bounds[c] : bounds[c + 1]]
-        n_issues = idx.shape[0] - int(pcm[c, c])
-        if idx.shape[0] <= min_per_class or n_issues < 1:
-            return None
-        own = pred_probs[idx, c]
-        return idx[_top_n(-own, n_issues)]
+    def strategy(
+        labels: IntArray,
+        pred_probs: np.ndarray,
+        frac_noise: float,
+        min_per_class: int,
+        n_jobs: int,
+        prepared: tuple[IntArray, IntArray, IntArray] | None = None,
+    ) -> BoolArray:
+        prepared = prepared or _prepare_pruning(labels, pred_probs, frac_noise, min_per_class)
+        return _prune(labels, pred_probs, min_per_class, n_jobs, prepared, by)
 
-    return _run_per_class(one_class, k, n_jobs, n)
+    return strategy
+
+
+_prune_by_noise_rate = _pruning("noise_rate")
+_prune_by_class = _pruning("class")
 
 
 def _prune_both(

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .._agreement import cohen_kappa
 from .._errors import InputError
 from .._validation import check_labels
 from ._checks import check_labels_and_probs
@@ -174,7 +175,7 @@ def agreement_from_predictions(labels: Any, predicted: Any, n_classes: int) -> d
     p_given = np.bincount(labs, minlength=k) / n
     p_pred = np.bincount(pred, minlength=k) / n
     chance = float(p_given @ p_pred)
-    kappa = 1.0 if chance >= 1.0 else (acc - chance) / (1.0 - chance)
+    kappa = cohen_kappa(labs, pred, k) if labs.size else 0.0
     return {
         "accuracy": acc,
         "chance": chance,

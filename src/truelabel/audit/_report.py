@@ -167,9 +167,8 @@ def render_audit_page(
 ) -> str:
     """The audit page from a summary and an issues table sorted most suspicious first.
 
-    Used by the in-memory audit and by the chunked and Dask engines (which pass their
-    top issues and reliability bins computed chunk by chunk), so every engine's report
-    looks the same.
+    Every engine's audit ends in :func:`truelabel.audit._api.finish_audit`, so every
+    engine's report is this page.
 
     Parameters
     ----------

@@ -10,6 +10,7 @@ from scipy.optimize import minimize, minimize_scalar
 from sklearn.base import BaseEstimator
 
 from .._errors import InputError, NotFittedError
+from .._numeric import softmax
 from .._types import Float32Array, FloatArray
 from .._validation import Interval, Options, check_labels, check_params, check_pred_probs
 
@@ -18,12 +19,6 @@ __all__ = ["TemperatureScaling", "VectorScaling", "calibrate_probs"]
 logger = logging.getLogger(__name__)
 
 _EPS = 1e-12
-
-
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def _to_logits(X: Any, kind: str, name: str = "X") -> np.ndarray:
@@ -194,7 +189,7 @@ class TemperatureScaling(BaseEstimator):
                 f"X has {z.shape[1]} columns but the calibrator was fitted on "
                 f"{self.n_classes_} classes."
             )
-        return _softmax(z / self.temperature_).astype(_out_dtype(X))
+        return softmax(z / self.temperature_).astype(_out_dtype(X))
 
     transform = predict_proba
 
@@ -284,7 +279,7 @@ class VectorScaling(BaseEstimator):
                 f"X has {z.shape[1]} columns but the calibrator was fitted on "
                 f"{self.n_classes_} classes."
             )
-        return _softmax(z * self.coef_ + self.intercept_).astype(_out_dtype(X))
+        return softmax(z * self.coef_ + self.intercept_).astype(_out_dtype(X))
 
     transform = predict_proba
 

@@ -14,6 +14,7 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from .._errors import InputError, TruelabelError
+from .._optional import missing_extra
 
 __all__ = [
     "GLOBAL_FLAGS",
@@ -110,7 +111,8 @@ def error_boundary() -> Iterator[None]:
 
     - ``InputError`` (bad data, file, column or option; the user can fix it): exit 2;
     - another ``TruelabelError`` (a service failed, the run could not finish): exit 1;
-    - ``OSError`` (disk full, permission revoked during the run, port in use): exit 1.
+    - ``OSError`` (disk full, permission revoked during the run, port in use): exit 1;
+    - a missing optional dependency (torch, Dask, the server stack): the extra to install, exit 1.
 
     Any other exception is a bug and keeps its traceback. Staging folders are removed by
     :class:`truelabel.io.RunDir` on the way out, so nothing half-written is left behind.
@@ -125,6 +127,12 @@ def error_boundary() -> Iterator[None]:
         raise typer.Exit(code=1) from None
     except OSError as exc:
         err_console.print(f"[bold red]error:[/] {escape(describe_os_error(exc))}", **_PLAIN)
+        raise typer.Exit(code=1) from None
+    except ModuleNotFoundError as exc:
+        missing = missing_extra(exc)
+        if missing is None:
+            raise
+        err_console.print(f"[bold red]error:[/] {escape(str(missing))}", **_PLAIN)
         raise typer.Exit(code=1) from None
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]; nothing was published to --out.")

@@ -29,6 +29,8 @@ class Method(StrEnum):
     best_source = "best_source"
     mc = "mc"
     mean = "mean"
+    hmm = "hmm"
+    ds_per_class = "ds_per_class"
     median = "median"
     bias_variance = "bias_variance"
 
@@ -37,6 +39,8 @@ class LabelType(StrEnum):
     auto = "auto"
     categorical = "categorical"
     numeric = "numeric"
+    spans = "spans"
+    multilabel = "multilabel"
 
 
 @app.command()
@@ -67,15 +71,16 @@ def aggregate(
         Method,
         typer.Option(
             help="Label model; auto picks by gold agreement or held-out votes. Numeric labels: "
-            "mean, median or bias_variance (auto)."
+            "mean, median or bias_variance (auto). Spans: ds (auto), hmm or mv."
         ),
     ] = Method.auto,
     label_type: Annotated[
         LabelType,
         typer.Option(
             "--label-type",
-            help="Classes or numbers; auto = numeric when every label is a number and they are "
-            "fractional or many distinct values.",
+            help="Classes, numbers or spans; auto = numeric when every label is a number and "
+            "they are fractional or many distinct values. spans: VOTES has item_id, source, "
+            "start, end, label (character spans) and --data the texts (--text-column).",
         ),
     ] = LabelType.auto,
     interval_level: Annotated[
@@ -149,10 +154,78 @@ def aggregate(
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-empty --out that is not a run.")
     ] = False,
+    start_column: Annotated[
+        str, typer.Option("--start-column", help="--label-type spans: span start column.")
+    ] = "start",
+    end_column: Annotated[
+        str, typer.Option("--end-column", help="--label-type spans: span end column.")
+    ] = "end",
+    label_sep: Annotated[
+        str | None,
+        typer.Option(
+            "--label-sep",
+            help="--label-type multilabel: separator of the chosen options (default ',').",
+        ),
+    ] = None,
 ) -> None:
     """Infer the most likely label of every item and the quality of every source."""
     from ..aggregate import aggregate as api_aggregate
     from ..io import check_out_dir
+
+    if label_type is LabelType.multilabel:
+        _aggregate_multilabel(
+            votes,
+            out,
+            overwrite=overwrite,
+            method=method,
+            seed=seed,
+            columns={
+                "item_column": item_column,
+                "source_column": source_column,
+                "label_column": label_column,
+                "label_sep": label_sep if label_sep is not None else ",",
+            },
+            classes=[c.strip() for c in classes.split(",")] if classes else None,
+            unused={
+                "--weight-column": weight_column,
+                "--gold": gold,
+                "--lfs": lfs,
+                "--data": data,
+                "--class-prior": class_prior,
+            },
+        )
+        return
+    if label_sep is not None:
+        with error_boundary():
+            from .._errors import InputError
+
+            raise InputError("--label-sep splits option sets; add --label-type multilabel.")
+    if label_type is LabelType.spans:
+        _aggregate_spans(
+            votes,
+            out,
+            overwrite=overwrite,
+            method=method,
+            seed=seed,
+            columns={
+                "item_column": item_column,
+                "source_column": source_column,
+                "start_column": start_column,
+                "end_column": end_column,
+                "label_column": label_column,
+                "data_item_column": data_item_column,
+                "text_column": text_column or "text",
+            },
+            data=data,
+            unused={
+                "--weight-column": weight_column,
+                "--gold": gold,
+                "--lfs": lfs,
+                "--classes": classes,
+                "--class-prior": class_prior,
+            },
+        )
+        return
 
     with error_boundary():
         check_out_dir(out, kind="aggregate", inputs=[votes, gold, data, lfs], overwrite=overwrite)
@@ -208,6 +281,114 @@ def aggregate(
         )
     console.print(t)
     console.print(f"wrote {out}/labels.parquet, sources.parquet, summary.json, report.html")
+
+
+#: --method for spans: auto and ds are token-level Dawid–Skene, hmm the sequence model.
+_SPAN_METHOD = {Method.auto: "ds", Method.ds: "ds", Method.mv: "mv"}
+
+
+def _aggregate_multilabel(
+    votes: Path,
+    out: Path,
+    *,
+    overwrite: bool,
+    method: Method,
+    seed: int,
+    columns: dict[str, str],
+    classes: list[str] | None,
+    unused: dict[str, object],
+) -> None:
+    from .._errors import InputError
+    from ..aggregate import AGGREGATE_TASKS
+
+    with error_boundary():
+        given = [flag for flag, v in unused.items() if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} does not apply to --label-type multilabel.")
+        name = "ds" if method.value == "auto" else method.value
+        from ..io import check_out_dir
+
+        check_out_dir(out, kind="aggregate", inputs=[votes], overwrite=overwrite)
+        result = AGGREGATE_TASKS.get("multilabel")(
+            votes, method=name, random_state=seed, classes=classes, **columns
+        )
+        result.save(out, overwrite=overwrite)
+    s = result.summary
+    console.print(
+        f"[bold]{s['n_items']}[/] items, [bold]{s['n_sources']}[/] sources, "
+        f"[bold]{s['n_votes']}[/] answers over {len(s['options'])} options · method "
+        f"[bold]{s['method']}[/]",
+        highlight=False,
+    )
+    t = Table(title="Share of items given each option")
+    t.add_column("option")
+    t.add_column("share")
+    for o, v in s["chosen_rate"].items():
+        t.add_row(str(o), f"{v:.3f}")
+    console.print(t)
+    console.print(f"Labels: [bold]{out / 'labels.parquet'}[/]")
+
+
+def _aggregate_spans(
+    votes: Path,
+    out: Path,
+    *,
+    overwrite: bool,
+    method: Method,
+    seed: int,
+    columns: dict[str, str | None],
+    data: Path | None,
+    unused: dict[str, object],
+) -> None:
+    from .._errors import InputError
+    from ..aggregate import AGGREGATE_TASKS
+    from ..io import check_out_dir
+
+    with error_boundary():
+        if data is None:
+            raise InputError(
+                "--label-type spans needs --data: the table of item texts the span offsets "
+                "index (item_id, text)."
+            )
+        given = [flag for flag, v in unused.items() if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} does not apply to --label-type spans.")
+        name = _SPAN_METHOD.get(method, "hmm" if method.value == "hmm" else None)
+        if name is None:
+            raise InputError(
+                f"--method {method.value} does not aggregate spans; use ds (default), hmm or mv."
+            )
+        check_out_dir(out, kind="aggregate", inputs=[votes, data], overwrite=overwrite)
+        result = AGGREGATE_TASKS.get("token")(
+            votes, data, method=name, random_state=seed, **columns
+        )
+        result.save(out, overwrite=overwrite, meta={"command": "aggregate", "votes": str(votes)})
+    s = result.summary
+    console.print(
+        f"[bold]{s['n_items']}[/] items, [bold]{s['n_sources']}[/] sources, "
+        f"[bold]{s['n_votes']}[/] token votes, types {', '.join(s['entity_types'])}: "
+        f"[bold]{s['n_spans']}[/] consensus spans",
+        highlight=False,
+    )
+    console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
+    for note in s["notes"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    t = Table(title="Sources furthest from the consensus")
+    for col in ("source", "items", "spans", "token agreement", "span F1"):
+        t.add_column(col)
+    for r in result.sources[result.sources["n_items"] > 0].head(10).itertuples(index=False):
+        t.add_row(
+            str(r.source),
+            str(r.n_items),
+            str(r.n_spans),
+            f"{r.token_agreement:.3f}",
+            f"{r.span_f1:.3f}",
+        )
+    console.print(t)
+    console.print(
+        f"wrote {out}/labels.parquet (spans), tokens.parquet, sources.parquet, summary.json, "
+        "report.html"
+    )
 
 
 @contextmanager

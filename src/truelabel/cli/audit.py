@@ -11,9 +11,16 @@ import typer
 from rich.markup import escape
 
 from ._app import app, console, err_console, error_boundary
-from ._render import issues_table
+from ._render import issues_table, print_task_summary
 
 __all__ = ["audit"]
+
+
+class TaskName(StrEnum):
+    classification = "classification"
+    multilabel = "multilabel"
+    token = "token"
+    regression = "regression"
 
 
 class FeaturizerName(StrEnum):
@@ -26,7 +33,13 @@ class FeaturizerName(StrEnum):
 
 @app.command()
 def audit(
-    data: Annotated[Path, typer.Argument(help="Table of items: .csv, .tsv, .jsonl or .parquet.")],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Table of items: .csv, .tsv, .jsonl or .parquet; with --task token a "
+            "CoNLL/IOB file (or a table of texts with --spans)."
+        ),
+    ],
     out: Annotated[
         Path,
         typer.Option(
@@ -148,6 +161,29 @@ def audit(
         str,
         typer.Option(help="Label model for --votes (auto, mv, wawa, ds, onecoin, mace, glad)."),
     ] = "auto",
+    task: Annotated[
+        TaskName,
+        typer.Option(
+            help="What a label is: one class per item (classification), a set of tags "
+            "(multilabel, see --label-sep), a tag per token / entity spans (token: DATA is a "
+            "CoNLL/IOB file), or a number (regression)."
+        ),
+    ] = TaskName.classification,
+    spans: Annotated[
+        Path | None,
+        typer.Option(
+            help="--task token: table of character spans (item_id, start, end, label) over "
+            "the texts of DATA (--text-column, --id-column)."
+        ),
+    ] = None,
+    label_sep: Annotated[
+        str | None,
+        typer.Option(
+            "--label-sep",
+            help="--task multilabel: separator of the tags in the label column (default ','; "
+            "list columns need none).",
+        ),
+    ] = None,
     allow_new_classes: Annotated[
         bool,
         typer.Option(
@@ -162,6 +198,40 @@ def audit(
     from ..audit import audit as run_audit
     from ..io import check_out_dir
 
+    if task is not TaskName.classification:
+        _audit_other_task(
+            task.value,
+            data,
+            out,
+            overwrite=overwrite,
+            top=top,
+            options={
+                "label_column": label_column,
+                "text_column": text_column,
+                "id_column": id_column,
+                "pred_probs": pred_probs,
+                "folds": folds,
+                "seed": seed,
+                "spans": spans,
+                "label_sep": label_sep,
+                "featurizer": None if featurizer is FeaturizerName.auto else featurizer.value,
+                "vectors_column": vectors_column,
+                "vectors_file": vectors_file,
+                "no_calibrate": no_calibrate or None,
+                "end_model": None if end_model == "auto" else end_model,
+                "drop_missing": drop_missing or None,
+                "votes": votes,
+                "engine": None if engine == "memory" else engine,
+                "allow_new_classes": allow_new_classes or None,
+            },
+        )
+        return
+    if spans is not None:
+        with error_boundary():
+            raise _err("--spans labels tokens; add --task token.")
+    if label_sep is not None:
+        with error_boundary():
+            raise _err("--label-sep splits tag sets; add --task multilabel.")
     if engine != "memory":
         from .scale import EngineName, Learner
         from .scale import audit as large_audit
@@ -217,7 +287,7 @@ def audit(
                 vectors_file=vectors_file,
                 pred_probs=pred_probs,
                 folds=folds,
-                seed=seed,
+                random_state=seed,
                 end_model=end_model,
                 calibrate=not no_calibrate,
                 text_checks=text_checks,
@@ -260,6 +330,36 @@ def audit(
     for w in s.get("warnings", []):
         err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     console.print(f"Report: [bold]{out / 'report.html'}[/]  ·  table: {out / 'issues.parquet'}")
+
+
+#: Options every task receives when given (the task's audit function takes them or the
+#: dispatcher names the one that does not apply).
+_DEFAULTS = {"folds": 5, "seed": 0}
+
+
+def _audit_other_task(
+    task: str, data: Path, out: Path, *, overwrite: bool, top: int, options: dict[str, object]
+) -> None:
+    """Audit a non-classification task through the stage's registry and print its summary."""
+    from ..audit import audit_task
+    from ..io import check_out_dir
+
+    given = {
+        k: v
+        for k, v in options.items()
+        if v is not None and not (k in _DEFAULTS and v == _DEFAULTS[k])
+    }
+    given.update({k: options[k] for k in _DEFAULTS})
+    with error_boundary():
+        check_out_dir(
+            out,
+            kind="audit",
+            inputs=[data, options.get("spans"), options.get("pred_probs")],
+            overwrite=overwrite,
+        )
+        result = audit_task(task, data, **given)
+        result.save(out, overwrite=overwrite)
+    print_task_summary(task, result, out, top=top)
 
 
 def _err(msg: str) -> Exception:

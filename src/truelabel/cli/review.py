@@ -85,7 +85,7 @@ def review_import(
             floor=floor,
             power=power,
             overlap=overlap,
-            seed=seed,
+            random_state=seed,
             texts=texts,
         )
     t = Table(

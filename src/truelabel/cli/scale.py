@@ -101,7 +101,7 @@ def audit(
             pred_probs=pred_probs,
             vectors_file=vectors_file,
             folds=folds,
-            seed=seed,
+            random_state=seed,
             learner=learner.value,
             engine=engine.value,
             scheduler=scheduler,

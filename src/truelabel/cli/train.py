@@ -50,6 +50,11 @@ class ModelChoice(StrEnum):
     mlp = "mlp"
 
 
+class TrainTask(StrEnum):
+    classification = "classification"
+    token = "token"
+
+
 @app.command()
 def train(
     data: Annotated[Path, typer.Argument(help="Items table (csv/tsv/jsonl/parquet).")],
@@ -88,8 +93,12 @@ def train(
         ),
     ] = False,
     holdout: Annotated[
-        float, typer.Option(help="Share held out for calibration, conformal sets and metrics.")
-    ] = 0.2,
+        float | None,
+        typer.Option(
+            help="Share held out for calibration, conformal sets and metrics (default 0.2; "
+            "--task token: 0.1, for the held-out entity F1)."
+        ),
+    ] = None,
     no_calibration: Annotated[
         bool, typer.Option("--no-calibration", help="Do not fit a temperature.")
     ] = False,
@@ -102,6 +111,19 @@ def train(
     ] = ConformalChoice.marginal,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
+    task: Annotated[
+        TrainTask,
+        typer.Option(
+            help="classification: one class per item; token: a CRF tagger on a CoNLL/IOB file "
+            "(or texts plus --spans)."
+        ),
+    ] = TrainTask.classification,
+    spans: Annotated[
+        Path | None,
+        typer.Option(
+            help="--task token: span table (item_id, start, end, label) over DATA's texts."
+        ),
+    ] = None,
     feature_columns: Annotated[
         str | None,
         typer.Option(
@@ -141,13 +163,45 @@ def train(
         ),
     ] = UnlabeledChoice.self_train,
 ) -> None:
-    """Train a noise-robust, calibrated classifier and save it as a model directory.
+    """Train a noise-robust, calibrated classifier (or, with --task token, a token tagger)
+    and save it as a model directory.
 
     Weaker supervision: --pu (positives + unlabeled), --candidates-column (candidate
     sets), --bag-column with --proportions (bag class shares).
     """
     from ..io import check_out_dir
     from ..learn import train_model
+
+    if task is TrainTask.token:
+        _train_tagger(
+            data,
+            out,
+            spans=spans,
+            text_column=text_column,
+            id_column=id_column,
+            epochs=epochs,
+            holdout=holdout,
+            seed=seed,
+            overwrite=overwrite,
+            unused={
+                "--label-column": label_column,
+                "--labels": labels,
+                "--vectors-column": vectors_column,
+                "--featurizer": None if featurizer is FeaturizerChoice.minilm else featurizer,
+                "--model": None if model is ModelChoice.logreg else model,
+                "--loss": None if loss is LossChoice.ce else loss,
+                "--scheme": None if scheme is SchemeChoice.plain else scheme,
+                "--early-stopping": early_stopping or None,
+                "--no-calibration": no_calibration or None,
+                "--conformal": None if conformal is ConformalChoice.marginal else conformal,
+                "--feature-columns": feature_columns,
+                "--pu": pu or None,
+                "--candidates-column": candidates_column,
+                "--bag-column": bag_column,
+                "--proportions": proportions,
+            },
+        )
+        return
 
     modes = [
         m
@@ -189,6 +243,10 @@ def train(
         )
         return
     with error_boundary():
+        if spans is not None:
+            from .._errors import InputError
+
+            raise InputError("--spans labels tokens; add --task token.")
         check_out_dir(out, kind="model", inputs=[data, labels], overwrite=overwrite)
         tm = train_model(
             data,
@@ -205,7 +263,7 @@ def train(
             forget_rate=forget_rate,
             epochs=epochs,
             early_stopping=early_stopping,
-            holdout=holdout,
+            holdout=0.2 if holdout is None else holdout,
             calibrate=not no_calibration,
             conformal=conformal.value,
             random_state=seed,
@@ -245,6 +303,59 @@ def train(
     console.print(table)
 
 
+def _train_tagger(
+    data: Path,
+    out: Path,
+    *,
+    spans: Path | None,
+    text_column: str | None,
+    id_column: str | None,
+    epochs: int | None,
+    holdout: float | None,
+    seed: int,
+    overwrite: bool,
+    unused: dict[str, object],
+) -> None:
+    from .._errors import InputError
+    from ..io import check_out_dir
+    from ..learn import TRAIN_TASKS
+
+    with error_boundary():
+        given = [flag for flag, v in unused.items() if v is not None]
+        if given:
+            raise InputError(f"{', '.join(given)} does not apply to `train --task token`.")
+        check_out_dir(out, kind="model", inputs=[data, spans], overwrite=overwrite)
+        tt = TRAIN_TASKS.get("token")(
+            data,
+            spans=spans,
+            text_column=text_column,
+            id_column=id_column,
+            holdout=0.1 if holdout is None else holdout,
+            epochs=epochs,
+            random_state=seed,
+        )
+        tt.save(out, overwrite=overwrite)
+    m = tt.metadata["metrics"]
+    table = Table(title=f"token tagger written to {out}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("tags", ", ".join(tt.tag_names))
+    table.add_row(
+        "train / held-out sentences", f"{m['n_train_sentences']} / {m['n_holdout_sentences']}"
+    )
+    if "holdout_entity_vs_given" in m:
+        e = m["holdout_entity_vs_given"]
+        table.add_row(
+            "held-out token accuracy (vs given tags)", f"{m['holdout_token_accuracy_vs_given']:.4f}"
+        )
+        table.add_row(
+            "held-out entity P / R / F1 (vs given)",
+            f"{e['precision']:.4f} / {e['recall']:.4f} / {e['f1']:.4f}",
+        )
+    table.add_row("fit seconds", f"{tt.metadata['fit_seconds']:.1f}")
+    console.print(table)
+
+
 @app.command()
 def predict(
     model_dir: Annotated[Path, typer.Argument(help="Model directory from `truelabel train`.")],
@@ -266,10 +377,18 @@ def predict(
         bool, typer.Option(help="Replace an --out file that is not an earlier prediction.")
     ] = False,
 ) -> None:
-    """Predict labels, calibrated probabilities and prediction sets for a table."""
+    """Predict labels, calibrated probabilities and prediction sets for a table (a token
+    model: the tags of every token of a CoNLL/IOB file or of a text column)."""
     from ..io import check_out_file, write_table_file
-    from ..learn import load_model, predict_table
+    from ..learn import load_model, model_task, predict_table
 
+    with error_boundary():
+        is_token = model_task(model_dir) == "token"
+    if is_token:
+        _predict_tokens(
+            model_dir, data, out, text_column=text_column, id_column=id_column, overwrite=overwrite
+        )
+        return
     with error_boundary():
         check_out_file(
             out,
@@ -308,6 +427,45 @@ def predict(
     console.print(
         f"mean prediction-set size {sizes.mean():.2f}; singletons {float((sizes == 1).mean()):.1%}"
     )
+
+
+def _predict_tokens(
+    model_dir: Path,
+    data: Path,
+    out: Path,
+    *,
+    text_column: str | None,
+    id_column: str | None,
+    overwrite: bool,
+) -> None:
+    from ..io import check_out_file, write_table_file
+    from ..learn import load_tagger, predict_tokens, write_conll
+
+    with error_boundary():
+        check_out_file(
+            out,
+            kind="predict",
+            suffixes=(".parquet", ".pq", ".conll", ".txt"),
+            inputs=[model_dir, data],
+            overwrite=overwrite,
+        )
+        tt = load_tagger(model_dir)
+        df, info = predict_tokens(tt, data, text_column=text_column, id_column=id_column)
+        if out.suffix.lower() in (".parquet", ".pq"):
+            write_table_file(out, df, kind="predict")
+        else:
+            write_conll(df, out)
+    console.print(
+        f"{info['n_tokens']} tokens in {info['n_sentences']} sentences tagged; written to {out}"
+    )
+    if "entity" in info:
+        e = info["entity"]
+        console.print(
+            f"against the file's own tags: entity P {e['precision']:.4f} R {e['recall']:.4f} "
+            f"F1 [bold]{e['f1']:.4f}[/] ({e['n_gold']} entities), token accuracy "
+            f"{info['token_accuracy']:.4f}",
+            highlight=False,
+        )
 
 
 @app.command("serve-model")

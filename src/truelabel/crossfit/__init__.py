@@ -1,8 +1,17 @@
-"""K-fold out-of-sample probabilities from any end model, the planner that chooses it,
-and self-training on cross-fitted pseudo-labels."""
+"""K-fold out-of-sample probabilities (and predictions) from any end model, the planner
+that chooses it, and self-training on cross-fitted pseudo-labels."""
 
-from ._crossfit import check_foldable, cross_val_predict_proba, default_end_model, fold_ids
-from ._linear import SoftmaxRegression
+from ._crossfit import (
+    check_foldable,
+    cross_val_predict_multilabel,
+    cross_val_predict_proba,
+    cross_val_predict_regression,
+    default_end_model,
+    fold_ids,
+    multilabel_folds,
+    regression_folds,
+)
+from ._linear import SigmoidRegression, SoftmaxRegression
 from ._plan import (
     AUTO_CANDIDATES,
     DEFAULT_TIME_BUDGET,
@@ -10,6 +19,7 @@ from ._plan import (
     ModelPlan,
     plan_model,
     resolve_learner,
+    resolve_text_checks,
 )
 from ._select import (
     CandidateResult,
@@ -29,15 +39,21 @@ __all__ = [
     "Combination",
     "ModelPlan",
     "ModelSelection",
+    "SigmoidRegression",
     "SoftmaxRegression",
     "check_foldable",
     "combine_probabilities",
+    "cross_val_predict_multilabel",
     "cross_val_predict_proba",
+    "cross_val_predict_regression",
     "default_end_model",
     "dynamic_thresholds",
     "fold_ids",
+    "multilabel_folds",
     "plan_model",
+    "regression_folds",
     "resolve_learner",
+    "resolve_text_checks",
     "select_model",
     "self_train_proba",
     "stack_weights",

@@ -10,15 +10,30 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from .._errors import InputError
+from .._numeric import softmax
 
-__all__ = ["SoftmaxRegression"]
+__all__ = ["SigmoidRegression", "SoftmaxRegression"]
 
 
-def _softmax_inplace(z: np.ndarray) -> np.ndarray:
-    z -= z.max(axis=1, keepdims=True)
-    np.exp(z, out=z)
-    z /= z.sum(axis=1, keepdims=True)
-    return z
+def _lbfgs_fit(est: Any, fun: Any, theta0: np.ndarray, d: int, k: int) -> None:
+    """Minimise ``fun`` (loss, gradient) over ``[W (d, k) raveled, b (k,)]`` by L-BFGS and
+    store ``coef_`` (k, d), ``intercept_`` (k,) and ``n_iter_`` on ``est``."""
+    res = minimize(
+        fun,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        options={"maxiter": est.max_iter, "gtol": est.tol},
+    )
+    est.coef_ = res.x[: d * k].reshape(d, k).T.astype(np.float32)
+    est.intercept_ = res.x[d * k :].astype(np.float32)
+    est.n_iter_ = int(res.nit)
+
+
+def _linear_scores(est: Any, X: Any) -> np.ndarray:
+    """``X @ coef_.T + intercept_`` in float32, dense or CSR ``X``."""
+    Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
+    return np.asarray(Xf @ est.coef_.T) + est.intercept_
 
 
 class SoftmaxRegression(ClassifierMixin, BaseEstimator):
@@ -107,27 +122,95 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
             ci = np.asarray(coef_init, dtype=np.float64)
             theta0[: d * k] = ci[:, :d].T.ravel()
             theta0[d * k :] = ci[:, d]
-        res = minimize(
-            fun,
-            theta0,
-            jac=True,
-            method="L-BFGS-B",
-            options={"maxiter": self.max_iter, "gtol": self.tol},
-        )
-        self.coef_ = res.x[: d * k].reshape(d, k).T.astype(np.float32)
-        self.intercept_ = res.x[d * k :].astype(np.float32)
-        self.n_iter_ = int(res.nit)
+        _lbfgs_fit(self, fun, theta0, d, k)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Logits of shape (N, K), float32."""
-        Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
-        return np.asarray(Xf @ self.coef_.T) + self.intercept_
+        return _linear_scores(self, X)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities of shape (N, K), float32; rows sum to 1."""
-        return _softmax_inplace(self.decision_function(X))
+        return softmax(self.decision_function(X))
 
     def predict(self, X: Any) -> np.ndarray:
         """The most probable class of each row."""
         return self.classes_[self.decision_function(X).argmax(axis=1)]
+
+
+class SigmoidRegression(BaseEstimator):
+    """One-vs-rest logistic regression for multi-label targets, all tags in one L-BFGS fit.
+
+    The loss is ``mean over items of sum over tags of the binary cross-entropy +
+    ||W||^2 / (2 * C * n)``: the tags' problems are independent (the sum separates), so
+    one joint L-BFGS run equals T separate binary logistic regressions, with the matrix
+    products shared (float32, dense or CSR).
+
+    Parameters
+    ----------
+    C : float, default 10.0
+        Inverse regularisation strength (as in :class:`SoftmaxRegression`).
+    max_iter : int, default 50
+    tol : float, default 1e-4
+    random_state : int or None
+        Unused (deterministic); kept for the cross-fitting contract.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (T, D), float32
+    intercept_ : ndarray of shape (T,), float32
+    n_iter_ : int
+    """
+
+    def __init__(
+        self,
+        *,
+        C: float = 10.0,
+        max_iter: int = 50,
+        tol: float = 1e-4,
+        random_state: int | None = None,
+    ) -> None:
+        self.C = C
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+
+    def fit(self, X: Any, Y: Any) -> SigmoidRegression:
+        """Fit on features ``X`` (N, D) and a 0/1 target matrix ``Y`` (N, T)."""
+        if self.C <= 0:
+            raise InputError(f"The 'C' parameter of SigmoidRegression must be > 0. Got {self.C!r}.")
+        Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
+        Yf = np.asarray(Y, dtype=np.float32)
+        n, d = Xf.shape
+        t = Yf.shape[1]
+        lam = 1.0 / (self.C * n)
+        # start the intercepts at the tags' log-odds: rare tags converge in a few steps
+        rate = np.clip(Yf.mean(axis=0), 1.0 / (n + 2), 1.0 - 1.0 / (n + 2))
+
+        def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            W = theta[: d * t].reshape(d, t).astype(np.float32)
+            b = theta[d * t :].astype(np.float32)
+            Z = Xf @ W
+            Z += b
+            # BCE = softplus(z) - y z, computed stably
+            loss = float((np.logaddexp(0.0, Z) - Yf * Z).sum()) / n
+            P = 0.5 * (1.0 + np.tanh(0.5 * Z))  # sigmoid
+            P -= Yf
+            P /= n
+            gW = np.asarray(Xf.T @ P) + lam * W
+            gb = P.sum(axis=0)
+            loss += 0.5 * lam * float((W.astype(np.float64) ** 2).sum())
+            return loss, np.concatenate([gW.ravel(), gb]).astype(np.float64)
+
+        theta0 = np.zeros(d * t + t, dtype=np.float64)
+        theta0[d * t :] = np.log(rate / (1.0 - rate))
+        _lbfgs_fit(self, fun, theta0, d, t)
+        return self
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Per-tag logits of shape (N, T), float32."""
+        return _linear_scores(self, X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Per-tag probabilities of shape (N, T), float32 (rows need not sum to 1)."""
+        return (0.5 * (1.0 + np.tanh(0.5 * self.decision_function(X)))).astype(np.float32)

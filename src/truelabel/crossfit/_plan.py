@@ -33,6 +33,7 @@ __all__ = [
     "ModelPlan",
     "plan_model",
     "resolve_learner",
+    "resolve_text_checks",
 ]
 
 # LARGE_DATA_ROWS (200,000): above it an in-memory ``auto`` uses one fast model (static +
@@ -236,3 +237,12 @@ def resolve_learner(learner: str, *, n_rows: int, feature_bytes: int, memory_bud
         return learner
     fits = feature_bytes * 4 <= memory_budget and n_rows <= LARGE_DATA_ROWS
     return "logistic" if fits else "incremental"
+
+
+def resolve_text_checks(*, feature_bytes: int, memory_budget: int) -> bool:
+    """Whether the large-data audit runs the neighbour checks (neighbour weight, outliers,
+    near-duplicates) of the in-memory audit: when the features take at most a quarter of
+    the memory budget (they are loaded whole for the neighbour search), as for the
+    in-memory learner. Without them the columns are still written (no outliers, exact
+    duplicate texts only)."""
+    return feature_bytes * 4 <= memory_budget

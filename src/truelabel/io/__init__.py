@@ -1,4 +1,4 @@
-"""Reading, validating and writing: tables, the Dataset and the run directory."""
+"""Reading, validating and writing: tables, the Dataset, token data and the run directory."""
 
 from ._dataset import Dataset, encode_labels, load_dataset
 from ._labels import canonical_labels, check_label_types
@@ -14,11 +14,13 @@ from ._rundir import (
     write_atomic,
     write_table_file,
 )
+from ._tokens import TokenDataset, load_conll, load_span_table, parse_conll
 
 __all__ = [
     "Dataset",
     "RunDir",
     "TextTableFormat",
+    "TokenDataset",
     "canonical_labels",
     "check_label_types",
     "check_out_dir",
@@ -26,7 +28,10 @@ __all__ = [
     "encode_labels",
     "is_run_dir",
     "load_array",
+    "load_conll",
     "load_dataset",
+    "load_span_table",
+    "parse_conll",
     "output_file_kind",
     "read_table",
     "run_kind",

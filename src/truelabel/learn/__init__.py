@@ -14,8 +14,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from .._optional import import_extra as _import_extra
 
 _LAZY = {
     "RobustLogisticRegression": "._models",
@@ -28,6 +29,15 @@ _LAZY = {
     "train_model": "._artifact",
     "predict_table": "._artifact",
     "create_app": "._serve",
+    "CRFTagger": "._tagger",
+    "TrainedTagger": "._token_artifact",
+    "entity_f1": "._token_artifact",
+    "load_tagger": "._token_artifact",
+    "model_task": "._token_artifact",
+    "predict_tokens": "._token_artifact",
+    "train_tagger": "._token_artifact",
+    "write_conll": "._token_artifact",
+    "TRAIN_TASKS": "._tasks",
     "PUClassifier": "._pu",
     "estimate_class_prior": "._pu",
     "bbe_prior": "._pu",
@@ -45,7 +55,7 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        value = getattr(_import_extra(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'truelabel.learn' has no attribute {name!r}")

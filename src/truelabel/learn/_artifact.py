@@ -28,9 +28,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .._errors import InputError
+from .._numeric import softmax
 from .._types import BoolArray, Float32Array
 from ..report import ReportMixin
-from ._models import forward_numpy, softmax_np, split_rows
+from ._models import forward_numpy, split_rows
 
 __all__ = ["FORMAT", "TrainedModel", "load_model", "predict_table", "train_model"]
 
@@ -202,10 +203,10 @@ class TrainedModel(ReportMixin):
         X = self._inputs(inputs)
         if X.shape[0] == 0:
             return np.zeros((0, len(self.classes)), dtype=np.float32)
-        p = sum(softmax_np(forward_numpy(X, w).astype(np.float64)) for w in self.weights)
+        p = sum(softmax(forward_numpy(X, w).astype(np.float64)) for w in self.weights)
         p = np.asarray(p, dtype=np.float64) / len(self.weights)
         if calibrated and self.temperature != 1.0:
-            p = softmax_np(np.log(np.clip(p, 1e-12, 1.0)) / self.temperature)
+            p = softmax(np.log(np.clip(p, 1e-12, 1.0)) / self.temperature)
         return p.astype(np.float32)
 
     def featurize_frame(self, frame: pd.DataFrame) -> np.ndarray:

@@ -20,19 +20,13 @@ from sklearn.exceptions import NotFittedError as SklearnNotFittedError
 from sklearn.utils.validation import validate_data
 
 from .._errors import InputError, NotFittedError
+from .._numeric import softmax
 from .._types import Float32Array
 from .._validation import Interval, Options, check_params, check_pred_probs, check_random_state
 
-__all__ = ["RobustLogisticRegression", "RobustMLPClassifier", "forward_numpy", "softmax_np"]
+__all__ = ["RobustLogisticRegression", "RobustMLPClassifier", "forward_numpy"]
 
 logger = logging.getLogger(__name__)
-
-
-def softmax_np(z: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in the input's float dtype."""
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
 
 
 def forward_numpy(X: Any, weights: dict[str, np.ndarray]) -> np.ndarray:
@@ -324,7 +318,7 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
         """Class probabilities, shape (N, K), float32; columns follow ``classes_``."""
         self._check_fitted()
         Xc = self._check_X(X, reset=False)
-        probs = [softmax_np(forward_numpy(Xc, w)) for w in self.weights_]
+        probs = [softmax(forward_numpy(Xc, w)) for w in self.weights_]
         return np.asarray(sum(probs) / len(probs), dtype=np.float32)
 
     def predict(self, X: Any) -> np.ndarray:

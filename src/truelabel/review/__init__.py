@@ -11,8 +11,9 @@ Heavy parts (FastAPI, SQLAlchemy) load on first use.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
+
+from .._optional import import_extra as _import_extra
 
 __all__ = [
     "Database",
@@ -40,13 +41,13 @@ _LAZY = {
     "ReviewSettings": ".config",
     "add_user": "._api",
     "build_export": "._export",
-    "cohen_kappa": "._agreement",
+    "cohen_kappa": ".._agreement",
     "create_app": ".main",
     "deactivate_user": "._api",
     "export_review": "._api",
     "import_review": "._api",
     "inclusion_probabilities": "._design",
-    "krippendorff_alpha_nominal": "._agreement",
+    "krippendorff_alpha_nominal": ".._agreement",
     "list_users": "._api",
     "load_run": "._runs",
     "reset_password": "._api",
@@ -59,7 +60,7 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        value = getattr(_import_extra(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'truelabel.review' has no attribute {name!r}")

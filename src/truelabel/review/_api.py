@@ -52,7 +52,7 @@ def import_review(
     floor: float = 0.1,
     power: float = 1.0,
     overlap: int = 1,
-    seed: int = 0,
+    random_state: int = 0,
     texts: str | Path | None = None,
 ) -> crud.ImportResult:
     """Import an audit, aggregate or label run into a review project (idempotent).
@@ -65,7 +65,7 @@ def import_review(
         Created on first import with the run's classes.
     db : str, optional
         Database URL or SQLite path (default ``truelabel.db``).
-    design, budget, floor, power, seed
+    design, budget, floor, power, random_state
         The review queue's sampling design, fixed by the project's first import
         (see :func:`truelabel.review.sample_tasks`).
     overlap : int
@@ -86,7 +86,7 @@ def import_review(
             floor=floor,
             power=power,
             overlap=overlap,
-            random_state=seed,
+            random_state=random_state,
         )
     finally:
         database.dispose()

@@ -19,9 +19,9 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from .._agreement import cohen_kappa, krippendorff_alpha_nominal
 from .._errors import InputError
 from . import security
-from ._agreement import cohen_kappa, krippendorff_alpha_nominal
 from ._design import sample_tasks
 from ._runs import LoadedRun
 from .errors import AuthError, ConflictError, NotFoundError

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ..aggregate import render_aggregate_page, source_charts
+from ..aggregate._report import render_aggregate_page, source_charts
 from ..io import RunDir, check_out_dir
 from ..report import write_report
 from ..sources._votes import VoteArrays

@@ -18,9 +18,6 @@ Stages (each checkpointed, skipped on ``resume=True`` once finished):
 from __future__ import annotations
 
 import logging
-import os
-import platform
-import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,10 +28,18 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ..audit import render_audit_page
-from ..crossfit import plan_model, resolve_learner
-from ..io import RunDir, check_out_dir
-from ..report import write_report
+from .._optional import import_extra
+from ..audit._api import FILTER_BY, _Timer, finish_audit
+from ..crossfit import (
+    CandidateResult,
+    ModelSelection,
+    fold_ids,
+    plan_model,
+    resolve_learner,
+    resolve_text_checks,
+)
+from ..crossfit._select import _nll
+from ..io import Dataset, check_out_dir
 from ._chunks import count_rows, iter_table_chunks, table_columns
 from ._confident import audit_probabilities
 from ._crossfit import crossfit_folds, incremental_cross_val_predict_proba
@@ -47,8 +52,10 @@ __all__ = ["LargeAuditResult", "audit_large"]
 
 logger = logging.getLogger(__name__)
 
-#: rows of the most suspicious items kept, sorted, in ``top_issues.parquet``
+#: rows of the most suspicious items in :attr:`LargeAuditResult.top_issues`
 TOP_ISSUES = 10_000
+#: neighbours per item for the text checks (as :func:`truelabel.audit.audit`'s default)
+N_NEIGHBORS = 10
 #: default vocabulary of ``featurizer="tfidf"`` here: features are stored dense (N, D)
 SCALE_TFIDF_FEATURES = 4096
 
@@ -152,7 +159,7 @@ def _featurize_frame(
 
 
 def _read_dask_frame(path: Path, columns: list[str], chunk_rows: int) -> Any:
-    import dask.dataframe as dd
+    dd = import_extra("dask.dataframe")
 
     from ..io._readers import _format_of
 
@@ -184,7 +191,7 @@ def audit_large(
     vectors_file: str | Path | None = None,
     classes: Sequence[Any] | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     learner: str = "auto",
     n_epochs: int = 3,
     engine: str | Engine = "local",
@@ -222,7 +229,7 @@ def audit_large(
         Precomputed features, memory-mapped.
     classes : sequence, optional
         The class list (default: sorted labels seen).
-    folds, seed : int
+    folds, random_state : int
         Cross-fitting folds and the seed of every random step.
     learner : {"auto", "logistic", "incremental"}
         ``logistic``: the standard end model on in-memory fold copies; ``incremental``:
@@ -310,7 +317,7 @@ def audit_large(
         "vectors_file": str(vectors_file) if vectors_file else None,
         "classes": list(map(str, classes)) if classes is not None else None,
         "folds": folds,
-        "seed": seed,
+        "seed": random_state,
         "learner": learner,
         "n_epochs": n_epochs,
         "chunk_rows": chunk_rows,
@@ -368,6 +375,7 @@ def audit_large(
 
         # ---------------------------------------------------------------- probabilities
         probs_path: Path
+        x_path: Path | None = None
         featurizer_used: str | None = None
         learner_used: str | None = None
         if pred_probs is not None:
@@ -420,7 +428,7 @@ def audit_large(
                         labels,
                         n_classes=k,
                         n_folds=folds,
-                        random_state=seed,
+                        random_state=random_state,
                         engine=eng,
                         class_names=cls,
                         advance=advance,
@@ -440,7 +448,7 @@ def audit_large(
                         n_folds=folds,
                         chunk_rows=rows,
                         n_epochs=n_epochs,
-                        random_state=seed,
+                        random_state=random_state,
                         engine=eng,
                         class_names=cls,
                         out=mm,
@@ -454,55 +462,101 @@ def audit_large(
             checkpoint_fail("crossfit")
 
         # ---------------------------------------------------------------- confident learning
+        # the same passes and filter as the in-memory audit, on chunks of (labels, probs)
         labels_path = runner.stage_dir("labels") / "labels.npy"
+        computed = pred_probs is None
         res = audit_probabilities(
             str(labels_path),
             str(probs_path),
+            filter_by=FILTER_BY["cross-fitted" if computed else "given"],
+            quality_method=None,
             engine=eng,
             max_memory=budget,
             chunk_rows=chunk_rows,
             stages=runner,
         )
         checkpoint_fail("flags")
-        agreement, warnings, reliability = _model_agreement(labels, probs_path, k, res, read_rows)
 
         # ---------------------------------------------------------------- write
-        timings = dict(runner.timings)
-        with RunDir(
-            out_p, kind="audit", overwrite=overwrite, meta={"engine": eng.name, "scale": True}
-        ) as run:
-            t0 = time.perf_counter()
-            top = _write_outputs(
-                run, path, res, labels, probs_path, cls, text if keep_text else None, id, read_rows
-            )
-            timings["write"] = time.perf_counter() - t0
-            summary = _summary(
-                res,
-                cls,
-                n,
-                timings,
-                eng,
-                top,
-                {
-                    "featurizer": featurizer_used,
-                    "learner": learner_used,
-                    "folds": folds,
-                    "seed": seed,
-                    "engine": eng.name,
-                    "max_memory_bytes": budget,
-                    "chunk_rows": res.chunk_rows,
-                    "n_chunks": res.n_chunks,
-                    "pred_probs_given": pred_probs is not None,
-                    "resumed_stages": list(runner.resumed),
-                },
-            )
-            summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
-            summary["model_agreement"], summary["warnings"] = agreement, warnings
-            run.write_json("summary.json", summary)
-            write_report(run, render_audit_page(summary, top, reliability=reliability))
+        # per-item results (N rows) are assembled by the in-memory audit's own code, so the
+        # files, columns and summary keys are those of every engine
+        t0 = time.perf_counter()
+        ids, texts = _read_columns(path, id, text if keep_text else None, read_rows)
+        ds = Dataset(
+            frame=pd.DataFrame(index=pd.RangeIndex(n)),
+            item_id=ids if ids is not None else np.arange(n),
+            text=texts,
+            labels=labels,
+            classes=cls,
+            name=path.name,
+        )
+        X = None
+        if x_path is not None and resolve_text_checks(
+            feature_bytes=int(np.load(x_path, mmap_mode="r").nbytes), memory_budget=budget
+        ):
+            X = np.asarray(np.load(x_path, mmap_mode="r"), dtype=np.float32)
+        timer = _Timer(None)
+        timer.times = {k_: round(v, 4) for k_, v in runner.timings.items()}
+        probs = np.asarray(np.load(probs_path, mmap_mode="r"))
+        extra: dict[str, Any] = {}
+        if computed:
+            # the planner's single candidate, described as the in-memory selection is
+            name = f"{featurizer_used}+{learner_used}"
+            nll = _nll(probs, labels)
+            extra["model_selection"] = ModelSelection(
+                pred_probs=probs,
+                chosen=name,
+                candidates=[
+                    CandidateResult(
+                        name,
+                        "ok",
+                        log_loss_raw=nll,
+                        weight=1.0,
+                        seconds=runner.timings.get("featurize", 0.0)
+                        + runner.timings.get("crossfit", 0.0),
+                        note=f"engine {eng.name}: the planner's one candidate",
+                    )
+                ],
+                features_name=featurizer_used if X is not None else None,
+                log_loss=nll,
+            ).describe()
+        result = finish_audit(
+            ds,
+            probs,
+            rows=np.arange(n),
+            judged=np.ones(n, dtype=bool),
+            computed=computed,
+            X=X,
+            fold_ids=fold_ids(labels, folds, random_state) if computed else None,
+            random_state=random_state,
+            n_neighbors=N_NEIGHBORS,
+            calibrate=computed,
+            timer=timer,
+            settings={
+                "featurizer": featurizer_used,
+                "folds": folds,
+                "seed": random_state,
+                "end_model": learner_used,
+                "pred_probs_given": not computed,
+                "text_checks": X is not None,
+                "model_plan": plan.describe(),
+                "engine": eng.name,
+                "max_memory_bytes": budget,
+                "chunk_rows": res.chunk_rows,
+                "n_chunks": res.n_chunks,
+                "resumed_stages": list(runner.resumed),
+            },
+            extra_summary=extra,
+        )
+        result.summary["timings_s"]["write"] = round(time.perf_counter() - t0, 3)
+        result.summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
+        result.save(out_p, overwrite=overwrite)
         runner.cleanup()
         return LargeAuditResult(
-            out=out_p, summary=summary, top_issues=top, resumed_stages=list(runner.resumed)
+            out=out_p,
+            summary=result.summary,
+            top_issues=result.issues.head(TOP_ISSUES).reset_index(drop=True),
+            resumed_stages=list(runner.resumed),
         )
     except InputError:
         runner.cleanup()  # bad input: nothing worth resuming (a fixed input is a new run)
@@ -512,43 +566,18 @@ def audit_large(
             eng.close()
 
 
-def _model_agreement(
-    labels: np.ndarray, probs_path: Path, k: int, res: Any, chunk_rows: int
-) -> tuple[dict[str, float], list[str], dict[str, Any]]:
-    """The model's agreement with the labels (argmax chunk by chunk), the near-chance
-    warning of :func:`truelabel.audit.audit`, and the reliability bins of the
-    probabilities against the labels (summed over chunks, for the report)."""
-    from ..audit._health import agreement_from_predictions, near_chance_warning
-    from ..calibrate import ReliabilityDiagram, reliability_diagram
-    from ._chunks import iter_array_chunks
-
-    probs = np.load(probs_path, mmap_mode="r")
-    pred = np.empty(labels.shape[0], dtype=np.int64)
-    n_bins = 10
-    count = np.zeros(n_bins, dtype=np.int64)
-    s_conf = np.zeros(n_bins)
-    s_acc = np.zeros(n_bins)
-    for lo, block in iter_array_chunks(probs, chunk_rows):
-        b = np.asarray(block, dtype=np.float64)
-        pred[lo : lo + b.shape[0]] = b.argmax(axis=1)
-        d = reliability_diagram(
-            (b / b.sum(axis=1, keepdims=True)).astype(np.float32),
-            labels[lo : lo + b.shape[0]],
-            n_bins=n_bins,
-        )
-        count += d.count
-        s_conf += np.nan_to_num(d.confidence) * d.count
-        s_acc += np.nan_to_num(d.accuracy) * d.count
-    with np.errstate(invalid="ignore", divide="ignore"):
-        merged = ReliabilityDiagram(
-            np.linspace(0.0, 1.0, n_bins + 1),
-            np.where(count > 0, s_conf / np.maximum(count, 1), np.nan),
-            np.where(count > 0, s_acc / np.maximum(count, 1), np.nan),
-            count,
-        )
-    agreement = agreement_from_predictions(labels, pred, k)
-    warning = near_chance_warning(agreement, float(res.noise.noise_rate))
-    return agreement, [warning] if warning else [], merged.to_dict()
+def _read_columns(
+    path: Path, id_col: str | None, text: str | None, read_rows: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The id and text columns of the whole table (read in chunks), or None."""
+    cols = [c for c in (id_col, text) if c]
+    if not cols:
+        return None, None
+    parts = list(iter_table_chunks(path, columns=cols, chunk_rows=read_rows))
+    df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    ids = df[id_col].to_numpy() if id_col else None
+    texts = df[text].fillna("").astype(str).to_numpy(dtype=object) if text else None
+    return ids, texts
 
 
 def _featurize_stage(
@@ -606,123 +635,3 @@ def _featurize_stage(
         advance(int(lengths[i]))
         fut.release()
     return {"dim": dim, "n_partitions": len(parts)}
-
-
-def _write_outputs(
-    run: RunDir,
-    path: Path,
-    res: Any,
-    labels: np.ndarray,
-    probs_path: Path,
-    cls: list[Any],
-    text: str | None,
-    id_col: str | None,
-    read_rows: int,
-) -> pd.DataFrame:
-    """Partitioned issues Parquet (row order), the sorted top issues, pred_probs.npy."""
-    probs = np.load(probs_path, mmap_mode="r")
-    names = np.asarray(cls, dtype=object)
-    cols = [c for c in (id_col, text) if c]
-    q = np.asarray(res.label_quality)
-    flag = np.asarray(res.is_label_issue)
-    sugg = np.asarray(res.suggested_label)
-    # the TOP_ISSUES most suspicious rows: flagged first, then by quality ascending
-    key = q.astype(np.float64) - flag * 2.0
-    m = min(TOP_ISSUES, key.shape[0])
-    top_idx = np.argpartition(key, m - 1)[:m] if m < key.shape[0] else np.arange(m)
-    top_idx = top_idx[np.lexsort((top_idx, key[top_idx]))]
-    top_rows: list[pd.DataFrame] = []
-    chunks = iter_table_chunks(path, columns=cols, chunk_rows=read_rows) if cols else None
-    part = 0
-    for lo in range(0, labels.shape[0], read_rows):
-        hi = min(lo + read_rows, labels.shape[0])
-        src = next(chunks) if chunks is not None else None
-        rows = np.arange(lo, hi)
-        lab = labels[lo:hi]
-        pb = np.asarray(probs[lo:hi])
-        df = pd.DataFrame(
-            {
-                "item_id": src[id_col].to_numpy() if (src is not None and id_col) else rows,
-                "row": rows,
-            }
-        )
-        if src is not None and text:
-            df["text"] = src[text].to_numpy()
-        df["given_label"] = names[lab]
-        df["suggested_label"] = names[sugg[lo:hi]]
-        df["given_prob"] = pb[np.arange(hi - lo), lab].astype(np.float32)
-        df["suggested_prob"] = pb[np.arange(hi - lo), sugg[lo:hi]].astype(np.float32)
-        df["label_quality"] = q[lo:hi]
-        df["is_label_issue"] = flag[lo:hi]
-        run.write_parquet(f"issues/part-{part:05d}.parquet", df)
-        part += 1
-        sel = top_idx[(top_idx >= lo) & (top_idx < hi)]
-        if sel.size:
-            top_rows.append(df.iloc[sel - lo])
-    top = pd.concat(top_rows) if top_rows else pd.DataFrame()
-    if len(top):
-        order = np.lexsort(
-            (
-                top["row"].to_numpy(),
-                top["label_quality"].to_numpy() - top["is_label_issue"].to_numpy() * 2.0,
-            )
-        )
-        top = top.iloc[order].reset_index(drop=True)
-    run.write_parquet("top_issues.parquet", top)
-    dst = run.file("pred_probs.npy")
-    shutil.copyfile(probs_path, dst)
-    return top
-
-
-def _summary(
-    res: Any,
-    cls: list[Any],
-    n: int,
-    timings: dict[str, float],
-    eng: Engine,
-    top: pd.DataFrame,
-    settings: dict[str, Any],
-) -> dict[str, Any]:
-    import sklearn
-
-    from .. import __version__
-
-    names = [str(c) for c in cls]
-    noise = res.noise
-    try:
-        import psutil
-
-        peak = psutil.Process(os.getpid()).memory_info().rss
-    except ImportError:  # pragma: no cover
-        peak = None
-    return {
-        "n": int(n),
-        "n_classes": len(names),
-        "classes": names,
-        "noise_rate": float(noise.noise_rate),
-        "noise_rate_per_class": dict(
-            zip(names, np.asarray(noise.noise_rate_per_class).tolist(), strict=True)
-        ),
-        "noise_matrix": {
-            "meaning": "noise_matrix[i][j] = P(given label = classes[i] | true label = classes[j])",
-            "values": np.asarray(noise.noise_matrix, dtype=float).round(5).tolist(),
-        },
-        "prior": dict(
-            zip(names, np.asarray(noise.prior, dtype=float).round(5).tolist(), strict=True)
-        ),
-        "counts": {"label_error": int(np.asarray(res.is_label_issue).sum())},
-        "settings": settings,
-        "timings_s": {k: round(v, 3) for k, v in timings.items()},
-        "rss_bytes_at_end": peak,
-        "outputs": {
-            "issues": "issues/part-*.parquet (one row per item, in input order)",
-            "top_issues": f"top_issues.parquet ({len(top)} rows, most suspicious first)",
-            "pred_probs": "pred_probs.npy",
-        },
-        "versions": {
-            "truelabel": __version__,
-            "numpy": np.__version__,
-            "scikit-learn": sklearn.__version__,
-            "python": platform.python_version(),
-        },
-    }

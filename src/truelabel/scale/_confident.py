@@ -34,9 +34,11 @@ from ..audit._confident_joint import (
 from ..audit._filter import (
     FILTER_STRATEGIES,
     _check_options,
+    _class_cells,
+    _class_slices,
     _given_is_argmax,
     _prune_counts_from_joint,
-    _top_n,
+    _prune_targets,
 )
 from ..audit._noise import NoiseEstimate, _noise_from_joint
 from ..audit._scores import (
@@ -176,14 +178,6 @@ def _joint_counts(
 Cells = dict[tuple[int, int], tuple[np.ndarray, np.ndarray]]
 
 
-def _chunk_top(values: np.ndarray, index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """One chunk's ``n`` largest values, selected by the audit's own ``_top_n``."""
-    if values.shape[0] <= n:
-        return values, index
-    keep = _top_n(values, n)
-    return values[keep], index[keep]
-
-
 def _keep_top(values: np.ndarray, index: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """The ``n`` largest values; exact ties broken by the lowest index."""
     if values.shape[0] <= n:
@@ -201,38 +195,17 @@ def _keep_top(values: np.ndarray, index: np.ndarray, n: int) -> tuple[np.ndarray
 def _cell_candidates(
     chunk: dict[str, np.ndarray], lo: int, hi: int, n_prune: IntArray, by: str
 ) -> Cells:
-    """Per cell, this chunk's top candidates for pruning.
-
-    ``n_prune`` is indexed ``[true, given]`` (as audit's prune-count matrix). For
-    ``by="noise_rate"``, cell ``(j, c)`` ranks items given ``c`` by ``p_j - p_c``; for
-    ``by="class"``, cell ``(c, c)`` ranks items given ``c`` by ``-p_c``.
-    """
+    """Per cell, this chunk's top candidates for pruning: the in-memory audit's own
+    selection (:func:`truelabel.audit._filter._class_cells`) on the chunk's rows, with
+    global row numbers, to be merged across chunks by :func:`_merge_cells`."""
     labs = np.asarray(chunk["labels"]).astype(np.int64, copy=False)
     probs = chunk["pred_probs"]
-    k = probs.shape[1]
+    order, bounds = _class_slices(labs, probs.shape[1])
     out: Cells = {}
-    order = np.argsort(labs, kind="stable")
-    bounds = np.zeros(k + 1, dtype=np.int64)
-    np.cumsum(np.bincount(labs, minlength=k), out=bounds[1:])
-    for c in range(k):
+    for c in range(probs.shape[1]):
         idx = order[bounds[c] : bounds[c + 1]]
-        if idx.shape[0] == 0:
-            continue
-        gidx = idx.astype(np.int64) + lo
-        if by == "class":
-            n = int(n_prune[c])
-            if n <= 0:
-                continue
-            own = probs[idx, c].astype(np.float64)
-            out[(c, c)] = _chunk_top(-own, gidx, n)
-            continue
-        rows = probs[idx].astype(np.float64)
-        own = rows[:, c]
-        for j in range(k):
-            n = int(n_prune[j, c])
-            if j == c or n <= 0:
-                continue
-            out[(j, c)] = _chunk_top(rows[:, j] - own, gidx, n)
+        for key, (values, pos) in _class_cells(probs, idx, c, n_prune, by).items():
+            out[key] = (values, idx[pos].astype(np.int64) + lo)
     return out
 
 
@@ -487,14 +460,9 @@ def _flag(
     if filter_by in ("confident_learning", "predicted_neq_given"):
         return np.concatenate(eng.map(_simple_mask, data, filter_by, thresholds, advance=advance))
     pcm = _prune_counts_from_joint(cal, frac_noise, min_per_class)
-    small = counts <= min_per_class  # classes too small to prune
 
     def select(by: str) -> BoolArray:
-        if by == "class":
-            n_prune = np.where(small, 0, counts - pcm.diagonal()).astype(np.int64)
-        else:
-            n_prune = np.where(small[None, :], 0, pcm).astype(np.int64)
-            np.fill_diagonal(n_prune, 0)
+        n_prune = _prune_targets(pcm, counts, min_per_class, by)
         mask = np.zeros(n, dtype=bool)
         if not n_prune.any():
             return mask

@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, clone
-from sklearn.model_selection import StratifiedKFold
 
 from .._errors import InputError
 from .._types import Float32Array, IntArray, RandomState
-from .._validation import check_labels, check_random_state
-from ..crossfit import check_foldable, default_end_model
+from .._validation import check_random_state
+from ..crossfit import default_end_model
+from ..crossfit._crossfit import fit_fold, plan_folds
 from ._engine import Engine
 
 __all__ = [
@@ -48,32 +48,6 @@ def _proba_full(model: Any, X: np.ndarray, k: int) -> np.ndarray:
     out = np.zeros((p.shape[0], k), dtype=np.float64)
     out[:, np.asarray(model.classes_)] = p
     return out
-
-
-def _fit_fold(
-    X: np.ndarray | str,
-    labels: IntArray,
-    tr: IntArray,
-    te: IntArray,
-    base: BaseEstimator,
-    seed: int,
-    k: int,
-) -> np.ndarray:
-    """Fit one fold's model on rows ``tr`` and predict rows ``te`` (runs on a worker)."""
-    Xa = _open_X(X)
-    model = clone(base)
-    if "random_state" in model.get_params():
-        model.set_params(random_state=seed)
-    model.fit(np.asarray(Xa[tr]), labels[tr])
-    return _proba_full(model, np.asarray(Xa[te]), k)
-
-
-def _splits(labels: IntArray, n_folds: int, random_state: RandomState) -> tuple[int, list[Any]]:
-    """The folds and seed :func:`truelabel.crossfit.cross_val_predict_proba` uses."""
-    rng = check_random_state(random_state)
-    seed = int(rng.integers(0, 2**31 - 1))
-    skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
-    return seed, list(skf.split(np.zeros(labels.shape[0]), labels))
 
 
 def crossfit_folds(
@@ -105,35 +79,33 @@ def crossfit_folds(
     -------
     pred_probs : ndarray of shape (N, K), float32
     """
-    labels = check_labels(labels)
-    n = labels.shape[0]
     Xa = _open_X(X)
-    if Xa.shape[0] != n:
-        raise InputError(f"X has {Xa.shape[0]} rows but labels has {n}.")
-    if n_folds < 2:
-        raise InputError(f"--folds must be at least 2; got {n_folds}.")
-    k = int(n_classes if n_classes is not None else labels.max() + 1)
-    check_foldable(labels, k, n_folds, class_names)
-    seed, folds = _splits(labels, n_folds, random_state)
+    labels, k, seed, fold = plan_folds(
+        Xa.shape[0],
+        labels,
+        n_classes=n_classes,
+        n_folds=n_folds,
+        random_state=random_state,
+        class_names=class_names,
+    )
     base = estimator if estimator is not None else default_end_model(seed)
-    out = np.zeros((n, k), dtype=np.float32)
+    out = np.zeros((labels.shape[0], k), dtype=np.float32)
     client = getattr(engine, "client", None)
     if client is None:
-        for tr, te in folds:
-            out[te] = _fit_fold(Xa, labels, tr, te, base, seed, k)
-            if advance is not None:
-                advance(1)
+        parts: Any = (fit_fold(Xa, labels, fold, i, base, seed, k) for i in range(n_folds))
     else:
         Xref: Any = str(X) if isinstance(X, str | Path) else client.scatter(Xa, broadcast=True)
         lab_f = client.scatter(labels, broadcast=True)
+        fold_f = client.scatter(fold, broadcast=True)
         futures = [
-            client.submit(_fit_fold, Xref, lab_f, tr, te, base, seed, k, pure=False)
-            for tr, te in folds
+            client.submit(fit_fold, Xref, lab_f, fold_f, i, base, seed, k, pure=False)
+            for i in range(n_folds)
         ]
-        for (_, te), fut in zip(folds, futures, strict=True):
-            out[te] = fut.result()
-            if advance is not None:
-                advance(1)
+        parts = (f.result() for f in futures)
+    for i, part in enumerate(parts):
+        out[fold == i] = part
+        if advance is not None:
+            advance(1)
     out /= out.sum(axis=1, keepdims=True)
     return out
 
@@ -145,14 +117,6 @@ def default_incremental_model(random_state: int = 0) -> BaseEstimator:
     binary model per class sample by sample; any classifier with ``partial_fit`` works.
     """
     return MinibatchLogisticRegression(random_state=random_state)
-
-
-def _fold_ids(labels: IntArray, n_folds: int, random_state: RandomState) -> tuple[int, np.ndarray]:
-    seed, folds = _splits(labels, n_folds, random_state)
-    ids = np.empty(labels.shape[0], dtype=np.int8)
-    for f, (_, te) in enumerate(folds):
-        ids[te] = f
-    return seed, ids
 
 
 def _train_fold_incremental(
@@ -222,18 +186,18 @@ def incremental_cross_val_predict_proba(
     -------
     pred_probs : ndarray of shape (N, K), float32
     """
-    labels = check_labels(labels)
-    n = labels.shape[0]
-    Xa = _open_X(X)
-    if Xa.shape[0] != n:
-        raise InputError(f"X has {Xa.shape[0]} rows but labels has {n}.")
-    if n_folds < 2:
-        raise InputError(f"--folds must be at least 2; got {n_folds}.")
     if n_epochs < 1 or chunk_rows < 1:
         raise InputError(f"n_epochs and chunk_rows must be >= 1; got {n_epochs}, {chunk_rows}.")
-    k = int(n_classes if n_classes is not None else labels.max() + 1)
-    check_foldable(labels, k, n_folds, class_names)
-    seed, fold_ids = _fold_ids(labels, n_folds, random_state)
+    Xa = _open_X(X)
+    labels, k, seed, fold_ids = plan_folds(
+        Xa.shape[0],
+        labels,
+        n_classes=n_classes,
+        n_folds=n_folds,
+        random_state=random_state,
+        class_names=class_names,
+    )
+    n = labels.shape[0]
     base = estimator if estimator is not None else default_incremental_model(seed)
     if not hasattr(base, "partial_fit"):
         raise InputError(

@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from .._errors import ConvergenceWarning, InputError, NotFittedError
+from .._errors import InputError, NotFittedError
 from .._types import Float32Array, IntArray
 from .._validation import Interval, Options, check_params
 from ..aggregate import DawidSkene, OneCoinDawidSkene
@@ -59,6 +58,7 @@ class _Layout:
     n_sources: int
     n_classes: int
     cache_key: str | None = None
+    n_true: int | None = None
 
     def items_of(self, lo: int) -> tuple[int, int]:
         i = bisect.bisect_right(self.vote_splits, lo) - 1
@@ -127,17 +127,18 @@ def _posterior(
     for items without votes, exactly as the in-memory model starts. The E-step uses the
     label model's own sparse products (:mod:`truelabel.aggregate._base`).
     """
-    from ..aggregate._base import _log_lik, _mv_posterior, _softmax_rows
+    from .._numeric import softmax_with_lse
+    from ..aggregate._base import _log_lik, _mv_posterior
 
     A = _vote_matrix_of(chunk, lo, layout)
     ilo, ihi = layout.items_of(lo)
     if log_conf is None:
-        post = _mv_posterior(A, layout.n_sources, layout.n_classes)
+        post = _mv_posterior(A, layout.n_sources, layout.n_classes, n_true=layout.n_true)
         lse = np.zeros(ihi - ilo)
     else:
         assert log_prior is not None
         ll = _log_lik(A, log_conf) + log_prior
-        post, lse = _softmax_rows(ll)
+        post, lse = softmax_with_lse(ll)
         if gold is not None:
             g = gold[ilo:ihi]
             gi = np.flatnonzero(g >= 0)
@@ -241,16 +242,157 @@ def load_vote_store(folder: str | Path) -> dict[str, Any]:
     return {"meta": meta, "arrays": arrays, "gold": np.load(p / "gold.npy")}
 
 
-# --------------------------------------------------------------------------- the model
+# --------------------------------------------------------------------------- the EM on an engine
+
+
+def chunk_votes_for(n_classes: int, max_memory: str | int | None, chunk_votes: int | None) -> int:
+    """Votes per chunk: ``chunk_votes``, else what the memory budget allows."""
+    if chunk_votes is not None:
+        return int(chunk_votes)
+    per_vote = 8 * (4 * n_classes + 6)  # per-vote temporaries of one chunk, float64
+    return chunk_rows_for(parse_memory(max_memory), per_vote)
+
+
+def fit_em(
+    model: Any,
+    data: ChunkedArrays,
+    layout: _Layout,
+    gold: IntArray,
+    engine: str | Engine,
+    *,
+    scheduler: str | None = None,
+) -> int:
+    """Fit ``model`` (a :class:`truelabel.aggregate.DawidSkene` or subclass) by its own EM
+    loop (best iterate, history, convergence, ``class_prior``, SQUAREM) with every E-step a
+    map-sum over the vote chunks; sets the model's fitted attributes and returns the number
+    of chunks. The state between steps is the M-step statistics, not the posterior, which
+    is computed once at the end from the best parameters."""
+    gold_arg = gold if (gold >= 0).any() else None
+    eng = make_engine(engine, scheduler=scheduler)
+    try:
+        counts, post_sum, _ = eng.map_sum(_em_chunk, data, layout, None, None, gold_arg)
+
+        def m_step(stats: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+            return model._params_from_stats(stats[0], stats[1])  # type: ignore[no-any-return]
+
+        def e_step(log_conf: np.ndarray, log_prior: np.ndarray) -> tuple[Any, float]:
+            c, ps, total = eng.map_sum(
+                _em_chunk, data, layout, log_conf, np.ravel(log_prior)[None, :], gold_arg
+            )
+            return (c, ps), float(total)
+
+        best, history, converged, n_iter = model._em_loop(m_step, e_step, (counts, post_sum))
+        _, _, log_conf, log_prior = best
+        post = np.concatenate(
+            eng.map(
+                _posterior_chunk, data, layout, log_conf, np.ravel(log_prior)[None, :], gold_arg
+            )
+        ).astype(np.float64)
+    finally:
+        eng.forget(data)
+        if layout.cache_key:
+            client = getattr(eng, "client", None)
+            if client is not None:
+                client.run(_drop_cache, layout.cache_key)
+            _drop_cache(layout.cache_key)
+        if not isinstance(engine, Engine):
+            eng.close()
+    post /= post.sum(axis=1, keepdims=True)
+    model._store_em(best, history, converged, n_iter, posterior=post)
+    return data.n_chunks
+
+
+def split_votes(
+    votes: VoteArrays | str | Path,
+    gold: IntArray | None,
+    *,
+    chunk_votes: int | None = None,
+    max_memory: str | int | None = None,
+) -> tuple[ChunkedArrays, _Layout, dict[str, Any], IntArray]:
+    """Votes (in memory, gold votes already removed, or a vote-store folder) sorted by item
+    and cut into chunks at item boundaries: ``(chunks, layout, meta, gold)``."""
+    data, meta, g = _prepare(votes, gold)
+    s, k = meta["n_sources"], meta["n_classes"]
+    chunk = chunk_votes_for(k, max_memory, chunk_votes)
+    arr = data.arrays["item"]
+    item = np.load(arr, mmap_mode="r") if isinstance(arr, str | Path) else arr
+    layout = _layout(np.asarray(item), meta["n_items"], chunk, s, k)
+    n_true = int(meta.get("n_true", k))
+    cache_key = None
+    # keep each chunk's vote matrix between EM steps when all of them fit the budget
+    # (about 16 bytes a vote); otherwise rebuild them every step
+    if data.n_rows * 16 <= parse_memory(max_memory) // 2:
+        import uuid
+
+        cache_key = uuid.uuid4().hex
+    layout = _Layout(layout.vote_splits, layout.item_splits, s, k, cache_key, n_true)
+    return ChunkedArrays(data.arrays, chunk, layout.vote_splits), layout, meta, g
+
+
+def fit_on_engine(model: Any, votes: VoteArrays, gold: IntArray) -> None:
+    """``DawidSkene(engine=...)._fit``: the model's EM over chunks of ``votes`` (gold-free)."""
+    data, layout, _, g = split_votes(votes, gold, chunk_votes=getattr(model, "chunk_votes", None))
+    fit_em(model, data, layout, g, model.engine)
+
+
+def _prepare(
+    votes: VoteArrays | str | Path, gold: IntArray | None
+) -> tuple[ChunkedArrays, dict[str, Any], IntArray]:
+    if isinstance(votes, str | Path):
+        store = load_vote_store(votes)
+        meta, arrays, g = store["meta"], store["arrays"], np.asarray(store["gold"])
+        item = np.load(arrays["item"], mmap_mode="r")
+        if item.shape[0] > 1 and (np.diff(item[: min(item.shape[0], 1_000_000)]) < 0).any():
+            raise InputError(f"{votes}: item.npy is not sorted; write it with save_vote_store.")
+        data = ChunkedArrays(dict(arrays), max(1, item.shape[0]))
+    else:
+        v = check_votes(votes)
+        g = v.gold_labels()
+        plain = v.without_gold()
+        order = np.argsort(plain.item, kind="stable")
+        arrays_m: dict[str, Any] = {
+            "item": plain.item[order],
+            "source": plain.source[order],
+            "label": plain.label[order],
+        }
+        if plain.weight is not None:
+            arrays_m["weight"] = plain.weight[order]
+        meta = {
+            "n_items": v.n_items,
+            "n_sources": v.n_sources,
+            "n_classes": v.n_classes,
+            "n_true": int(v.info.get("n_true_classes", v.n_classes)),
+            "classes": list(v.classes),
+            "is_gold_source": v.is_gold_source.tolist(),
+        }
+        data = ChunkedArrays(arrays_m, max(1, plain.n_votes))
+    if gold is not None:
+        arr = np.asarray(gold)
+        if arr.shape != (meta["n_items"],) or arr.dtype.kind not in "iu":
+            raise InputError(
+                f"gold must be integer class codes of shape ({meta['n_items']},) with -1 for "
+                f"items without gold; got shape {arr.shape}, dtype {arr.dtype}."
+            )
+        if arr.size and arr.max() >= meta["n_classes"]:
+            raise InputError(
+                f"gold holds class code {int(arr.max())} but there are only "
+                f"{meta['n_classes']} classes."
+            )
+        g = np.where(arr >= 0, arr, g).astype(np.int64)
+    if data.n_rows == 0:
+        raise InputError("there are no votes to aggregate.")
+    return data, meta, np.asarray(g, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- compatibility
 
 
 class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
-    """Dawid–Skene fitted by EM whose every step is a reduction over vote chunks.
+    """``DawidSkene(engine=...)`` that also reads a vote-store folder (compatibility name).
 
-    Gives the same fit as :class:`truelabel.aggregate.DawidSkene` (or
-    :class:`~truelabel.aggregate.OneCoinDawidSkene`) with the same parameters, with
-    memory bounded by one chunk of votes plus the ``(n_items, K)`` posterior at the end,
-    or on a Dask cluster.
+    The fit is :class:`truelabel.aggregate.DawidSkene`'s own EM loop run over vote chunks
+    (:func:`fit_em`); this class only adds the model choice by name, the vote store and the
+    chunk size from a memory budget.
 
     Parameters
     ----------
@@ -260,7 +402,8 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
     max_iter, tol, smoothing : optional
         As in :class:`truelabel.aggregate.DawidSkene`; ``None`` keeps the model's default.
     model_params : dict, optional
-        Further parameters of the model (e.g. ``{"pooling": 7.0}``).
+        Further parameters of the model (e.g. ``{"pooling": 7.0}``, ``class_prior``,
+        ``acceleration``).
     engine : {"local", "dask"} or Engine
     scheduler : str, optional
         ``tcp://HOST:PORT`` of a Dask scheduler; a local cluster when omitted.
@@ -332,25 +475,9 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
         -------
         self
         """
-        check_params(self)
-        data, meta, g = self._prepare(votes, gold)
-        s, k = meta["n_sources"], meta["n_classes"]
-        per_vote = 8 * (4 * k + 6)  # per-vote temporaries of one chunk, float64
-        chunk = self.chunk_votes or chunk_rows_for(parse_memory(self.max_memory), per_vote)
-        item = (
-            np.load(data.arrays["item"], mmap_mode="r")
-            if isinstance(data.arrays["item"], str)
-            else data.arrays["item"]
-        )
-        layout = _layout(np.asarray(item), meta["n_items"], chunk, s, k)
-        # keep each chunk's vote matrix between EM steps when all of them fit the budget
-        # (about 16 bytes a vote); otherwise rebuild them every step
-        if data.n_rows * 16 <= parse_memory(self.max_memory) // 2:
-            import uuid
+        from ..aggregate._base import _prior_param
 
-            layout = _Layout(layout.vote_splits, layout.item_splits, s, k, uuid.uuid4().hex)
-        data = ChunkedArrays(data.arrays, chunk, layout.vote_splits)
-        gold_arg = g if (g >= 0).any() else None
+        check_params(self)
         given: dict[str, Any] = {
             "max_iter": self.max_iter,
             "tol": self.tol,
@@ -360,70 +487,26 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
             **{k: v for k, v in given.items() if v is not None}, **(self.model_params or {})
         )
         check_params(inner)
-        max_iter, tol = int(inner.max_iter), float(inner.tol)
-        eng = make_engine(self.engine, scheduler=self.scheduler)
-        alpha = float(inner.smoothing)
-        try:
-            counts, post_sum, _ = eng.map_sum(_em_chunk, data, layout, None, None, gold_arg)
-            best: tuple[float, np.ndarray, np.ndarray] | None = None
-            prev = -np.inf
-            history: list[float] = []
-            converged = False
-            n_iter = 0
-            for it in range(1, max_iter + 1):
-                n_iter = it
-                log_conf = inner._m_step(np.asarray(counts))
-                prior = np.asarray(post_sum, dtype=np.float64) + alpha
-                prior /= prior.sum()
-                log_prior = np.log(prior)[None, :]
-                counts, post_sum, total = eng.map_sum(
-                    _em_chunk, data, layout, log_conf, log_prior, gold_arg
-                )
-                total = float(total)
-                history.append(total)
-                if best is None or total > best[0]:
-                    best = (total, log_conf, prior)
-                if abs(total - prev) <= tol * max(1.0, abs(total)):
-                    converged = True
-                    break
-                prev = total
-            assert best is not None
-            total, log_conf, prior = best
-            post = np.concatenate(
-                eng.map(_posterior_chunk, data, layout, log_conf, np.log(prior)[None, :], gold_arg)
-            ).astype(np.float64)
-        finally:
-            eng.forget(data)
-            if layout.cache_key:
-                client = getattr(eng, "client", None)
-                if client is not None:
-                    client.run(_drop_cache, layout.cache_key)
-                _drop_cache(layout.cache_key)
-            if not isinstance(self.engine, Engine):
-                eng.close()
-        post /= post.sum(axis=1, keepdims=True)
-        self.posterior_ = post.astype(np.float32)
+        data, layout, meta, g = split_votes(
+            votes, gold, chunk_votes=self.chunk_votes, max_memory=self.max_memory
+        )
+        k = int(meta.get("n_true", meta["n_classes"]))
+        inner._class_prior = _prior_param(getattr(inner, "class_prior", None), k)
+        self.n_chunks_ = fit_em(inner, data, layout, g, self.engine, scheduler=self.scheduler)
+        conf = np.array(inner.confusion_, dtype=np.float32)
+        conf[np.asarray(meta["is_gold_source"], dtype=bool)] = np.eye(
+            k, meta["n_classes"], dtype=np.float32
+        )
+        self.posterior_ = inner.posterior_
         self.labels_ = np.argmax(self.posterior_, axis=1).astype(np.int64)
-        conf = np.exp(log_conf).astype(np.float32)
-        conf[np.asarray(meta["is_gold_source"], dtype=bool)] = np.eye(k, dtype=np.float32)
         self.confusion_ = conf
-        self.prior_ = prior.astype(np.float32)
-        self.classes_ = np.asarray(meta["classes"], dtype=object)
+        self.prior_ = inner.prior_
+        self.classes_ = np.asarray(meta["classes"], dtype=object)[:k]
         self.gold_ = g
-        self.n_iter_ = n_iter
-        self.converged_ = converged
-        self.log_likelihood_ = total
-        self.log_likelihood_history_ = np.asarray(history)
-        self.n_chunks_ = data.n_chunks
-        if not converged:
-            warnings.warn(
-                f"ChunkedDawidSkene stopped after max_iter={max_iter} iterations with a "
-                f"log-likelihood change above tol={tol:g}; using the best iterate "
-                f"(log-likelihood {total:.4f}). Raise max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        logger.info("ChunkedDawidSkene: %d iterations over %d chunks", n_iter, data.n_chunks)
+        self.n_iter_ = inner.n_iter_
+        self.converged_ = inner.converged_
+        self.log_likelihood_ = inner.log_likelihood_
+        self.log_likelihood_history_ = inner.log_likelihood_history_
         return self
 
     def predict_proba(self) -> Float32Array:
@@ -431,50 +514,3 @@ class ChunkedDawidSkene(BaseEstimator):  # type: ignore[misc]
         if not hasattr(self, "posterior_"):
             raise NotFittedError("This ChunkedDawidSkene is not fitted yet; call fit(votes) first.")
         return np.asarray(self.posterior_)
-
-    def _prepare(
-        self, votes: VoteArrays | str | Path, gold: IntArray | None
-    ) -> tuple[ChunkedArrays, dict[str, Any], IntArray]:
-        if isinstance(votes, str | Path):
-            store = load_vote_store(votes)
-            meta, arrays, g = store["meta"], store["arrays"], np.asarray(store["gold"])
-            item = np.load(arrays["item"], mmap_mode="r")
-            if item.shape[0] > 1 and (np.diff(item[: min(item.shape[0], 1_000_000)]) < 0).any():
-                raise InputError(f"{votes}: item.npy is not sorted; write it with save_vote_store.")
-            data = ChunkedArrays(dict(arrays), max(1, item.shape[0]))
-        else:
-            v = check_votes(votes)
-            g = v.gold_labels()
-            plain = v.without_gold()
-            order = np.argsort(plain.item, kind="stable")
-            arrays_m: dict[str, Any] = {
-                "item": plain.item[order],
-                "source": plain.source[order],
-                "label": plain.label[order],
-            }
-            if plain.weight is not None:
-                arrays_m["weight"] = plain.weight[order]
-            meta = {
-                "n_items": v.n_items,
-                "n_sources": v.n_sources,
-                "n_classes": v.n_classes,
-                "classes": list(v.classes),
-                "is_gold_source": v.is_gold_source.tolist(),
-            }
-            data = ChunkedArrays(arrays_m, max(1, plain.n_votes))
-        if gold is not None:
-            arr = np.asarray(gold)
-            if arr.shape != (meta["n_items"],) or arr.dtype.kind not in "iu":
-                raise InputError(
-                    f"gold must be integer class codes of shape ({meta['n_items']},) with -1 for "
-                    f"items without gold; got shape {arr.shape}, dtype {arr.dtype}."
-                )
-            if arr.size and arr.max() >= meta["n_classes"]:
-                raise InputError(
-                    f"gold holds class code {int(arr.max())} but there are only "
-                    f"{meta['n_classes']} classes."
-                )
-            g = np.where(arr >= 0, arr, g).astype(np.int64)
-        if data.n_rows == 0:
-            raise InputError("there are no votes to aggregate.")
-        return data, meta, np.asarray(g, dtype=np.int64)

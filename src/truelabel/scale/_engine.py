@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .._errors import InputError
+from .._optional import import_extra
 
 __all__ = [
     "ENGINES",
@@ -283,12 +284,8 @@ class DaskEngine(Engine):
         if client is not None:
             self.client = client
             return
-        try:
-            from distributed import Client, LocalCluster
-        except ImportError as exc:  # pragma: no cover - dask is a dependency
-            raise InputError(
-                "engine='dask' needs dask.distributed; pip install 'dask[distributed]'."
-            ) from exc
+        distributed = import_extra("distributed")  # absent: one line naming truelabel[dask]
+        Client, LocalCluster = distributed.Client, distributed.LocalCluster
         if scheduler is not None:
             if not str(scheduler).startswith(("tcp://", "tls://", "inproc://", "ws://", "wss://")):
                 raise InputError(

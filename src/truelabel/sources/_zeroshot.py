@@ -27,10 +27,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from .._agreement import cohen_kappa
 from .._errors import InputError, NotFittedError
+from .._numeric import softmax
 from .._types import Float32Array, IntArray, RandomState
 from .._validation import Interval, Options, check_params
-from ..crossfit._selftrain import _fill_missing, _kappa, self_train_proba
+from ..crossfit._selftrain import _fill_missing, self_train_proba
 from ..report import ReportMixin
 from ._zeroshot_classes import ClassSpec, parse_classes
 
@@ -79,13 +81,6 @@ def _row_normalize_any(X: Any) -> Any:
         n = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
         return sp.diags(1.0 / np.maximum(n, 1e-12)) @ X
     return _normalize(np.asarray(X, dtype=np.float32))
-
-
-def _softmax(S: np.ndarray, temperature: float) -> np.ndarray:
-    Z = S / temperature
-    Z = Z - Z.max(axis=1, keepdims=True)
-    P = np.exp(Z)
-    return (P / P.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def _balance(P: np.ndarray, n_iter: int = 20) -> np.ndarray:
@@ -185,7 +180,7 @@ def zero_shot_proba(
 
     def score(P: np.ndarray) -> np.ndarray:
         S = np.asarray(Xn @ P.T, dtype=np.float32)
-        proba = _softmax(S, temperature)
+        proba = softmax(S / temperature).astype(np.float32)
         return _balance(proba) if balance else proba
 
     P = P0
@@ -209,7 +204,7 @@ def zero_shot_proba(
             if changed < tol:
                 converged = True
                 break
-        kappa = _kappa(pred0, pred, K)
+        kappa = cohen_kappa(pred0, pred, K)
         if kappa < min_kappa:
             logger.warning(
                 "zero-shot refinement drifted away from the class names (kappa %.2f < %.2f "
@@ -462,7 +457,7 @@ class ZeroShotLabeler:
         names_only = zero_shot_proba(
             Xn, protos, temperature=self.temperature, refine=False, balance=self.balance
         )[0].argmax(axis=1)
-        kappa = _kappa(names_only, st.argmax(axis=1), K)
+        kappa = cohen_kappa(names_only, st.argmax(axis=1), K)
         if kappa < _MIN_KAPPA:
             logger.warning(
                 "zero-shot self-training drifted away from the class names (kappa %.2f < %.2f "
@@ -573,7 +568,7 @@ class ZeroShotLabeler:
                     )
                 X = featurize(list(texts), method=method)
         Xn = _row_normalize_any(X)
-        proba = _softmax(np.asarray(Xn @ self.prototypes_.T, dtype=np.float32), self.temperature)
+        proba = softmax(np.asarray(Xn @ self.prototypes_.T, dtype=np.float32) / self.temperature)
         if getattr(self, "_st_models", None):  # self-trained: average the fold models
             Xd = Xn.tocsr() if sp.issparse(Xn) else _dense(Xn)
             proba = np.mean(

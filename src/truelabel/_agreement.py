@@ -1,10 +1,22 @@
-"""Inter-reviewer agreement: Cohen's kappa (pairs) and Krippendorff's alpha (nominal)."""
+"""Agreement statistics, written once: Cohen's kappa (two raters) and Krippendorff's alpha.
+
+Used by the review server (inter-reviewer agreement), ``aggregate`` (agreement of the
+sources), ``audit`` (model vs given labels, the near-chance check) and zero-shot labelling
+(drift from the name-only labels).
+
+Degenerate input, decided once for both statistics: no pairable data (no items, or no unit
+with two ratings) gives NaN; data without variation (every rating the same class, so the
+chance agreement is 1 and the chance disagreement 0) gives 1.0, since the ratings then
+agree perfectly: observed disagreement is 0 whenever expected disagreement is.
+scikit-learn's ``cohen_kappa_score`` and the ``krippendorff`` package give the same values
+elsewhere (tests/test_agreement.py) but NaN with a warning on the no-variation case.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._types import IntArray
+from ._types import IntArray
 
 __all__ = ["cohen_kappa", "krippendorff_alpha_nominal"]
 
@@ -33,8 +45,8 @@ def cohen_kappa(a: IntArray, b: IntArray, n_classes: int) -> float:
     pa = np.bincount(a, minlength=n_classes) / n
     pb = np.bincount(b, minlength=n_classes) / n
     pe = float(pa @ pb)
-    if pe >= 1.0:
-        return 1.0 if po == 1.0 else float("nan")
+    if pe >= 1.0:  # both raters used one and the same class: then p_o = 1 too
+        return 1.0
     return (po - pe) / (1.0 - pe)
 
 
@@ -53,7 +65,8 @@ def krippendorff_alpha_nominal(unit: IntArray, value: IntArray, n_classes: int) 
     -------
     float
         ``1 - D_o / D_e``; 1 = perfect, 0 = chance, negative = systematic
-        disagreement; NaN when fewer than two pairable ratings exist.
+        disagreement; NaN when no unit has two ratings, 1.0 when every pairable
+        rating is the same class.
     """
     unit = np.asarray(unit, dtype=np.int64)
     value = np.asarray(value, dtype=np.int64)
@@ -73,6 +86,6 @@ def krippendorff_alpha_nominal(unit: IntArray, value: IntArray, n_classes: int) 
     n = n_c.sum()
     observed = (coincidence.sum() - np.trace(coincidence)) / n
     expected = (n * n - float(n_c @ n_c)) / (n * (n - 1))
-    if expected == 0:
-        return 1.0 if observed == 0 else float("nan")
+    if expected <= 0:  # one class throughout: then observed = 0 too
+        return 1.0
     return float(1.0 - observed / expected)
