@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..learn._defaults import DEFAULT_EARLY_STOPPING, DEFAULT_FEATURIZER, DEFAULT_LOSS
 from ._app import app, console, error_boundary
 
 
@@ -40,9 +41,18 @@ class ConformalChoice(StrEnum):
     clustered = "clustered"
 
 
+class LabelNoiseChoice(StrEnum):
+    estimate = "estimate"
+    none = "none"
+
+
 class ModelChoice(StrEnum):
     logreg = "logreg"
     mlp = "mlp"
+
+
+_FEATURIZER_DEFAULT = FeaturizerChoice(DEFAULT_FEATURIZER)
+_LOSS_DEFAULT = LossChoice(DEFAULT_LOSS)
 
 
 @app.command()
@@ -65,10 +75,10 @@ def train(
         str | None, typer.Option(help="Column with precomputed vectors (--featurizer vectors).")
     ] = None,
     featurizer: Annotated[FeaturizerChoice, typer.Option(help="Text features.")] = (
-        FeaturizerChoice.minilm
+        _FEATURIZER_DEFAULT
     ),
     model: Annotated[ModelChoice, typer.Option(help="End model.")] = ModelChoice.logreg,
-    loss: Annotated[LossChoice, typer.Option(help="Training loss.")] = LossChoice.ce,
+    loss: Annotated[LossChoice, typer.Option(help="Training loss.")] = _LOSS_DEFAULT,
     scheme: Annotated[SchemeChoice, typer.Option(help="Training scheme.")] = SchemeChoice.plain,
     forget_rate: Annotated[
         float, typer.Option(help="smallloss/coteach: share of each batch to skip (~noise rate).")
@@ -77,14 +87,27 @@ def train(
     early_stopping: Annotated[
         bool,
         typer.Option(
-            "--early-stopping",
-            help="Hold out 10% of the training rows and keep the epoch with the best "
-            "held-out accuracy (stops memorising noisy labels).",
+            "--early-stopping/--no-early-stopping",
+            help="Hold out 10% of the rows each model is fitted on and keep the epoch with "
+            "the best held-out accuracy (stops memorising noisy labels).",
         ),
-    ] = False,
+    ] = DEFAULT_EARLY_STOPPING,
     holdout: Annotated[
-        float, typer.Option(help="Share held out for calibration, conformal sets and metrics.")
-    ] = 0.2,
+        float | None,
+        typer.Option(
+            help="Calibrate on this share of the rows, held out from the model. Default: "
+            "a 5-fold cross-fit predicts every row out of sample and the model is trained "
+            "on all rows."
+        ),
+    ] = None,
+    label_noise: Annotated[
+        LabelNoiseChoice,
+        typer.Option(
+            help="estimate: confident learning estimates how the labels are wrong, and the "
+            "temperature and prediction sets aim at the true labels; none: treat the given "
+            "labels as true."
+        ),
+    ] = LabelNoiseChoice.estimate,
     no_calibration: Annotated[
         bool, typer.Option("--no-calibration", help="Do not fit a temperature.")
     ] = False,
@@ -119,27 +142,32 @@ def train(
             holdout=holdout,
             calibrate=not no_calibration,
             conformal=conformal.value,
+            label_noise=label_noise.value,
             random_state=seed,
         )
         tm.save(out, overwrite=overwrite)
     m = tm.metadata["metrics"]
+    noise = tm.metadata["label_noise"]
+    oos = "cross-fitted" if m["calibration_data"] == "crossfit" else "held-out"
     table = Table(title=f"model written to {out}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("classes", str(len(tm.classes)))
-    table.add_row("train / held-out items", f"{m['n_train']} / {m['n_holdout']}")
     table.add_row(
-        "held-out accuracy (vs given labels)", f"{m['holdout_accuracy_vs_given_labels']:.3f}"
+        "items: model / calibration",
+        f"{m['n_train']} / {m['n_calibration']} ({oos})",
+    )
+    if "noise_rate" in noise:
+        table.add_row("estimated label noise rate", f"{noise['noise_rate']:.3f}")
+    table.add_row(f"{oos} accuracy vs given labels", f"{m['accuracy_vs_given_labels']:.3f}")
+    table.add_row(
+        "expected accuracy vs true labels", f"{m['expected_accuracy_vs_true_labels']:.3f}"
     )
     table.add_row("temperature", f"{tm.temperature:.3f}")
-    table.add_row(
-        "held-out ECE before → after",
-        f"{m['holdout_ece_before']:.3f} → {m['holdout_ece_after']:.3f}",
-    )
-    table.add_row(
-        f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['holdout_mean_set_size']:.2f}"
-    )
+    table.add_row(f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['mean_set_size']:.2f}")
     console.print(table)
+    if noise.get("note"):
+        console.print(f"note: {noise['note']}")
 
 
 @app.command()

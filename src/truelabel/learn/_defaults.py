@@ -1,0 +1,13 @@
+"""Defaults of ``truelabel train`` (a module without heavy imports, read by the CLI).
+
+Chosen by leave-one-dataset-out on the real-noise text sets and the injected-noise checks;
+see ``BENCHMARKS.md``, "Training under label noise", for the per-dataset table.
+"""
+
+from __future__ import annotations
+
+DEFAULT_FEATURIZER = "minilm"
+DEFAULT_LOSS = "ce"
+DEFAULT_EARLY_STOPPING = False
+#: how the conformal thresholds use the estimated noise matrix
+DEFAULT_NOISE_CORRECTION = "invert"
