@@ -95,10 +95,22 @@ class TemperatureScaling(BaseEstimator):
         the noise; with the matrix the fit maximises the likelihood of the *given* labels
         under ``noise_matrix @ p_true``, so the scaled probabilities stay calibrated for
         the true class.
+    noise_scale : float in [0, 1], "mle" or "conservative", default 1.0
+        How much of ``noise_matrix`` to believe: the fit uses ``(1 - s) I + s
+        noise_matrix``. A matrix that confident learning estimated from a weak model
+        counts the model's own errors as label noise; believing it fully makes the
+        probabilities over-confident. ``"mle"`` picks ``s`` on a grid of 21 values by
+        the likelihood of the given labels (jointly with ``T``); ``"conservative"`` the
+        smallest ``s`` whose log-likelihood is within 1.92 (a 95% likelihood-ratio
+        interval) of the best.
 
     Attributes
     ----------
     temperature_ : float
+    noise_scale_ : float
+        The ``s`` used (``noise_matrix`` only).
+    noise_matrix_ : ndarray of shape (K, K) or None
+        The matrix used: ``(1 - s) I + s noise_matrix``.
     n_classes_ : int
     nll_before_, nll_after_ : float
         Mean negative log-likelihood at ``T = 1`` and at ``temperature_``.
@@ -108,6 +120,7 @@ class TemperatureScaling(BaseEstimator):
         "input": [Options(("probs", "logits"))],
         "bounds": [tuple],
         "noise_matrix": [None, np.ndarray, list],
+        "noise_scale": [Interval(float, 0, 1, closed="both"), Options(("mle", "conservative"))],
     }
 
     def __init__(
@@ -116,10 +129,12 @@ class TemperatureScaling(BaseEstimator):
         input: str = "probs",
         bounds: tuple[float, float] = (0.05, 100.0),
         noise_matrix: Any = None,
+        noise_scale: float | str = 1.0,
     ) -> None:
         self.input = input
         self.bounds = bounds
         self.noise_matrix = noise_matrix
+        self.noise_scale = noise_scale
 
     def fit(self, X: FloatArray, y: Any) -> TemperatureScaling:
         """Find the temperature minimising the negative log-likelihood of ``y``.
@@ -144,6 +159,42 @@ class TemperatureScaling(BaseEstimator):
             raise InputError("cannot fit a temperature on 0 items.")
         t = _targets(y, n, k)
         nm = _check_noise_matrix(self.noise_matrix, k)
+        scales = [1.0]
+        if nm is not None:
+            if isinstance(self.noise_scale, str):
+                scales = list(np.linspace(0.0, 1.0, 21))
+            else:
+                scales = [float(self.noise_scale)]
+        fits = [
+            self._fit_one(z, t, None if nm is None else (1 - s) * np.eye(k) + s * nm, lo, hi)
+            for s in scales
+        ]  # loop over candidate scales only
+        nll = np.array([f[1] for f in fits])
+        if self.noise_scale == "conservative" and nm is not None:
+            i = int(np.flatnonzero(nll * n <= nll.min() * n + 1.92)[0])
+        else:
+            i = int(np.argmin(nll))
+        self.temperature_ = fits[i][0]
+        self.noise_scale_ = float(scales[i])
+        self.noise_matrix_ = None if nm is None else (1 - scales[i]) * np.eye(k) + scales[i] * nm
+        self.n_classes_ = k
+        self.nll_before_ = fits[i][2]
+        self.nll_after_ = float(nll[i])
+        logger.info(
+            "temperature %.4f, noise scale %.2f (NLL %.4f -> %.4f)",
+            self.temperature_,
+            self.noise_scale_,
+            self.nll_before_,
+            self.nll_after_,
+        )
+        return self
+
+    @staticmethod
+    def _fit_one(
+        z: np.ndarray, t: np.ndarray, nm: np.ndarray | None, lo: float, hi: float
+    ) -> tuple[float, float, float]:
+        """(temperature, NLL at it, NLL at T = 1) for one noise matrix (or none)."""
+        n = z.shape[0]
 
         def nll(log_t: float) -> float:
             zz = z / np.exp(log_t)
@@ -157,17 +208,7 @@ class TemperatureScaling(BaseEstimator):
         res = minimize_scalar(
             nll, bounds=(np.log(lo), np.log(hi)), method="bounded", options={"xatol": 1e-5}
         )
-        self.temperature_ = float(np.exp(res.x))
-        self.n_classes_ = k
-        self.nll_before_ = nll(0.0)
-        self.nll_after_ = float(res.fun)
-        logger.info(
-            "temperature %.4f (NLL %.4f -> %.4f)",
-            self.temperature_,
-            self.nll_before_,
-            self.nll_after_,
-        )
-        return self
+        return float(np.exp(res.x)), float(res.fun), nll(0.0)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "temperature_"):
@@ -295,6 +336,7 @@ def calibrate_probs(
     *,
     apply_to: FloatArray | None = None,
     noise_matrix: Any = None,
+    noise_scale: float | str = 1.0,
 ) -> tuple[Float32Array, float]:
     """Temperature-scale probabilities: the one-call helper every stage uses.
 
@@ -314,6 +356,8 @@ def calibrate_probs(
     noise_matrix : ndarray of shape (K, K), optional
         ``P(given = i | true = j)`` when ``labels`` are noisy (see
         :class:`TemperatureScaling`); e.g. ``estimate_noise_matrices(...).noise_matrix``.
+    noise_scale : float, "mle" or "conservative", default 1.0
+        How much of ``noise_matrix`` to believe (see :class:`TemperatureScaling`).
 
     Returns
     -------
@@ -322,6 +366,8 @@ def calibrate_probs(
     temperature : float
         ``T > 1`` means the input was over-confident.
     """
-    ts = TemperatureScaling(noise_matrix=noise_matrix).fit(pred_probs, labels)
+    ts = TemperatureScaling(noise_matrix=noise_matrix, noise_scale=noise_scale).fit(
+        pred_probs, labels
+    )
     target = pred_probs if apply_to is None else apply_to
     return ts.predict_proba(target).astype(np.float32), ts.temperature_

@@ -33,6 +33,7 @@ from ._defaults import (
     DEFAULT_FEATURIZER,
     DEFAULT_LOSS,
     DEFAULT_NOISE_CORRECTION,
+    DEFAULT_NOISE_SCALE,
 )
 from ._models import forward_numpy, softmax_np
 
@@ -484,6 +485,7 @@ def train_model(
     calibrate: bool = True,
     conformal: str = "marginal",
     label_noise: str = "estimate",
+    noise_scale: float | str = DEFAULT_NOISE_SCALE,
     noise_correction: str = DEFAULT_NOISE_CORRECTION,
     random_state: int = 0,
 ) -> TrainedModel:
@@ -533,6 +535,10 @@ def train_model(
         ``"estimate"``: confident learning estimates the noise matrix and calibration
         accounts for it. ``"none"``: the given labels are treated as true (calibration
         then reproduces their noise).
+    noise_scale : float in [0, 1], "mle" or "conservative"
+        How much of the estimated noise matrix to believe
+        (:class:`truelabel.calibrate.TemperatureScaling`): confident learning counts a
+        weak model's own errors as label noise.
     noise_correction : {"invert", "posterior"}
         How the conformal thresholds use the noise matrix
         (:func:`truelabel.calibrate.true_label_weights`).
@@ -632,6 +638,7 @@ def train_model(
         cal_targets,
         noise_matrix=fit.noise_matrix if label_noise == "estimate" else None,
         calibrate=calibrate,
+        noise_scale=noise_scale,
         noise_correction=noise_correction,
         alphas=alphas,
         conformal=conformal,
@@ -675,6 +682,10 @@ def train_model(
             "used_for_calibration": label_noise == "estimate",
             "noise_rate": float(ne.noise_rate),
             "noise_matrix": np.round(np.asarray(fit.noise_matrix), 5).tolist(),
+            "noise_scale": float(cal.noise_scale),
+            "noise_matrix_used": None
+            if cal.noise_matrix is None
+            else np.round(np.asarray(cal.noise_matrix), 5).tolist(),
             "prior": np.round(np.asarray(ne.prior), 5).tolist(),
         }
     elif soft:

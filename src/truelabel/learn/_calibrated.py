@@ -125,11 +125,17 @@ class CalibratedFit:
         ``{"score", "mode", "alphas", "quantiles", "include_top", "noise_correction"}``.
     cal_probs : ndarray of shape (M, K), float32
         The calibration rows' probabilities after the temperature.
+    noise_matrix : ndarray of shape (K, K) or None
+        The noise matrix the calibration used: ``(1 - s) I + s`` estimated.
+    noise_scale : float
+        That ``s`` (0 without a noise matrix).
     """
 
     temperature: float
     conformal: dict[str, Any]
     cal_probs: Float32Array
+    noise_matrix: np.ndarray | None = None
+    noise_scale: float = 0.0
 
 
 def _noise_from_probs(hard: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, Any]:
@@ -171,6 +177,7 @@ def fit_for_calibration(
     early_stopping: bool = False,
     holdout: float | None = None,
     estimate_noise: bool = True,
+    forward_noise_scale: float | str = "mle",
     n_folds: int = N_FOLDS,
     random_state: int = 0,
 ) -> FitForCalibration:
@@ -194,6 +201,9 @@ def fit_for_calibration(
     estimate_noise : bool
         Estimate the noise matrix by confident learning on cross-fitted CE probabilities
         (always done for ``loss="forward"``, which trains with it).
+    forward_noise_scale : float, "mle" or "conservative"
+        ``loss="forward"`` trains with ``(1 - s) I + s`` estimated matrix, ``s`` chosen
+        on the CE cross-fit as in :class:`truelabel.calibrate.TemperatureScaling`.
     n_folds : int
     random_state : int
 
@@ -232,7 +242,7 @@ def fit_for_calibration(
             model, loss_, scheme_, random_state, epochs, forget_rate, early_stopping, nm
         )
 
-    nm, noise_est = None, None
+    nm, noise_est, fwd_nm = None, None, None
     ce_oof: np.ndarray | None = None
     want_noise = (estimate_noise and not soft) or loss == "forward"
     if want_noise:
@@ -252,6 +262,11 @@ def fit_for_calibration(
             nm, noise_est = _noise_from_probs(yf, oof)
             if mode == "crossfit":
                 ce_oof = oof
+            if loss == "forward":  # train with as much of the matrix as the data support
+                from ..calibrate import TemperatureScaling
+
+                ts = TemperatureScaling(noise_matrix=nm, noise_scale=forward_noise_scale)
+                fwd_nm = ts.fit(oof, yf).noise_matrix_
             logger.info("estimated label noise rate %.3f", float(noise_est.noise_rate))
         else:
             notes.append(
@@ -263,7 +278,7 @@ def fit_for_calibration(
                     f"loss 'forward' needs at least {nf} items of every class to estimate "
                     "the noise matrix; use another loss."
                 )
-    fwd = nm if loss == "forward" else None
+    fwd = fwd_nm if loss == "forward" else None
     y_fit: np.ndarray = targets[fit_rows] if soft else hard[fit_rows]
     if scheme == "prune" and soft:
         y_fit = hard[fit_rows]
@@ -311,6 +326,7 @@ def calibrate_fit(
     *,
     noise_matrix: np.ndarray | None = None,
     calibrate: bool = True,
+    noise_scale: float | str = 1.0,
     noise_correction: str = "invert",
     alphas: Sequence[float] = (0.1, 0.05),
     conformal: str = "marginal",
@@ -330,6 +346,10 @@ def calibrate_fit(
         conformal thresholds target the true labels (``noise_correction``).
     calibrate : bool
         Fit a temperature (else 1).
+    noise_scale : float in [0, 1], "mle" or "conservative"
+        How much of ``noise_matrix`` to believe (see
+        :class:`truelabel.calibrate.TemperatureScaling`); the conformal thresholds use
+        the same scaled matrix.
     noise_correction : {"invert", "posterior", "none"}
         See :func:`truelabel.calibrate.true_label_weights`; ``"none"`` calibrates the
         conformal thresholds on the given labels as if they were true.
@@ -356,14 +376,19 @@ def calibrate_fit(
     soft = np.ndim(labels) == 2
     hard = np.asarray(labels).argmax(axis=1) if soft else np.asarray(labels)
     temperature = 1.0
-    if calibrate:
-        ts = TemperatureScaling(noise_matrix=None if soft else noise_matrix)
-        temperature = float(ts.fit(p_raw, labels).temperature_)
+    nm_used = None
+    if calibrate or (noise_matrix is not None and not soft):
+        ts = TemperatureScaling(
+            noise_matrix=None if soft else noise_matrix, noise_scale=noise_scale
+        ).fit(p_raw, labels)
+        nm_used = ts.noise_matrix_
+        if calibrate:
+            temperature = float(ts.temperature_)
     p_cal = p_raw
     if temperature != 1.0:
         p_cal = softmax_np(np.log(np.clip(p_raw, 1e-12, 1.0)) / temperature)
     p_out: Float32Array = np.asarray(p_cal, dtype=np.float32)
-    use_nm = noise_matrix is not None and noise_correction != "none" and not soft
+    use_nm = nm_used is not None and noise_correction != "none"
     if use_nm and conformal == "clustered":
         raise InputError(
             "clustered conformal thresholds cannot correct for label noise; use --conformal "
@@ -380,7 +405,7 @@ def calibrate_fit(
                 alpha=float(a),
                 class_conditional=cc_mode,
                 random_state=random_state,
-                noise_matrix=noise_matrix if use_nm else None,
+                noise_matrix=nm_used if use_nm else None,
                 noise_correction=noise_correction if use_nm else "invert",
                 include_top=True,
             ).fit(p_out, labels if soft and conformal != "clustered" else hard)
@@ -406,4 +431,10 @@ def calibrate_fit(
         "include_top": True,
         "noise_correction": noise_correction if use_nm else "none",
     }
-    return CalibratedFit(temperature=temperature, conformal=conf, cal_probs=p_out)
+    return CalibratedFit(
+        temperature=temperature,
+        conformal=conf,
+        cal_probs=p_out,
+        noise_matrix=nm_used,
+        noise_scale=float(ts.noise_scale_) if nm_used is not None else 0.0,
+    )
