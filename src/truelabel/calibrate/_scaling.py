@@ -75,6 +75,44 @@ def _check_noise_matrix(nm: Any, k: int) -> np.ndarray | None:
     return m
 
 
+#: share of the most confident items whose disagreement bounds the noise rate
+ANCHOR_SHARE = 0.1
+
+
+def _anchor_scale(z: np.ndarray, t: np.ndarray, nm: np.ndarray) -> float:
+    """The largest noise scale the most confident items support (see ``"anchored"``).
+
+    Parameters
+    ----------
+    z : ndarray of shape (N, K)
+        Logits (or log-probabilities) of out-of-sample predictions.
+    t : ndarray of shape (N, K)
+        One-hot or soft given labels.
+    nm : ndarray of shape (K, K)
+        The full noise matrix ``P(given = i | true = j)``.
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    n = z.shape[0]
+    given = t.argmax(axis=1)
+    pred = z.argmax(axis=1)
+    agree = float((pred == given).mean())
+    share = np.bincount(given, minlength=t.shape[1]) / n
+    majority = float(share.max())
+    if agree <= majority + 2.0 * np.sqrt(majority * (1.0 - majority) / n):
+        return 0.0
+    zz = z - z.max(axis=1, keepdims=True)
+    conf = 1.0 / np.exp(zz).sum(axis=1)  # top-class probability
+    top = np.argsort(-conf, kind="stable")[: max(1, int(np.ceil(ANCHOR_SHARE * n)))]
+    d_top = float((pred[top] != given[top]).mean())
+    rate = float((share * (1.0 - np.diag(nm))).sum())  # noise rate of the full matrix
+    if rate <= 0:
+        return 0.0
+    return float(min(1.0, d_top / rate))
+
+
 class TemperatureScaling(BaseEstimator):
     """One temperature ``T`` that divides the logits: ``softmax(log p / T)``.
 
@@ -95,14 +133,20 @@ class TemperatureScaling(BaseEstimator):
         the noise; with the matrix the fit maximises the likelihood of the *given* labels
         under ``noise_matrix @ p_true``, so the scaled probabilities stay calibrated for
         the true class.
-    noise_scale : float in [0, 1], "mle" or "conservative", default 1.0
+    noise_scale : float in [0, 1], "mle", "conservative" or "anchored", default 1.0
         How much of ``noise_matrix`` to believe: the fit uses ``(1 - s) I + s
         noise_matrix``. A matrix that confident learning estimated from a weak model
         counts the model's own errors as label noise; believing it fully makes the
         probabilities over-confident. ``"mle"`` picks ``s`` on a grid of 21 values by
         the likelihood of the given labels (jointly with ``T``); ``"conservative"`` the
         smallest ``s`` whose log-likelihood is within 1.92 (a 95% likelihood-ratio
-        interval) of the best.
+        interval) of the best. ``"anchored"`` is the most likely ``s`` whose noise rate
+        does not exceed the disagreement between the given labels and the predicted
+        class on the 10% most confident items (the "anchor points": class-conditional
+        noise reaches them as often as any item, noise on hard items does not), and 0
+        when the predictions do not agree with the given labels clearly more often
+        than the most frequent label does (a model that has learned nothing cannot tell
+        noise from its own errors).
 
     Attributes
     ----------
@@ -120,7 +164,10 @@ class TemperatureScaling(BaseEstimator):
         "input": [Options(("probs", "logits"))],
         "bounds": [tuple],
         "noise_matrix": [None, np.ndarray, list],
-        "noise_scale": [Interval(float, 0, 1, closed="both"), Options(("mle", "conservative"))],
+        "noise_scale": [
+            Interval(float, 0, 1, closed="both"),
+            Options(("mle", "conservative", "anchored")),
+        ],
     }
 
     def __init__(
@@ -172,6 +219,9 @@ class TemperatureScaling(BaseEstimator):
         nll = np.array([f[1] for f in fits])
         if self.noise_scale == "conservative" and nm is not None:
             i = int(np.flatnonzero(nll * n <= nll.min() * n + 1.92)[0])
+        elif self.noise_scale == "anchored" and nm is not None:
+            cap = _anchor_scale(z, t, nm)
+            i = int(np.argmin(np.where(np.asarray(scales) <= cap + 1e-12, nll, np.inf)))
         else:
             i = int(np.argmin(nll))
         self.temperature_ = fits[i][0]
