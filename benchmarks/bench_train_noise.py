@@ -445,48 +445,67 @@ def selection_loss(m: dict[str, Any], best_acc: float) -> float:
     )
 
 
-def candidates(grid: dict[str, dict[str, Any]]) -> list[str]:
-    """``config|posthoc`` keys present for every noisy setting."""
-    keys = None
-    for res in grid.values():
-        if "noisy" not in res:
-            continue
-        posts = {_key(*v) for v in POSTHOC}
-        ks = {f"{c}|{p}" for c, r in res["noisy"].items() for p in r if p in posts}
-        keys = ks if keys is None else keys & ks
-    return sorted(keys or [])
+def lodo(table: dict[tuple[str, str], dict[str, dict[str, Any]]], groups: dict[str, str]) -> dict:
+    """Leave-one-group-out selection over ``table[(setting, slot)][candidate] -> metrics``.
 
-
-def _metric(grid: dict, setting: str, cand: str) -> dict[str, Any]:
-    cfg, post = cand.split("|")
-    return grid[setting]["noisy"][cfg][post]
-
-
-def lodo(grid: dict[str, dict[str, Any]], groups: dict[str, str]) -> dict[str, Any]:
-    """Leave-one-group-out selection and the overall choice."""
-    cands = candidates(grid)
-    settings = [s for s in grid if "noisy" in grid[s]]
-    best_acc = {s: max(_metric(grid, s, c)["accuracy"] for c in cands) for s in settings}
-    loss = {
-        (s, c): selection_loss(_metric(grid, s, c), best_acc[s]) for s in settings for c in cands
-    }
-    all_groups = sorted({groups[s] for s in settings})
+    Every candidate present in all rows competes. For each group of data sets, the
+    candidate with the lowest mean :func:`selection_loss` over the *other* groups (each
+    group weighted equally, its rows averaged) is applied to the held-out group; the
+    overall choice is the lowest mean over all groups.
+    """
+    rows = sorted(table)
+    cands = sorted(set.intersection(*(set(table[r]) for r in rows)))
+    best_acc = {r: max(table[r][c]["accuracy"] for c in cands) for r in rows}
+    loss = {(r, c): selection_loss(table[r][c], best_acc[r]) for r in rows for c in cands}
+    all_groups = sorted({groups[r[0]] for r in rows})
 
     def mean_loss(c: str, keep: list[str]) -> float:
-        per_group = [np.mean([loss[(s, c)] for s in settings if groups[s] == g]) for g in keep]
+        per_group = [np.mean([loss[(r, c)] for r in rows if groups[r[0]] == g]) for g in keep]
         return float(np.mean(per_group))
 
-    chosen = {}
-    for g in all_groups:
-        others = [h for h in all_groups if h != g]
-        chosen[g] = min(cands, key=lambda c: mean_loss(c, others))
-    overall = sorted(cands, key=lambda c: mean_loss(c, all_groups))
-    return {
-        "criterion": selection_loss.__doc__,
-        "per_group_choice": chosen,
-        "overall": overall[0],
-        "ranking": [(c, round(mean_loss(c, all_groups), 3)) for c in overall[:15]],
+    chosen = {
+        g: min(cands, key=lambda c: mean_loss(c, [h for h in all_groups if h != g]))
+        for g in all_groups
     }
+    ranking = sorted(cands, key=lambda c: mean_loss(c, all_groups))
+    held_out = {
+        f"{r[0]}|{r[1]}": {"choice": chosen[groups[r[0]]], **table[r][chosen[groups[r[0]]]]}
+        for r in rows
+    }
+    return {
+        "per_group_choice": chosen,
+        "overall": ranking[0],
+        "ranking": [(c, round(mean_loss(c, all_groups), 3)) for c in ranking],
+        "held_out": held_out,
+    }
+
+
+def select(grid: dict[str, dict[str, Any]], reference: str = "minilm/ce") -> dict[str, Any]:
+    """The two-stage selection, fixed before the grid ran.
+
+    1. Post-hoc calibration (label noise, noise scale, conformal correction): LODO over
+       the noisy *and* clean-label runs of the ``reference`` training configuration (a
+       default must not damage training on clean labels).
+    2. Training configuration (featurizer, loss, early stopping) with the stage-1
+       calibration fixed: LODO over the noisy runs.
+    """
+    groups = {s: v["group"] for s, v in grid.items()}
+    posts = [_key(*v) for v in POSTHOC]
+    t1 = {
+        (s, slot): {p: v[slot][reference][p] for p in posts}
+        for s, v in grid.items()
+        for slot in ("noisy", "clean")
+        if reference in v.get(slot, {})
+    }
+    stage1 = lodo(t1, groups)
+    post = stage1["overall"]
+    t2 = {
+        (s, "noisy"): {c: r[post] for c, r in v["noisy"].items()}
+        for s, v in grid.items()
+        if "noisy" in v
+    }
+    stage2 = lodo(t2, groups)
+    return {"criterion": selection_loss.__doc__, "calibration": stage1, "training": stage2}
 
 
 # ---------------------------------------------------------------------------- default path
@@ -580,9 +599,10 @@ def main() -> None:
                             f"s {d['noise_scale']:.2f}",
                             flush=True,
                         )
-    groups = {s: v["group"] for s, v in grid.items()}
-    sel = lodo(grid, groups)
-    print(json.dumps(sel, indent=1))
+    sel = select(grid)
+    for stage in ("calibration", "training"):
+        print(stage, sel[stage]["overall"], sel[stage]["ranking"][:6])
+        print("   per held-out group:", sel[stage]["per_group_choice"])
     if args.default:
         settings = load_settings(names)
         for s in settings:

@@ -155,6 +155,9 @@ class TemperatureScaling(BaseEstimator):
         The ``s`` used (``noise_matrix`` only).
     noise_matrix_ : ndarray of shape (K, K) or None
         The matrix used: ``(1 - s) I + s noise_matrix``.
+    noise_scale_cap_ : float
+        ``"anchored"`` only: the largest ``s`` the most confident items support (0 when
+        the predictions do not beat the most frequent label).
     n_classes_ : int
     nll_before_, nll_after_ : float
         Mean negative log-likelihood at ``T = 1`` and at ``temperature_``.
@@ -206,6 +209,7 @@ class TemperatureScaling(BaseEstimator):
             raise InputError("cannot fit a temperature on 0 items.")
         t = _targets(y, n, k)
         nm = _check_noise_matrix(self.noise_matrix, k)
+        self.__dict__.pop("noise_scale_cap_", None)
         scales = [1.0]
         if nm is not None:
             if isinstance(self.noise_scale, str):
@@ -221,6 +225,7 @@ class TemperatureScaling(BaseEstimator):
             i = int(np.flatnonzero(nll * n <= nll.min() * n + 1.92)[0])
         elif self.noise_scale == "anchored" and nm is not None:
             cap = _anchor_scale(z, t, nm)
+            self.noise_scale_cap_ = cap
             i = int(np.argmin(np.where(np.asarray(scales) <= cap + 1e-12, nll, np.inf)))
         else:
             i = int(np.argmin(nll))

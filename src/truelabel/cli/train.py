@@ -158,7 +158,11 @@ def train(
         f"{m['n_train']} / {m['n_calibration']} ({oos})",
     )
     if "noise_rate" in noise:
-        table.add_row("estimated label noise rate", f"{noise['noise_rate']:.3f}")
+        table.add_row("label noise rate, confident learning", f"{noise['noise_rate']:.3f}")
+        if noise.get("used_for_calibration"):
+            table.add_row(
+                "label noise rate used for calibration", f"{noise['noise_rate_used']:.3f}"
+            )
     table.add_row(f"{oos} accuracy vs given labels", f"{m['accuracy_vs_given_labels']:.3f}")
     table.add_row(
         "expected accuracy vs true labels", f"{m['expected_accuracy_vs_true_labels']:.3f}"
@@ -166,6 +170,12 @@ def train(
     table.add_row("temperature", f"{tm.temperature:.3f}")
     table.add_row(f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['mean_set_size']:.2f}")
     console.print(table)
+    if noise.get("used_for_calibration") and noise.get("noise_scale_cap") == 0.0:
+        console.print(
+            "note: the cross-fitted predictions agree with the given labels no more often "
+            "than the most frequent label does, so the model cannot tell label noise from "
+            "its own errors: calibrated as if the labels were true."
+        )
     if noise.get("note"):
         console.print(f"note: {noise['note']}")
 

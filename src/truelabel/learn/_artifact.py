@@ -683,6 +683,11 @@ def train_model(
             "noise_rate": float(ne.noise_rate),
             "noise_matrix": np.round(np.asarray(fit.noise_matrix), 5).tolist(),
             "noise_scale": float(cal.noise_scale),
+            "noise_scale_rule": str(noise_scale),
+            "noise_scale_cap": cal.noise_scale_cap,
+            "noise_rate_used": float(cal.noise_scale * ne.noise_rate)
+            if cal.noise_matrix is not None
+            else 0.0,
             "noise_matrix_used": None
             if cal.noise_matrix is None
             else np.round(np.asarray(cal.noise_matrix), 5).tolist(),

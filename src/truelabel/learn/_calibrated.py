@@ -129,6 +129,9 @@ class CalibratedFit:
         The noise matrix the calibration used: ``(1 - s) I + s`` estimated.
     noise_scale : float
         That ``s`` (0 without a noise matrix).
+    noise_scale_cap : float or None
+        With ``noise_scale="anchored"``: the largest ``s`` the most confident items
+        support.
     """
 
     temperature: float
@@ -136,6 +139,7 @@ class CalibratedFit:
     cal_probs: Float32Array
     noise_matrix: np.ndarray | None = None
     noise_scale: float = 0.0
+    noise_scale_cap: float | None = None
 
 
 def _noise_from_probs(hard: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, Any]:
@@ -177,7 +181,7 @@ def fit_for_calibration(
     early_stopping: bool = False,
     holdout: float | None = None,
     estimate_noise: bool = True,
-    forward_noise_scale: float | str = "mle",
+    forward_noise_scale: float | str = "anchored",
     n_folds: int = N_FOLDS,
     random_state: int = 0,
 ) -> FitForCalibration:
@@ -437,4 +441,5 @@ def calibrate_fit(
         cal_probs=p_out,
         noise_matrix=nm_used,
         noise_scale=float(ts.noise_scale_) if nm_used is not None else 0.0,
+        noise_scale_cap=getattr(ts, "noise_scale_cap_", None) if nm_used is not None else None,
     )

@@ -10,6 +10,6 @@ DEFAULT_FEATURIZER = "minilm"
 DEFAULT_LOSS = "ce"
 DEFAULT_EARLY_STOPPING = False
 #: how much of the estimated noise matrix calibration believes
-DEFAULT_NOISE_SCALE = "mle"
+DEFAULT_NOISE_SCALE = "anchored"
 #: how the conformal thresholds use the estimated noise matrix
 DEFAULT_NOISE_CORRECTION = "invert"
