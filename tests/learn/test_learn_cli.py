@@ -131,7 +131,7 @@ def test_cli_is_thin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen["labels"] == Path("l.parquet") and seen["scheme"] == "coteach"
     assert seen["loss"] == "elr" and seen["model"] == "mlp" and seen["featurizer"] == "minilm"
     assert seen["random_state"] == 0 and seen["calibrate"] is True
-    assert seen["label_noise"] == "estimate" and seen["holdout"] is None
+    assert seen["label_noise"] == "none" and seen["holdout"] is None
 
 
 def test_bad_model_dir_exits_2(tmp_path: Path) -> None:
@@ -184,10 +184,11 @@ def test_train_conformal_modes(tmp_path: Path, mode: str) -> None:
     args = ["train", str(data), "--text-column", "body", "--label-column", "cls"]
     args += ["--featurizer", "tfidf", "--epochs", "3", "--conformal", mode]
     if mode == "clustered":  # clustered thresholds cannot correct for label noise
-        res = runner.invoke(app, [*args, "--out", str(tmp_path / "m0")])
+        res = runner.invoke(
+            app, [*args, "--label-noise", "estimate", "--out", str(tmp_path / "m0")]
+        )
         assert res.exit_code == 2 and "--label-noise none" in res.output
         assert not (tmp_path / "m0").exists()
-        args += ["--label-noise", "none"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
@@ -210,7 +211,6 @@ def test_train_model_clustered_warning_names_classes(tmp_path: Path) -> None:
             featurizer="tfidf",
             epochs=2,
             conformal="clustered",
-            label_noise="none",
             holdout=0.2,
         )
     with pytest.raises(Exception, match="unknown conformal mode"):

@@ -9,7 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..learn._defaults import DEFAULT_EARLY_STOPPING, DEFAULT_FEATURIZER, DEFAULT_LOSS
+from ..learn._defaults import (
+    DEFAULT_EARLY_STOPPING,
+    DEFAULT_FEATURIZER,
+    DEFAULT_LABEL_NOISE,
+    DEFAULT_LOSS,
+)
 from ._app import app, console, error_boundary
 
 
@@ -53,6 +58,7 @@ class ModelChoice(StrEnum):
 
 _FEATURIZER_DEFAULT = FeaturizerChoice(DEFAULT_FEATURIZER)
 _LOSS_DEFAULT = LossChoice(DEFAULT_LOSS)
+_LABEL_NOISE_DEFAULT = LabelNoiseChoice(DEFAULT_LABEL_NOISE)
 
 
 @app.command()
@@ -103,11 +109,12 @@ def train(
     label_noise: Annotated[
         LabelNoiseChoice,
         typer.Option(
-            help="estimate: confident learning estimates how the labels are wrong, and the "
-            "temperature and prediction sets aim at the true labels; none: treat the given "
-            "labels as true."
+            help="none: calibrate as if the given labels were true; estimate: use the noise "
+            "matrix that confident learning estimates, so probabilities and prediction sets "
+            "aim at the true labels (right for labels flipped at random; over-confident when "
+            "the model is weak or the noise sits on hard items)."
         ),
-    ] = LabelNoiseChoice.estimate,
+    ] = _LABEL_NOISE_DEFAULT,
     no_calibration: Annotated[
         bool, typer.Option("--no-calibration", help="Do not fit a temperature.")
     ] = False,
@@ -158,7 +165,8 @@ def train(
         f"{m['n_train']} / {m['n_calibration']} ({oos})",
     )
     if "noise_rate" in noise:
-        table.add_row("label noise rate, confident learning", f"{noise['noise_rate']:.3f}")
+        used = "" if noise.get("used_for_calibration") else " (not used)"
+        table.add_row("label noise rate, confident learning", f"{noise['noise_rate']:.3f}{used}")
         if noise.get("used_for_calibration"):
             table.add_row(
                 "label noise rate used for calibration", f"{noise['noise_rate_used']:.3f}"

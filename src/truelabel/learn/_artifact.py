@@ -31,6 +31,7 @@ from .._types import BoolArray, Float32Array
 from ._defaults import (
     DEFAULT_EARLY_STOPPING,
     DEFAULT_FEATURIZER,
+    DEFAULT_LABEL_NOISE,
     DEFAULT_LOSS,
     DEFAULT_NOISE_CORRECTION,
     DEFAULT_NOISE_SCALE,
@@ -484,7 +485,7 @@ def train_model(
     alphas: Sequence[float] = (0.1, 0.05),
     calibrate: bool = True,
     conformal: str = "marginal",
-    label_noise: str = "estimate",
+    label_noise: str = DEFAULT_LABEL_NOISE,
     noise_scale: float | str = DEFAULT_NOISE_SCALE,
     noise_correction: str = DEFAULT_NOISE_CORRECTION,
     random_state: int = 0,
@@ -494,9 +495,12 @@ def train_model(
     By default every row is predicted out of sample by a 5-fold cross-fit; those
     probabilities fit the temperature and the conformal thresholds, and the final model
     is trained on all rows. Confident learning estimates from them how the given labels
-    are wrong (the noise matrix ``P(given | true)``); the temperature and the conformal
-    thresholds use it, so the probabilities and the prediction sets aim at the *true*
-    labels instead of reproducing the noise (``label_noise="estimate"``).
+    are wrong (the noise matrix ``P(given | true)``, reported in the metadata). With
+    ``label_noise="estimate"`` the temperature and the conformal thresholds use it, so
+    the probabilities and the prediction sets aim at the *true* labels instead of the
+    given ones: right for labels flipped at random, wrong when the model is weak or the
+    noise sits on hard items (most human and LLM noise), which is why it is not the
+    default (``BENCHMARKS.md``, "Training under label noise").
 
     Parameters
     ----------
@@ -531,11 +535,11 @@ def train_model(
         ``ceil(1/alpha) - 1`` items per class, else that class's sets always include
         it); or clustered conformal (Ding et al. 2023; only with ``label_noise="none"``
         or soft targets: it cannot correct for noise).
-    label_noise : {"estimate", "none"}
-        ``"estimate"``: confident learning estimates the noise matrix and calibration
-        accounts for it. ``"none"``: the given labels are treated as true (calibration
-        then reproduces their noise).
-    noise_scale : float in [0, 1], "mle" or "conservative"
+    label_noise : {"none", "estimate"}
+        ``"none"``: calibration treats the given labels as true (its probabilities and
+        sets then reproduce the noise of the labels). ``"estimate"``: calibration uses
+        the noise matrix that confident learning estimates, shrunk by ``noise_scale``.
+    noise_scale : float in [0, 1], "mle", "conservative" or "anchored"
         How much of the estimated noise matrix to believe
         (:class:`truelabel.calibrate.TemperatureScaling`): confident learning counts a
         weak model's own errors as label noise.
@@ -627,7 +631,9 @@ def train_model(
         epochs=epochs,
         early_stopping=early_stopping,
         holdout=holdout,
-        estimate_noise=label_noise == "estimate",
+        # reported always when it comes free (the CE cross-fit is the calibration one)
+        estimate_noise=label_noise == "estimate"
+        or (loss == "ce" and scheme == "plain" and holdout is None),
         random_state=random_state,
     )
     if fit.note:
