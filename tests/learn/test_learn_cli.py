@@ -92,10 +92,11 @@ def test_cli_is_thin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
                 "n_train": 1,
                 "n_calibration": 1,
                 "accuracy_vs_given_labels": 1.0,
-                "expected_accuracy_vs_true_labels": 1.0,
+                "mean_confidence": 1.0,
                 "mean_set_size": 1.0,
             },
             "label_noise": {"noise_rate": 0.0},
+            "training_data": {},
         }
 
         def save(self, out: Path, overwrite: bool = False) -> None:

@@ -125,6 +125,10 @@ def train(
             "(classes with similar score quantiles share one; rare classes use the marginal)."
         ),
     ] = ConformalChoice.marginal,
+    drop_missing: Annotated[
+        bool,
+        typer.Option("--drop-missing", help="Leave out rows without a label instead of refusing."),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
@@ -150,6 +154,7 @@ def train(
             calibrate=not no_calibration,
             conformal=conformal.value,
             label_noise=label_noise.value,
+            drop_missing=drop_missing,
             random_state=seed,
         )
         tm.save(out, overwrite=overwrite)
@@ -160,6 +165,9 @@ def train(
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("classes", str(len(tm.classes)))
+    n_left = tm.metadata["training_data"].get("n_rows_without_label_left_out", 0)
+    if n_left:
+        table.add_row("rows without a label, left out", str(n_left))
     table.add_row(
         "items: model / calibration",
         f"{m['n_train']} / {m['n_calibration']} ({oos})",
@@ -172,9 +180,8 @@ def train(
                 "label noise rate used for calibration", f"{noise['noise_rate_used']:.3f}"
             )
     table.add_row(f"{oos} accuracy vs given labels", f"{m['accuracy_vs_given_labels']:.3f}")
-    table.add_row(
-        "expected accuracy vs true labels", f"{m['expected_accuracy_vs_true_labels']:.3f}"
-    )
+    target = "true labels" if noise.get("used_for_calibration") else "given labels"
+    table.add_row(f"mean confidence (calibrated to the {target})", f"{m['mean_confidence']:.3f}")
     table.add_row("temperature", f"{tm.temperature:.3f}")
     table.add_row(f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['mean_set_size']:.2f}")
     console.print(table)

@@ -488,6 +488,7 @@ def train_model(
     label_noise: str = DEFAULT_LABEL_NOISE,
     noise_scale: float | str = DEFAULT_NOISE_SCALE,
     noise_correction: str = DEFAULT_NOISE_CORRECTION,
+    drop_missing: bool = False,
     random_state: int = 0,
 ) -> TrainedModel:
     """Train a noise-robust, calibrated classifier with conformal sets from a table.
@@ -546,6 +547,8 @@ def train_model(
     noise_correction : {"invert", "posterior"}
         How the conformal thresholds use the noise matrix
         (:func:`truelabel.calibrate.true_label_weights`).
+    drop_missing : bool
+        Leave out rows without a label (``label_column``) instead of refusing.
     random_state : int
 
     Returns
@@ -598,6 +601,7 @@ def train_model(
         id_column=id_column,
         vectors_column=vectors_column,
         require_labels=labels is None,
+        drop_missing=drop_missing,
     )
     if labels is not None:
         targets, classes, rows = _read_label_table(labels, ds.item_id)
@@ -619,7 +623,19 @@ def train_model(
 
     hard = targets.argmax(axis=1)
     if len(np.unique(hard)) < 2:
-        raise InputError("the labels hold a single class; add more labelled items.")
+        only = classes[int(hard[0])]
+        if labels is not None:
+            other = float(np.delete(targets, int(hard[0]), axis=1).max())
+            raise InputError(
+                f"every item of the labels table has {only!r} as its most likely class (no "
+                f"other class gets more than {other:.3g}); a classifier needs at least 2 "
+                "classes. Check the label model that produced the table (e.g. `truelabel "
+                "aggregate --method mv`)."
+            )
+        raise InputError(
+            f"every label is {only!r}; a classifier needs at least 2 classes: add items of "
+            "another class."
+        )
     fit = fit_for_calibration(
         X,
         targets,
@@ -637,7 +653,7 @@ def train_model(
         random_state=random_state,
     )
     if fit.note:
-        logger.warning("%s", fit.note)
+        logger.info("%s", fit.note)
     cal_targets = targets[fit.cal_rows] if soft else hard[fit.cal_rows]
     cal = calibrate_fit(
         fit.cal_probs,
@@ -668,7 +684,7 @@ def train_model(
         "n_train": int(fit.n_fit),
         "n_calibration": int(len(fit.cal_rows)),
         "accuracy_vs_given_labels": float((p_cal.argmax(axis=1) == y_cal).mean()),
-        "expected_accuracy_vs_true_labels": float(p_cal.max(axis=1).mean()),
+        "mean_confidence": float(p_cal.max(axis=1).mean()),
         "ece_vs_given_labels_before": expected_calibration_error(fit.cal_probs, y_cal),
         "ece_vs_given_labels_after": expected_calibration_error(p_cal, y_cal),
         "mean_set_size": float(sets.sum(axis=1).mean()),
@@ -713,6 +729,7 @@ def train_model(
             "source": ds.name,
             "sha256": _data_hash(ds.item_id[rows], texts, X if texts is None else None, targets),
             "n_items": int(len(rows)),
+            "n_rows_without_label_left_out": int(len(ds.dropped_rows)),
             "soft_targets": soft,
             "label_source": "labels table" if labels is not None else f"column {label_column}",
         },
