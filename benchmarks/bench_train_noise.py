@@ -518,7 +518,7 @@ def select(grid: dict[str, dict[str, Any]], reference: str = "minilm/ce") -> dic
 
 
 COVERAGE = ("coverage_90", "coverage_95")
-METRICS = ("accuracy", "ece", "ece_floor", "mean_confidence") + COVERAGE
+METRICS = ("n_test", "accuracy", "ece", "ece_floor", "mean_confidence") + COVERAGE
 METRICS += ("set_size_90", "set_size_95", "temperature", "noise_scale")
 
 

@@ -71,9 +71,9 @@ def test_roundtrip_and_files(trained: tuple[TrainedModel, Path, pd.DataFrame]) -
     # the default calibrates on a 5-fold cross-fit of all 240 rows; the model sees them all
     assert "torch" in meta["versions"] and meta["metrics"]["n_calibration"] == 240
     assert meta["metrics"]["calibration_data"] == "crossfit" and meta["metrics"]["n_train"] == 240
-    noise = meta["label_noise"]
-    assert noise["method"].startswith("confident learning") and 0 <= noise["noise_rate"] < 0.5
-    assert np.allclose(np.asarray(noise["noise_matrix"]).sum(axis=0), 1, atol=1e-3)
+    # ELR's cross-fit is not a CE one, so no noise matrix comes free and none is estimated
+    # (the default CE run reports one: tests/learn/test_learn_label_noise.py)
+    assert meta["label_noise"] == {"method": "none (labels treated as true)"}
     assert len(meta["conformal"]["quantiles"]) == 2
     loaded = truelabel.load_model(out)
     texts = ["goal match team", "pasta bread soup", "chip code server"]
