@@ -65,6 +65,28 @@ def prf(flagged: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     }
 
 
+def ece(posterior: np.ndarray, gold: np.ndarray, n_bins: int = 15) -> float:
+    """Expected calibration error of the top-class probability (equal-width bins) on gold.
+
+    Parameters
+    ----------
+    posterior : ndarray of shape (n_items, n_classes)
+    gold : ndarray of shape (n_items,), int
+        Gold class codes; items with ``gold < 0`` are left out.
+    """
+    has = gold >= 0
+    p = np.asarray(posterior, dtype=np.float64)[has]
+    if not len(p):
+        return float("nan")
+    conf = p.max(axis=1)
+    right = p.argmax(axis=1) == gold[has]
+    idx = np.clip((conf * n_bins).astype(int), 0, n_bins - 1)
+    gap = np.abs(
+        np.bincount(idx, conf, minlength=n_bins) - np.bincount(idx, right, minlength=n_bins)
+    )
+    return float(gap.sum() / len(p))
+
+
 def machine() -> dict[str, Any]:
     import os
 

@@ -1,11 +1,14 @@
-"""Crowd label aggregation: truelabel's label models vs crowd-kit on real crowd data.
+"""Label aggregation on every real vote set: truelabel's label models vs crowd-kit (+ Snorkel).
 
-For every dataset, the same deduplicated votes (integer-coded) go to truelabel's
-methods and to crowd-kit's MajorityVote, Wawa, DawidSkene, OneCoinDawidSkene,
-GLAD and MACE, in the same process. Accuracy is measured against the published
-gold labels (gold is never shown to the models); wall time is per fit.
+For every set of ``benchmarks/_votesets.py`` of one kind (``--kind crowd``, the default;
+``lf`` = WRENCH weak labels as a label matrix and as a long table; ``llm`` = the
+llms_for_css answers), the same deduplicated, integer-coded votes go to truelabel's
+methods and to crowd-kit's MajorityVote, Wawa, DawidSkene, OneCoinDawidSkene, GLAD and
+MACE (and, on WRENCH label matrices, Snorkel's LabelModel), in the same process, fitted
+on all the votes (no gold). Accuracy and ECE are measured against the published gold
+(never shown to the models); wall time is per fit.
 
-    .venv/bin/python benchmarks/bench_aggregate_crowd.py [--quick] [--only NAME]
+    .venv/bin/python benchmarks/bench_aggregate_crowd.py [--kind crowd|lf|llm] [--only NAME]
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import sys
 import time
@@ -25,138 +29,45 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "datasets" / "crowd"
-RESULTS = ROOT / "benchmarks" / "results" / "aggregate_crowd.json"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _common import ece  # noqa: E402
+from _votesets import NOT_IN_LODO, load_set, set_names  # noqa: E402
 
-# ----------------------------------------------------------------------------- loaders
-# Each returns (votes DataFrame[worker, task, label], truth Series task -> label, text or None)
-
-
-def _zheng(name: str) -> tuple[pd.DataFrame, pd.Series]:
-    a = pd.read_csv(DATA / "zheng2017" / name / "answer.csv")
-    t = pd.read_csv(DATA / "zheng2017" / name / "truth.csv")
-    votes = a.rename(columns={"question": "task", "worker": "worker", "answer": "label"})
-    return votes[["worker", "task", "label"]], t.set_index("question")["truth"]
-
-
-def _snow(name: str) -> tuple[pd.DataFrame, pd.Series]:
-    df = pd.read_csv(DATA / "snow2008" / f"{name}.standardized.tsv", sep="\t")
-    votes = df.rename(columns={"!amt_worker_ids": "worker", "orig_id": "task", "response": "label"})
-    truth = df.groupby("orig_id")["gold"].first()
-    return votes[["worker", "task", "label"]], truth
-
-
-def _bluebirds() -> tuple[pd.DataFrame, pd.Series]:
-    import yaml
-
-    d = DATA / "cubam" / "demo" / "bluebirds"
-    labels = yaml.safe_load((d / "labels.yaml").read_text())
-    gt = yaml.safe_load((d / "gt.yaml").read_text())
-    rows = [(w, t, int(v)) for w, items in labels.items() for t, v in items.items()]
-    votes = pd.DataFrame(rows, columns=["worker", "task", "label"])
-    return votes, pd.Series({k: int(v) for k, v in gt.items()})
-
-
-def _gal(name: str) -> tuple[pd.DataFrame, pd.Series]:
-    d = DATA / "get-another-label" / name
-    votes = pd.read_csv(d / "labels.txt", sep="\t", header=None, names=["worker", "task", "label"])
-    truth_file = d / ("evaluation.txt" if name == "BarzanMozafari" else "gold.txt")
-    t = pd.read_csv(truth_file, sep="\t", header=None, names=["task", "truth"])
-    return votes, t.set_index("task")["truth"]
-
-
-def _venanzi() -> tuple[pd.DataFrame, pd.Series]:
-    df = pd.read_csv(
-        DATA / "venanzi" / "Sentiment_popularity_SP_amt.csv",
-        header=None,
-        names=["worker", "task", "label", "gold", "seconds"],
-    )
-    return df[["worker", "task", "label"]], df.groupby("task")["gold"].first()
-
-
-def _cifar10n() -> tuple[pd.DataFrame, pd.Series]:
-    d = DATA / "cifar-10n"
-    lab = np.load(d / "CIFAR-10_human.npz")
-    order = np.load(d / "image_order_c10.npy", allow_pickle=True).astype(np.int64)
-    side = pd.read_csv(d / "side_info_cifar10N.csv")
-    pos = np.arange(len(order))
-    batch = pos // 10
-    frames = []
-    for j in (1, 2, 3):
-        w = side[f"Worker{j}-id"].to_numpy()[batch]
-        img = order
-        frames.append(
-            pd.DataFrame({"worker": w, "task": img, "label": lab[f"random_label{j}"][img]})
-        )
-    votes = pd.concat(frames, ignore_index=True)
-    return votes, pd.Series(lab["clean_label"], index=np.arange(len(lab["clean_label"])))
-
-
-def _cf20ng() -> tuple[pd.DataFrame, pd.Series]:
-    rows, truth = [], {}
-    path = DATA / "crowdflower-20newsgroups" / "cf20ng_items_with_text.jsonl"
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            r = json.loads(line)
-            truth[r["item"]] = r["gold"]
-            for a in r["annotations"]:
-                # single-select answers only: a multi-select answer is not one vote
-                if len(a["labels"]) == 1:
-                    rows.append((a["worker"], r["item"], a["labels"][0]))
-    return pd.DataFrame(rows, columns=["worker", "task", "label"]), pd.Series(truth)
-
-
-DATASETS: dict[str, Callable[[], tuple[pd.DataFrame, pd.Series]]] = {
-    "zheng2017/dog": lambda: _zheng("dog"),
-    "zheng2017/duck": lambda: _zheng("duck"),
-    "snow2008/rte": lambda: _snow("rte"),
-    "snow2008/temp": lambda: _snow("temp"),
-    "cubam/bluebirds": _bluebirds,
-    "gal/BarzanMozafari": lambda: _gal("BarzanMozafari"),
-    "gal/AdultContent2": lambda: _gal("AdultContent2"),
-    "venanzi/sentiment": _venanzi,
-    "cifar-10n": _cifar10n,
-    "crowdflower/20ng": _cf20ng,
+#: results file per kind of vote set
+RESULT_FILES = {
+    "crowd": ROOT / "benchmarks" / "results" / "aggregate_crowd.json",
+    "lf": ROOT / "benchmarks" / "results" / "aggregate_lf_votes.json",
+    "llm": ROOT / "benchmarks" / "results" / "aggregate_llm_votes.json",
 }
+RESULTS = RESULT_FILES["crowd"]
+DATASETS: list[str] = set_names(("crowd",))
+
+#: truelabel rows: every label model with its raw posterior, then the default ``auto``
+TL_METHODS = ("mv", "wawa", "ds", "ds_pooled", "onecoin", "mace", "glad")
 
 
-# ----------------------------------------------------------------------------- runners
-
-
-def _accuracy(pred: pd.Series, truth: pd.Series) -> tuple[float, int]:
-    common = truth.index.intersection(pred.index)
-    return float((pred.loc[common].to_numpy() == truth.loc[common].to_numpy()).mean()), len(common)
-
-
-def run_dataset(name: str, quick: bool) -> dict[str, object]:
+def run_dataset(
+    name: str, quick: bool, previous: dict[str, Any] | None = None
+) -> dict[str, object]:
+    """truelabel (+ Snorkel) and crowd-kit on one set; with ``previous``, crowd-kit's rows
+    are reused (truelabel and Snorkel are re-run)."""
     from truelabel.aggregate import aggregate_votes
-    from truelabel.sources import votes_from_table
 
-    raw, truth = DATASETS[name]()
-    raw = raw.dropna()
-    # code once: deduplicate (keep last) and use integer codes for both libraries
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        v = votes_from_table(raw, item_column="task", source_column="worker", label_column="label")
-    classes = list(v.classes)
-    # truth coded in the same class list (string keys so 1 == "1")
-    key = {str(c): i for i, c in enumerate(classes)}
-    tcode = truth.astype(str).map(key)
-    truth_coded = pd.Series(tcode.to_numpy(), index=truth.index).dropna().astype(int)
-    item_ids = pd.Index(v.item_ids)
-    truth_by_item = pd.Series(truth_coded.to_numpy(), index=item_ids.get_indexer(truth_coded.index))
-    truth_by_item = truth_by_item[truth_by_item.index >= 0]
+    vs = load_set(name)
+    v, gold = vs.votes, vs.gold
+    has = gold >= 0
     ck = pd.DataFrame({"worker": v.source, "task": v.item, "label": v.label})
     info = {
         "n_items": v.n_items,
         "n_workers": v.n_sources,
         "n_votes": v.n_votes,
         "n_classes": v.n_classes,
-        "n_gold_evaluated": int(len(truth_by_item)),
+        "n_gold_evaluated": int(has.sum()),
         "duplicates_dropped": v.info.get("n_duplicate_votes", 0),
+        "note": NOT_IN_LODO.get(name, ""),
     }
-    out: dict[str, object] = {"dataset": name, **info, "methods": {}}
+    out: dict[str, object] = {"dataset": name, "kind": vs.kind, **info, "methods": {}}
     methods = out["methods"]
     assert isinstance(methods, dict)
 
@@ -165,31 +76,57 @@ def run_dataset(name: str, quick: bool) -> dict[str, object]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                pred = fn()
+                post = fn()
             secs = time.perf_counter() - t0
-            acc, n = _accuracy(pd.Series(pred), truth_by_item)
-            methods[label] = {"accuracy": acc, "seconds": secs}
+            methods[label] = {
+                "accuracy": float((post.argmax(axis=1)[has] == gold[has]).mean()),
+                "ece": ece(post, gold),
+                "seconds": secs,
+            }
         except Exception as exc:  # a baseline failing is a result too
-            methods[label] = {"accuracy": None, "seconds": None, "error": repr(exc)[:300]}
+            methods[label] = {
+                "accuracy": None,
+                "ece": None,
+                "seconds": None,
+                "error": repr(exc)[:300],
+            }
         m = methods[label]
-        print(
-            f"  {label:24s} acc={m['accuracy'] if m['accuracy'] is None else round(m['accuracy'], 4)!s:8s}"
-            f" time={m['seconds'] if m['seconds'] is None else round(m['seconds'], 3)!s}s",
-            flush=True,
-        )
+        acc = None if m["accuracy"] is None else round(m["accuracy"], 4)
+        e = None if m["ece"] is None else round(m["ece"], 3)
+        sec = None if m["seconds"] is None else round(m["seconds"], 3)
+        print(f"  {label:26s} acc={acc!s:8s} ece={e!s:6s} time={sec!s}s", flush=True)
 
     def tl(method: str) -> Callable[[], np.ndarray]:
         def f() -> np.ndarray:
-            r = aggregate_votes(v, method=method, random_state=0)
-            if method == "auto":
-                out["auto_choice"] = r.summary["method"]
-                out["auto_reason"] = r.summary["method_reason"]
-            return np.argmax(r.posterior, axis=1)
+            r = aggregate_votes(v, method=method, random_state=0, calibrate=False)
+            return np.asarray(r.posterior)
 
         return f
 
-    for m in ("mv", "wawa", "ds", "ds_pooled", "onecoin", "mace", "auto"):
+    for m in TL_METHODS:
         record(f"truelabel.{m}", tl(m))
+
+    def auto() -> np.ndarray:
+        r = aggregate_votes(v, method="auto", random_state=0)
+        s = r.summary
+        out["auto_choice"] = s["method"]
+        out["auto_reason"] = s["method_reason"]
+        out["auto_temperature"] = s["temperature"]
+        out["auto_candidates"] = s["method_candidates"]
+        out["auto_seconds_select"] = s["seconds"]["select"]
+        out["auto_raw_ece"] = ece(np.asarray(r.model.posterior_), gold)
+        return np.asarray(r.posterior)
+
+    record("truelabel.auto", auto)
+    if vs.kind == "lf" and v.info.get("abstain_informative"):
+        record("snorkel.LabelModel", lambda: _snorkel(v))
+    out["loadavg"] = list(os.getloadavg())
+    if previous is not None:
+        for k, m in previous.get("methods", {}).items():
+            if k.startswith("crowdkit."):
+                methods[k] = {**m, "reused_from": previous.get("date", "previous run")}
+        out["crowdkit_mace_restarts"] = previous.get("crowdkit_mace_restarts")
+        return out
 
     import crowdkit.aggregation.classification.wawa as ck_wawa
     from crowdkit.aggregation import GLAD, MACE, DawidSkene, MajorityVote, OneCoinDawidSkene, Wawa
@@ -200,10 +137,10 @@ def run_dataset(name: str, quick: bool) -> dict[str, object]:
 
     def ck_run(model_factory: Callable[[], object]) -> Callable[[], np.ndarray]:
         def f() -> np.ndarray:
-            res = model_factory().fit_predict(ck)  # type: ignore[attr-defined]
-            s = pd.Series(res)
-            full = np.full(v.n_items, -1)
-            full[s.index.to_numpy(dtype=np.int64)] = s.to_numpy(dtype=np.int64)
+            res = model_factory().fit_predict_proba(ck)  # type: ignore[attr-defined]
+            full = np.full((v.n_items, v.n_classes), 1.0 / v.n_classes)
+            cols = res.columns.to_numpy(dtype=np.int64)
+            full[np.ix_(res.index.to_numpy(dtype=np.int64), cols)] = res.to_numpy(dtype=float)
             return full
 
         return f
@@ -217,6 +154,7 @@ def run_dataset(name: str, quick: bool) -> dict[str, object]:
         # crowd-kit's GLAD runs pandas + scipy per iteration: > 20 min at these sizes here
         methods["crowdkit.GLAD"] = {
             "accuracy": None,
+            "ece": None,
             "seconds": None,
             "error": "not run: > 50k votes (crowd-kit GLAD took > 20 min on this machine)",
         }
@@ -225,7 +163,19 @@ def run_dataset(name: str, quick: bool) -> dict[str, object]:
     restarts = 1 if (quick or big) else 10
     out["crowdkit_mace_restarts"] = restarts
     record("crowdkit.MACE", ck_run(lambda: MACE(n_restarts=restarts, random_state=0)))
+    out["loadavg"] = list(os.getloadavg())
     return out
+
+
+def _snorkel(v: Any) -> np.ndarray:
+    """Snorkel 0.10's LabelModel on the label matrix (defaults, seed 0, no class balance)."""
+    from snorkel.labeling.model import LabelModel
+
+    L = np.full((v.n_items, v.n_sources), -1, dtype=np.int64)
+    L[v.item, v.source] = v.label
+    lm = LabelModel(cardinality=v.n_classes, verbose=False)
+    lm.fit(L, n_epochs=100, seed=0, progress_bar=False)
+    return np.asarray(lm.predict_proba(L))
 
 
 def speed(name: str, n_iter: int = 10, repeats: int = 5) -> dict[str, Any]:
@@ -237,14 +187,10 @@ def speed(name: str, n_iter: int = 10, repeats: int = 5) -> dict[str, Any]:
     from crowdkit.aggregation import DawidSkene as CKDawidSkene
 
     from truelabel.aggregate import DawidSkene
-    from truelabel.sources import votes_from_table
 
-    raw, _ = DATASETS[name]()
+    v = load_set(name).votes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        v = votes_from_table(
-            raw.dropna(), item_column="task", source_column="worker", label_column="label"
-        )
         ck = pd.DataFrame({"worker": v.source, "task": v.item, "label": v.label})
         fits: dict[str, Callable[[], Any]] = {
             "truelabel_default": lambda: DawidSkene().fit(v),
@@ -291,12 +237,21 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="Skip GLAD on big sets, 1 MACE restart.")
     ap.add_argument("--only", default=None, help="Run one dataset (name as in the table).")
+    ap.add_argument("--kind", default="crowd", choices=sorted(RESULT_FILES))
+    ap.add_argument(
+        "--truelabel-only",
+        action="store_true",
+        help="Re-run truelabel only; keep the crowd-kit rows of the previous results file.",
+    )
     ap.add_argument(
         "--speed-only",
         action="store_true",
         help="Only the Dawid-Skene timing on CIFAR-10N and AdultContent2.",
     )
     args = ap.parse_args()
+    global RESULTS, DATASETS
+    RESULTS = RESULT_FILES[args.kind]
+    DATASETS = set_names((args.kind,))
     if args.speed_only:
         res = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
         res["ds_speed"] = {n: speed(n) for n in ("cifar-10n", "gal/AdultContent2")}
@@ -315,7 +270,10 @@ def main() -> None:
     existing = {r["dataset"]: r for r in previous.get("datasets", [])}
     for name in names:
         print(f"== {name}", flush=True)
-        existing[name] = run_dataset(name, args.quick)
+        prev = existing.get(name) if args.truelabel_only else None
+        if prev is not None:
+            prev = {**prev, "date": previous.get("date")}
+        existing[name] = run_dataset(name, args.quick, prev)
         _write(args, existing, previous)
     _write(args, existing, previous)
 
@@ -325,8 +283,13 @@ def _write(args: argparse.Namespace, existing: dict[str, Any], previous: dict[st
 
     import truelabel
 
-    all_rows = [existing[n] for n in DATASETS if n in existing]
-    # summary: auto vs best crowd-kit; DS speed-up
+    # rows of an older results format (no GLAD / ECE) are not carried over
+    all_rows = [
+        existing[n]
+        for n in DATASETS
+        if n in existing and "truelabel.glad" in existing[n]["methods"]
+    ]
+    # summary: auto vs majority vote and the best crowd-kit method; calibration; GLAD
     summary = []
     for r in all_rows:
         ms = r["methods"]
@@ -338,25 +301,38 @@ def _write(args: argparse.Namespace, existing: dict[str, Any], previous: dict[st
         }
         best_ck = max(ck_acc, key=lambda k: ck_acc[k]) if ck_acc else None
         auto = ms["truelabel.auto"]["accuracy"]
+        mv = ms["truelabel.mv"]["accuracy"]
         ds_t, ck_ds_t = ms["truelabel.ds"]["seconds"], ms["crowdkit.DawidSkene"]["seconds"]
+        gl, ck_gl = ms["truelabel.glad"], ms.get("crowdkit.GLAD", {})
         summary.append(
             {
                 "dataset": r["dataset"],
                 "auto": auto,
                 "auto_choice": r.get("auto_choice"),
+                "auto_temperature": r.get("auto_temperature"),
+                "auto_ece": ms["truelabel.auto"]["ece"],
+                "auto_raw_ece": r.get("auto_raw_ece"),
+                "mv": mv,
+                "auto_minus_mv_pts": 100 * (auto - mv),
+                "kind": r.get("kind", "crowd"),
                 "best_crowdkit": best_ck,
                 "best_crowdkit_accuracy": ck_acc.get(best_ck) if best_ck else None,
                 "auto_minus_best_pts": None if best_ck is None else 100 * (auto - ck_acc[best_ck]),
                 "ds_speedup_vs_crowdkit": None if not ds_t or not ck_ds_t else ck_ds_t / ds_t,
+                "glad": gl["accuracy"],
+                "crowdkit_glad": ck_gl.get("accuracy"),
+                "glad_speedup_vs_crowdkit": None
+                if not ck_gl.get("seconds") or not gl["seconds"]
+                else ck_gl["seconds"] / gl["seconds"],
             }
         )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
             {
-                "benchmark": "aggregate_crowd",
+                "benchmark": f"aggregate_{args.kind}",
                 "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "command": "python benchmarks/bench_aggregate_crowd.py"
+                "command": f"python benchmarks/bench_aggregate_crowd.py --kind {args.kind}"
                 + (" --quick" if args.quick else ""),
                 "quick": args.quick,
                 "machine": f"{platform.machine()}, 2 CPU cores shared by ~8 concurrent agents; "
@@ -368,10 +344,16 @@ def _write(args: argparse.Namespace, existing: dict[str, Any], previous: dict[st
                     "numpy": np.__version__,
                     "pandas": pd.__version__,
                 },
-                "notes": "Votes deduplicated (last vote per worker/item kept) and integer-coded once; "
-                "the same coded table goes to both libraries. Accuracy over items with gold. "
-                "crowdflower/20ng uses single-select answers only. cifar-10n worker ids map "
-                "through image_order_c10.npy (batch of 10 images per row of side_info).",
+                "notes": "Votes deduplicated (last vote per worker/item kept) and integer-coded once "
+                "(benchmarks/_votesets.py); the same coded table goes to both libraries. Accuracy "
+                "and ECE (15 equal-width bins of the top-class probability) over items with gold. "
+                "truelabel.<model> rows are each model's raw posterior (calibrate=False); "
+                "truelabel.auto is the default (model chosen and posterior tempered on held-out "
+                "votes, no gold). crowd-kit ECE from fit_predict_proba. crowdflower/20ng uses "
+                "single-select answers only. cifar-10n worker ids map through image_order_c10.npy. "
+                "amazon-1k has no worker ids (votes dealt to anonymous slots); chaosnli/snli: the "
+                "5 original SNLI labels (slot 0 = author) vs the 100-label ChaosNLI majority; "
+                "crowdtruth/medical_cause: 'causes' selected or not vs the expert.",
                 "datasets": all_rows,
                 "summary": summary,
                 **({"ds_speed": previous["ds_speed"]} if "ds_speed" in previous else {}),

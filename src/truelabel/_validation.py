@@ -20,6 +20,7 @@ __all__ = [
     "Interval",
     "Options",
     "check_labels",
+    "check_listen_address",
     "check_params",
     "check_pred_probs",
     "check_random_state",
@@ -240,3 +241,28 @@ def check_labels(
             f"{name} contains code {int(arr.max())} but there are only {n_classes} classes."
         )
     return arr.astype(np.int64, copy=False)
+
+
+def check_listen_address(host: str, port: int) -> None:
+    """Refuse a port outside 1-65535 or an address that cannot be bound, before loading.
+
+    Raises
+    ------
+    InputError
+        Naming the address and the reason (in use, no such interface, not permitted).
+    """
+    import socket
+
+    if not (isinstance(port, int) and 1 <= port <= 65535):
+        raise InputError(f"--port must be between 1 and 65535; got {port!r}.")
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        family, _, _, _, addr = infos[0]
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(addr)
+    except OSError as exc:
+        raise InputError(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port, "
+            "stop the program using it, or fix --host."
+        ) from None

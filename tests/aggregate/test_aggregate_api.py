@@ -54,7 +54,7 @@ def test_aggregate_table_end_to_end(tmp_path: Path) -> None:
         assert (out / f).is_file()
     html = (out / "report.html").read_text()
     assert "<b>bird</b>" not in html and "&lt;b&gt;bird&lt;/b&gt;" in html
-    assert "data:image/png;base64," in html
+    assert "<svg" in html and "Source quality" in html  # inline SVG charts, no PNG
     labels = pd.read_parquet(out / "labels.parquet")
     assert len(labels) == 120
     summary = json.loads((out / "summary.json").read_text())
@@ -124,17 +124,38 @@ def test_single_source_and_one_vote_notes() -> None:
         {"item_id": [1, 2, 3, 3], "source": ["a", "a", "a", "b"], "label": ["x", "y", "x", "y"]}
     )
     res = aggregate(df)
-    assert any("single vote" in n for n in res.summary["notes"])
+    assert any("single vote" in n and "pseudo-votes" in n for n in res.summary["notes"])
     one = aggregate(df[df["source"] == "a"])
     assert one.summary["method_criterion"] == "single_source"
     assert any("only one source" in n for n in one.summary["notes"])
 
 
+def test_single_vote_source_is_smoothed_toward_the_average() -> None:
+    """A source with one vote that disagrees with a clear consensus used to get
+    ``estimated_accuracy = 1e-15`` although the summary said it was smoothed."""
+    df, _ = _crowd(60, seed=2)
+    lone = pd.DataFrame({"item": ["item0"], "worker": ["lone"], "answer": ["never"]})
+    first = df[(df["item"] == "item0")]["answer"].mode()[0]
+    other = next(a for a in ("cat", "dog", "<b>bird</b>") if a != first)
+    lone["answer"] = other
+    res = aggregate(
+        pd.concat([df, lone]), item_column="item", source_column="worker", label_column="answer"
+    )
+    src = res.sources.set_index("source")
+    mean = float(
+        (src["estimated_accuracy"] * src["n_votes"]).drop("lone").sum()
+        / src["n_votes"].drop("lone").sum()
+    )
+    est = float(src.loc["lone", "estimated_accuracy"])
+    assert 0.2 < est < mean  # 2 pseudo-votes at the average: between its vote and the mean
+    assert any("pseudo-votes" in n for n in res.summary["notes"])
+
+
 def test_bad_method_and_features_without_data() -> None:
     df, _ = _crowd(20)
     kw = {"item_column": "item", "source_column": "worker", "label_column": "answer"}
-    with pytest.raises(InputError, match="unknown method 'glad'"):
-        aggregate(df, method="glad", **kw)
+    with pytest.raises(InputError, match="unknown method 'bogus'"):
+        aggregate(df, method="bogus", **kw)
     with pytest.raises(InputError, match="needs item features"):
         aggregate(df, method="features", **kw)
     with pytest.raises(InputError, match="--text-column needs --data"):
@@ -246,12 +267,14 @@ def test_cli_aggregate_is_thin(tmp_path: Path) -> None:
                 "3",
                 "--classes",
                 "a, b",
+                "--no-calibrate",
                 "--out",
                 str(tmp_path / "o2"),
             ],
         )
     assert r.exit_code == 0, r.output
     kwargs = m.call_args.kwargs
+    assert kwargs["calibrate"] is False
     assert kwargs["method"] == "mace" and kwargs["random_state"] == 3
     assert kwargs["ignore_unknown"] is True and kwargs["gold"] == Path("g.csv")
     assert kwargs["classes"] == ["a", "b"] and kwargs["item_column"] == "item"

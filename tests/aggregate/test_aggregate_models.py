@@ -5,6 +5,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +13,7 @@ from sklearn.base import clone
 
 from truelabel import ConvergenceWarning, InputError, NotFittedError
 from truelabel.aggregate import (
+    GLAD,
     MACE,
     DawidSkene,
     FeatureDawidSkene,
@@ -24,8 +26,8 @@ from truelabel.aggregate import (
 from truelabel.aggregate._base import _log_lik, _vote_matrix
 from truelabel.sources import VoteArrays, votes_from_matrix
 
-MODELS = [MajorityVote, WeightedVote, DawidSkene, OneCoinDawidSkene, MACE]
-EM_MODELS = [DawidSkene, OneCoinDawidSkene, MACE]
+MODELS = [MajorityVote, WeightedVote, DawidSkene, OneCoinDawidSkene, MACE, GLAD]
+EM_MODELS = [DawidSkene, OneCoinDawidSkene, MACE, GLAD]
 
 
 def _workers(n_items: int = 200, k: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -342,3 +344,57 @@ def test_abstention_as_answer_helps_unipolar_rules() -> None:
     for cls in (MajorityVote, WeightedVote, OneCoinDawidSkene, MACE):
         post = cls().fit(va).posterior_
         assert post.shape == (n, 2) and np.isfinite(post).all()
+
+
+# ------------------------------------------------------------------ the DataFrame API
+
+
+def _frame(item: str = "item_id", source: str = "source") -> pd.DataFrame:
+    # item 1: 2 x vs 1 y; item 2: all y; item 3: 2 x vs 1 y
+    return pd.DataFrame(
+        {
+            item: [1, 1, 1, 2, 2, 2, 3, 3, 3],
+            source: ["a", "b", "c"] * 3,
+            "label": ["x", "x", "y", "y", "y", "y", "x", "y", "x"],
+        }
+    )
+
+
+@pytest.mark.parametrize("model_cls", MODELS)
+@pytest.mark.parametrize("columns", [("item_id", "source"), ("task", "worker")])
+def test_fit_predict_on_a_long_dataframe_returns_class_names(
+    model_cls: type, columns: tuple[str, str]
+) -> None:
+    """crowd-kit's ``fit_predict(df)`` on ``(task, worker, label)`` works as it is."""
+    df = _frame(*columns)
+    out = model_cls().fit_predict(df)
+    assert out.to_dict() == {1: "x", 2: "y", 3: "x"}
+    assert out.index.name == "item_id"
+    m = model_cls().fit(df)
+    assert m.predict().tolist() == ["x", "y", "x"]
+    assert m.labels_.dtype == np.int64  # the codes stay available
+    proba = model_cls().fit_predict_proba(df)
+    assert list(proba.columns) == ["x", "y"] and proba.shape == (3, 2)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
+
+
+def test_predict_on_new_dataframe_votes_and_unknown_sources() -> None:
+    m = DawidSkene().fit(_frame())
+    new = pd.DataFrame({"item_id": [9, 9, 8], "source": ["a", "b", "c"], "label": ["y", "y", "x"]})
+    assert m.predict(new).tolist() == ["x", "y"]  # items 8, 9 in sorted order
+    bad = pd.DataFrame({"item_id": [9], "source": ["zed"], "label": ["y"]})
+    with pytest.raises(InputError, match=r"sources the model was not fitted on: \['zed'\]"):
+        m.predict(bad)
+
+
+def test_dataframe_without_the_needed_columns_is_refused() -> None:
+    df = pd.DataFrame({"q": [1], "who": ["a"], "answer": ["x"]})
+    with pytest.raises(InputError, match=r"item column \(item_id, item or task\)"):
+        DawidSkene().fit(df)
+
+
+def test_predict_returns_names_for_vote_arrays_too() -> None:
+    v = votes_from_matrix(np.array([[0, 0], [1, 1]]), classes=["ham", "spam"])
+    m = MajorityVote().fit(v)
+    assert m.predict().tolist() == ["ham", "spam"]
+    assert MajorityVote().fit_predict(v).tolist() == ["ham", "spam"]

@@ -250,7 +250,7 @@ def test_best_source_follows_the_source_best_on_gold() -> None:
     assert (MajorityVote().fit(v).labels_[40:] == truth[40:]).mean() < 0.7
     # the posterior of a followed vote is Bayes' rule with the gold-counted confusion
     np.testing.assert_allclose(m.posterior_.sum(axis=1), 1.0, atol=1e-5)
-    np.testing.assert_array_equal(m.predict(v)[40:], m.labels_[40:])
+    np.testing.assert_array_equal(m.predict(v)[40:], m.classes_[m.labels_[40:]])
 
 
 def test_best_source_falls_back_when_the_best_abstains() -> None:

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from _shared import shared_path
-from truelabel import audit
+from truelabel import InputError, audit
 from truelabel.cli import app
 
 runner = CliRunner()
@@ -395,3 +395,58 @@ def test_cli_engine_dask_matches_memory_flags(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     flagged = set(mem.issues.loc[mem.issues["is_label_issue"], "item_id"])
     assert json.loads((out / "summary.json").read_text())["counts"]["label_error"] == len(flagged)
+
+
+def _int_votes(df: pd.DataFrame, truth: np.ndarray, seed: int = 2) -> pd.DataFrame:
+    """Three workers voting integer class codes (85 % right)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for w in ("w1", "w2", "w3"):
+        lab = np.where(rng.random(len(truth)) < 0.85, truth, rng.integers(0, 3, len(truth)))
+        rows += [(i, w, int(x)) for i, x in zip(df["id"], lab, strict=True)]
+    return pd.DataFrame(rows, columns=["item_id", "source", "label"])
+
+
+def test_votes_with_integer_labels_are_audited() -> None:
+    """Integer vote labels: the consensus is coded once (``audit --votes`` refused them with
+    "label '1' is not one of the 2 classes [0, 1]" while ``aggregate`` accepted them)."""
+    df, _ = _toy(flip=0.0)
+    truth = np.searchsorted(np.array(["ant", "bee", "cat"]), df["label"].to_numpy())
+    votes = _int_votes(df, truth)
+    res = audit(df.drop(columns=["label"]), vectors="v", id="id", votes=votes, seed=0)
+    got = res.issues.set_index("item_id").loc[df["id"], "consensus_label"].to_numpy()
+    assert set(np.unique(got)) <= {0, 1, 2}
+    assert (got.astype(int) == truth).mean() > 0.95
+    # the same integers written as text in a label column agree with them (1 == "1")
+    labelled = df.assign(label=[str(t) for t in truth])
+    res2 = audit(labelled, vectors="v", id="id", label="label", votes=votes, seed=0)
+    assert res2.summary["n_classes"] == 3
+
+
+def test_vote_in_a_class_no_label_uses_is_refused_with_rows(tmp_path: Path) -> None:
+    df, _ = _toy(flip=0.0)
+    votes = pd.DataFrame(
+        {
+            "item_id": list(df["id"][:6]) + ["i0"],
+            "source": ["a", "b", "c", "a", "b", "c", "d"],
+            "label": ["ant", "ant", "ant", "bee", "bee", "bee", "dog"],
+        }
+    )
+    with pytest.raises(InputError, match=r"rows 6: 1 labels are not one of.*'dog' \(1 rows\)"):
+        audit(df, vectors="v", id="id", label="label", votes=votes, seed=0)
+    with pytest.raises(InputError, match="--allow-new-classes"):
+        audit(df, vectors="v", id="id", label="label", votes=votes, seed=0)
+    res = audit(
+        df, vectors="v", id="id", label="label", votes=votes, seed=0, allow_new_classes=True
+    )
+    assert res.issues.set_index("item_id").loc["i0", "n_votes"] == 2
+    # the CLI names the flag and exits non-zero without a traceback
+    data = _write(tmp_path, df)
+    vpath = tmp_path / "votes.csv"
+    votes.to_csv(vpath, index=False)
+    args = ["audit", str(data), "--id-column", "id", "--vectors-column", "v"]
+    args += ["--label-column", "label", "--votes", str(vpath), "--out", str(tmp_path / "r")]
+    r = runner.invoke(app, args)
+    assert r.exit_code != 0 and "allow-new-classes" in r.output and "Traceback" not in r.output
+    r = runner.invoke(app, [*args, "--allow-new-classes"])
+    assert r.exit_code == 0, r.output

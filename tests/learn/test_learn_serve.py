@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,20 +9,14 @@ import httpx
 import numpy as np
 import pandas as pd
 import pytest
-import uvicorn
 
+from _shared import serve_in_thread
 from truelabel.learn import create_app, train_model
 
 WORDS = {
     "pos": ["great", "love", "excellent", "happy", "wonderful"],
     "neg": ["awful", "hate", "terrible", "sad", "boring"],
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -39,20 +30,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     train_model(df, text_column="text", label_column="label", featurizer="tfidf", epochs=10).save(
         out
     )
-    app = create_app(out, max_batch=50, max_body_bytes=20_000)
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    deadline = time.monotonic() + 60
-    while not srv.started:
-        if time.monotonic() > deadline or not th.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    th.join(timeout=30)
-    assert not th.is_alive()
+    with serve_in_thread(create_app(out, max_batch=50, max_body_bytes=20_000)) as url:
+        yield url
 
 
 def test_health_model_openapi(server: str) -> None:

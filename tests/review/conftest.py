@@ -44,7 +44,7 @@ def _seeded_template(
     import_review(audit_run, "demo", db=url)
     add_user("admin", PASSWORD, role="admin", db=url)
     for name in ("alice", "bob", "carol"):
-        add_user(name, PASSWORD, role="reviewer", db=url)
+        add_user(name, PASSWORD, role="reviewer", db=url, projects=["demo"])
     con = sqlite3.connect(path)
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()

@@ -123,7 +123,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: object = None
 
-    def start(self, timeout: float = 60.0) -> Server:
+    def start(self, timeout: float = 60.0, env: dict[str, str] | None = None) -> Server:
         import os
         import subprocess
         import sys
@@ -131,7 +131,12 @@ class Server:
 
         import httpx
 
-        env = {**os.environ, "TRUELABEL_DB_URL": self.db_url, "TRUELABEL_LOGIN_ATTEMPTS": "1000"}
+        env = {
+            **os.environ,
+            "TRUELABEL_DB_URL": self.db_url,
+            "TRUELABEL_LOGIN_ATTEMPTS": "1000",
+            **(env or {}),
+        }
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -145,6 +150,7 @@ class Server:
                 str(self.port),
                 "--log-level",
                 "warning",
+                "--no-proxy-headers",  # as `truelabel serve`: only --forwarded-allow-ips is trusted
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -177,3 +183,14 @@ class Server:
                 self.proc.wait(timeout=20)  # type: ignore[attr-defined]
             except Exception:
                 self.kill9()
+
+
+def run_threads(targets: list[tuple[object, tuple[object, ...]]], timeout: float = 600) -> None:
+    """Start one thread per ``(function, args)`` and wait for all of them."""
+    import threading
+
+    threads = [threading.Thread(target=fn, args=args) for fn, args in targets]  # type: ignore[arg-type]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)

@@ -57,19 +57,22 @@ def test_review_cycle_and_conflicts(app_env: dict[str, Any]) -> None:
     assert r1.status_code == 201 and r1.json()["created"] and r1.json()["label"] == "pos"
     r2 = c.post(url, json=body, headers=ha)
     assert r2.status_code == 200 and r2.json()["id"] == r1.json()["id"] and not r2.json()["created"]
+    # alice changes her mind: a new decision supersedes the old one, both stay in the log
     r3 = c.post(url, json={**body, "label": "neg", "idempotency_key": "k-2"}, headers=ha)
-    assert r3.status_code == 409 and "never overwritten" in r3.json()["detail"]
+    assert r3.status_code == 201 and r3.json()["label"] == "neg"
+    assert r3.json()["supersedes"] == {"id": r1.json()["id"], "action": "other", "label": "pos"}
     r4 = c.post(url, json={"action": "given", "idempotency_key": "b-1"}, headers=hb)
-    assert r4.status_code == 409
+    assert r4.status_code == 409 and "already has all its reviews" in r4.json()["detail"]
     tb = c.post("/api/projects/demo/tasks/next", headers=hb).json()
     assert tb["item"]["item_id"] == "it1"
     assert (
         c.delete(f"/api/projects/demo/tasks/{tb['task_id']}/lease", headers=hb).status_code == 204
     )
     reviews = c.get("/api/projects/demo/reviews", headers=hb).json()
-    assert [(r["item_id"], r["reviewer"], r["label"], r["sampling_prob"]) for r in reviews] == [
-        ("it0", "alice", "pos", 1.0)
-    ]
+    assert [
+        (r["item_id"], r["reviewer"], r["label"], r["sampling_prob"], r["current"]) for r in reviews
+    ] == [("it0", "alice", "pos", 1.0, False), ("it0", "alice", "neg", 1.0, True)]
+    assert reviews[0]["superseded_by"] == reviews[1]["id"]
     bad = c.post(url, json={"action": "maybe"}, headers=hb)
     assert bad.status_code == 422
     gold = c.get("/api/projects/demo/export/gold", headers=hb).json()
@@ -77,7 +80,7 @@ def test_review_cycle_and_conflicts(app_env: dict[str, Any]) -> None:
         {
             "item_id": "it0",
             "source": "review:alice",
-            "label": "pos",
+            "label": "neg",  # the export uses the latest decision
             "sampling_prob": 1.0,
             "reviewed_at": gold[0]["reviewed_at"],
         }
@@ -183,7 +186,7 @@ def test_locked_database_gives_clear_error_then_recovers(tmp_path: Any, audit_ru
     path = tmp_path / "locked.db"
     url = f"sqlite:///{path}"
     import_review(audit_run, "demo", db=url)
-    add_user("alice", PASSWORD, db=url)
+    add_user("alice", PASSWORD, db=url, projects=["demo"])
     app = create_app(ReviewSettings(db_url=url, db_retries=2, db_busy_timeout=0.2))
     with TestClient(app) as c:
         h = token_for(c, "alice")
@@ -202,10 +205,10 @@ def test_locked_database_gives_clear_error_then_recovers(tmp_path: Any, audit_ru
         assert r.status_code == 200
         assert len(c.get("/api/projects/demo/reviews", headers=h).json()) == 1
         # the same through the web form: a clear error page, nothing stored
-        from test_review_security import csrf_of, login
+        from test_review_security import csrf_of, login, start_review
 
         login(c, "alice")
-        page = c.get("/projects/demo/review").text
+        page = start_review(c).text
         task = page.split("/tasks/")[1].split("/review")[0]
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")

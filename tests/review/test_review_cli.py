@@ -92,4 +92,6 @@ def test_serve_passes_options() -> None:
     with mock.patch("truelabel.review.serve") as srv:
         r = runner.invoke(app, ["serve", "--db", "x.db", "--host", "127.0.0.1", "--port", "9999"])
     assert r.exit_code == 0, r.output
-    srv.assert_called_once_with(db="x.db", host="127.0.0.1", port=9999)
+    srv.assert_called_once_with(
+        db="x.db", host="127.0.0.1", port=9999, forwarded_allow_ips="", max_body_mb=4.0
+    )

@@ -85,7 +85,7 @@ def test_audit_review_aggregate_estimate_loop(tmp_path: Path) -> None:
         tmp_path / "audit", "tickets", db=db_url, design="poisson", budget=30, floor=0.2, seed=1
     )
     assert 10 < res.n_tasks < 60
-    add_user("rev", PASSWORD, db=db_url)
+    add_user("rev", PASSWORD, db=db_url, projects=["tickets"])
 
     # 3. review every queued item (the reviewer knows the truth)
     app = create_app(ReviewSettings(db_url=db_url))
@@ -95,6 +95,10 @@ def test_audit_review_aggregate_estimate_loop(tmp_path: Path) -> None:
         while (t := c.post("/api/projects/tickets/tasks/next", headers=h)).status_code == 200:
             task = t.json()
             key = task["item"]["item_id"]
+            # the audit's pred_probs.npy reached the item (matched through issues' row column)
+            probs = task["item"]["probs"]
+            assert set(probs) == set(CLASSES) and abs(sum(probs.values()) - 1) < 1e-4
+            assert max(probs, key=probs.__getitem__) == task["item"]["suggested_label"]
             reviewed[key] = truth[key]
             s = c.post(
                 f"/api/projects/tickets/tasks/{task['task_id']}/reviews",

@@ -13,15 +13,20 @@ from truelabel.review import Database, import_review
 from truelabel.review.db import _alembic_config
 
 
-def test_upgrade_from_0001_keeps_data_and_moves_classes(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    url = f"sqlite:///{path}"
-    db = Database(url)
+def _database_at(path: Path, revision: str) -> Database:
+    """A SQLite file migrated only up to ``revision``."""
+    db = Database(f"sqlite:///{path}")
     cfg = _alembic_config()
     with db.engine.connect() as conn:
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+        command.upgrade(cfg, revision)
         conn.commit()
+    return db
+
+
+def test_upgrade_from_0001_keeps_data_and_moves_classes(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = _database_at(path, "0001")
     con = sqlite3.connect(path)
     con.execute("PRAGMA foreign_keys=ON")
     con.execute(
@@ -54,4 +59,62 @@ def test_audit_log_is_append_only(tmp_path: Path, audit_run: Path) -> None:
         s.execute(text("UPDATE audit_log SET action = 'forged'"))
     with pytest.raises(Exception, match="append-only"), db.session() as s:
         s.execute(text("DELETE FROM audit_log"))
+    db.dispose()
+
+
+def _schema_diff(db: Database) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from truelabel.review.models import Base
+
+    with db.engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(ctx, Base.metadata))
+
+
+def test_migrations_build_the_models_schema(db_url: str) -> None:
+    """The migrated schema is exactly what models.py declares (no missing migration)."""
+    db = Database(db_url)
+    db.migrate()
+    assert _schema_diff(db) == []
+    db.dispose()
+
+
+@pytest.mark.full
+def test_migrations_build_the_models_schema_postgres(pg_url: str) -> None:
+    db = Database(pg_url)
+    db.migrate()
+    assert _schema_diff(db) == []
+    db.dispose()
+
+
+def test_upgrade_from_0003_keeps_reviewers_on_their_projects(tmp_path: Path) -> None:
+    """Before 0004 every reviewer saw every project; after it they are members of each."""
+    path = tmp_path / "old3.db"
+    db = _database_at(path, "0003")
+    con = sqlite3.connect(path)
+    con.execute(
+        "INSERT INTO projects (id, name, overlap, design, created_at) VALUES "
+        "(1, 'p1', 1, '{}', '2026-01-01'), (2, 'p2', 1, '{}', '2026-01-01')"
+    )
+    con.execute(
+        "INSERT INTO users (id, name, role, password_hash, active, created_at, session_epoch) "
+        "VALUES (1, 'root', 'admin', 'x', 1, '2026-01-01', 0), "
+        "(2, 'ana', 'reviewer', 'x', 1, '2026-01-01', 0)"
+    )
+    con.execute(
+        "INSERT INTO api_tokens (id, user_id, token_hash, name, created_at) "
+        "VALUES (1, 2, 'h', 'api', '2026-01-01')"
+    )
+    con.commit()
+    con.close()
+    db.migrate()
+    from truelabel.review import crud
+
+    with db.reader() as s:
+        ana = crud.user_by_name(s, "ana")
+        assert [p.name for p, _ in crud.list_projects(s, ana)] == ["p1", "p2"]
+        assert crud.list_members(s, "p1")[0].name == "ana"  # admins are not listed: they see all
+        assert crud.users_overview(s)[0]["n_tokens"] == 1
     db.dispose()

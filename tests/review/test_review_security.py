@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from review_helpers import PASSWORD, make_audit_run, token_for
+from truelabel import InputError
 from truelabel.review import ReviewSettings, add_user, create_app, import_review
 
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -37,6 +38,13 @@ def csrf_of(html: str) -> str:
     m = re.search(r'name="csrf" value="([^"]+)"', html)
     assert m is not None
     return m.group(1)
+
+
+def start_review(c: TestClient, project: str = "demo", **filters: str) -> Any:
+    """Press "Start reviewing" (POST, leases the first item) and follow to the review page."""
+    return c.post(
+        f"/projects/{project}/review/next", data={"csrf": csrf_of(c.get("/").text), **filters}
+    )
 
 
 def _concrete(path: str) -> str:
@@ -73,20 +81,19 @@ def test_every_route_refused_without_auth(app_env: dict[str, Any]) -> None:
 
 def test_xss_payloads_render_as_text(tmp_path: Path, db_url: str) -> None:
     run = make_audit_run(tmp_path / "xss", n=6, texts=[XSS] * 6)
-    import_review(run, "x<b>ss", db=db_url)
-    add_user("eve", PASSWORD, db=db_url)
+    with pytest.raises(InputError, match="project name 'x<b>ss'"):
+        import_review(run, "x<b>ss", db=db_url)
+    import_review(run, "xss", db=db_url)
+    add_user("eve", PASSWORD, db=db_url, projects=["xss"])
     app = create_app(ReviewSettings(db_url=db_url))
     with TestClient(app) as c:
         assert login(c, "eve").status_code == 303
-        review = c.get("/projects/x%3Cb%3Ess/review")
+        review = start_review(c, "xss")
         assert review.status_code == 200
         assert "<script>alert" not in review.text and "<img src=x" not in review.text
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in review.text
-        assert "x&lt;b&gt;ss" in review.text
-        search = c.get("/projects/x%3Cb%3Ess", params={"q": "<script>"})
+        search = c.get("/projects/xss", params={"q": "<script>"})
         assert "<script>alert" not in search.text and "&lt;script&gt;" in search.text
-        home = c.get("/")
-        assert "x<b>ss" not in home.text
         assert "script-src 'self'" in review.headers["content-security-policy"]
     app.state.db.dispose()
 
@@ -114,7 +121,7 @@ def test_csrf_required_on_forms(app_env: dict[str, Any]) -> None:
     r = c.post("/login", data={"username": "alice", "password": PASSWORD}, follow_redirects=False)
     assert r.status_code == 403
     assert login(c, "alice").status_code == 303
-    page = c.get("/projects/demo/review")
+    page = start_review(c)
     task = re.search(r"/tasks/(\d+)/review", page.text).group(1)  # type: ignore[union-attr]
     url = f"/projects/demo/tasks/{task}/review"
     assert c.post(url, data={"choice": "given"}, follow_redirects=False).status_code == 403

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from review_helpers import PASSWORD, Server, make_audit_run
+from review_helpers import PASSWORD, Server, make_audit_run, run_threads
 from truelabel.review import Database, crud, import_review
 
 
@@ -25,6 +25,7 @@ def _setup(db_url: str, tmp_path: Path, n_items: int, n_users: int) -> list[str]
     names = [f"r{i:02d}" for i in range(n_users)]
     for n in names:
         db.run(crud.create_user, n, PASSWORD, "reviewer")
+        db.run(crud.add_member, "load", n)
     db.dispose()
     return names
 
@@ -114,14 +115,7 @@ def _run_concurrency(tmp_path: Path, *, n_users: int, n_each: int) -> None:
     acked: list[tuple[str, int, str]] = []
     errors: list[str] = []
     try:
-        threads = [
-            threading.Thread(target=_reviewer, args=(server.url, n, n_each, acked, errors))
-            for n in names
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=600)
+        run_threads([(_reviewer, (server.url, n, n_each, acked, errors)) for n in names])
     finally:
         server.stop()
     assert errors == []

@@ -148,7 +148,7 @@ def test_expired_lease_is_accepted_once_when_nobody_took_it(db: Database) -> Non
     assert not created2 and r2.id == r.id
 
 
-def test_submissions_idempotent_and_never_overwritten(db: Database) -> None:
+def test_submissions_idempotent_and_changes_supersede(db: Database) -> None:
     a, b = user(db, "alice"), user(db, "bob")
     t = db.run(crud.lease_next, "demo", a)[0]
     r1, c1 = db.run(
@@ -158,10 +158,10 @@ def test_submissions_idempotent_and_never_overwritten(db: Database) -> None:
         crud.submit_review, "demo", t.id, a, action="other", label="pos", idempotency_key="x"
     )
     assert c1 and not c2 and r1.id == r2.id
-    with pytest.raises(ConflictError, match="never overwritten"):
-        db.run(
-            crud.submit_review, "demo", t.id, a, action="other", label="neg", idempotency_key="y"
-        )
+    r3, c3 = db.run(
+        crud.submit_review, "demo", t.id, a, action="other", label="neg", idempotency_key="y"
+    )
+    assert c3 and r3.id != r1.id and r3.label == "neg"
     with pytest.raises(ConflictError, match="already has all its reviews"):
         db.run(crud.submit_review, "demo", t.id, b, action="given", idempotency_key="z")
     with pytest.raises(ConflictError, match="already used for task"):
@@ -169,11 +169,15 @@ def test_submissions_idempotent_and_never_overwritten(db: Database) -> None:
     with pytest.raises(InputError, match="not one of the project's classes"):
         db.run(crud.submit_review, "demo", t.id + 1, a, action="other", label="bogus")
     with db.reader() as s:
-        assert len(s.scalars(crud.select(Review)).all()) == 1
-        assert s.get(Task, t.id).status == "done"
-        assert [e.action for e in s.scalars(crud.select(AuditLog).order_by(AuditLog.id))][
-            -1
-        ] == "review.submit"
+        rows = s.scalars(crud.select(Review).order_by(Review.id)).all()
+        assert [(r.label, r.superseded_by) for r in rows] == [("pos", r3.id), ("neg", None)]
+        assert rows[0].superseded_at is not None and rows[1].superseded_at is None
+        task = s.get(Task, t.id)
+        assert (task.status, task.n_done) == ("done", 1)  # a change does not count twice
+        assert [e.action for e in s.scalars(crud.select(AuditLog).order_by(AuditLog.id))][-2:] == [
+            "review.submit",
+            "review.change",
+        ]
 
 
 def test_skip_releases_and_overlap_two(db: Database) -> None:
@@ -256,6 +260,7 @@ def test_threads_lease_and_submit_exactly_once(db: Database) -> None:
     with db.session() as s:
         for i in range(3):
             crud.create_user(s, f"t{i}", PASSWORD, "reviewer")
+            crud.add_member(s, "demo", f"t{i}")
     users = [user(db, n) for n in names + ["t0", "t1", "t2"]]
     done: list[int] = []
     errors: list[BaseException] = []

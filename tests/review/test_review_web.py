@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import pandas as pd
-from test_review_security import csrf_of, login
+from test_review_security import csrf_of, login, start_review
 
 
 def decide(c: Any, page: str, choice: str, **extra: str) -> Any:
@@ -31,15 +31,21 @@ def test_login_review_counts_export(app_env: dict[str, Any]) -> None:
     assert login(c, "alice").status_code == 303
     home = c.get("/")
     assert "demo" in home.text and "alice (reviewer)" in home.text
-    page = c.get("/projects/demo/review").text
+    empty = c.get("/projects/demo/review").text
+    assert "Open the next item" in empty and 'id="item-id"' not in empty  # GET never leases
+    page = start_review(c).text
+    assert c.get("/projects/demo/review").text.count('id="item-id">it0<') == 1  # held, shown
     assert (
         'id="item-id">it0<' in page
-        and "accept suggested (neu)" in page
+        and re.search(
+            r'value="suggested" data-key="1"[^>]*>\s*<kbd>1</kbd> <span class="cls-name">neu', page
+        )
         and 'id="count-done">0<' in page
     )
     assert "text of item 1" in page  # neighbour it1 shown with its text
     page = decide(c, page, "suggested").text  # redirect followed to the next item
-    assert 'id="count-done">1<' in page and 'id="item-id">it1<' in page and "saved" in page
+    assert 'id="count-done">1<' in page and 'id="item-id">it1<' in page
+    assert 'Saved <code id="flash-item">it0</code>:' in page and "accepted the suggestion" in page
     page = decide(c, page, "label:pos", note="sure").text
     page = decide(c, page, "skip").text
     assert 'id="count-done">2<' in page and 'id="count-mine">2<' in page
@@ -59,9 +65,10 @@ def test_login_review_counts_export(app_env: dict[str, Any]) -> None:
 def test_filtered_queue_and_empty_queue(app_env: dict[str, Any]) -> None:
     c = app_env["client"]
     login(c, "bob")
-    page = c.get("/projects/demo/review", params={"issue": "outlier"}).text
+    page = start_review(c, issue="outlier").text
     assert 'id="item-id">it5<' in page
     page = decide(c, page, "given", issue_filter="outlier").text
     assert "Nothing left to review with these filters" in page
     assert c.get("/projects/nope/review").status_code == 404
     assert c.get("/projects/demo/review", params={"label": "bogus"}).status_code == 422
+    assert start_review(c, label="bogus").status_code == 422

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -105,7 +106,7 @@ def test_conflicts_counted() -> None:
 
 def test_apply_bad_labels_and_names() -> None:
     with pytest.raises(
-        InputError, match=r"returned labels \['eggs'\] that are not among the classes"
+        InputError, match=r"returned labels \['eggs'\] \(first on row 0\) that are not among"
     ):
         apply_lfs(DF, [keyword_lf(["free"], "eggs")], classes=["ham", "spam"])
     with pytest.raises(InputError, match="unique names"):
@@ -168,3 +169,60 @@ def test_cli_lf_analyze_real_wrench_split() -> None:
     r = CliRunner().invoke(app, ["lf", "analyze", str(p)])
     assert r.exit_code == 0, r.output
     assert "10 labeling functions on 250 items" in r.output
+
+
+def test_per_row_lf_and_numeric_labels_in_any_spelling() -> None:
+    @labeling_function(per_row=True)
+    def short(row: Any) -> object:
+        text = row.text
+        return 0 if isinstance(text, str) and len(text.split()) <= 3 else None
+
+    # 1.0 and "1" are the class 1, as in a votes table
+    floaty = labeling_function("floaty")(lambda df: df["stars"].gt(3).map({True: 1.0}))
+    stringy = labeling_function("stringy")(lambda df: df["stars"].lt(2).map({True: "1"}))
+    v = apply_lfs(DF, [short, floaty, stringy], classes=[0, 1])
+    assert v.source_names.tolist() == ["short", "floaty", "stringy"]
+    L = np.full((5, 3), -1)
+    L[v.item, v.source] = v.label
+    assert L.tolist() == [[0, -1, 1], [-1, 1, -1], [-1, -1, -1], [0, 1, -1], [-1, -1, -1]]
+    assert v.info["abstain_informative"]
+
+
+def test_a_failing_rule_is_one_line_naming_it_and_the_row() -> None:
+    @labeling_function
+    def tenth_char(df: pd.DataFrame) -> pd.Series:
+        return df["text"].map(lambda t: 1 if t[9] == "m" else None)  # row 4 is None
+
+    with pytest.raises(
+        InputError, match=r"'tenth_char' raised TypeError: .* on row 4 \(item 'e'\)"
+    ):
+        apply_lfs(DF.assign(id=list("abcde")), [tenth_char], classes=[0, 1], item_column="id")
+
+    @labeling_function(per_row=True)
+    def ratio(row: Any) -> object:
+        return 1 if 10 / (row.stars - 4) > 0 else None  # stars == 4 on row 3
+
+    with pytest.raises(InputError, match=r"'ratio' raised ZeroDivisionError: .* on row 3;"):
+        apply_lfs(DF, [ratio], classes=[0, 1], chunk_rows=2)  # row 3 is in the second chunk
+
+
+def test_duplicate_item_ids_refused() -> None:
+    with pytest.raises(InputError, match=r"column 'id' repeats item id 'a' \(row 1"):
+        apply_lfs(DF.assign(id=list("aabcd")), [lf_lunch], classes=["ham"], item_column="id")
+
+
+def test_dask_engine_gives_the_same_votes() -> None:
+    from truelabel.scale import DaskEngine
+
+    lfs = [keyword_lf(["free"], "spam", name="free"), lf_lunch]
+    local = apply_lfs(DF, lfs, classes=["ham", "spam"], chunk_rows=2)
+    engine = DaskEngine(n_workers=2, processes=False)
+    try:
+        dask = apply_lfs(DF, lfs, classes=["ham", "spam"], chunk_rows=2, engine=engine)
+        bad = labeling_function("bad")(lambda df: df["nope"])
+        with pytest.raises(InputError, match=r"'bad' raised KeyError: 'nope' on row 0"):
+            apply_lfs(DF, [bad], classes=["ham"], chunk_rows=2, engine=engine)
+    finally:
+        engine.close()
+    for name in ("item", "source", "label"):
+        np.testing.assert_array_equal(getattr(local, name), getattr(dask, name))

@@ -207,12 +207,17 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
     prior_: np.ndarray
 
     # ------------------------------------------------------------------ API
-    def fit(self, votes: VoteArrays, gold: IntArray | None = None) -> BaseLabelModel:
+    def fit(self, votes: VoteArrays | Any, gold: IntArray | None = None) -> BaseLabelModel:
         """Learn the posterior and source parameters from ``votes``.
 
         Parameters
         ----------
-        votes : VoteArrays
+        votes : VoteArrays or DataFrame
+            Coded votes, or a long table with one row per vote: an item column
+            (``item_id``, ``item`` or ``task``), a source column (``source`` or ``worker``),
+            ``label`` and optionally ``weight`` — crowd-kit's ``(task, worker, label)``
+            works as it is. Labels are coded by the same rule as everywhere
+            (``1 == 1.0 == "1"``).
         gold : ndarray of shape (n_items,), int, optional
             Gold class codes, -1 where unknown; combined with gold-source votes.
 
@@ -221,10 +226,12 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         self
         """
         check_params(self)
-        votes = check_votes(votes)
+        votes = _as_votes(votes)
         g = _combined_gold(votes, gold)
         plain = votes.without_gold()
         self.classes_ = np.asarray(votes.classes)[: _n_true(votes)]
+        self.item_ids_ = np.asarray(votes.item_ids)
+        self.source_names_ = np.asarray(votes.source_names)
         self.n_sources_ = votes.n_sources
         self.n_observed_ = votes.n_classes
         self._class_prior = _prior_param(getattr(self, "class_prior", None), len(self.classes_))
@@ -241,22 +248,27 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
         self.gold_ = g
         return self
 
-    def predict_proba(self, votes: VoteArrays | None = None) -> Float32Array:
+    def predict_proba(self, votes: VoteArrays | Any | None = None) -> Float32Array:
         """Posterior over true classes.
 
         Parameters
         ----------
-        votes : VoteArrays, optional
+        votes : VoteArrays or DataFrame, optional
             New votes from the same sources and classes (e.g. a test split); default the
-            fitted votes. New items are scored with the fitted source parameters.
+            fitted votes. New items are scored with the fitted source parameters. A
+            DataFrame is coded with the fitted source and class lists (its items in sorted
+            order, as :func:`~truelabel.sources.votes_from_table` sorts them).
 
         Returns
         -------
         posterior : ndarray of shape (n_items, n_classes), float32
+            Columns follow ``classes_``.
         """
         self._check_fitted()
         if votes is None:
             return np.asarray(self.posterior_)
+        if not isinstance(votes, VoteArrays):
+            votes = self._code_new(votes)
         votes = check_votes(votes)
         if self.n_observed_ > len(self.classes_) and votes.n_classes == len(self.classes_):
             from ..sources._votes import with_abstain_votes
@@ -270,13 +282,98 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
             )
         return self._predict_new(votes.without_gold())
 
-    def predict(self, votes: VoteArrays | None = None) -> IntArray:
-        """Most likely class code per item (ties: lowest index), shape (n_items,)."""
-        return np.argmax(self.predict_proba(votes), axis=1).astype(np.int64)
+    def predict(self, votes: VoteArrays | Any | None = None) -> np.ndarray:
+        """Most likely class per item (ties: lowest class index), as class names.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_items,)
+            Values of ``classes_`` (``labels_`` holds the integer codes).
+        """
+        codes = np.argmax(self.predict_proba(votes), axis=1)
+        return np.asarray(self.classes_)[codes]
+
+    def fit_predict(self, votes: VoteArrays | Any, gold: IntArray | None = None) -> Any:
+        """``fit(votes, gold)`` then the most likely class of every fitted item, as names.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_items,), or Series
+            For a DataFrame (as crowd-kit's ``fit_predict``): a Series of class names
+            indexed by item id; for :class:`VoteArrays`: an array in ``votes.item_ids``
+            order.
+        """
+        self.fit(votes, gold)
+        names = np.asarray(self.classes_)[self.labels_]
+        if isinstance(votes, VoteArrays):
+            return names
+        import pandas as pd
+
+        return pd.Series(names, index=pd.Index(self.item_ids_, name="item_id"), name="label")
+
+    def fit_predict_proba(self, votes: VoteArrays | Any, gold: IntArray | None = None) -> Any:
+        """``fit(votes, gold)`` then the posterior of every fitted item.
+
+        Returns
+        -------
+        posterior : ndarray of shape (n_items, n_classes), float32, or DataFrame
+            For a DataFrame: one row per item id, one column per class (as crowd-kit's
+            ``fit_predict_proba``); for :class:`VoteArrays`: the array.
+        """
+        self.fit(votes, gold)
+        if isinstance(votes, VoteArrays):
+            return np.asarray(self.posterior_)
+        import pandas as pd
+
+        return pd.DataFrame(
+            np.asarray(self.posterior_),
+            index=pd.Index(self.item_ids_, name="item_id"),
+            columns=list(self.classes_),
+        )
+
+    def _code_new(self, frame: Any) -> VoteArrays:
+        """Code a new votes DataFrame with the fitted source and class lists."""
+        new = _as_votes(frame, classes=list(self.classes_))
+        index = {str(name): j for j, name in enumerate(self.source_names_)}
+        codes = np.array([index.get(str(name), -1) for name in new.source_names], dtype=np.int64)
+        if (codes < 0).any():
+            unknown = [str(x) for x in np.asarray(new.source_names)[codes < 0][:5]]
+            raise InputError(
+                f"the new votes come from sources the model was not fitted on: {unknown}; "
+                "a label model can only score votes of its own sources."
+            )
+        from ..sources._votes import _replace
+
+        return _replace(
+            new,
+            source=codes[new.source].astype(np.int32),
+            n_sources=self.n_sources_,
+            source_names=self.source_names_,
+            is_gold_source=np.zeros(self.n_sources_, dtype=bool),
+        )
 
     # ------------------------------------------------------------------ hooks
     def _fit(self, votes: VoteArrays, gold: IntArray) -> None:  # pragma: no cover
         raise NotImplementedError
+
+    def _log_scores(self, votes: VoteArrays) -> tuple[np.ndarray, np.ndarray]:
+        """The fitted posterior as ``softmax(ll + lp)``, for tempering (``/ T``).
+
+        Parameters
+        ----------
+        votes : VoteArrays
+            The votes the model was fitted on (without gold sources).
+
+        Returns
+        -------
+        ll : ndarray of shape (n_items, n_classes), float64
+            Log-likelihood of each item's votes under each class.
+        lp : ndarray of shape (n_classes,) or (n_items, n_classes), float64
+            Log prior. This default has no likelihood of its own: ``ll`` is the log
+            posterior and ``lp`` zero, so tempering raises the posterior to ``1 / T``.
+        """
+        ll = np.log(np.clip(np.asarray(self.posterior_, dtype=np.float64), 1e-300, None))
+        return ll, np.zeros(ll.shape[1])
 
     def _predict_new(self, votes: VoteArrays) -> Float32Array:
         A = _vote_matrix(votes)
@@ -290,6 +387,41 @@ class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
             raise NotFittedError(
                 f"This {type(self).__name__} is not fitted yet; call fit(votes) first."
             )
+
+
+#: accepted column names of a long votes DataFrame (ours first, then crowd-kit's)
+ITEM_COLUMNS = ("item_id", "item", "task")
+SOURCE_COLUMNS = ("source", "worker")
+
+
+def _as_votes(votes: Any, classes: list[Any] | None = None) -> VoteArrays:
+    """A VoteArrays as it is, or a long DataFrame coded by ``votes_from_table``."""
+    if isinstance(votes, VoteArrays):
+        return check_votes(votes)
+    import pandas as pd
+
+    if not isinstance(votes, pd.DataFrame):
+        return check_votes(votes)  # raises the "must be a VoteArrays" message
+    from ..sources._votes import votes_from_table
+
+    cols = list(votes.columns)
+    item = next((c for c in ITEM_COLUMNS if c in cols), None)
+    source = next((c for c in SOURCE_COLUMNS if c in cols), None)
+    if item is None or source is None or "label" not in cols:
+        raise InputError(
+            "a votes DataFrame needs an item column (item_id, item or task), a source column "
+            f"(source or worker) and a label column (label); got {cols[:20]!r}. Rename them, "
+            "or code it with truelabel.sources.votes_from_table(df, item_column=..., "
+            "source_column=..., label_column=...)."
+        )
+    return votes_from_table(
+        votes,
+        item_column=item,
+        source_column=source,
+        label_column="label",
+        weight_column="weight" if "weight" in cols else None,
+        classes=classes,
+    )
 
 
 def _combined_gold(votes: VoteArrays, gold: IntArray | None) -> np.ndarray:
@@ -398,6 +530,12 @@ class _EMModel(BaseLabelModel):
                 stacklevel=4,
             )
         logger.info("%s: %d iterations, log-likelihood %.4f", type(self).__name__, n_iter, total)
+
+    def _log_scores(self, votes: VoteArrays) -> tuple[np.ndarray, np.ndarray]:
+        """``ll`` from the fitted confusions, ``lp`` the fitted class prior (see base)."""
+        conf = np.clip(np.asarray(self.confusion_, dtype=np.float64), 1e-300, None)
+        ll = _log_lik(_vote_matrix(votes), np.log(conf))
+        return ll, np.log(np.clip(np.asarray(self.prior_, dtype=np.float64), 1e-300, None))
 
     #: whether the parameters may be extrapolated (SQUAREM); False for models with
     #: state outside ``(log_conf, log_prior)`` or a constrained confusion shape

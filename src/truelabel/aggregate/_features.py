@@ -206,6 +206,7 @@ class FeatureDawidSkene(BaseLabelModel):
                 "FeatureDawidSkene round %d: log-likelihood %.4f", r + 1, inner.log_likelihood_
             )
         self.feature_prior_ = fprior.astype(np.float32)
+        self._item_log_prior = np.log((1 - self.prior_mix) * fprior + self.prior_mix * global_prior)
         self.posterior_ = _clamp(post, gold).astype(np.float32)
         self.confusion_ = inner.confusion_
         self.prior_ = inner.prior_
@@ -214,6 +215,11 @@ class FeatureDawidSkene(BaseLabelModel):
         self.log_likelihood_ = inner.log_likelihood_
         self._model_all = None
         del self._X
+
+    def _log_scores(self, votes: VoteArrays) -> tuple[np.ndarray, np.ndarray]:
+        """``ll`` from the fitted confusions, ``lp`` each item's feature prior."""
+        conf = np.clip(np.asarray(self.confusion_, dtype=np.float64), 1e-300, None)
+        return _log_lik(_vote_matrix(votes), np.log(conf)), self._item_log_prior
 
     def _predict_new(self, votes: VoteArrays) -> Float32Array:
         # Without features for the new items, fall back to the global prior.

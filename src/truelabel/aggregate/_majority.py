@@ -60,6 +60,29 @@ class MajorityVote(BaseLabelModel):
         post[_no_class_votes(A, votes.n_sources, votes.n_classes, k)] = self.prior_
         return post.astype(np.float32)
 
+    def _log_scores(self, votes: VoteArrays) -> tuple[np.ndarray, np.ndarray]:
+        """``ll`` = (weighted) vote counts per class: tempering gives ``softmax(counts / T)``,
+        a one-coin model with one shared accuracy whose argmax is the majority vote."""
+        return _count_scores(self, votes, None)
+
+
+def _count_scores(
+    model: BaseLabelModel, votes: VoteArrays, weights: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Vote counts as ``ll``; items with no class vote get the log prior as ``lp``."""
+    k = len(model.classes_)
+    A = _vote_matrix(votes)
+    B = (
+        A
+        if weights is None
+        else sp.csr_matrix(A.multiply(np.repeat(weights, votes.n_classes)[None, :]))
+    )
+    ll = np.asarray(B @ np.tile(np.eye(votes.n_classes)[:, :k], (votes.n_sources, 1)))
+    lp = np.zeros_like(ll)
+    empty = _no_class_votes(A, votes.n_sources, votes.n_classes, k)
+    lp[empty] = np.log(np.clip(np.asarray(model.prior_, dtype=np.float64), 1e-300, None))
+    return ll, lp
+
 
 def _no_class_votes(A: sp.csr_matrix, n_sources: int, n_obs: int, k: int) -> np.ndarray:
     """Items with no vote for any true class (no votes, or only abstentions)."""
@@ -134,3 +157,7 @@ class WeightedVote(BaseLabelModel):
         )
         post[_no_class_votes(A, votes.n_sources, votes.n_classes, k)] = self.prior_
         return post.astype(np.float32)
+
+    def _log_scores(self, votes: VoteArrays) -> tuple[np.ndarray, np.ndarray]:
+        """``ll`` = source-weighted vote counts (see :class:`MajorityVote`)."""
+        return _count_scores(self, votes, np.asarray(self.weights_, dtype=np.float64) + 1e-9)

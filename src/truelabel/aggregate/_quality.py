@@ -9,7 +9,10 @@ import numpy as np
 from .._types import FloatArray, IntArray
 from ..sources._votes import VoteArrays
 
-__all__ = ["krippendorff_alpha", "source_quality", "spammer_score"]
+__all__ = ["SOURCE_PSEUDO_VOTES", "krippendorff_alpha", "source_quality", "spammer_score"]
+
+#: pseudo-votes at the average that every source's estimated accuracy is smoothed with
+SOURCE_PSEUDO_VOTES = 2.0
 
 
 def krippendorff_alpha(votes: VoteArrays) -> float:
@@ -86,7 +89,10 @@ def source_quality(
     -------
     dict of ndarray of shape (n_sources,)
         ``source``, ``is_gold``, ``n_votes``, ``coverage`` (share of items voted on),
-        ``estimated_accuracy`` (mean posterior probability of the voted label),
+        ``estimated_accuracy`` (mean posterior probability of the voted label, smoothed
+        toward the average: ``(sum + m * mean) / (n_votes + m)`` with
+        ``m = SOURCE_PSEUDO_VOTES`` and ``mean`` the vote-weighted mean over all non-gold
+        sources, so a source with one vote lands between its vote and the average),
         ``agreement`` (share of votes equal to the aggregated label), ``spammer_score``,
         ``gold_votes`` and ``gold_accuracy`` (NaN without gold votes).
     """
@@ -95,7 +101,10 @@ def source_quality(
     src, item, lab = votes.source, votes.item, votes.label
     n = np.bincount(src, minlength=s).astype(np.int64)
     nn = np.maximum(n, 1)
-    est = np.bincount(src, post[item, lab], minlength=s) / nn
+    right = np.bincount(src, post[item, lab], minlength=s)
+    plain = ~votes.is_gold_source
+    mean = float(right[plain].sum() / max(n[plain].sum(), 1))
+    est = (right + SOURCE_PSEUDO_VOTES * mean) / (n + SOURCE_PSEUDO_VOTES)
     hard = np.argmax(post, axis=1)
     agree = np.bincount(src, (hard[item] == lab).astype(np.float64), minlength=s) / nn
     gv = np.zeros(s, dtype=np.int64)

@@ -14,13 +14,25 @@ import pandas as pd
 
 from .._errors import ConvergenceWarning, InputError
 from .._types import Float32Array, IntArray
+from ..sources._lf_io import read_lf_votes
+from ..sources._numeric import (
+    LABEL_TYPES,
+    NumericVotes,
+    detect_label_type,
+    numeric_votes_from_table,
+)
 from ..sources._votes import VoteArrays, check_votes, votes_from_table, with_abstain_votes
+from ..sources._wrench import is_wrench_file
 from ._auto import METHODS, AutoChoice, make_label_model, select_label_model
-from ._base import BaseLabelModel, _combined_gold
+from ._base import BaseLabelModel, _clamp, _combined_gold
+from ._calibrate import UNIFORM_MIX, calibrated_posterior, reported_temperature
 from ._features import FeatureDawidSkene
-from ._quality import krippendorff_alpha, source_quality
+from ._majority import MajorityVote, WeightedVote
+from ._numeric import NUMERIC_METHODS
+from ._numeric_result import NumericAggregateResult, aggregate_numeric_votes
+from ._quality import SOURCE_PSEUDO_VOTES, krippendorff_alpha, source_quality
 
-__all__ = ["AggregateResult", "aggregate", "aggregate_votes"]
+__all__ = ["AggregateResult", "aggregate", "aggregate_votes", "write_aggregate_run"]
 
 logger = logging.getLogger(__name__)
 
@@ -76,29 +88,62 @@ class AggregateResult:
         -------
         Path of the published folder.
         """
-        from ..io import RunDir
         from ._report import render_report
 
-        labels = self.labels.copy()
-        labels["item_id"] = _plain_column(labels["item_id"])
-        labels["label"] = _plain_column(labels["label"])
-        with RunDir(out, kind="aggregate", overwrite=overwrite, meta=meta) as run:
-            run.write_parquet("labels.parquet", labels)
-            run.write_parquet("sources.parquet", self.sources)
-            run.write_json("summary.json", self.summary)
-            run.write_npy("confusion.npy", np.asarray(self.confusion, dtype=np.float32))
-            run.write_text("report.html", render_report(self))
-        return Path(out)
+        return write_aggregate_run(
+            out,
+            labels=self.labels,
+            sources=self.sources,
+            summary=self.summary,
+            report_html=render_report(self),
+            arrays={"confusion.npy": np.asarray(self.confusion, dtype=np.float32)},
+            overwrite=overwrite,
+            meta=meta,
+        )
+
+
+def write_aggregate_run(
+    out: str | Path,
+    *,
+    labels: pd.DataFrame,
+    sources: pd.DataFrame,
+    summary: dict[str, Any],
+    report_html: str,
+    arrays: dict[str, np.ndarray] | None = None,
+    overwrite: bool = False,
+    meta: dict[str, Any] | None = None,
+) -> Path:
+    """The one writer of an ``aggregate`` run folder (class or numeric labels).
+
+    Writes ``labels.parquet``, ``sources.parquet``, ``summary.json``, ``report.html`` and
+    any ``arrays`` (``name.npy``) atomically through :class:`truelabel.io.RunDir`.
+    """
+    from ..io import RunDir
+
+    labels = labels.copy()
+    labels["item_id"] = _plain_column(labels["item_id"])
+    labels["label"] = _plain_column(labels["label"])
+    with RunDir(out, kind="aggregate", overwrite=overwrite, meta=meta) as run:
+        run.write_parquet("labels.parquet", labels)
+        run.write_parquet("sources.parquet", sources)
+        run.write_json("summary.json", summary)
+        for name, arr in (arrays or {}).items():
+            run.write_npy(name, arr)
+        run.write_text("report.html", report_html)
+    return Path(out)
 
 
 def _plain_column(s: pd.Series) -> pd.Series:
-    """Object columns holding only ints (or only strings) as a proper parquet type."""
+    """Object columns holding only ints (or only numbers, or else strings) as a parquet type.
+
+    Decided by pandas' C-level ``infer_dtype`` (one pass, no Python loop over rows).
+    """
     if s.dtype != object:
         return s
-    vals = s.tolist()
-    if all(isinstance(v, int | np.integer) and not isinstance(v, bool) for v in vals):
+    kind = pd.api.types.infer_dtype(s, skipna=False)
+    if kind == "integer":
         return s.astype(np.int64)
-    if all(isinstance(v, float | int | np.number) for v in vals):
+    if kind in ("floating", "mixed-integer-float", "boolean"):
         return s.astype(np.float64)
     return s.astype(str)
 
@@ -117,6 +162,7 @@ def aggregate_votes(
     params: dict[str, Any] | None = None,
     model_abstain: bool | None = None,
     class_prior: Any = None,
+    calibrate: bool = True,
 ) -> AggregateResult:
     """Aggregate coded votes into one posterior per item and a source-quality table.
 
@@ -144,6 +190,11 @@ def aggregate_votes(
     class_prior : array-like of shape (n_classes,), optional
         A fixed class prior for every label model (e.g. the class shares of a labelled
         validation split; Snorkel's ``class_balance``). Default: estimated.
+    calibrate : bool, default True
+        Report the tempered posterior ``softmax((ll + lp) / T)`` of the fitted model, with
+        ``T`` chosen on held-out votes (or held-out gold), instead of the raw one. The most
+        likely label of every item is unchanged; the raw posterior stays in
+        ``model.posterior_``. See ``summary["temperature"]``.
 
     Returns
     -------
@@ -172,13 +223,14 @@ def aggregate_votes(
         model_abstain = bool(votes.info.get("abstain_informative", False))
     fit_votes = with_abstain_votes(votes) if model_abstain else votes
     choice: AutoChoice | None = None
-    if method == "auto":
+    if method == "auto" or calibrate:
         choice = select_label_model(
             fit_votes,
             gold=gold,
             features=features,
             random_state=random_state,
             class_prior=class_prior,
+            candidates=None if method == "auto" else (method,),
         )
         chosen = choice.method
         logger.info("auto chose %s: %s", chosen, choice.reason)
@@ -200,6 +252,18 @@ def aggregate_votes(
         warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     t_fit = time.perf_counter() - t0 - t_sel
     post = np.asarray(model.posterior_, dtype=np.float32)
+    temperature = 1.0
+    if calibrate and choice is not None:
+        from_gold = choice.criterion == "gold_accuracy"
+        counting = isinstance(model, MajorityVote | WeightedVote)
+        temperature = reported_temperature(
+            choice.temperature, counting=counting, from_gold=from_gold
+        )
+        ll, lp = model._log_scores(fit_votes.without_gold())
+        post = calibrated_posterior(
+            ll, lp, choice.temperature, counting=counting, from_gold=from_gold
+        )
+        post = _clamp(post, g).astype(np.float32)
     nv = np.bincount(plain.item, minlength=votes.n_items)
     no_votes = (nv == 0) & (g < 0)
     if no_votes.any():
@@ -218,7 +282,8 @@ def aggregate_votes(
     if len(one_vote):
         notes.append(
             f"{len(one_vote)} sources cast a single vote; their quality estimates rest on one "
-            "item (smoothed toward the average)."
+            f"item (estimated accuracy smoothed toward the average with {SOURCE_PSEUDO_VOTES:g} "
+            "pseudo-votes)."
         )
     classes = np.asarray(votes.classes)
     hard = np.argmax(post, axis=1)
@@ -249,9 +314,25 @@ def aggregate_votes(
     summary: dict[str, Any] = {
         "method": chosen,
         "method_requested": method,
-        "method_criterion": choice.criterion if choice else "requested",
-        "method_reason": choice.reason if choice else f"method {chosen!r} was requested",
-        "method_scores": choice.scores if choice else {},
+        "method_criterion": choice.criterion if method == "auto" and choice else "requested",
+        "method_reason": choice.reason
+        if method == "auto" and choice
+        else f"method {chosen!r} was requested",
+        "method_scores": choice.scores if method == "auto" and choice else {},
+        "method_candidates": choice.candidates if method == "auto" and choice else {},
+        "temperature": float(temperature),
+        "posterior": (
+            (
+                f"calibrated: tempered with T = {temperature:.3g} fitted on held-out gold"
+                if choice.criterion == "gold_accuracy"
+                else f"calibrated: tempered with T = {temperature:.3g} "
+                f"({temperature / choice.temperature:g} x the held-out-vote temperature "
+                f"{choice.temperature:.3g}) and mixed with {UNIFORM_MIX:g} of the uniform "
+                "distribution"
+            )
+            if calibrate and choice is not None
+            else "raw (calibrate=False)"
+        ),
         "n_items": votes.n_items,
         "n_sources": int(len(active)),
         "n_gold_sources": int(votes.is_gold_source.sum()),
@@ -319,7 +400,12 @@ def aggregate(
     random_state: Any = 0,
     params: dict[str, Any] | None = None,
     class_prior: Any = None,
-) -> AggregateResult:
+    calibrate: bool = True,
+    label_type: str = "auto",
+    interval_level: float = 0.95,
+    lfs: str | Path | None = None,
+    engine: Any = "local",
+) -> AggregateResult | NumericAggregateResult:
     """Turn a votes table into the most likely label of every item and source quality.
 
     Parameters
@@ -357,24 +443,86 @@ def aggregate(
         A fixed class prior: one weight per class in class order, a dict
         ``{class name: weight}``, or the string ``"ham=0.87,spam=0.13"`` (missing
         classes get 0; weights are normalised). Default: estimated.
+    calibrate : bool, default True
+        Report the posterior tempered on held-out votes (see :func:`aggregate_votes`).
+    label_type : {"auto", "categorical", "numeric"}
+        ``auto`` treats the labels as numbers when every label is a number and they are
+        fractional or many distinct integers (:func:`truelabel.sources.detect_label_type`;
+        the reason is in ``summary["label_type_reason"]``), else as classes.
+    interval_level : float, default 0.95
+        Coverage of the per-item intervals of numeric labels.
+    lfs : path, optional
+        A Python file of labeling functions: ``votes`` is then the data table the rules
+        run on (items = its rows, ids from ``item_column`` when present), and their votes
+        are aggregated with abstaining modelled as an answer. ``votes`` may also be a
+        WRENCH split (``.json`` with ``weak_labels``), read without ``lfs``; its own labels
+        are not used to fit, only reported against.
+    engine : str or Engine, default "local"
+        Where ``lfs`` run (``dask`` = on a Dask cluster; same votes).
 
     Returns
     -------
-    AggregateResult
+    AggregateResult or NumericAggregateResult
+        A :class:`NumericAggregateResult` when the labels are numbers (``label_type``
+        ``numeric``, or ``auto`` found them numeric): same run files, numeric columns.
     """
+    if label_type not in LABEL_TYPES:
+        raise InputError(
+            f"unknown label type {label_type!r}; choose one of {', '.join(LABEL_TYPES)}."
+        )
+    if isinstance(votes, NumericVotes):
+        return aggregate_numeric_votes(votes, method=method, params=params, level=interval_level)
+    class_note = ""
+    lf_input = lfs is not None or (isinstance(votes, str | Path) and is_wrench_file(votes))
+    if lf_input:
+        return _aggregate_lf_input(
+            votes,  # type: ignore[arg-type]
+            lfs=lfs,
+            engine=engine,
+            item_column=item_column,
+            classes=classes,
+            gold=gold,
+            text_column=text_column,
+            featurizer=featurizer,
+            method=method,
+            random_state=random_state,
+            params=params,
+            class_prior=class_prior,
+        )
+    if not isinstance(votes, VoteArrays) and label_type != "categorical":
+        from ..io import read_table
+
+        where = str(votes) if not isinstance(votes, pd.DataFrame) else "votes"
+        table = read_table(votes)
+        kind, why = _label_type(
+            table, label_type, label_column, method, classes, class_prior, text_column, features
+        )
+        if kind == "numeric":
+            return _aggregate_numeric_table(
+                table,
+                where=where,
+                item_column=item_column,
+                source_column=source_column,
+                label_column=label_column,
+                method=method,
+                gold=gold,
+                gold_item_column=gold_item_column,
+                gold_label_column=gold_label_column,
+                data=data,
+                data_item_column=data_item_column,
+                ignore_unknown=ignore_unknown,
+                params=params,
+                interval_level=interval_level,
+                reason=why,
+                detected=label_type == "auto" and method not in NUMERIC_METHODS,
+            )
+        votes = table
+        if "--label-type numeric" in why:  # integer codes that may be ratings: say so
+            class_note = f"labels treated as classes: {why}."
     items = None
     X = features
     if data is not None:
-        from ..io import read_table
-
-        ddf = read_table(data)
-        col = data_item_column or (item_column if item_column in ddf.columns else "item_id")
-        if col not in ddf.columns:
-            raise InputError(
-                f"data: no item id column {col!r}; the columns are {list(ddf.columns)[:20]!r}. "
-                "Pass --data-item-column."
-            )
-        items = ddf[col].tolist()
+        ddf, items = _read_data(data, data_item_column, item_column)
         if text_column is not None:
             if text_column not in ddf.columns:
                 raise InputError(
@@ -392,6 +540,7 @@ def aggregate(
     else:
         va = votes_from_table(
             votes,
+            name=where if label_type != "categorical" else None,
             item_column=item_column,
             source_column=source_column,
             label_column=label_column,
@@ -408,19 +557,85 @@ def aggregate(
             f"features have {X.shape[0]} rows but there are {va.n_items} items; pass --data so the "
             "items follow its rows."
         )
-    prior = class_prior
-    if isinstance(prior, str):
-        prior = _parse_prior(prior)
-    if isinstance(prior, dict):
-        prior = _prior_from_names(prior, va)
-    return aggregate_votes(
+    res = aggregate_votes(
         va,
         method=method,
         features=X,
         random_state=random_state,
         params=params,
-        class_prior=prior,
+        class_prior=_class_prior(class_prior, va),
+        calibrate=calibrate,
     )
+    if class_note:
+        res.summary["notes"].insert(0, class_note)
+    return res
+
+
+def _class_prior(prior: Any, votes: VoteArrays) -> Any:
+    """``class_prior`` as given to :func:`aggregate` -> weights in the votes' class order."""
+    if isinstance(prior, str):
+        prior = _parse_prior(prior)
+    if isinstance(prior, dict):
+        prior = _prior_from_names(prior, votes)
+    return prior
+
+
+def _aggregate_lf_input(
+    data: str | Path | pd.DataFrame,
+    *,
+    lfs: str | Path | None,
+    engine: Any,
+    item_column: str,
+    classes: list[Any] | None,
+    gold: Any,
+    text_column: str | None,
+    featurizer: str,
+    method: str,
+    random_state: Any,
+    params: dict[str, Any] | None,
+    class_prior: Any,
+) -> AggregateResult:
+    """The labeling-function branch of :func:`aggregate`: a WRENCH split, or rules + data."""
+    from ..io import read_table
+
+    if gold is not None:
+        raise InputError(
+            "--gold works with a long votes table; with --lfs or a WRENCH split, put the gold "
+            "labels in the data (lf analyze --gold-column reports LF accuracy)."
+        )
+    table: Any = data
+    item_col = None
+    if lfs is not None:
+        table = read_table(data)
+        item_col = item_column if item_column in table.columns else None
+    lv = read_lf_votes(table, lfs=lfs, classes=classes, item_column=item_col, engine=engine)
+    X = None
+    if text_column is not None:
+        if text_column not in lv.data.columns:
+            raise InputError(
+                f"no column {text_column!r}; the columns are {list(lv.data.columns)[:20]!r}."
+            )
+        from ..featurize import featurize
+
+        X = featurize(lv.data[text_column].fillna("").astype(str).tolist(), method=featurizer)
+    res = aggregate_votes(
+        lv.votes,
+        method=method,
+        features=X,
+        random_state=random_state,
+        params=params,
+        class_prior=_class_prior(class_prior, lv.votes),
+    )
+    res.summary["input"]["kind"] = lv.kind
+    if lv.gold is not None and (lv.gold >= 0).any():
+        has = lv.gold >= 0
+        acc = float((res.model.labels_[has] == lv.gold[has]).mean())
+        res.summary["accuracy_vs_file_labels"] = acc
+        res.summary["notes"].append(
+            f"the file's own labels (not used to fit) agree with {acc:.1%} of the "
+            f"{int(has.sum())} labelled items."
+        )
+    return res
 
 
 def _parse_prior(text: str) -> dict[str, float]:
@@ -453,3 +668,90 @@ def _prior_from_names(prior: dict[Any, float], votes: VoteArrays) -> np.ndarray:
     for c, w in prior.items():
         out[names[str(c)]] = float(w)
     return out
+
+
+def _read_data(
+    data: Any, data_item_column: str | None, item_column: str
+) -> tuple[pd.DataFrame, list[Any]]:
+    """The ``--data`` table and its item ids, in row order."""
+    from ..io import read_table
+
+    ddf = read_table(data)
+    col = data_item_column or (item_column if item_column in ddf.columns else "item_id")
+    if col not in ddf.columns:
+        raise InputError(
+            f"data: no item id column {col!r}; the columns are {list(ddf.columns)[:20]!r}. "
+            "Pass --data-item-column."
+        )
+    return ddf, list(ddf[col].tolist())
+
+
+def _aggregate_numeric_table(
+    table: pd.DataFrame,
+    *,
+    where: str,
+    item_column: str,
+    source_column: str,
+    label_column: str,
+    method: str,
+    gold: Any,
+    gold_item_column: str | None,
+    gold_label_column: str | None,
+    data: Any,
+    data_item_column: str | None,
+    ignore_unknown: bool,
+    params: dict[str, Any] | None,
+    interval_level: float,
+    reason: str,
+    detected: bool,
+) -> NumericAggregateResult:
+    """The numeric branch of :func:`aggregate` for a votes table already read."""
+    items = _read_data(data, data_item_column, item_column)[1] if data is not None else None
+    nv = numeric_votes_from_table(
+        table,
+        item_column=item_column,
+        source_column=source_column,
+        label_column=label_column,
+        items=items,
+        ignore_unknown=ignore_unknown,
+        gold=gold,
+        gold_item_column=gold_item_column,
+        gold_label_column=gold_label_column,
+        name=where,
+    )
+    return aggregate_numeric_votes(
+        nv,
+        method=method,
+        params=params,
+        level=interval_level,
+        label_type_reason=reason,
+        detected=detected,
+    )
+
+
+def _label_type(
+    table: pd.DataFrame,
+    label_type: str,
+    label_column: str,
+    method: str,
+    classes: Any,
+    class_prior: Any,
+    text_column: str | None,
+    features: Any,
+) -> tuple[str, str]:
+    """Classes or numbers, and why: the one place :func:`aggregate` decides it.
+
+    ``auto`` reads the labels (:func:`detect_label_type`) unless the options already say:
+    a numeric method (``mean``, ``median``, ``bias_variance``) means numbers; a class
+    model, a class list, a class prior or features mean classes.
+    """
+    if label_type == "numeric":
+        return "numeric", "--label-type numeric was given"
+    if method in NUMERIC_METHODS:
+        return "numeric", f"--method {method} aggregates numbers"
+    class_options = (method != "auto", classes is not None, class_prior is not None)
+    if any(class_options) or text_column is not None or features is not None:
+        return "categorical", "the options name a class model, classes or features"
+    if label_column not in table.columns:
+        return "categorical", "no label column to inspect"  # votes_from_table names it
+    return detect_label_type(table[label_column])

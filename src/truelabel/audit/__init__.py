@@ -15,7 +15,7 @@ from ._confident_joint import (
 )
 from ._duplicates import NearDuplicates, find_near_duplicates
 from ._filter import FILTER_STRATEGIES, find_label_issues
-from ._health import class_health, class_imbalance
+from ._health import class_health, class_imbalance, model_agreement
 from ._neighbors import nearest_neighbors
 from ._noise import NoiseEstimate, estimate_noise_matrices
 from ._outliers import find_outliers, get_outlier_scores
@@ -50,6 +50,7 @@ __all__ = [
     "get_label_quality_scores",
     "get_neighbor_agreement_scores",
     "get_outlier_scores",
+    "model_agreement",
     "nearest_neighbors",
 ]
 

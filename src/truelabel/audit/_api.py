@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import platform
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +65,7 @@ def audit(
     vote_source_column: str = "source",
     vote_label_column: str = "label",
     vote_method: str = "auto",
+    allow_new_classes: bool = False,
     on_stage: StageCallback | None = None,
 ) -> AuditResult:
     """Audit a label column: which items are probably mislabelled, and how noisy is each class.
@@ -111,6 +113,11 @@ def audit(
         Column names in ``votes``.
     vote_method : str
         Label model for the votes (``auto``, ``mv``, ``ds``, ``mace`` …).
+    allow_new_classes : bool
+        With ``label`` and ``votes``: accept votes in classes that no given label uses
+        (they become extra classes of the consensus). By default such a vote is refused,
+        naming the value and its rows: a source voting a class nobody else can agree
+        with would otherwise look perfect on it.
     on_stage : callable(stage, "start"|"done"), optional
         Progress callback.
 
@@ -157,6 +164,7 @@ def audit(
                 vote_label_column,
                 vote_method,
                 seed,
+                allow_new_classes=allow_new_classes,
             )
     result = audit_dataset(
         ds,
@@ -188,33 +196,52 @@ def _consensus(
     label_column: str,
     method: str,
     seed: int,
+    *,
+    allow_new_classes: bool = False,
 ) -> dict[str, Any]:
-    """Aggregate the votes and align the posterior with the data's items."""
-    from ..aggregate import aggregate
-    from ..io import encode_labels
+    """Aggregate the votes and align the posterior with the data's items.
 
-    agg = aggregate(
-        votes,
-        item_column=item_column,
-        source_column=source_column,
-        label_column=label_column,
-        method=method,
-        random_state=seed,
-        ignore_unknown=False,
-    )
+    Vote labels are coded by the same rule as everywhere (``1 == 1.0 == "1"``); with a
+    label column they must be among its classes unless ``allow_new_classes``.
+    """
+    from ..aggregate import AggregateResult, aggregate
+
+    given = ds.classes if ds.labels is not None and not allow_new_classes else None
+    try:
+        agg = aggregate(
+            votes,
+            item_column=item_column,
+            source_column=source_column,
+            label_column=label_column,
+            method=method,
+            random_state=seed,
+            ignore_unknown=False,
+            classes=list(given) if given is not None else None,
+            label_type="categorical",
+        )
+    except InputError as exc:
+        if given is None or "are not one of the" not in str(exc):
+            raise
+        raise InputError(
+            f"{exc} The votes use a class that no label in the label column uses; fix the "
+            "votes, or pass --allow-new-classes (allow_new_classes=True) to add it."
+        ) from None
+    if not isinstance(agg, AggregateResult):  # label_type="categorical" never gives numbers
+        raise InputError("audit --votes needs class labels; these votes are numbers.")
     pos = pd.Index(np.asarray(agg.item_ids).astype(str)).get_indexer(
         np.asarray(ds.item_id).astype(str)
     )
     unknown = np.setdiff1d(np.asarray(agg.item_ids).astype(str), np.asarray(ds.item_id).astype(str))
     if len(unknown):
         raise InputError(
-            f"{len(unknown)} items in the votes are not in the data (e.g. {unknown[0]!r}); vote "
+            f"{len(unknown)} items in the votes are not in the data (e.g. {str(unknown[0])!r}); vote "
             "item ids must be the data's --id-column values (or row numbers without one)."
         )
     has_votes = pos >= 0
     post = np.asarray(agg.posterior)
     classes = list(agg.classes.tolist())
-    hard = np.asarray(agg.classes, dtype=object)[post.argmax(axis=1)]
+    codes = post.argmax(axis=1)
+    hard = np.asarray(agg.classes, dtype=object)[codes]
     cons_label = np.full(len(ds), None, dtype=object)
     cons_label[has_votes] = hard[pos[has_votes]]
     cons_conf = np.full(len(ds), np.nan, dtype=np.float32)
@@ -228,7 +255,8 @@ def _consensus(
                 f"{len(missing)} items have no votes and there is no --label-column (e.g. item "
                 f"{ds.item_id[missing[0]]!r}); add votes for them or pass a label column."
             )
-        ds.labels, ds.classes = encode_labels(cons_label, classes)
+        # the consensus is already coded in the votes' class list: no second coding
+        ds.labels, ds.classes = codes[pos].astype(np.int64), classes
     sources = agg.sources.copy()
     sources["is_suspect"] = (~sources["is_gold"].astype(bool)) & (
         (sources["spammer_score"] > SUSPECT_SPAMMER_SCORE)
@@ -402,6 +430,7 @@ def audit_dataset(
             },
         )
         summary["temperature"] = temperature
+        _warn_near_chance(summary, labels, pred_probs)
     summary["timings_s"] = dict(timer.times)
     return AuditResult(
         issues=issues,
@@ -410,6 +439,17 @@ def audit_dataset(
         classes=list(ds.classes),
         computed_pred_probs=computed,
     )
+
+
+def _warn_near_chance(summary: dict[str, Any], labels: np.ndarray, pred_probs: np.ndarray) -> None:
+    """Record the model's agreement with the labels and warn when it is near chance."""
+    from ._health import model_agreement, near_chance_warning
+
+    summary["model_agreement"] = model_agreement(labels, pred_probs)
+    warning = near_chance_warning(summary["model_agreement"], summary["noise_rate"])
+    summary.setdefault("warnings", []).extend([warning] if warning else [])
+    if warning:
+        warnings.warn(warning, UserWarning, stacklevel=3)
 
 
 def resolve_end_model(end_model: str, featurizer: str | None, n_rows: int) -> str:
@@ -496,6 +536,7 @@ def _issues_table(
         text = text.where(~sub["is_outlier"], text + "; unlike other items (outlier)")
         reason[flagged] = text.to_numpy()
     df["reason"] = reason
+    df["row"] = rows  # input row = row of pred_probs.npy (the table is sorted below)
     order = np.lexsort((np.arange(n), df["label_quality"].to_numpy()))
     return df.iloc[order].reset_index(drop=True)
 

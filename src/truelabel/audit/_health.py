@@ -11,7 +11,14 @@ from .._validation import check_labels
 from ._checks import check_labels_and_probs
 from ._noise import NoiseEstimate
 
-__all__ = ["class_health", "class_imbalance"]
+__all__ = [
+    "NEAR_CHANCE_KAPPA",
+    "agreement_from_predictions",
+    "class_health",
+    "class_imbalance",
+    "model_agreement",
+    "near_chance_warning",
+]
 
 
 def class_health(
@@ -116,3 +123,75 @@ def class_imbalance(labels: Any, n_classes: int, *, minority_share: float = 0.5)
     minority = np.flatnonzero(counts < cut)
     minority = minority[np.argsort(counts[minority], kind="stable")]
     return {"counts": counts, "ratio": ratio, "minority_classes": minority.astype(np.int64)}
+
+
+#: Cohen's kappa between the model's argmax and the given labels below which the
+#: audit warns that the model is near chance. Checked on every real labelled set with
+#: TF-IDF features (benchmarks/experiments/audit_near_chance.py): shuffled labels give
+#: kappa <= 0.035; real sets >= 0.116, except two whose model truly is at chance (RTE
+#: entailment 0.057, a 94.5%-majority sentiment set 0.000).
+NEAR_CHANCE_KAPPA = 0.1
+
+
+def model_agreement(labels: Any, pred_probs: Any) -> dict[str, float]:
+    """How much better than chance the model's predictions match the given labels.
+
+    Parameters
+    ----------
+    labels : array-like of shape (N,)
+        Given labels, integer codes in ``[0, K)``.
+    pred_probs : array-like of shape (N, K)
+        Out-of-sample predicted probabilities.
+
+    Returns
+    -------
+    agreement : dict
+        - ``"accuracy"``: share of items whose argmax equals the given label;
+        - ``"chance"``: the accuracy expected if predictions were independent of the
+          labels with the same class shares, ``sum_k P(given = k) P(pred = k)``;
+        - ``"majority"``: the share of the most common given label;
+        - ``"kappa"``: Cohen's kappa ``(accuracy - chance) / (1 - chance)``; 0 = chance,
+          1 = perfect (1.0 when ``chance`` is 1).
+    """
+    labs, probs = check_labels_and_probs(labels, pred_probs)
+    return agreement_from_predictions(labs, np.asarray(probs).argmax(axis=1), probs.shape[1])
+
+
+def agreement_from_predictions(labels: Any, predicted: Any, n_classes: int) -> dict[str, float]:
+    """:func:`model_agreement` from hard predictions (e.g. argmaxes taken chunk by chunk).
+
+    Parameters
+    ----------
+    labels, predicted : array-like of shape (N,), int
+        Given labels and the model's predicted classes, codes in ``[0, n_classes)``.
+    n_classes : int
+    """
+    labs = check_labels(labels, n_classes=n_classes)
+    pred = check_labels(predicted, n_classes=n_classes, n_rows=labs.shape[0], name="predicted")
+    k = n_classes
+    n = max(labs.shape[0], 1)
+    acc = float((pred == labs).mean()) if labs.size else 0.0
+    p_given = np.bincount(labs, minlength=k) / n
+    p_pred = np.bincount(pred, minlength=k) / n
+    chance = float(p_given @ p_pred)
+    kappa = 1.0 if chance >= 1.0 else (acc - chance) / (1.0 - chance)
+    return {
+        "accuracy": acc,
+        "chance": chance,
+        "majority": float(p_given.max()) if labs.size else 0.0,
+        "kappa": float(kappa),
+    }
+
+
+def near_chance_warning(agreement: dict[str, float], noise_rate: float) -> str | None:
+    """A warning when ``agreement["kappa"]`` is below :data:`NEAR_CHANCE_KAPPA`, else None."""
+    if agreement["kappa"] >= NEAR_CHANCE_KAPPA:
+        return None
+    return (
+        f"the cross-fitted model is near chance: it matches the given labels on "
+        f"{agreement['accuracy']:.1%} of items where chance alone gives "
+        f"{agreement['chance']:.1%} (Cohen's kappa {agreement['kappa']:.2f} < "
+        f"{NEAR_CHANCE_KAPPA}). It has not learned the classes, so the estimated noise rate "
+        f"({noise_rate:.1%}) and the flags mean little. Use a stronger featurizer or end model "
+        "(e.g. --featurizer minilm), more items, or your own --pred-probs."
+    )

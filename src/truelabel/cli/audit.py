@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import warnings
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from ._app import app, console, error_boundary
+from ._app import app, console, err_console, error_boundary
 from ._progress import stage_printer
 from ._render import issues_table
 
@@ -118,8 +120,17 @@ def audit(
         bool, typer.Option("--resume", help="local/dask: continue an interrupted run.")
     ] = False,
     vote_method: Annotated[
-        str, typer.Option(help="Label model for --votes (auto, mv, wawa, ds, onecoin, mace).")
+        str,
+        typer.Option(help="Label model for --votes (auto, mv, wawa, ds, onecoin, mace, glad)."),
     ] = "auto",
+    allow_new_classes: Annotated[
+        bool,
+        typer.Option(
+            "--allow-new-classes",
+            help="Accept --votes in classes that no label of --label-column uses (refused by "
+            "default, naming the value and rows).",
+        ),
+    ] = False,
 ) -> None:
     """Find the items whose labels are probably wrong, estimate how noisy each class is,
     and write a report."""
@@ -165,8 +176,14 @@ def audit(
             raise _err(
                 "--featurizer vectors needs --vectors-column NAME or --vectors-file FILE.npy."
             )
-        check_out_dir(out, overwrite=overwrite)
-        with stage_printer(console) as on_stage:
+        check_out_dir(
+            out,
+            kind="audit",
+            inputs=[data, votes, pred_probs, vectors_file],
+            overwrite=overwrite,
+        )
+        with stage_printer(console) as on_stage, warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="the cross-fitted model is near chance")
             result = run_audit(
                 data,
                 text=text_column,
@@ -186,6 +203,7 @@ def audit(
                 vote_source_column=vote_source_column,
                 vote_label_column=vote_label_column,
                 vote_method=vote_method,
+                allow_new_classes=allow_new_classes,
                 on_stage=on_stage,
             )
             result.save(out, overwrite=overwrite)
@@ -202,6 +220,8 @@ def audit(
             f"Sources: {src['n_sources']} (label model {src['label_model']}); suspect: "
             + (", ".join(src["suspect_sources"][:20]) or "none")
         )
+    for w in s.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     console.print(f"Report: [bold]{out / 'report.html'}[/]  ·  table: {out / 'issues.parquet'}")
 
 

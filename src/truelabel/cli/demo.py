@@ -29,8 +29,11 @@ def demo(
     import pandas as pd
 
     from ..audit import audit as run_audit
+    from ..io import check_out_dir
 
     path = demo_data_path()
+    with error_boundary():
+        check_out_dir(out, kind="audit")
     console.print(
         f"Auditing [bold]{path.name}[/]: 1,998 Banking77 queries (CC BY 4.0, PolyAI), 77 intents; "
         "8.6% of the labels were flipped on purpose (seed 7)."

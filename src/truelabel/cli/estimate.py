@@ -111,6 +111,7 @@ def estimate_cmd(
 ) -> None:
     """Valid estimate (mean, class shares or regression) from predictions plus a gold sample."""
     from ..estimate import estimate, write_estimate_run
+    from ..io import check_out_dir
 
     kw = _estimate_kwargs(
         prediction_column=prediction_column,
@@ -129,6 +130,7 @@ def estimate_cmd(
     )
     with error_boundary(), warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # shown below from result.warnings
+        check_out_dir(out, kind="estimate", inputs=[data, gold], overwrite=overwrite)
         result = estimate(data, **kw)
         write_estimate_run(
             result, out, overwrite=overwrite, meta={"command": "estimate", "data": str(data), **kw}
@@ -178,12 +180,13 @@ def plan_cmd(
     """Gold labels needed for a target CI width/power, or pick items to label (--select N)."""
     from ..estimate import auto_floor, plan
     from ..estimate import select as select_items
-    from ..io import RunDir
+    from ..io import RunDir, check_out_dir
 
     if select is not None:
         with error_boundary():
             if out is None:
                 raise InputError("--select writes the chosen items; pass --out DIR.")
+            check_out_dir(out, kind="plan-select", inputs=[data, gold], overwrite=overwrite)
             pred = (prediction_column or ["label"])[0]
             table = select_items(
                 data,
@@ -232,6 +235,8 @@ def plan_cmd(
         random_state=seed,
     )
     with error_boundary():
+        if out is not None:
+            check_out_dir(out, kind="plan", inputs=[data, gold], overwrite=overwrite)
         result = plan(data, target_width=target_width, power=power, effect=effect, **kw)
         if out is not None:
             with RunDir(

@@ -110,16 +110,30 @@ def label(
             help="Send only K items: the most representative ones (k-means typical items).",
         ),
     ] = None,
+    llm_max_failed_share: Annotated[
+        float | None,
+        typer.Option(
+            "--llm-max-failed-share",
+            help="Fail (exit 1, nothing written) when more than this share of the items got "
+            "no usable answer (error, or no class named); default: only when none got one.",
+            min=0.0,
+            max=1.0,
+        ),
+    ] = None,
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-run --out.")
     ] = False,
 ) -> None:
     """Label texts from class names (zero-shot similarity) or with an LLM endpoint."""
+    from ..io import check_out_dir
     from ..sources import LLMLabeler
     from ..sources import label as zs_label
     from ..sources._llm import label_with_llm
 
     with error_boundary():
+        check_out_dir(
+            out, kind="label", inputs=[data, classes_file, llm_template], overwrite=overwrite
+        )
         if llm_base_url is None:
             res: Any = zs_label(
                 data,
@@ -165,6 +179,7 @@ def label(
                 featurizer=featurizer.value,
                 out=out,
                 overwrite=overwrite,
+                max_failed_share=llm_max_failed_share,
             )
     if llm_base_url is None:
         s = res.summary
@@ -212,4 +227,9 @@ def label(
         )
     if st["n_abstain"]:
         err_console.print(f"[yellow]{st['n_abstain']} answers named no class (abstains).[/]")
+    if st["n_failed"]:
+        err_console.print(
+            f"[yellow]{st['n_failed']} calls failed; those items have no label "
+            "(re-run to retry them; --llm-max-failed-share makes this an error).[/]"
+        )
     console.print(f"wrote {out}/labels.parquet and votes.parquet")

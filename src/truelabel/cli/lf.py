@@ -1,19 +1,25 @@
-"""``truelabel lf analyze``: coverage, overlap, conflict, polarity and accuracy of labeling functions."""
+"""``truelabel lf analyze`` / ``lf apply``: analyse labeling functions, or apply them to data."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from ._app import app, console, error_boundary
 
-__all__ = ["analyze", "lf_app"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..sources import VoteArrays
+
+__all__ = ["analyze", "apply", "lf_app"]
 
 lf_app = typer.Typer(
-    help="Labeling functions: analyse rules that vote or abstain.", no_args_is_help=True
+    help="Labeling functions: apply and analyse rules that vote or abstain.",
+    no_args_is_help=True,
 )
 app.add_typer(lf_app, name="lf")
 
@@ -44,11 +50,24 @@ def analyze(
     out: Annotated[
         Path | None, typer.Option("--out", help="Also write the table as .csv or .parquet.")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an --out file this command did not write.")
+    ] = False,
 ) -> None:
     """Print the analysis table of a set of labeling functions."""
+    from ..io import check_out_file, write_table_file
     from ..sources._lf_io import analyze_lfs
 
     with error_boundary():
+        if out is not None:
+            check_out_file(
+                out,
+                kind="lf-analyze",
+                suffixes=(".csv", ".parquet"),
+                inputs=[data, lfs],
+                overwrite=overwrite,
+                signature="lf,polarity,",
+            )
         table, votes = analyze_lfs(
             data,
             lfs=lfs,
@@ -58,17 +77,15 @@ def analyze(
             classes=[c.strip() for c in classes.split(",")] if classes else None,
         )
         if out is not None:
-            from ..io import write_atomic
+            shown = table.assign(polarity=table["polarity"].astype(str))
+            write_table_file(out, table if out.suffix == ".csv" else shown, kind="lf-analyze")
+    _print_table(table, votes)
 
-            if out.suffix == ".parquet":
-                import io as _io
 
-                buf = _io.BytesIO()
-                table.assign(polarity=table["polarity"].astype(str)).to_parquet(buf, index=False)
-                write_atomic(out, buf.getvalue())
-            else:
-                write_atomic(out, table.to_csv(index=False))
-    t = Table(title=f"{len(table)} labeling functions on {votes.n_items} items")
+def _print_table(table: pd.DataFrame, votes: VoteArrays) -> None:
+    """The analysis table and the covered share (shared by ``analyze`` and ``apply``)."""
+    n_items = votes.n_items
+    t = Table(title=f"{len(table)} labeling functions on {n_items} items")
     cols = [c for c in table.columns]
     for c in cols:
         t.add_column(c, justify="left" if c in ("lf", "polarity") else "right", no_wrap=c == "lf")
@@ -83,5 +100,83 @@ def analyze(
                 cells.append(str(v))
         t.add_row(*cells)
     console.print(t)
-    covered = float((votes.votes_per_item() > 0).mean()) if votes.n_items else 0.0
+    per_item = votes.votes_per_item()
+    covered = float((per_item > 0).mean()) if n_items else 0.0
     console.print(f"items labelled by at least one LF: {covered:.1%}")
+
+
+@lf_app.command()
+def apply(
+    data: Annotated[
+        Path,
+        typer.Argument(help="Table the rules label (csv/tsv/jsonl/parquet), one row per item."),
+    ],
+    lfs: Annotated[
+        Path,
+        typer.Option("--lfs", help="Python file defining labeling functions (and CLASSES)."),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Votes table to write (.parquet or .csv): item_id, source (the LF), label.",
+        ),
+    ],
+    item_column: Annotated[
+        str | None,
+        typer.Option("--item-column", help="Item id column of DATA (default: row number)."),
+    ] = None,
+    classes: Annotated[
+        str | None, typer.Option("--classes", help="Comma-separated class list (else CLASSES).")
+    ] = None,
+    gold_column: Annotated[
+        str | None, typer.Option("--gold-column", help="Gold labels: adds empirical accuracy.")
+    ] = None,
+    engine: Annotated[
+        str, typer.Option("--engine", help="local (in this process) or dask (same votes).")
+    ] = "local",
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", help="Dask scheduler address (tcp://...); default: local."),
+    ] = None,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an --out file this command did not write.")
+    ] = False,
+) -> None:
+    """Apply labeling functions to every row of DATA and write their votes.
+
+    The votes file feeds `truelabel aggregate VOTES --out RUN` (it is marked as
+    labeling-function votes, so abstaining is modelled as an answer), or run both steps
+    at once with `truelabel aggregate DATA --lfs RULES.py --out RUN`.
+    """
+    from ..io import check_out_file, write_table_file
+    from ..sources._lf import lf_analysis
+    from ..sources._lf_io import read_lf_votes, votes_table
+    from .aggregate import _engine
+
+    with error_boundary():
+        check_out_file(
+            out,
+            kind="lf-apply",
+            suffixes=(".parquet", ".csv"),
+            inputs=[data, lfs],
+            overwrite=overwrite,
+            signature="item_id,source,label",
+        )
+    with error_boundary(), _engine(engine, scheduler) as eng:
+        lv = read_lf_votes(
+            data,
+            lfs=lfs,
+            gold_column=gold_column,
+            classes=[c.strip() for c in classes.split(",")] if classes else None,
+            item_column=item_column,
+            engine=eng,
+        )
+        table = votes_table(lv.votes)
+        write_table_file(out, table, kind="lf-apply")
+        analysis = lf_analysis(lv.votes, lv.gold)
+    _print_table(analysis, lv.votes)
+    console.print(
+        f"wrote {out}: {lv.votes.n_votes} votes of {lv.votes.n_sources} labeling functions on "
+        f"{lv.votes.n_items} items"
+    )

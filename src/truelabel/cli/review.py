@@ -1,4 +1,5 @@
-"""``truelabel review import|export``, ``truelabel serve`` and ``truelabel users add``."""
+"""``truelabel review import|export|members``, ``truelabel serve`` and
+``truelabel users add|list|deactivate|activate|reset-password|revoke``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from .._errors import InputError
 from ._app import app, console, error_boundary
 
 __all__ = ["review_app", "users_app"]
@@ -111,9 +113,17 @@ def review_export(
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
     """Write corrected labels, the reviews as a gold source and reviewer statistics."""
+    from ..io import check_out_dir
     from ..review import export_review
 
     with error_boundary():
+        local_db = db if db is None or "://" not in db else None
+        if local_db is not None and not Path(local_db or "truelabel.db").is_file():
+            raise InputError(
+                f"--db {local_db or 'truelabel.db'}: no such database file; pass the --db of "
+                "`truelabel review import` (export reads a project, it never creates one)."
+            )
+        check_out_dir(out, kind="review", inputs=[local_db or "truelabel.db"], overwrite=overwrite)
         res = export_review(project, out, db=db, overwrite=overwrite)
     t = Table(title=f"review export → {res.out}")
     for col in ("items", "reviewed", "changed", "gold rows", "queue complete"):
@@ -130,38 +140,166 @@ def review_export(
         console.print(f"[yellow]note:[/] {w}", highlight=False)
 
 
+@review_app.command("members")
+def review_members(
+    project: Annotated[str, typer.Option("--project", help="Project whose reviewers to change.")],
+    add: Annotated[
+        list[str] | None, typer.Option("--add", help="User to let review the project (repeat).")
+    ] = None,
+    remove: Annotated[
+        list[str] | None, typer.Option("--remove", help="User to take off the project (repeat).")
+    ] = None,
+    db: DbOpt = None,
+) -> None:
+    """List, add or remove the reviewers of a project (admins see every project)."""
+    from ..review import set_members
+
+    with error_boundary():
+        names = set_members(project, add=add or [], remove=remove or [], db=db)
+    console.print(
+        f"{project}: {len(names)} reviewer(s): {', '.join(names) if names else '(none)'}",
+        highlight=False,
+    )
+
+
 @app.command()
 def serve(
     db: DbOpt = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8080,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Reverse proxies (addresses or networks, comma-separated; '*' = any) whose "
+            "X-Forwarded-For is trusted. Default: none, the TCP peer is the client."
+        ),
+    ] = "",
+    max_body_mb: Annotated[
+        float,
+        typer.Option(help="Largest request body accepted (MiB); larger ones get 413.", min=0.01),
+    ] = 4.0,
 ) -> None:
     """Run the review web app (pages, JSON API under /api, /healthz)."""
+    from .._validation import check_listen_address
     from ..review import serve as run_server
 
-    console.print(f"truelabel review on http://{host}:{port}  (Ctrl+C stops)")
     with error_boundary():
-        run_server(db=db, host=host, port=port)
+        check_listen_address(host, port)
+        console.print(f"truelabel review on http://{host}:{port}  (Ctrl+C stops)")
+        run_server(
+            db=db,
+            host=host,
+            port=port,
+            forwarded_allow_ips=forwarded_allow_ips,
+            max_body_mb=max_body_mb,
+        )
+
+
+PasswordEnv = Annotated[
+    str,
+    typer.Option(
+        help="Read the password from this environment variable when set; otherwise prompt."
+    ),
+]
+
+
+def _password(env: str) -> str:
+    return os.environ.get(env) or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
 
 
 @users_app.command("add")
 def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[Role, typer.Option(help="admin or reviewer.")] = Role.reviewer,
+    project: Annotated[
+        list[str] | None,
+        typer.Option("--project", help="Project the reviewer may review (repeat)."),
+    ] = None,
     db: DbOpt = None,
-    password_env: Annotated[
-        str,
-        typer.Option(
-            help="Read the password from this environment variable when set; otherwise prompt."
-        ),
-    ] = "TRUELABEL_PASSWORD",
+    password_env: PasswordEnv = "TRUELABEL_PASSWORD",
 ) -> None:
-    """Create a user; the password comes from $TRUELABEL_PASSWORD or a hidden prompt."""
+    """Create a user; the password comes from $TRUELABEL_PASSWORD or a hidden prompt.
+
+    Reviewers see only the projects they are members of (--project here, or
+    `truelabel review members`); admins see every project.
+    """
     from ..review import add_user
 
-    password = os.environ.get(password_env) or typer.prompt(
-        "Password", hide_input=True, confirmation_prompt=True
-    )
+    password = _password(password_env)
     with error_boundary():
-        user = add_user(name, password, role=role.value, db=db)
+        user = add_user(name, password, role=role.value, db=db, projects=project or [])
     console.print(f"created {user.role} [bold]{user.name}[/]")
+
+
+@users_app.command("list")
+def users_list(db: DbOpt = None) -> None:
+    """Every user: role, active or not, live API tokens, projects."""
+    from ..review import list_users
+
+    with error_boundary():
+        rows = list_users(db=db)
+    t = Table(title=f"{len(rows)} user(s)")
+    for col in ("name", "role", "active", "API tokens", "projects"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            r["name"],
+            r["role"],
+            "yes" if r["active"] else "no",
+            str(r["n_tokens"]),
+            ", ".join(r["projects"]) or "-",
+        )
+    console.print(t)
+
+
+@users_app.command("deactivate")
+def users_deactivate(
+    name: Annotated[str, typer.Argument(help="User name.")], db: DbOpt = None
+) -> None:
+    """Deactivate a user: they cannot log in, their sessions and tokens stop working, their
+    leased items go back to the queue; their decisions stay."""
+    from ..review import deactivate_user
+
+    with error_boundary():
+        deactivate_user(name, db=db)
+    console.print(f"deactivated [bold]{name}[/]")
+
+
+@users_app.command("activate")
+def users_activate(
+    name: Annotated[str, typer.Argument(help="User name.")], db: DbOpt = None
+) -> None:
+    """Let a deactivated user log in again."""
+    from ..review import deactivate_user
+
+    with error_boundary():
+        deactivate_user(name, db=db, active=True)
+    console.print(f"activated [bold]{name}[/]")
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    db: DbOpt = None,
+    password_env: PasswordEnv = "TRUELABEL_PASSWORD",
+) -> None:
+    """Set a new password ($TRUELABEL_PASSWORD or a prompt); existing sessions and API
+    tokens of the user stop working."""
+    from ..review import reset_password
+
+    password = _password(password_env)
+    with error_boundary():
+        reset_password(name, password, db=db)
+    console.print(f"new password set for [bold]{name}[/]; their sessions and tokens were revoked")
+
+
+@users_app.command("revoke")
+def users_revoke(name: Annotated[str, typer.Argument(help="User name.")], db: DbOpt = None) -> None:
+    """Log a user out everywhere: every browser session and API token stops working."""
+    from ..review import revoke_user
+
+    with error_boundary():
+        n = revoke_user(name, db=db)
+    console.print(f"[bold]{name}[/] logged out everywhere ({n} API token(s) revoked)")

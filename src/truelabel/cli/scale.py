@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from ._app import app, console, error_boundary
+from ._app import app, console, err_console, error_boundary
 
 __all__ = ["scale_app"]
 
@@ -120,6 +121,8 @@ def audit(
     console.print(table)
     times = ", ".join(f"{k} {v:.1f}s" for k, v in s["timings_s"].items())
     console.print(f"estimated noise rate {s['noise_rate']:.1%}; {times}")
+    for w in s.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/] {escape(w)}", highlight=False, soft_wrap=True)
     console.print(f"wrote {result.out}")
 
 

@@ -39,6 +39,9 @@ def taxonomy(
         Path | None, typer.Option("--llm-cache", help="SQLite cache file.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace an --out file this command did not write.")
+    ] = False,
 ) -> None:
     """Cluster texts into proposed classes with keywords and typical texts; write classes.yaml."""
     from ..sources import LLMLabeler
@@ -68,6 +71,7 @@ def taxonomy(
             llm=llm,
             max_items=max_items,
             random_state=seed,
+            overwrite=overwrite,
         )
     t = Table(title=f"{len(tax.classes)} proposed classes (k={tax.k}, named by {tax.named_by})")
     t.add_column("class")

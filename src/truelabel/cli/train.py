@@ -133,9 +133,11 @@ def train(
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
 ) -> None:
     """Train a noise-robust, calibrated classifier and save it as a model directory."""
+    from ..io import check_out_dir
     from ..learn import train_model
 
     with error_boundary():
+        check_out_dir(out, kind="model", inputs=[data, labels], overwrite=overwrite)
         tm = train_model(
             data,
             text_column=text_column,
@@ -208,12 +210,22 @@ def predict(
     alpha: Annotated[
         float | None, typer.Option(help="Conformal level calibrated at training (default 0.1).")
     ] = None,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace an --out file that is not an earlier prediction.")
+    ] = False,
 ) -> None:
     """Predict labels, calibrated probabilities and prediction sets for a table."""
-    from ..io import write_atomic
+    from ..io import check_out_file, write_table_file
     from ..learn import load_model, predict_table
 
     with error_boundary():
+        check_out_file(
+            out,
+            kind="predict",
+            suffixes=(".parquet", ".pq"),
+            inputs=[model_dir, data],
+            overwrite=overwrite,
+        )
         tm = load_model(model_dir)
         df = predict_table(
             tm,
@@ -223,11 +235,7 @@ def predict(
             vectors_column=vectors_column,
             alpha=alpha,
         )
-        import io
-
-        buf = io.BytesIO()
-        df.to_parquet(buf, index=False)
-        write_atomic(out, buf.getvalue())
+        write_table_file(out, df, kind="predict")
     table = Table(title=f"{len(df)} predictions written to {out}")
     table.add_column("label")
     table.add_column("items", justify="right")
@@ -251,7 +259,7 @@ def predict(
 def serve_model(
     model_dir: Annotated[Path, typer.Argument(help="Model directory from `truelabel train`.")],
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    port: Annotated[int, typer.Option(help="Port (1-65535).", min=1, max=65535)] = 8000,
     max_batch: Annotated[int, typer.Option(help="Items per request (more: 413).")] = 1024,
     max_body_mb: Annotated[
         float, typer.Option(help="Request body limit in MiB (more: 413).")

@@ -22,7 +22,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import RandomState
-from ..io import RunDir, read_table
+from ..io import RunDir, canonical_labels, check_label_types, read_table
 from ..io._readers import missing_columns_message
 from ._estimators import estimate_mean, estimate_proportions, estimate_regression
 from ._formula import parse_formula
@@ -90,7 +90,7 @@ def _prepare(
         dup = g[gold_item_column].duplicated()
         if dup.any():
             raise InputError(
-                f"{gname}: item {g[gold_item_column][dup].iloc[0]!r} has more than one gold "
+                f"{gname}: item {g[gold_item_column][dup].tolist()[0]!r} has more than one gold "
                 "row; keep one gold value per item."
             )
         target = golds[0] if golds else "gold"
@@ -104,7 +104,7 @@ def _prepare(
         if unknown.any():
             warnings.warn(
                 f"{gname}: {int(unknown.sum())} gold items are not in {source} and are ignored "
-                f"(e.g. {g[item_column][unknown].iloc[0]!r}).",
+                f"(e.g. {g[item_column][unknown].tolist()[0]!r}).",
                 UserWarning,
                 stacklevel=3,
             )
@@ -141,6 +141,36 @@ def _numeric(df: pd.DataFrame, col: str, what: str) -> np.ndarray:
             "use --outcome proportions for class labels, or encode the column as numbers."
         )
     return vals.to_numpy(dtype=float)
+
+
+def _check_value_types(df: pd.DataFrame, prep: _Prepared, labeled: np.ndarray) -> bool:
+    """The io label-type rule on the gold (labeled rows) and prediction columns.
+
+    Returns whether every gold value is a number.
+    """
+    gcol, pcol = prep.gold_cols[0], prep.pred_cols[0]
+    rows = np.flatnonzero(labeled)
+    isnum = check_label_types(
+        df[gcol].iloc[rows], where=f"{prep.source}: gold column {gcol!r}", rows=rows
+    )
+    has = np.flatnonzero(~_empty(df[pcol]))
+    check_label_types(
+        df[pcol].iloc[has], where=f"{prep.source}: prediction column {pcol!r}", rows=has
+    )
+    return bool(isnum.all())
+
+
+def _check_class_values(df: pd.DataFrame, gcol: str, labeled: np.ndarray, source: str) -> None:
+    """Class shares need class labels: refuse fractional numbers in the gold column."""
+    vals = pd.to_numeric(df[gcol][labeled], errors="coerce").to_numpy(dtype=np.float64)
+    frac = np.isfinite(vals) & (vals != np.round(vals))
+    if frac.any():
+        i = int(np.flatnonzero(labeled)[np.flatnonzero(frac)[0]])
+        raise InputError(
+            f"{source}: gold column {gcol!r} holds fractional numbers (e.g. {vals[frac][0]:g} on "
+            f"row {i}), but class shares count class labels; use --outcome mean for a "
+            "numeric quantity."
+        )
 
 
 def _prob_columns(df: pd.DataFrame) -> list[str]:
@@ -227,13 +257,16 @@ def estimate(
     clusters = (
         df[cluster_column].astype("string").fillna("<NA>").to_numpy() if cluster_column else None
     )
+    gold_numeric = True
+    if outcome in ("auto", "mean", "proportions") and not formula:
+        gold_numeric = _check_value_types(df, prep, labeled)
     if outcome == "auto":
         if formula:
             outcome = "ols"
         else:
-            g0 = df[prep.gold_cols[0]][labeled]
-            numeric = pd.api.types.is_numeric_dtype(g0) or pd.api.types.is_bool_dtype(g0)
-            outcome = "proportions" if (not numeric or _prob_columns(df)) else "mean"
+            outcome = "proportions" if (not gold_numeric or _prob_columns(df)) else "mean"
+    if outcome == "proportions":
+        _check_class_values(df, prep.gold_cols[0], labeled, prep.source)
     common: dict[str, Any] = {
         "sampling_prob": pi,
         "clusters": clusters,
@@ -294,8 +327,13 @@ def estimate(
 def _proportions(
     df: pd.DataFrame, gcol: str, pcol: str, labeled: np.ndarray, common: dict[str, Any]
 ) -> EstimateResult:
-    gold_vals = df[gcol][labeled].astype(str)
+    # canonical keys: gold 1.0 (a float column with empty rows) and prediction 1 are one class
+    gold_vals = pd.Series(canonical_labels(df[gcol][labeled])[0], dtype=object)
     pred_vals = df[pcol].where(~pd.Series(_empty(df[pcol]), index=df.index))
+    has_pred = pred_vals.notna().to_numpy()
+    pred_keys = np.full(len(df), None, dtype=object)
+    pred_keys[has_pred] = canonical_labels(pred_vals[has_pred])[0]
+    pred_vals = pd.Series(pred_keys, index=df.index, dtype=object)
     probs = _prob_columns(df)
     prob_classes = [c[len(_PROB_PREFIX) :] for c in probs]
     classes = sorted(set(gold_vals) | set(pred_vals.dropna().astype(str)) | set(prob_classes))

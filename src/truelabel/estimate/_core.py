@@ -279,12 +279,17 @@ def tune_lambda(
 
 
 def check_rank(X: FloatArray, names: list[str], what: str) -> None:
-    """Raise when the gold design has fewer rows than columns or is rank deficient."""
+    """Raise when the gold design has no more rows than columns or is rank deficient.
+
+    ``p + 1`` gold rows is the least that leaves one degree of freedom for the spread
+    that sets an interval's width.
+    """
     n, p = X.shape
-    if n < p:
+    if n < p + 1:
         raise InputError(
             f"{what}: {n} gold rows but the model has {p} parameters ({', '.join(names)}); "
-            f"label at least {p} rows (ideally 10x that) or drop terms from the formula."
+            f"an interval needs at least {p + 1} rows (one more than the parameters, to "
+            "measure the spread; ideally 10x that): label more rows or drop terms."
         )
     if np.linalg.matrix_rank(X) < p:
         raise InputError(

@@ -62,12 +62,24 @@ def _check_design(
     sampling_prob: Any,
     clusters: Any,
 ) -> tuple[FloatArray, IntArray | None]:
-    """Sampling probabilities (N,) and coded clusters; raises on bad input."""
+    """Sampling probabilities (N,) and coded clusters; raises on bad input.
+
+    An interval needs the spread of the gold rows: at least 2 of them (a regression:
+    one more than its coefficients, see :func:`check_rank`), in at least 2 clusters when
+    clusters are given.
+    """
     n_gold = int(labeled.sum())
     if n_gold == 0:
         raise InputError(
             "no gold rows: every row's gold value is empty, so nothing anchors the estimate; "
             "label a random sample of rows (truelabel plan --select N picks one) and pass them."
+        )
+    if n_gold < 2:
+        raise InputError(
+            "only 1 gold row: an interval needs at least 2, because the spread of the gold "
+            "rows is what sets its width (from one row it would be zero). Label more rows; a "
+            "pilot of about 30 (truelabel plan --select 30 --out pilot) lets `truelabel plan "
+            "--target-width W` say how many a useful width needs."
         )
     if sampling_prob is None:
         pi = np.full(n_rows, n_gold / n_rows)
@@ -89,6 +101,11 @@ def _check_design(
         codes = np.unique(cl, return_inverse=True)[1].astype(np.int64)
         if int(codes.max()) + 1 < 2:
             raise InputError("clusters: all rows are in one cluster; pass at least 2 clusters.")
+        if np.unique(codes[labeled]).size < 2:
+            raise InputError(
+                "clusters: every gold row is in one cluster, so the cluster-robust spread "
+                "cannot be estimated; label rows from at least 2 clusters."
+            )
     return pi, codes
 
 
@@ -388,6 +405,12 @@ def _run(
     valid = _interval(theta, se * np.sqrt(hc), level, dof)
     if use_score:
         valid = _apply_score(valid, hc, n_kish, level, degenerate)
+    elif outcome != "proportions" and not np.all(valid.se > 0):
+        raise InputError(
+            f"the {int(labeled.sum())} gold rows show no spread (every gold value minus its "
+            "prediction is the same), so an interval would have zero width; label more rows, "
+            "or check that the gold column holds the measured values."
+        )
 
     msgs: list[str] = []
     outside = (naive.estimate < valid.ci_low) | (naive.estimate > valid.ci_high)

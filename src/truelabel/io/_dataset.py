@@ -11,6 +11,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import IntArray
+from ._labels import canonical_labels, check_label_types
 from ._readers import load_array, missing_columns_message, read_table
 
 __all__ = ["Dataset", "encode_labels", "load_dataset"]
@@ -66,15 +67,26 @@ class Dataset:
         return [str(c) for c in self.classes]
 
 
-def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArray, list[Any]]:
+def encode_labels(
+    values: Any,
+    classes: list[Any] | None = None,
+    *,
+    where: str = "labels",
+    rows: np.ndarray | None = None,
+) -> tuple[IntArray, list[Any]]:
     """Code label values as integers.
 
     Parameters
     ----------
     values : array-like of shape (N,)
-        Class names or numbers; no missing values.
+        Class names or numbers; no missing values. Names and numbers may not be mixed
+        (see :func:`truelabel.io.check_label_types`).
     classes : list, optional
         The class list to code against; by default the sorted unique values.
+    where : str
+        How the values are called in error messages.
+    rows : ndarray of shape (N,), int, optional
+        Input row numbers of the values, for error messages.
 
     Returns
     -------
@@ -82,6 +94,8 @@ def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArr
     classes : list
         Sorted unique values (ints stay ints, everything else becomes str).
     """
+    if classes is None:
+        check_label_types(values, where=where, rows=rows)
     arr = np.asarray(values)
     if arr.dtype.kind == "f" and np.all(arr == np.round(arr)):
         arr = arr.astype(np.int64)
@@ -90,23 +104,23 @@ def encode_labels(values: Any, classes: list[Any] | None = None) -> tuple[IntArr
     if classes is None:
         uniq = np.unique(arr)
         classes = [c.item() if hasattr(c, "item") else c for c in uniq]
-    else:
-        uniq = np.asarray(classes)
-        if uniq.dtype.kind not in "iu":
-            uniq = uniq.astype(str)
-            arr = arr.astype(str)
-    order = np.argsort(uniq, kind="stable")
-    pos = np.searchsorted(uniq, arr, sorter=order)
-    pos = np.clip(pos, 0, len(uniq) - 1)
-    codes = order[pos]
-    unknown = uniq[codes] != arr
-    if unknown.any():
-        bad = arr[unknown]
+        order = np.argsort(uniq, kind="stable")
+        pos = np.clip(np.searchsorted(uniq, arr, sorter=order), 0, len(uniq) - 1)
+        return order[pos].astype(np.int64), list(classes)
+    # against a given class list: the one label-matching rule (1 == 1.0 == "1")
+    vkeys, _ = canonical_labels(values)
+    ckeys, _ = canonical_labels(list(classes))
+    book = {k: i for i, k in enumerate(ckeys)}
+    codes = pd.Series(vkeys, dtype=object).map(book)
+    bad = codes.isna().to_numpy()
+    if bad.any():
+        rows = np.flatnonzero(bad)
         raise InputError(
-            f"label {bad[0].item()!r} is not one of the {len(uniq)} classes {list(classes)[:20]}; "
-            "fix the rows or pass the full class list."
+            f"label {vkeys[rows[0]]!r} is not one of the {len(classes)} classes "
+            f"{list(classes)[:20]} (rows {rows[:5].tolist()}); fix the rows or pass the full "
+            "class list."
         )
-    return codes.astype(np.int64), list(classes)
+    return codes.to_numpy(dtype=np.int64), list(classes)
 
 
 def _parse_vectors(col: pd.Series, name: str) -> np.ndarray:
@@ -209,10 +223,11 @@ def load_dataset(
         item_id = ids_s.to_numpy()
         dup = ids_s.duplicated(keep=False).to_numpy()
         if dup.any():
-            first = ids_s[dup].iloc[0]
+            first = ids_s[dup].tolist()[0]
+            same = np.flatnonzero(dup & (ids_s == first).to_numpy())
             raise InputError(
                 f"{name}: id column {id_column!r} has {int(ids_s.duplicated().sum())} duplicate "
-                f"values (e.g. {first!r} on rows {_rows(row_no[np.flatnonzero(dup)])}); ids "
+                f"values (e.g. {first!r} on rows {_rows(row_no[same])}); ids "
                 "must be unique — fix them or drop --id-column to use row numbers."
             )
     else:
@@ -245,7 +260,11 @@ def load_dataset(
     labels = None
     classes: list[Any] = []
     if label_column:
-        labels, classes = encode_labels(df[label_column].to_numpy())
+        labels, classes = encode_labels(
+            df[label_column].to_numpy(),
+            where=f"{name}: label column {label_column!r}",
+            rows=row_no,
+        )
 
     return Dataset(
         frame=df,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import pandas as pd
 
 from .._errors import InputError
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_array", "read_table"]
+__all__ = ["SUPPORTED_SUFFIXES", "load_array", "read_table", "reading_errors"]
 
 SUPPORTED_SUFFIXES = {
     ".csv": "csv",
@@ -71,7 +73,7 @@ def read_table(
         if path.is_dir():
             raise InputError(f"{path} is a directory; pass a data file.")
         fmt = _format_of(path)
-        try:
+        with reading_errors(path, fmt):
             if fmt == "csv":
                 df = pd.read_csv(path, encoding="utf-8", keep_default_na=True)
             elif fmt == "tsv":
@@ -84,16 +86,6 @@ def read_table(
                 df = pd.DataFrame(obj if isinstance(obj, list) else list(obj.values()))
             else:
                 df = pd.read_parquet(path, columns=columns)
-        except UnicodeDecodeError as exc:
-            raise InputError(
-                f"{path}: not valid UTF-8 near byte {exc.start}; re-save the file as UTF-8 "
-                "(e.g. `iconv -f latin1 -t utf-8`)."
-            ) from None
-        except pd.errors.EmptyDataError:
-            raise InputError(f"{path}: the file is empty.") from None
-        except (pd.errors.ParserError, ValueError, OSError) as exc:
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise InputError(f"{path}: cannot read it as {fmt}: {first}") from None
     if len(df.columns) and columns is not None:
         missing = [c for c in columns if c not in df.columns]
         if missing:
@@ -102,6 +94,29 @@ def read_table(
         name = "the DataFrame" if isinstance(data, pd.DataFrame) else str(data)
         raise InputError(f"{name} has no rows; nothing to do.")
     return df
+
+
+@contextmanager
+def reading_errors(path: Path, fmt: str) -> Iterator[None]:
+    """Turn a reader's failure on a bad file into one ``InputError`` naming the file.
+
+    Used around every table reader (whole-file and chunked), so a non-UTF-8, empty,
+    truncated or malformed file gives the same message whichever command reads it.
+    """
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{path}: not valid UTF-8 near byte {exc.start}; re-save the file as UTF-8 "
+            "(e.g. `iconv -f latin1 -t utf-8`)."
+        ) from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path}: the file is empty.") from None
+    except (pd.errors.ParserError, ValueError, OSError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: cannot read it as {fmt}: {first}") from None
 
 
 def missing_columns_message(missing: list[str], existing: Any, data: Any) -> str:

@@ -330,12 +330,38 @@ def load_model(path: str | Path) -> TrainedModel:
     wpath = p / "weights.safetensors"
     if not wpath.is_file():
         raise InputError(f"{p} lacks weights.safetensors; the model directory is incomplete.")
-    flat = load_file(str(wpath))
+    try:
+        flat = load_file(str(wpath))
+    except Exception as exc:  # safetensors raises its own SafetensorError on a corrupt file
+        raise InputError(
+            f"{wpath} is not a readable weights file ({exc}); the model directory is damaged: "
+            "retrain the model or restore the folder from a copy."
+        ) from None
+    try:
+        return _model_from_parts(p, meta, flat)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(
+            f"{p}: model.json or tfidf.json is damaged ({type(exc).__name__}: {exc}); retrain "
+            "the model or restore the folder from a copy."
+        ) from None
+
+
+def _model_from_parts(p: Path, meta: dict[str, Any], flat: dict[str, np.ndarray]) -> TrainedModel:
     n_nets = int(meta.get("n_networks", 1))
     weights = [
         {k.split(".", 1)[1]: v for k, v in flat.items() if k.startswith(f"net{i}.")}
         for i in range(n_nets)
     ]
+    k = len(meta["classes"])
+    for w in weights:  # the output layer's bias has one entry per class
+        last = w.get("b1", w.get("b0"))
+        if last is None or last.shape != (k,):
+            raise InputError(
+                f"{p}: weights.safetensors does not match the {k} classes of model.json; the "
+                "model directory is damaged: retrain the model or restore it from a copy."
+            )
     tfidf = None
     if meta["featurizer"]["name"] == "tfidf":
         tpath = p / "tfidf.json"
@@ -398,7 +424,7 @@ def _read_label_table(labels: Any, item_id: np.ndarray) -> tuple[np.ndarray, lis
     if not found.any():
         raise InputError(
             f"none of the item_id values of {name} match the data's ids (e.g. "
-            f"{df['item_id'].iloc[0]!r} vs {item_id[0]!r}); pass the same --id-column as "
+            f"{df['item_id'].tolist()[0]!r} vs {item_id.tolist()[0]!r}); pass the same --id-column as "
             "when the labels were made."
         )
     if (~found).any():

@@ -10,24 +10,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from .._asgi import BodyLimit
 from .._errors import InputError
+from .._validation import check_listen_address
 from ._artifact import TrainedModel, load_model
 
 __all__ = ["PredictRequest", "PredictResponse", "create_app", "serve_model"]
 
 logger = logging.getLogger(__name__)
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 
 class PredictRequest(BaseModel):
@@ -47,6 +43,8 @@ class PredictRequest(BaseModel):
     def _one_input(self) -> PredictRequest:
         if (self.texts is None) == (self.vectors is None):
             raise ValueError("send exactly one of 'texts' or 'vectors'")
+        if len(self.texts if self.texts is not None else self.vectors or []) == 0:
+            raise ValueError("the batch is empty; send at least one item")
         if self.texts is not None:
             empty = [i for i, t in enumerate(self.texts) if not t.strip()]
             if empty:
@@ -68,70 +66,6 @@ class PredictResponse(BaseModel):
 
     predictions: list[Prediction]
     alpha: float
-
-
-class _BodyLimit:
-    """ASGI middleware: 413 when the request body exceeds ``max_bytes``."""
-
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def _reject(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"request body larger than the limit of "
-                f"{self.max_bytes} bytes; send smaller batches.",
-                "message": f"request body larger than {self.max_bytes} bytes",
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        cl = headers.get(b"content-length")
-        if cl is not None and cl.isdigit() and int(cl) > self.max_bytes:
-            await self._reject(send)
-            return
-        # Buffer the body (at most max_bytes), then replay it to the app.
-        chunks: list[bytes] = []
-        total = 0
-        more = True
-        while more:
-            msg = await receive()
-            if msg["type"] != "http.request":
-                await self.app(scope, receive, send)
-                return
-            body = msg.get("body", b"")
-            total += len(body)
-            if total > self.max_bytes:
-                await self._reject(send)
-                return
-            chunks.append(body)
-            more = bool(msg.get("more_body", False))
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
 
 
 def _error_message(errors: list[Any]) -> str:
@@ -243,7 +177,7 @@ def create_app(
         alpha = req.alpha if req.alpha is not None else float(tm.conformal["alphas"][0])
         return JSONResponse({"predictions": preds, "alpha": alpha})  # type: ignore[return-value]
 
-    app.add_middleware(_BodyLimit, max_bytes=max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     return app
 
 
@@ -262,6 +196,7 @@ def serve_model(
     """
     import uvicorn
 
+    check_listen_address(host, port)
     app = create_app(model_dir, max_batch=max_batch, max_body_bytes=max_body_bytes)
     tm: TrainedModel = app.state.model
     if tm.featurizer["name"] not in ("tfidf", "vectors"):

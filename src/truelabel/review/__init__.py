@@ -21,13 +21,18 @@ __all__ = [
     "build_export",
     "cohen_kappa",
     "create_app",
+    "deactivate_user",
     "export_review",
     "import_review",
     "inclusion_probabilities",
     "krippendorff_alpha_nominal",
+    "list_users",
     "load_run",
+    "reset_password",
+    "revoke_user",
     "sample_tasks",
     "serve",
+    "set_members",
 ]
 
 _LAZY = {
@@ -37,13 +42,18 @@ _LAZY = {
     "build_export": "._export",
     "cohen_kappa": "._agreement",
     "create_app": ".main",
+    "deactivate_user": "._api",
     "export_review": "._api",
     "import_review": "._api",
     "inclusion_probabilities": "._design",
     "krippendorff_alpha_nominal": "._agreement",
+    "list_users": "._api",
     "load_run": "._runs",
+    "reset_password": "._api",
+    "revoke_user": "._api",
     "sample_tasks": "._design",
     "serve": "._api",
+    "set_members": "._api",
 }
 
 

@@ -107,6 +107,10 @@ def build_export(
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Corrected labels, the gold source, reviewer statistics and a summary of a project.
 
+    Every table uses each reviewer's latest decision per item: a changed decision
+    replaces the earlier one, an undone one is left out (``summary["decisions"]`` counts
+    both; the full log is ``GET /api/projects/{p}/reviews``).
+
     Files
     -----
     labels.parquet / labels.csv
@@ -207,6 +211,7 @@ def build_export(
         "queue_complete": complete,
         "n_open_tasks": n_open,
         "agreement": stats["agreement"],
+        "decisions": stats["decisions"],
         "n_items": len(labels),
         "n_reviewed": len(decided),
         "n_changed": int(labels["changed"].sum()),

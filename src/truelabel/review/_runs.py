@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,9 @@ import pandas as pd
 from .._errors import InputError
 from ..io import read_table
 
-__all__ = ["LoadedRun", "load_run"]
+__all__ = ["TOP_PROBS", "LoadedRun", "load_run"]
+
+log = logging.getLogger(__name__)
 
 _KINDS = ("audit", "aggregate", "label")
 
@@ -98,6 +101,63 @@ def _as_list(v: Any) -> list[str]:
     if isinstance(v, np.ndarray | list | tuple):
         return [str(x) for x in list(v)]
     return []
+
+
+#: model probabilities kept per item (the item page shows the top 5)
+TOP_PROBS = 10
+
+
+def _top_probs(pm: np.ndarray, names: list[str], k: int = TOP_PROBS) -> list[dict[str, float]]:
+    """The ``k`` most probable classes of each row, as ``{class: probability}``.
+
+    Parameters
+    ----------
+    pm : ndarray of shape (n_items, n_classes)
+    names : list of str, length n_classes
+
+    Returns
+    -------
+    list of dict, length n_items
+        Most probable first; NaN probabilities are left out.
+    """
+    k = min(k, pm.shape[1])
+    top = np.argsort(-np.nan_to_num(pm, nan=-1.0), axis=1, kind="stable")[:, :k]  # (n, k)
+    vals = np.take_along_axis(pm, top, axis=1).round(6)
+    cls = np.asarray(names, dtype=object)[top]
+    return [
+        {c: float(v) for c, v in zip(cr, vr, strict=True) if not np.isnan(v)}
+        for cr, vr in zip(cls.tolist(), vals.tolist(), strict=True)
+    ]
+
+
+def _audit_probs(run: Path, df: pd.DataFrame, classes: list[str]) -> np.ndarray | None:
+    """Rows of the audit's ``pred_probs.npy`` in the order of ``issues.parquet``.
+
+    The issues table is sorted by label quality; its ``row`` column is each item's row in
+    ``pred_probs.npy`` (input order). Audits written before that column existed give
+    None (a warning says to re-run the audit).
+    """
+    path = run / "pred_probs.npy"
+    probs = np.load(path, mmap_mode="r")
+    if probs.ndim != 2 or probs.shape[1] != len(classes):
+        raise InputError(
+            f"{path}: shape {probs.shape} does not match the {len(classes)} classes in "
+            "summary.json; the run folder is damaged: re-run `truelabel audit` with this --out."
+        )
+    if "row" not in df.columns:
+        log.warning(
+            "%s: issues.parquet has no 'row' column, so the model probabilities cannot be "
+            "matched to items; re-run `truelabel audit` to show them in the review app.",
+            run,
+        )
+        return None
+    rows = pd.to_numeric(df["row"], errors="coerce").to_numpy()
+    if np.isnan(rows).any() or (rows < 0).any() or (rows >= probs.shape[0]).any():
+        raise InputError(
+            f"{run / 'issues.parquet'}: column 'row' must hold rows of pred_probs.npy "
+            f"(0..{probs.shape[0] - 1}); re-run `truelabel audit` with this --out."
+        )
+    return np.asarray(probs[rows.astype(np.int64)], dtype=np.float64)
 
 
 def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
@@ -191,14 +251,14 @@ def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
     items["neighbors"] = (
         df["neighbors"].map(_as_list) if "neighbors" in df.columns else [[] for _ in range(n)]
     )
+    pm: np.ndarray | None = None
     if prob_cols:
-        pm = df[prob_cols].to_numpy(dtype=np.float64)
-        names = [c[2:] for c in prob_cols]
-        items["probs"] = pd.Series(
-            [dict(zip(names, map(float, row), strict=True)) for row in pm], dtype=object
-        )
-    else:
-        items["probs"] = pd.Series([{} for _ in range(n)], dtype=object)
+        pm, names = df[prob_cols].to_numpy(dtype=np.float64), [c[2:] for c in prob_cols]
+    elif kind == "audit" and (p / "pred_probs.npy").is_file():
+        pm, names = _audit_probs(p, df, classes), classes
+    items["probs"] = pd.Series(
+        _top_probs(pm, names) if pm is not None else [{} for _ in range(n)], dtype=object
+    )
     priority = np.nan_to_num(priority, nan=0.5)
 
     if texts is not None:

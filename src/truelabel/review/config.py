@@ -41,8 +41,20 @@ class ReviewSettings(BaseSettings):
     secure_cookies : bool
         Mark cookies ``Secure`` (set it when served over HTTPS).
     login_attempts, login_window_seconds : int
-        At most ``login_attempts`` failed logins per client address and per user
-        name within the window; further attempts get HTTP 429.
+        At most ``login_attempts`` failed logins for one user name from one client
+        address within the window; further attempts from that client get HTTP 429
+        (the user can still log in from elsewhere).
+    login_attempts_per_client : int
+        At most this many failed logins from one client address over all user names
+        within the window (password spraying).
+    forwarded_allow_ips : str
+        Comma-separated addresses or networks (``10.0.0.0/8``) of reverse proxies whose
+        ``X-Forwarded-For`` / ``X-Forwarded-Proto`` headers are trusted; ``*`` trusts
+        every peer. Empty (the default): the headers are ignored and the client
+        address is the TCP peer's.
+    max_body_bytes : int
+        Largest request body accepted on any route (HTTP 413 above it, before the
+        body is parsed); 4 MiB by default.
     db_busy_timeout : float
         Seconds a SQLite write waits for a lock before one retry counts as failed.
     db_retries : int
@@ -60,5 +72,8 @@ class ReviewSettings(BaseSettings):
     secure_cookies: bool = False
     login_attempts: int = 5
     login_window_seconds: int = 60
+    login_attempts_per_client: int = 50
+    forwarded_allow_ips: str = ""
+    max_body_bytes: int = 4 * 1024 * 1024
     db_retries: int = 5
     db_busy_timeout: float = 30.0

@@ -33,6 +33,7 @@ from .models import (
     Meta,
     Project,
     ProjectClass,
+    ProjectMember,
     Review,
     Run,
     Source,
@@ -47,33 +48,56 @@ __all__ = [
     "ISSUE_FILTERS",
     "ROLES",
     "ImportResult",
+    "BULK_MAX",
+    "CURRENT",
+    "BulkResult",
+    "add_member",
     "authenticate",
+    "check_filters",
     "count_decisions",
     "create_project",
     "create_token",
     "create_user",
+    "current_decision",
+    "decide_many",
+    "describe_review",
     "end_sessions",
     "get_item",
     "get_or_create_secret",
     "get_project",
     "get_task",
     "get_user",
+    "held_task",
     "import_run",
     "item_view",
+    "items_by_key",
     "lease_next",
     "list_items",
+    "list_members",
     "list_projects",
     "list_reviews",
     "list_users",
+    "my_decisions",
     "open_counts",
+    "previous_decision",
     "project_progress",
     "project_stats",
     "push_items",
     "release_lease",
+    "remove_member",
+    "reset_password",
+    "revoke_access",
+    "revoke_token",
     "reviews_frame",
+    "set_active",
     "set_overlap",
     "submit_review",
+    "task_id_of",
+    "undo_last",
+    "user_by_name",
     "user_from_token",
+    "users_overview",
+    "validate_project_name",
 ]
 
 log = logging.getLogger(__name__)
@@ -81,7 +105,12 @@ log = logging.getLogger(__name__)
 ROLES = ("admin", "reviewer")
 ACTIONS = ("given", "suggested", "other", "ambiguous", "skip")
 ISSUE_FILTERS = ("label_issue", "outlier", "duplicate")
+#: a reviewer's current decision on a task (earlier ones were superseded or undone)
+CURRENT = Review.superseded_at.is_(None)
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+# words of letters/digits/_.- separated by single spaces, starting with a letter or digit:
+# every such name is one URL path segment (no '/', '?', '#', '%', '..' or control characters)
+_PROJECT_RE = re.compile(r"^[^\W_][\w.-]*(?: [\w.-]+)*$")
 
 
 def _log(
@@ -141,10 +170,7 @@ def create_user(
         raise InputError(
             f"role {role!r} is not one of {list(ROLES)}; pass --role admin or --role reviewer."
         )
-    if len(password) < 8:
-        raise InputError(
-            f"the password for {name!r} has {len(password)} characters; use at least 8."
-        )
+    _check_password(name, password)
     if s.scalar(select(User.id).where(User.name == name)) is not None:
         raise InputError(f"user {name!r} already exists; choose another name.")
     user = User(
@@ -163,6 +189,126 @@ def create_user(
 def list_users(s: Session) -> list[User]:
     """Every user, by name."""
     return list(s.scalars(select(User).order_by(User.name)))
+
+
+def user_by_name(s: Session, name: str) -> User:
+    """The user called ``name`` (active or not); ``NotFoundError`` otherwise."""
+    user = s.scalars(select(User).where(User.name == name)).first()
+    if user is None:
+        raise NotFoundError(f"user {name!r} does not exist; `truelabel users list` shows who does.")
+    return user
+
+
+def users_overview(s: Session) -> list[dict[str, Any]]:
+    """Every user with role, state, live API tokens and projects (admin page, ``users list``)."""
+    now = utcnow()
+    tokens = dict(
+        s.execute(
+            select(ApiToken.user_id, func.count())
+            .where(
+                ApiToken.revoked_at.is_(None),
+                or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
+            )
+            .group_by(ApiToken.user_id)
+        ).all()
+    )
+    projects: dict[int, list[str]] = {}
+    for uid, pname in s.execute(
+        select(ProjectMember.user_id, Project.name)
+        .join(Project, ProjectMember.project_id == Project.id)
+        .order_by(Project.name)
+    ):
+        projects.setdefault(uid, []).append(pname)
+    return [
+        {
+            "id": u.id,
+            "name": u.name,
+            "role": u.role,
+            "active": bool(u.active),
+            "created_at": u.created_at,
+            "n_tokens": int(tokens.get(u.id, 0)),
+            "projects": projects.get(u.id, []) if u.role != "admin" else ["(all: admin)"],
+        }
+        for u in list_users(s)
+    ]
+
+
+def _check_password(name: str, password: str) -> None:
+    if len(password) < 8:
+        raise InputError(
+            f"the password for {name!r} has {len(password)} characters; use at least 8."
+        )
+
+
+def _others_admins(s: Session, user: User) -> int:
+    return int(
+        s.scalar(
+            select(func.count())
+            .select_from(User)
+            .where(User.role == "admin", User.active.is_(True), User.id != user.id)
+        )
+        or 0
+    )
+
+
+def revoke_access(s: Session, user: User, *, by: User | None = None) -> int:
+    """Log ``user`` out everywhere: every session cookie and every API token stops working.
+
+    Returns the number of API tokens revoked.
+    """
+    s.execute(update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1))
+    res = s.execute(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    n = int(getattr(res, "rowcount", 0) or 0)
+    _log(s, "user.revoke", user=by or user, name=user.name, tokens=n)
+    return n
+
+
+def revoke_token(s: Session, raw: str) -> bool:
+    """Revoke one API token (``POST /api/logout``); True when it was live."""
+    res = s.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == security.hash_token(raw), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return bool(getattr(res, "rowcount", 0))
+
+
+def set_active(s: Session, name: str, active: bool, *, by: User | None = None) -> User:
+    """Deactivate (or re-activate) a user. Deactivating ends their sessions, revokes their
+    tokens and gives their leased items back; their decisions stay.
+
+    Raises
+    ------
+    InputError
+        Deactivating the last active admin (nobody could manage users any more).
+    """
+    user = user_by_name(s, name)
+    if not active and user.role == "admin" and user.active and _others_admins(s, user) == 0:
+        raise InputError(
+            f"{name!r} is the last active admin; add another admin before deactivating it."
+        )
+    user.active = active
+    if not active:
+        revoke_access(s, user, by=by)
+        s.execute(delete(Lease).where(Lease.user_id == user.id))
+    s.flush()
+    _log(s, "user.activate" if active else "user.deactivate", user=by, name=name)
+    return user
+
+
+def reset_password(s: Session, name: str, password: str, *, by: User | None = None) -> User:
+    """Set a new password; the user's sessions and API tokens stop working."""
+    user = user_by_name(s, name)
+    _check_password(name, password)
+    user.password_hash = security.hash_password(password)
+    revoke_access(s, user, by=by)
+    s.flush()
+    _log(s, "user.password", user=by, name=name)
+    return user
 
 
 def get_user(s: Session, user_id: int) -> User | None:
@@ -207,9 +353,11 @@ def create_token(s: Session, user: User, *, name: str = "api", days: int | None 
 
 
 def user_from_token(s: Session, raw: str) -> User | None:
-    """The active user owning this unexpired token, or None."""
+    """The active user owning this unexpired, unrevoked token, or None."""
     row = s.scalars(select(ApiToken).where(ApiToken.token_hash == security.hash_token(raw))).first()
-    if row is None or (row.expires_at is not None and row.expires_at < utcnow()):
+    if row is None or row.revoked_at is not None:
+        return None
+    if row.expires_at is not None and row.expires_at < utcnow():
         return None
     return get_user(s, row.user_id)
 
@@ -217,22 +365,99 @@ def user_from_token(s: Session, raw: str) -> User | None:
 # --------------------------------------------------------------------------- projects
 
 
-def get_project(s: Session, name: str) -> Project:
-    """The project called ``name``; ``NotFoundError`` otherwise."""
-    p = s.scalars(select(Project).where(Project.name == name)).first()
-    if p is None:
-        raise NotFoundError(
-            f"project {name!r} does not exist; import a run with `truelabel review import RUN --project {name}`."
+def _is_member(s: Session, p: Project, user: User) -> bool:
+    return (
+        s.scalar(
+            select(ProjectMember.user_id).where(
+                ProjectMember.project_id == p.id, ProjectMember.user_id == user.id
+            )
         )
-    return p
+        is not None
+    )
+
+
+def get_project(s: Session, name: str, user: User | None = None) -> Project:
+    """The project called ``name``; ``NotFoundError`` otherwise.
+
+    With ``user``: the one place that decides who sees a project. Admins see every
+    project, reviewers only those they are members of; for anyone else the project
+    does not exist (404, so names of other projects do not leak).
+    """
+    p = s.scalars(select(Project).where(Project.name == name)).first()
+    if p is not None and (user is None or user.role == "admin" or _is_member(s, p, user)):
+        return p
+    if user is not None and user.role != "admin":
+        raise NotFoundError(
+            f"project {name!r} does not exist or you are not a member of it; "
+            "ask an admin to add you (truelabel review members)."
+        )
+    raise NotFoundError(
+        f"project {name!r} does not exist; import a run with `truelabel review import RUN --project NAME`."
+    )
+
+
+def validate_project_name(name: str) -> str:
+    """``name`` if it can be a project name (one URL path segment), else ``InputError``."""
+    if not isinstance(name, str) or not 1 <= len(name) <= 128 or not _PROJECT_RE.match(name):
+        raise InputError(
+            f"project name {name!r} must have 1-128 characters: letters, digits, '_', '.', '-' "
+            "and single spaces, starting with a letter or digit (no '/', '?', '#' or '%'); "
+            "e.g. banking77-review."
+        )
+    return name
+
+
+def list_members(s: Session, project: str) -> list[User]:
+    """The reviewers who are members of ``project``, by name."""
+    p = get_project(s, project)
+    return list(
+        s.scalars(
+            select(User)
+            .join(ProjectMember, ProjectMember.user_id == User.id)
+            .where(ProjectMember.project_id == p.id)
+            .order_by(User.name)
+        )
+    )
+
+
+def add_member(s: Session, project: str, name: str, *, by: User | None = None) -> bool:
+    """Let user ``name`` see and review ``project``; False when already a member."""
+    p = get_project(s, project)
+    user = user_by_name(s, name)
+    if _is_member(s, p, user):
+        return False
+    s.add(ProjectMember(project_id=p.id, user_id=user.id, added_at=utcnow()))
+    s.flush()
+    _log(s, "member.add", user=by, project=p, name=name)
+    return True
+
+
+def remove_member(s: Session, project: str, name: str, *, by: User | None = None) -> bool:
+    """Take ``project`` away from user ``name`` (their decisions stay; leases are released)."""
+    p = get_project(s, project)
+    user = user_by_name(s, name)
+    res = s.execute(
+        delete(ProjectMember).where(
+            ProjectMember.project_id == p.id, ProjectMember.user_id == user.id
+        )
+    )
+    s.execute(
+        delete(Lease).where(
+            Lease.user_id == user.id,
+            Lease.task_id.in_(select(Task.id).where(Task.project_id == p.id)),
+        )
+    )
+    removed = bool(getattr(res, "rowcount", 0))
+    if removed:
+        _log(s, "member.remove", user=by, project=p, name=name)
+    return removed
 
 
 def create_project(
     s: Session, name: str, classes: list[str], *, overlap: int = 1, by: User | None = None
 ) -> Project:
     """Create an empty project (items can then be pushed through the API)."""
-    if not name or len(name) > 128:
-        raise InputError(f"project name {name!r} must have 1-128 characters.")
+    validate_project_name(name)
     if s.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ConflictError(f"project {name!r} already exists.")
     if len(classes) < 2 or len(set(classes)) != len(classes):
@@ -279,7 +504,9 @@ def project_progress(s: Session, p: Project) -> dict[str, int]:
     ).all()
     by = {str(k): int(v) for k, v in rows}
     acts = s.execute(
-        select(Review.action, func.count()).where(Review.project_id == p.id).group_by(Review.action)
+        select(Review.action, func.count())
+        .where(Review.project_id == p.id, CURRENT)
+        .group_by(Review.action)
     ).all()
     a = {str(k): int(v) for k, v in acts}
     return {
@@ -298,14 +525,21 @@ def count_decisions(s: Session, p: Project, user: User) -> int:
     n = s.scalar(
         select(func.count())
         .select_from(Review)
-        .where(Review.project_id == p.id, Review.user_id == user.id, Review.action != "skip")
+        .where(
+            Review.project_id == p.id, Review.user_id == user.id, Review.action != "skip", CURRENT
+        )
     )
     return int(n or 0)
 
 
-def list_projects(s: Session) -> list[tuple[Project, dict[str, int]]]:
-    """Every project with its progress counts."""
-    return [(p, project_progress(s, p)) for p in s.scalars(select(Project).order_by(Project.name))]
+def list_projects(s: Session, user: User | None = None) -> list[tuple[Project, dict[str, int]]]:
+    """The projects ``user`` may see (every project for admins or without a user), with progress."""
+    stmt = select(Project).order_by(Project.name)
+    if user is not None and user.role != "admin":
+        stmt = stmt.join(ProjectMember, ProjectMember.project_id == Project.id).where(
+            ProjectMember.user_id == user.id
+        )
+    return [(p, project_progress(s, p)) for p in s.scalars(stmt)]
 
 
 # --------------------------------------------------------------------------- import
@@ -633,6 +867,11 @@ def get_item(s: Session, project: str, item_key: str) -> Item:
     return item
 
 
+def check_filters(p: Project, label: str | None, issue: str | None) -> None:
+    """Refuse an unknown class or issue filter (``InputError`` naming the choices)."""
+    _filters(p, label, issue)
+
+
 def _filters(p: Project, label: str | None, issue: str | None) -> list[Any]:
     conds: list[Any] = []
     if label:
@@ -678,6 +917,21 @@ def list_items(
     return list(rows), int(total)
 
 
+def items_by_key(s: Session, project: str, keys: list[str]) -> list[Item]:
+    """The items of ``project`` with these ids, in the order given (unknown ids left out)."""
+    p = get_project(s, project)
+    got = {
+        i.item_key: i
+        for i in s.scalars(select(Item).where(Item.project_id == p.id, Item.item_key.in_(keys)))
+    }
+    return [got[k] for k in keys if k in got]
+
+
+def task_id_of(s: Session, item: Item) -> int | None:
+    """The review task of an item (None when it is not in the queue)."""
+    return s.scalar(select(Task.id).where(Task.item_id == item.id))
+
+
 def item_view(s: Session, item: Item) -> dict[str, Any]:
     """Everything the item page shows: votes with source quality, neighbours with labels, reviews."""
     votes = s.execute(
@@ -698,12 +952,14 @@ def item_view(s: Session, item: Item) -> dict[str, Any]:
     reviewed = dict(
         s.execute(
             select(Review.item_id, Review.label).where(
-                Review.item_id.in_([i.id for i in nbs.values()] or [-1]), Review.label.is_not(None)
+                Review.item_id.in_([i.id for i in nbs.values()] or [-1]),
+                Review.label.is_not(None),
+                CURRENT,
             )
         ).all()
     )
     reviews = s.execute(
-        select(User.name, Review.action, Review.label, Review.created_at)
+        select(User.name, Review.action, Review.label, Review.created_at, Review.superseded_at)
         .join(User, Review.user_id == User.id)
         .where(Review.item_id == item.id)
         .order_by(Review.id)
@@ -720,8 +976,10 @@ def item_view(s: Session, item: Item) -> dict[str, Any]:
             for k in nb_keys
             if k in nbs
         ],
+        # every decision, earlier (changed or undone) ones marked current=False
         "reviews": [
-            {"reviewer": n, "action": a, "label": lab, "at": at} for n, a, lab, at in reviews
+            {"reviewer": n, "action": a, "label": lab, "at": at, "current": gone is None}
+            for n, a, lab, at, gone in reviews
         ],
     }
 
@@ -740,6 +998,46 @@ def get_task(s: Session, project: str, task_id: int) -> tuple[Task, Item]:
     return task, item
 
 
+def _serialize_user(s: Session, user: User) -> None:
+    """Queue this reviewer's concurrent requests one behind the other (PostgreSQL).
+
+    A reviewer with several clients (tabs, scripts) must not renew a lease that a submit
+    of theirs is deleting, or lease two items at once: every lease/submit/undo of one
+    user first locks that user's row (``FOR UPDATE``), so their transactions run one at
+    a time while other reviewers proceed in parallel. Always taken before any task row,
+    so the lock order is the same everywhere. SQLite transactions are already exclusive.
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
+def _held(s: Session, p: Project, user: User, now: dt.datetime) -> tuple[Task, Lease] | None:
+    row = s.execute(
+        select(Task, Lease)
+        .join(Lease, Lease.task_id == Task.id)
+        .where(
+            Task.project_id == p.id,
+            Lease.user_id == user.id,
+            Lease.expires_at > now,
+            Task.status == "open",
+        )
+        .order_by(Lease.expires_at.desc())
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def held_task(s: Session, project: str, user: User) -> tuple[Task, Item, dt.datetime] | None:
+    """The task ``user`` holds a live lease on in ``project`` (read only: nothing is leased)."""
+    p = get_project(s, project, user)
+    got = _held(s, p, user, utcnow())
+    if got is None:
+        return None
+    task, lease = got
+    item = s.get(Item, task.item_id)
+    assert item is not None
+    return task, item, lease.expires_at
+
+
 def lease_next(
     s: Session,
     project: str,
@@ -754,23 +1052,20 @@ def lease_next(
     A task is available while ``n_done + active leases of others < needed``.
     Returns ``(task, item, lease expiry)`` or None when the queue is empty.
     """
-    p = get_project(s, project)
+    p = get_project(s, project, user)
     conds_f = _filters(p, label, issue)
+    _serialize_user(s, user)
     now = utcnow()
     until = now + dt.timedelta(seconds=lease_seconds)
-    mine = s.execute(
-        select(Lease, Task)
-        .join(Task, Lease.task_id == Task.id)
-        .where(
-            Task.project_id == p.id,
-            Lease.user_id == user.id,
-            Lease.expires_at > now,
-            Task.status == "open",
-        )
-    ).first()
+    mine = _held(s, p, user, now)
     if mine is not None:
-        lease, task = mine
-        lease.expires_at = until
+        task, _ = mine
+        # a Core UPDATE: no ORM row-count check to trip over (the user lock keeps it current)
+        s.execute(
+            update(Lease)
+            .where(Lease.task_id == task.id, Lease.user_id == user.id)
+            .values(expires_at=until)
+        )
         item = s.get(Item, task.item_id)
         assert item is not None
         return task, item, until
@@ -781,7 +1076,10 @@ def lease_next(
         .group_by(Lease.task_id)
         .subquery()
     )
-    mine_done = select(Review.task_id).where(Review.user_id == user.id, Review.project_id == p.id)
+    # decided or skipped by this user (an undone decision makes the item available again)
+    mine_done = select(Review.task_id).where(
+        Review.user_id == user.id, Review.project_id == p.id, CURRENT
+    )
     is_pg = s.get_bind().dialect.name == "postgresql"
     tried: list[int] = []
     for _ in range(50):
@@ -815,8 +1113,7 @@ def lease_next(
             .where(Lease.task_id == cand.id, Lease.expires_at > now)
         )
         if cand.status == "open" and cand.n_done + int(held or 0) < cand.needed:
-            s.add(Lease(task_id=cand.id, user_id=user.id, expires_at=until))
-            s.flush()
+            s.execute(insert(Lease).values(task_id=cand.id, user_id=user.id, expires_at=until))
             item = s.get(Item, cand.item_id)
             assert item is not None
             return cand, item, until
@@ -826,7 +1123,10 @@ def lease_next(
 
 def release_lease(s: Session, project: str, task_id: int, user: User) -> bool:
     """Give a leased task back to the queue; True when a lease was released."""
-    task, _ = get_task(s, project, task_id)
+    p = get_project(s, project, user)
+    task = s.get(Task, task_id)
+    if task is None or task.project_id != p.id:
+        raise NotFoundError(f"task {task_id} is not in project {project!r}.")
     res = s.execute(delete(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id))
     return bool(getattr(res, "rowcount", 0))
 
@@ -853,6 +1153,16 @@ def _label_for(action: str, label: str | None, item: Item, classes: list[str]) -
     return None
 
 
+def _counts(action: str | None) -> int:
+    """Whether a decision counts towards a task's ``n_done`` (skips and nothing do not)."""
+    return int(action is not None and action != "skip")
+
+
+def _set_done(task: Task, delta: int) -> None:
+    task.n_done += delta
+    task.status = "done" if task.n_done >= task.needed else "open"
+
+
 def submit_review(
     s: Session,
     project: str,
@@ -865,21 +1175,49 @@ def submit_review(
     flags: list[str] | None = None,
     idempotency_key: str | None = None,
 ) -> tuple[Review, bool]:
-    """Store one reviewer's decision exactly once.
+    """Store one reviewer's decision exactly once; a new decision supersedes their old one.
 
     - The same ``idempotency_key`` (or the same decision again) returns the
       stored review with ``created=False``.
-    - A different decision by the same reviewer on the same task is refused
-      (``ConflictError``); decisions are never overwritten.
-    - With an expired (or no) lease the decision is accepted only while the task
-      still needs reviews that nobody else holds; otherwise ``ConflictError``
-      says why.
+    - A different decision by the same reviewer on the same task is stored as a new
+      row; the old row stays (``superseded_at``, ``superseded_by``) and every count,
+      export and statistic uses the latest.
+    - A first decision (or a skip turned into a decision) with an expired (or no)
+      lease is accepted only while the task still needs reviews that nobody else
+      holds; otherwise ``ConflictError`` says why.
 
     Returns
     -------
     (review, created)
     """
-    key = (idempotency_key or secrets.token_hex(16))[:64]
+    p = get_project(s, project, user)
+    _serialize_user(s, user)
+    return _decide(
+        s,
+        p,
+        task_id,
+        user,
+        action=action,
+        label=label,
+        note=note,
+        flags=flags,
+        key=(idempotency_key or secrets.token_hex(16))[:64],
+    )
+
+
+def _decide(
+    s: Session,
+    p: Project,
+    task_id: int,
+    user: User,
+    *,
+    action: str,
+    label: str | None,
+    note: str,
+    flags: list[str] | None,
+    key: str,
+) -> tuple[Review, bool]:
+    """:func:`submit_review` after the membership check and the user lock."""
     replay = s.scalars(
         select(Review).where(Review.user_id == user.id, Review.idempotency_key == key)
     ).first()
@@ -889,31 +1227,26 @@ def submit_review(
                 f"idempotency key {key!r} was already used for task {replay.task_id}; send a new key."
             )
         return replay, False
-    p = get_project(s, project)
     task = s.scalars(
         _lock(s, select(Task).where(Task.id == task_id, Task.project_id == p.id))
     ).first()
     if task is None:
-        raise NotFoundError(f"task {task_id} is not in project {project!r}.")
+        raise NotFoundError(f"task {task_id} is not in project {p.name!r}.")
     item = s.get(Item, task.item_id)
     assert item is not None
     lab = _label_for(action, label, item, p.classes)
     mine = s.scalars(
-        select(Review).where(Review.task_id == task.id, Review.user_id == user.id)
+        select(Review).where(Review.task_id == task.id, Review.user_id == user.id, CURRENT)
     ).first()
-    if mine is not None:
-        if mine.action == action and mine.label == lab:
-            return mine, False
-        raise ConflictError(
-            f"you already decided item {item.item_key!r} ({mine.action}: {mine.label}) at "
-            f"{mine.created_at:%Y-%m-%d %H:%M:%S} UTC; decisions are never overwritten — add a note instead."
-        )
+    if mine is not None and mine.action == action and mine.label == lab:
+        return mine, False
     now = utcnow()
     lease = s.scalars(
         select(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id)
     ).first()
     valid = lease is not None and lease.expires_at > now
-    if not valid and action != "skip":
+    delta = _counts(action) - _counts(mine.action if mine else None)
+    if not valid and delta > 0:
         others = (
             s.scalar(
                 select(func.count())
@@ -932,6 +1265,9 @@ def submit_review(
                 f"your lease on item {item.item_key!r} expired and the item {why}; your decision "
                 "was NOT stored. Open the next item."
             )
+    if mine is not None:
+        mine.superseded_at = now
+        s.flush()  # frees the one-current-decision slot before the new row
     review = Review(
         project_id=p.id,
         task_id=task.id,
@@ -946,16 +1282,15 @@ def submit_review(
         created_at=now,
     )
     s.add(review)
-    if lease is not None:
-        s.delete(lease)
-    if action != "skip":
-        task.n_done += 1
-        if task.n_done >= task.needed:
-            task.status = "done"
+    s.flush()
+    if mine is not None:
+        mine.superseded_by = review.id
+    s.execute(delete(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id))
+    _set_done(task, delta)
     s.flush()
     _log(
         s,
-        "review.submit",
+        "review.change" if mine is not None else "review.submit",
         user=user,
         project=p,
         task=task.id,
@@ -963,14 +1298,192 @@ def submit_review(
         action=action,
         label=lab,
         lease_expired=not valid,
+        **({"previous": mine.id, "was": [mine.action, mine.label]} if mine is not None else {}),
     )
     return review, True
+
+
+def previous_decision(s: Session, review: Review) -> Review | None:
+    """The decision ``review`` replaced, if it changed one."""
+    return s.scalars(select(Review).where(Review.superseded_by == review.id)).first()
+
+
+def current_decision(s: Session, task_id: int, user: User) -> Review | None:
+    """``user``'s current decision on a task, if any."""
+    return s.scalars(
+        select(Review).where(Review.task_id == task_id, Review.user_id == user.id, CURRENT)
+    ).first()
+
+
+def my_decisions(s: Session, user: User, items: list[Item]) -> dict[int, Review]:
+    """``user``'s current decision on each of these items (item id -> review), where any."""
+    rows = s.scalars(
+        select(Review).where(
+            Review.user_id == user.id, Review.item_id.in_([i.id for i in items] or [-1]), CURRENT
+        )
+    )
+    return {r.item_id: r for r in rows}
+
+
+def describe_review(s: Session, project: str, review_id: int, user: User) -> dict[str, Any] | None:
+    """``user``'s own decision ``review_id`` in words for the page: item, action, label and
+    the decision it replaced (None for anyone else's review)."""
+    p = get_project(s, project, user)
+    r = s.get(Review, review_id)
+    if r is None or r.project_id != p.id or r.user_id != user.id:
+        return None
+    prev = previous_decision(s, r)
+    return {
+        "item": s.scalar(select(Item.item_key).where(Item.id == r.item_id)),
+        "action": r.action,
+        "label": r.label,
+        "current": r.superseded_at is None,
+        "previous": None if prev is None else {"action": prev.action, "label": prev.label},
+    }
+
+
+def undo_last(
+    s: Session, project: str, user: User, *, lease_seconds: int = 600
+) -> tuple[Review, Task, Item]:
+    """Take back ``user``'s most recent current decision in ``project`` and lease that item
+    to them again; it is shown first, the item they held before comes back after it.
+
+    The decision row stays, marked ``superseded_at`` with no successor; pressing undo
+    again takes back the decision before it.
+
+    Raises
+    ------
+    ConflictError
+        The user has no decision left to undo here.
+    """
+    p = get_project(s, project, user)
+    _serialize_user(s, user)
+    last = s.scalars(
+        select(Review)
+        .where(Review.project_id == p.id, Review.user_id == user.id, CURRENT)
+        .order_by(Review.id.desc())
+        .limit(1)
+    ).first()
+    if last is None:
+        raise ConflictError(f"you have no decision in project {p.name!r} left to undo.")
+    task = s.scalars(_lock(s, select(Task).where(Task.id == last.task_id))).one()
+    item = s.get(Item, task.item_id)
+    assert item is not None
+    now = utcnow()
+    last.superseded_at = now
+    _set_done(task, -_counts(last.action))
+    # lease it again (the newest lease is the one shown); an item the user already held stays
+    # theirs and comes back once this one is decided
+    until = now + dt.timedelta(seconds=lease_seconds)
+    s.execute(delete(Lease).where(Lease.task_id == task.id, Lease.user_id == user.id))
+    s.execute(insert(Lease).values(task_id=task.id, user_id=user.id, expires_at=until))
+    s.flush()
+    _log(
+        s,
+        "review.undo",
+        user=user,
+        project=p,
+        task=task.id,
+        item=item.item_key,
+        review=last.id,
+        was=[last.action, last.label],
+    )
+    return last, task, item
+
+
+@dataclass
+class BulkResult:
+    """What :func:`decide_many` did: stored, already so, and refused items by reason."""
+
+    saved: int
+    unchanged: int
+    refused: dict[str, list[str]]
+
+
+BULK_MAX = 1000
+
+
+def decide_many(
+    s: Session,
+    project: str,
+    user: User,
+    item_keys: list[str],
+    *,
+    action: str = "suggested",
+    key: str | None = None,
+) -> BulkResult:
+    """One decision (``suggested`` or ``given``) by ``user`` on many items, in one transaction.
+
+    Each item goes through the same rules as :func:`submit_review` (a changed decision
+    supersedes, a full item is refused); items that cannot take the decision are
+    listed under the reason. ``key`` makes a repeated request a replay.
+
+    Raises
+    ------
+    InputError
+        Another action, no items, or more than ``BULK_MAX``.
+    """
+    if action not in ("suggested", "given"):
+        raise InputError(f"bulk action {action!r} is not one of ['suggested', 'given'].")
+    keys = list(dict.fromkeys(str(k) for k in item_keys))
+    if not keys or len(keys) > BULK_MAX:
+        raise InputError(
+            f"select between 1 and {BULK_MAX} items for a bulk decision; got {len(keys)}."
+        )
+    p = get_project(s, project, user)
+    _serialize_user(s, user)
+    col = Item.suggested_label if action == "suggested" else Item.given_label
+    found = {
+        k: (tid, lab)
+        for k, tid, lab in s.execute(
+            select(Item.item_key, Task.id, col)
+            .join(Task, Task.item_id == Item.id)
+            .where(Item.project_id == p.id, Item.item_key.in_(keys))
+        ).all()
+    }
+    prefix = (key or secrets.token_hex(16))[:40]
+    res = BulkResult(0, 0, {})
+    for k in keys:  # one decision per selected item (at most BULK_MAX)
+        tid, lab = found.get(k, (None, None))
+        why = (
+            "not in the review queue"
+            if tid is None
+            else (f"no {action} label" if lab is None else None)
+        )
+        if tid is None or why is not None:
+            res.refused.setdefault(str(why), []).append(k)
+            continue
+        try:
+            _, created = _decide(
+                s,
+                p,
+                tid,
+                user,
+                action=action,
+                label=None,
+                note="",
+                flags=["bulk"],
+                key=f"{prefix}:{tid}",
+            )
+        except ConflictError:
+            res.refused.setdefault("already has all its reviews", []).append(k)
+            continue
+        if created:
+            res.saved += 1
+        else:
+            res.unchanged += 1
+    _log(s, "review.bulk", user=user, project=p, action=action, saved=res.saved, n=len(keys))
+    return res
 
 
 def list_reviews(
     s: Session, project: str, *, since_id: int = 0, limit: int = 1000
 ) -> list[dict[str, Any]]:
-    """Decisions of a project in submission order (for tools pulling them)."""
+    """Every decision of a project in submission order, the log (for tools pulling them).
+
+    Changed and undone decisions are included: ``current`` is False for them,
+    ``superseded_by`` names the decision that replaced one (None when it was undone).
+    """
     p = get_project(s, project)
     rows = s.execute(
         select(Review, User.name, Item.item_key, Task.sampling_prob)
@@ -994,6 +1507,9 @@ def list_reviews(
             "sampling_prob": pi,
             "lease_expired": r.lease_expired,
             "created_at": r.created_at,
+            "current": r.superseded_at is None,
+            "superseded_at": r.superseded_at,
+            "superseded_by": r.superseded_by,
         }
         for r, name, key, pi in rows
     ]
@@ -1003,7 +1519,8 @@ def list_reviews(
 
 
 def reviews_frame(s: Session, p: Project) -> pd.DataFrame:
-    """All reviews of a project as a table (item_id, reviewer, action, label, given, suggested, pi, at)."""
+    """Each reviewer's latest decision per item, as a table (item_id, reviewer, action, label,
+    given, suggested, pi, at, note); changed and undone decisions are left out."""
     rows = s.execute(
         select(
             Item.item_key,
@@ -1019,7 +1536,7 @@ def reviews_frame(s: Session, p: Project) -> pd.DataFrame:
         .join(User, Review.user_id == User.id)
         .join(Item, Review.item_id == Item.id)
         .join(Task, Review.task_id == Task.id)
-        .where(Review.project_id == p.id)
+        .where(Review.project_id == p.id, CURRENT)
         .order_by(Review.id)
     ).all()
     return pd.DataFrame(
@@ -1118,16 +1635,39 @@ def _agreement(df: pd.DataFrame, classes: list[str]) -> dict[str, Any]:
     return res
 
 
+def _replaced(s: Session, p: Project) -> dict[str, int]:
+    """How many decisions were changed (superseded by a later one) or undone."""
+    rows = s.execute(
+        select(Review.superseded_by.is_(None), func.count())
+        .where(Review.project_id == p.id, Review.superseded_at.is_not(None))
+        .group_by(Review.superseded_by.is_(None))
+    ).all()
+    by = {bool(undone): int(n) for undone, n in rows}
+    return {"changed": by.get(False, 0), "undone": by.get(True, 0)}
+
+
 def project_stats(s: Session, project: str) -> dict[str, Any]:
-    """Progress, per-reviewer statistics and inter-reviewer agreement of a project."""
+    """Progress, per-reviewer statistics and inter-reviewer agreement of a project.
+
+    Statistics use each reviewer's latest decision per item (``decisions`` says so and
+    counts the earlier ones left out).
+    """
     p = get_project(s, project)
     df = reviews_frame(s, p)
+    gone = _replaced(s, p)
     return {
         "project": p.name,
         "classes": p.classes,
         "overlap": p.overlap,
         "design": p.design,
         "progress": project_progress(s, p),
+        "decisions": {
+            "uses": "latest",
+            "description": "each reviewer's latest decision per item; "
+            f"{gone['changed']} changed and {gone['undone']} undone earlier decisions are "
+            "in the log only",
+            **gone,
+        },
         "reviewers": _reviewer_table(df).to_dict("records"),
         "agreement": _agreement(df, p.classes),
     }

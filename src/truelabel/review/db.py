@@ -20,7 +20,7 @@ from typing import Any, ParamSpec, TypeVar
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DatabaseError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
@@ -169,6 +169,12 @@ class Database:
                 f"cannot reach the review database {self.engine.url.render_as_string()!r}: "
                 f"{exc.orig}. Start the server or fix --db."
             ) from exc
+        except DatabaseError as exc:  # e.g. SQLite "file is not a database"
+            raise InputError(
+                f"--db {self.engine.url.render_as_string()!r} is not a database truelabel can "
+                f"use ({exc.orig}); pass a new file name or the database of an earlier "
+                "`truelabel review import`."
+            ) from None
         finally:
             if engine is not self.engine:
                 engine.dispose()

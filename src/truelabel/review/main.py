@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,9 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from .._asgi import BodyLimit
 from .._errors import InputError, ServiceError
 from . import crud
 from .api.deps import ApiUser, LoginRequired
@@ -63,6 +66,18 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
+def _too_large(scope: Scope, max_bytes: int) -> tuple[bytes, bytes]:
+    """The review server's 413: JSON under ``/api``, plain text for pages."""
+    msg = (
+        f"the request body is larger than this server accepts ({max_bytes} bytes; "
+        "TRUELABEL_MAX_BODY_BYTES or truelabel serve --max-body-mb); nothing was stored. "
+        "Send fewer items per request."
+    )
+    if str(scope.get("path", "")).startswith("/api/"):
+        return b"application/json", json.dumps({"detail": msg}).encode()
+    return b"text/plain; charset=utf-8", msg.encode()
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
@@ -90,17 +105,26 @@ def create_app(settings: ReviewSettings | None = None, *, db: Database | None = 
     app.state.settings = settings
     app.state.db = db
     app.state.signer = SessionSigner(secret, max_age_seconds=settings.session_hours * 3600)
-    app.state.throttle = LoginThrottle(settings.login_attempts, settings.login_window_seconds)
+    app.state.throttle = LoginThrottle(
+        settings.login_attempts,
+        settings.login_window_seconds,
+        per_client=settings.login_attempts_per_client,
+    )
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.state.templates = templates
 
     for r in (login.router, users.router, projects.router, items.router, tasks.router):
         app.include_router(r, prefix="/api")
-    from . import web
+    from . import web, web_admin
 
     app.include_router(web.router)
+    app.include_router(web_admin.router)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    # outermost last: proxy headers -> security headers -> body limit -> app
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, reply=_too_large)
     app.add_middleware(SecurityHeaders)
+    if settings.forwarded_allow_ips.strip():
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi_schema(_user: ApiUser) -> dict[str, Any]:
@@ -159,12 +183,15 @@ def create_app(settings: ReviewSettings | None = None, *, db: Database | None = 
 
     @app.exception_handler(RequestValidationError)
     def _validation(request: Request, exc: RequestValidationError) -> Response:
+        # where and what, never the input itself (it may be huge or hold a password)
+        errors = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
         if _is_api(request):
-            return JSONResponse({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+            return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
         return _error(
             request,
             422,
-            "invalid form input: " + "; ".join(str(e.get("msg")) for e in exc.errors()),
+            "invalid form input: "
+            + "; ".join(f"{e['loc'][-1] if e.get('loc') else ''}: {e.get('msg')}" for e in errors),
         )
 
     return app

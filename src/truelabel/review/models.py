@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -32,6 +33,7 @@ __all__ = [
     "Meta",
     "Project",
     "ProjectClass",
+    "ProjectMember",
     "Review",
     "Run",
     "Source",
@@ -83,6 +85,8 @@ class ApiToken(Base):
     name: Mapped[str] = mapped_column(String(64), default="api")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # set when the user logs out everywhere or an admin revokes the user's tokens
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
 
 class ProjectClass(Base):
@@ -116,6 +120,19 @@ class Project(Base):
     def classes(self) -> list[str]:
         """Class names in their order."""
         return [c.name for c in self.class_rows]
+
+
+class ProjectMember(Base):
+    """A reviewer allowed to see and review a project (admins see every project)."""
+
+    __tablename__ = "project_members"
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Run(Base):
@@ -215,13 +232,23 @@ class Review(Base):
     """One reviewer's decision on one task; never updated by anyone else.
 
     ``action`` is ``given``, ``suggested``, ``other``, ``ambiguous`` or ``skip``;
-    ``label`` is empty for ``ambiguous`` and ``skip``.
+    ``label`` is empty for ``ambiguous`` and ``skip``. A reviewer who changes their mind
+    adds a new row: the old one keeps its content and gets ``superseded_at`` and
+    ``superseded_by`` (the new row's id; empty when the decision was undone). Each
+    reviewer has at most one *current* row (``superseded_at`` empty) per task.
     """
 
     __tablename__ = "reviews"
     __table_args__ = (
-        UniqueConstraint("task_id", "user_id"),
         UniqueConstraint("user_id", "idempotency_key"),
+        Index(
+            "uq_reviews_current",
+            "task_id",
+            "user_id",
+            unique=True,
+            sqlite_where=text("superseded_at IS NULL"),
+            postgresql_where=text("superseded_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     project_id: Mapped[int] = mapped_column(
@@ -237,6 +264,8 @@ class Review(Base):
     idempotency_key: Mapped[str] = mapped_column(String(64))
     lease_expired: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    superseded_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    superseded_by: Mapped[int | None] = mapped_column(ForeignKey("reviews.id"), nullable=True)
 
 
 class AuditLog(Base):

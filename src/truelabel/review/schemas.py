@@ -8,6 +8,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 __all__ = [
+    "BulkCreate",
+    "BulkPublic",
+    "DecisionBrief",
     "ItemCreate",
     "ItemDetail",
     "ItemPublic",
@@ -16,11 +19,15 @@ __all__ = [
     "ProjectPublic",
     "ProjectUpdate",
     "ReviewCreate",
+    "MemberChange",
     "ReviewPublic",
+    "RevokedPublic",
     "TaskPublic",
     "Token",
+    "UndoPublic",
     "UserCreate",
     "UserPublic",
+    "UserUpdate",
 ]
 
 
@@ -35,6 +42,23 @@ class UserPublic(BaseModel):
     id: int
     name: str
     role: str
+    active: bool = True
+
+
+class UserUpdate(BaseModel):
+    """Admin changes to a user: deactivate/re-activate, or set a new password."""
+
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+
+
+class RevokedPublic(BaseModel):
+    name: str
+    tokens_revoked: int
+
+
+class MemberChange(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
 
 
 class UserCreate(BaseModel):
@@ -52,7 +76,9 @@ class ProjectPublic(BaseModel):
 
 
 class ProjectCreate(BaseModel):
-    name: str = Field(min_length=1, max_length=128)
+    name: str = Field(
+        min_length=1, max_length=128, description="Letters, digits, _ . - and spaces."
+    )
     classes: list[str] = Field(min_length=2)
     overlap: int = Field(default=1, ge=1)
 
@@ -117,6 +143,14 @@ class ReviewCreate(BaseModel):
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=64)
 
 
+class DecisionBrief(BaseModel):
+    """An earlier decision: which, and what it said."""
+
+    id: int
+    action: str
+    label: str | None
+
+
 class ReviewPublic(BaseModel):
     id: int
     task_id: int
@@ -128,3 +162,32 @@ class ReviewPublic(BaseModel):
     lease_expired: bool
     created_at: dt.datetime
     created: bool = Field(description="False when this was a replay of an already stored decision.")
+    current: bool = Field(
+        default=True, description="False once the reviewer changed or undid this decision."
+    )
+    supersedes: DecisionBrief | None = Field(
+        default=None, description="The reviewer's earlier decision this one replaced."
+    )
+
+
+class UndoPublic(BaseModel):
+    """What ``POST …/tasks/undo`` took back, and the item leased again to decide anew."""
+
+    undone: ReviewPublic
+    task: TaskPublic | None = Field(
+        description="The item, leased to you again; None when it already has all its reviews."
+    )
+
+
+class BulkCreate(BaseModel):
+    """One decision on many items: accept each item's suggested (or given) label."""
+
+    items: list[str] = Field(min_length=1, max_length=1000, description="Item ids.")
+    action: Literal["suggested", "given"] = "suggested"
+    idempotency_key: str | None = Field(default=None, min_length=1, max_length=40)
+
+
+class BulkPublic(BaseModel):
+    saved: int
+    unchanged: int = Field(description="Items on which you had already decided the same.")
+    refused: dict[str, list[str]] = Field(description="Reason -> item ids not decided.")

@@ -80,13 +80,26 @@ class SessionSigner:
 
 
 class LoginThrottle:
-    """At most ``attempts`` failed logins per key (client address, user name) per window."""
+    """Failed-login limits per (user name, client address) and per client address.
 
-    def __init__(self, attempts: int, window_seconds: float) -> None:
+    A client that fails ``attempts`` times for one user name within the window waits;
+    others (the real user, from their own address) are unaffected, so a stranger cannot
+    lock a named user out. A client failing ``per_client`` times over any names (password
+    spraying) waits as well. Only the client address decides: behind a reverse proxy it
+    is the forwarded address only when the proxy is trusted (``--forwarded-allow-ips``).
+    """
+
+    _MAX_KEYS = 100_000
+
+    def __init__(self, attempts: int, window_seconds: float, *, per_client: int = 50) -> None:
         self.attempts = attempts
+        self.per_client = per_client
         self.window = window_seconds
         self._fails: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
+
+    def _keys(self, user: str, client: str) -> tuple[tuple[str, int], tuple[str, int]]:
+        return (f"pair\0{user}\0{client}", self.attempts), (f"client\0{client}", self.per_client)
 
     def _prune(self, key: str, now: float) -> deque[float]:
         q = self._fails.setdefault(key, deque())
@@ -94,26 +107,28 @@ class LoginThrottle:
             q.popleft()
         return q
 
-    def blocked(self, *keys: str) -> float:
-        """Seconds to wait before trying again (0 when allowed)."""
+    def blocked(self, user: str, client: str) -> float:
+        """Seconds ``client`` must wait before trying ``user`` again (0 when allowed)."""
         now = time.monotonic()
         wait = 0.0
         with self._lock:
-            for k in keys:
-                q = self._prune(k, now)
-                if len(q) >= self.attempts:
+            for key, limit in self._keys(user, client):
+                q = self._prune(key, now)
+                if len(q) >= limit:
                     wait = max(wait, self.window - (now - q[0]))
         return wait
 
-    def fail(self, *keys: str) -> None:
-        """Record a failed attempt under every key."""
+    def fail(self, user: str, client: str) -> None:
+        """Record a failed attempt of ``client`` for ``user``."""
         now = time.monotonic()
         with self._lock:
-            for k in keys:
-                self._prune(k, now).append(now)
+            if len(self._fails) > self._MAX_KEYS:  # forget idle keys (many names sprayed)
+                for key in [k for k in self._fails if not self._prune(k, now)]:
+                    del self._fails[key]
+            for key, _ in self._keys(user, client):
+                self._prune(key, now).append(now)
 
-    def reset(self, *keys: str) -> None:
-        """Forget failures after a successful login."""
+    def reset(self, user: str, client: str) -> None:
+        """Forget this pair's failures after a successful login (the client's total stays)."""
         with self._lock:
-            for k in keys:
-                self._fails.pop(k, None)
+            self._fails.pop(self._keys(user, client)[0][0], None)

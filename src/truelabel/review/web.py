@@ -1,7 +1,9 @@
-"""Server-rendered pages: login, projects, a project's queue and statistics, the item view.
+"""Server-rendered pages: login, projects, a project's queue and statistics, the item view,
+bulk decisions (admin pages are in ``web_admin.py``).
 
 Forms carry the session's CSRF token; the item view is keyboard-first
-(``static/review.js``). Pages call ``crud`` (through the API helpers), never numerics.
+(``static/review.js``). Reading a page never writes: leases, decisions, undo and bulk
+decisions are POSTs. Pages call ``crud`` (through the API helpers), never numerics.
 """
 
 from __future__ import annotations
@@ -11,20 +13,28 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from . import crud
 from ._export import build_export
-from .api.deps import SESSION_COOKIE, DbDep, PageUser, SettingsDep, check_csrf
+from .api._convert import item_detail, task_public
+from .api.deps import SESSION_COOKIE, DbDep, PageProject, PageUser, SettingsDep, check_csrf
 from .api.routes.login import check_login
-from .api.routes.tasks import lease_task, submit
-from .errors import AuthError
-from .schemas import ReviewCreate
+from .api.routes.tasks import lease_task, submit, undo
+from .errors import AuthError, ConflictError
+from .models import User
+from .schemas import ItemPublic, ReviewCreate
 
 router = APIRouter(include_in_schema=False)
 
 LOGIN_CSRF_COOKIE = "tl_login_csrf"
+
+
+#: hotkeys 1-5: the suggestion first, then the model's most probable classes
+N_CHOICES = 5
+#: search results shown (and selectable for a bulk decision) per page
+PAGE_ROWS = 50
 
 
 def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -113,10 +123,15 @@ def login_submit(
 
 @router.post("/logout")
 def logout(
-    request: Request, db: DbDep, user: PageUser, csrf: Annotated[str, Form()] = ""
+    request: Request,
+    db: DbDep,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    everywhere: Annotated[str, Form()] = "",
 ) -> Response:
+    """End the user's browser sessions; ``everywhere`` also revokes every API token."""
     check_csrf(request, csrf)
-    db.run(crud.end_sessions, user)
+    db.run(crud.revoke_access if everywhere else crud.end_sessions, user)
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -125,19 +140,32 @@ def logout(
 @router.get("/")
 def projects_page(request: Request, db: DbDep, user: PageUser) -> Response:
     with db.reader() as s:
-        rows = [(p.name, list(p.classes), prog) for p, prog in crud.list_projects(s)]
+        rows = [(p.name, list(p.classes), prog) for p, prog in crud.list_projects(s, user)]
     return _render(request, "projects.html", {"user": user, "projects": rows})
+
+
+def _url(path: str, **query: str | int | None) -> str:
+    """``path`` with the non-empty ``query`` parameters."""
+    q = {k: v for k, v in query.items() if v not in (None, "")}
+    return path + (f"?{urlencode(q)}" if q else "")
+
+
+def _project_url(project: str, **query: str | int | None) -> str:
+    return _url(f"/projects/{quote(project)}", **query)
 
 
 @router.get("/projects/{project}")
 def project_page(
     request: Request,
-    project: str,
+    project: PageProject,
     db: DbDep,
     user: PageUser,
     q: Annotated[str | None, Query(max_length=500)] = None,
     label: str | None = None,
     issue: str | None = None,
+    bulk_saved: int | None = None,
+    bulk_unchanged: int | None = None,
+    bulk_refused: int | None = None,
 ) -> Response:
     label = label or None
     issue = issue or None
@@ -146,20 +174,25 @@ def project_page(
         stats = crud.project_stats(s, project)
         counts = crud.open_counts(s, p)
         found, total = (
-            crud.list_items(s, project, q=q, label=label, issue=issue, limit=50)
+            crud.list_items(s, project, q=q, label=label, issue=issue, limit=PAGE_ROWS)
             if (q or label or issue)
             else ([], 0)
         )
+        mine = crud.my_decisions(s, user, found)
         results = [
             {
                 "item_id": i.item_key,
                 "text": i.text[:300],
                 "given": i.given_label,
                 "suggested": i.suggested_label,
+                "mine": None if i.id not in mine else (mine[i.id].label or mine[i.id].action),
             }
             for i in found
         ]
         classes = list(p.classes)
+    bulk = None
+    if bulk_saved is not None:
+        bulk = {"saved": bulk_saved, "unchanged": bulk_unchanged or 0, "refused": bulk_refused or 0}
     return _render(
         request,
         "project.html",
@@ -175,28 +208,99 @@ def project_page(
             "results": results,
             "total": total,
             "issues": crud.ISSUE_FILTERS,
+            "bulk": bulk,
+            "bulk_max": crud.BULK_MAX,
+            "key": secrets.token_hex(16),
         },
     )
+
+
+def _review_url(project: str, **query: str | int | None) -> str:
+    return _url(f"/projects/{quote(project)}/review", **query)
+
+
+def _item_url(project: str, item_key: str, **query: str | int | None) -> str:
+    return _url(f"/projects/{quote(project)}/items/{quote(item_key, safe='')}", **query)
+
+
+def decision_choices(
+    item: ItemPublic, classes: list[str], k: int = N_CHOICES
+) -> list[dict[str, Any]]:
+    """The first buttons of the item page, hotkeys 1..k: the suggested label, then the
+    model's most probable classes (with their probabilities), then the given label; every
+    class when there are at most ``k``.
+
+    Each choice: ``label``, ``prob`` (or None), ``choice`` (the form value: ``suggested``,
+    ``given`` or ``label:<class>``), ``key`` ("1".."k") and ``tags`` (suggested / given).
+    """
+    probs = item.probs or {}
+    ranked = [item.suggested_label] if item.suggested_label in classes else []
+    ranked += sorted((c for c in probs if c in classes), key=lambda c: -probs[c])
+    if item.given_label in classes:
+        ranked.append(item.given_label)
+    if len(classes) <= k:
+        ranked += classes
+    out: list[dict[str, Any]] = []
+    for c in dict.fromkeys(ranked):
+        if len(out) == k:
+            break
+        tags = [
+            t
+            for t, v in (("suggested", item.suggested_label), ("given", item.given_label))
+            if v == c
+        ]
+        choice = tags[0] if tags else f"label:{c}"
+        out.append(
+            {
+                "label": c,
+                "prob": probs.get(c),
+                "choice": choice,
+                "key": str(len(out) + 1),
+                "tags": tags,
+            }
+        )
+    return out
+
+
+_MSGS = ("replayed", "nothing_to_undo")
+
+
+def _flash(
+    s: Any, project: str, user: User, saved: int | None, undone: int | None
+) -> dict[str, Any] | None:
+    """What the last action did, in words: which item, which decision, what it replaced."""
+    rid = saved if saved is not None else undone
+    got = None if rid is None else crud.describe_review(s, project, rid, user)
+    if got is not None:
+        got["kind"] = "saved" if saved is not None else "undone"
+    return got
 
 
 @router.get("/projects/{project}/review")
 def review_page(
     request: Request,
-    project: str,
+    project: PageProject,
     db: DbDep,
-    settings: SettingsDep,
     user: PageUser,
     label: str | None = None,
     issue: str | None = None,
     msg: str | None = None,
+    empty: str | None = None,
+    saved: int | None = None,
+    undone: int | None = None,
 ) -> Response:
+    """The item this reviewer holds; reading never leases (``POST …/review/next`` does)."""
     label = label or None
     issue = issue or None
-    task = lease_task(db, settings, project, user, label, issue)
     with db.reader() as s:
-        p = crud.get_project(s, project)
+        p = crud.get_project(s, project, user)
+        crud.check_filters(p, label, issue)
+        held = crud.held_task(s, project, user)
+        task = None if held is None else task_public(s, *held)
+        mine = None if held is None else crud.current_decision(s, held[0].id, user)
+        flash = _flash(s, project, user, saved, undone)
         progress = crud.project_progress(s, p)
-        mine = crud.count_decisions(s, p, user)
+        n_mine = crud.count_decisions(s, p, user)
         classes = list(p.classes)
     return _render(
         request,
@@ -204,15 +308,125 @@ def review_page(
         {
             "user": user,
             "project": project,
+            "mode": "queue",
             "task": task,
+            "item": task.item if task else None,
+            "task_id": task.task_id if task else None,
+            "mine": mine,
+            "choices": decision_choices(task.item, classes) if task else [],
+            "empty": bool(empty) and task is None,
             "classes": classes,
             "progress": progress,
-            "mine": mine,
+            "n_mine": n_mine,
             "label": label or "",
             "issue": issue or "",
             "key": secrets.token_hex(16),
-            "msg": msg if msg in ("saved", "skipped", "replayed") else None,
+            "msg": msg if msg in _MSGS else None,
+            "flash": flash,
         },
+    )
+
+
+@router.get("/projects/{project}/items/{item_id}")
+def item_page(
+    request: Request,
+    project: PageProject,
+    item_id: str,
+    db: DbDep,
+    user: PageUser,
+    saved: int | None = None,
+) -> Response:
+    """One item opened from the search: read it, decide or change your decision (no lease)."""
+    with db.reader() as s:
+        p = crud.get_project(s, project, user)
+        item = crud.get_item(s, project, item_id)
+        task_id = crud.task_id_of(s, item)
+        mine = None if task_id is None else crud.current_decision(s, task_id, user)
+        detail = item_detail(s, item)
+        flash = _flash(s, project, user, saved, None)
+        progress = crud.project_progress(s, p)
+        n_mine = crud.count_decisions(s, p, user)
+        classes = list(p.classes)
+    return _render(
+        request,
+        "review.html",
+        {
+            "user": user,
+            "project": project,
+            "mode": "item",
+            "task": None,
+            "item": detail,
+            "task_id": task_id,
+            "mine": mine,
+            "choices": decision_choices(detail, classes),
+            "empty": False,
+            "classes": classes,
+            "progress": progress,
+            "n_mine": n_mine,
+            "label": "",
+            "issue": "",
+            "key": secrets.token_hex(16),
+            "msg": None,
+            "flash": flash,
+        },
+    )
+
+
+def _lease_and_redirect(
+    db: DbDep,
+    settings: SettingsDep,
+    project: str,
+    user: PageUser,
+    label: str | None,
+    issue: str | None,
+    **extra: str | int | None,
+) -> Response:
+    task = lease_task(db, settings, project, user, label or None, issue or None)
+    return RedirectResponse(
+        _review_url(
+            project, label=label, issue=issue, empty="1" if task is None else None, **extra
+        ),
+        status_code=303,
+    )
+
+
+@router.post("/projects/{project}/review/next")
+def review_next(
+    request: Request,
+    project: str,
+    db: DbDep,
+    settings: SettingsDep,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+    issue: Annotated[str, Form()] = "",
+) -> Response:
+    """Lease the next item (or keep the one held) and show it."""
+    check_csrf(request, csrf)
+    return _lease_and_redirect(db, settings, project, user, label, issue)
+
+
+@router.post("/projects/{project}/review/undo")
+def review_undo(
+    request: Request,
+    project: str,
+    db: DbDep,
+    settings: SettingsDep,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+    issue: Annotated[str, Form()] = "",
+) -> Response:
+    """Take back your last decision here; its item is shown (leased) again."""
+    check_csrf(request, csrf)
+    try:
+        out = undo(db, settings, project, user)
+    except ConflictError:
+        return RedirectResponse(
+            _review_url(project, label=label, issue=issue, msg="nothing_to_undo"), status_code=303
+        )
+    return RedirectResponse(
+        _review_url(project, label=label, issue=issue, undone=out.undone.id), status_code=303
     )
 
 
@@ -222,6 +436,7 @@ def review_submit(
     project: str,
     task_id: int,
     db: DbDep,
+    settings: SettingsDep,
     user: PageUser,
     choice: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
@@ -229,7 +444,9 @@ def review_submit(
     note: Annotated[str, Form()] = "",
     label_filter: Annotated[str, Form()] = "",
     issue_filter: Annotated[str, Form()] = "",
+    return_item: Annotated[str, Form()] = "",
 ) -> Response:
+    """Store (or change) a decision, then lease the next item, or go back to the item page."""
     check_csrf(request, csrf)
     if choice.startswith("label:"):
         body = ReviewCreate(
@@ -245,15 +462,116 @@ def review_submit(
             )
         body = ReviewCreate(action=choice, note=note, idempotency_key=key or None)  # type: ignore[arg-type]
     out = submit(db, project, task_id, user, body)
-    msg = "replayed" if not out.created else ("skipped" if choice == "skip" else "saved")
-    query = {k: v for k, v in (("label", label_filter), ("issue", issue_filter), ("msg", msg)) if v}
+    done: dict[str, str | int | None] = {"saved": out.id} if out.created else {"msg": "replayed"}
+    if return_item:
+        return RedirectResponse(_item_url(project, out.item_id, **done), status_code=303)
+    return _lease_and_redirect(db, settings, project, user, label_filter, issue_filter, **done)
+
+
+def _bulk_selection(
+    db: DbDep,
+    project: str,
+    user: User,
+    scope: str,
+    items: list[str],
+    q: str,
+    label: str,
+    issue: str,
+) -> tuple[list[str], list[dict[str, Any]]]:
+    """The item ids a bulk decision is about, and up to ``PAGE_ROWS`` of them to show."""
+    with db.reader() as s:
+        crud.get_project(s, project, user)
+        if scope == "all":
+            found, total = crud.list_items(
+                s,
+                project,
+                q=q or None,
+                label=label or None,
+                issue=issue or None,
+                limit=crud.BULK_MAX + 1,
+            )
+            if total > crud.BULK_MAX:
+                raise HTTPException(
+                    422,
+                    f"{total} items match; a bulk decision takes at most {crud.BULK_MAX}. "
+                    "Narrow the search or the filters.",
+                )
+            keys = [i.item_key for i in found]
+        else:
+            keys = list(dict.fromkeys(items))
+            found = crud.items_by_key(s, project, keys[:PAGE_ROWS])
+        shown = [
+            {
+                "item_id": i.item_key,
+                "text": i.text[:200],
+                "given": i.given_label,
+                "suggested": i.suggested_label,
+            }
+            for i in found[:PAGE_ROWS]
+        ]
+    return keys, shown
+
+
+@router.post("/projects/{project}/bulk")
+def bulk_decide(
+    request: Request,
+    project: str,
+    db: DbDep,
+    user: PageUser,
+    csrf: Annotated[str, Form()] = "",
+    item: Annotated[list[str] | None, Form()] = None,
+    scope: Annotated[str, Form()] = "selected",
+    action: Annotated[str, Form()] = "suggested",
+    q: Annotated[str, Form()] = "",
+    label: Annotated[str, Form()] = "",
+    issue: Annotated[str, Form()] = "",
+    key: Annotated[str, Form()] = "",
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
+    """Accept the suggested label for the selected (or all matching) items: first a
+    confirmation page saying how many and which, then (``confirm``) the decisions."""
+    check_csrf(request, csrf)
+    if action != "suggested":
+        raise HTTPException(422, f"bulk action {action!r} is not offered; use 'suggested'.")
+    keys, shown = _bulk_selection(db, project, user, scope, item or [], q, label, issue)
+    if not keys:
+        raise HTTPException(422, "select at least one item (tick its box) for a bulk decision.")
+    if not confirm:
+        return _render(
+            request,
+            "bulk_confirm.html",
+            {
+                "user": user,
+                "project": project,
+                "n": len(keys),
+                "keys": keys if scope != "all" else [],
+                "shown": shown,
+                "scope": scope,
+                "q": q,
+                "label": label,
+                "issue": issue,
+                "key": key or secrets.token_hex(16),
+            },
+        )
+    res = db.run(lambda s: crud.decide_many(s, project, user, keys, action="suggested", key=key))
     return RedirectResponse(
-        f"/projects/{quote(project)}/review?{urlencode(query)}", status_code=303
+        _project_url(
+            project,
+            q=q,
+            label=label,
+            issue=issue,
+            bulk_saved=res.saved,
+            bulk_unchanged=res.unchanged,
+            bulk_refused=sum(len(v) for v in res.refused.values()),
+        ),
+        status_code=303,
     )
 
 
 @router.get("/projects/{project}/export/{name}.csv")
-def export_csv(request: Request, project: str, name: str, db: DbDep, user: PageUser) -> Response:
+def export_csv(
+    request: Request, project: PageProject, name: str, db: DbDep, user: PageUser
+) -> Response:
     """Download the corrected labels, the gold source or the reviewer table as CSV."""
     if name not in ("labels", "gold", "reviewers"):
         return _render(

@@ -98,7 +98,12 @@ def aggregate_large(
     LargeAggregateResult
     """
     t_start = time.perf_counter()
-    out_p = check_out_dir(out, overwrite=overwrite)
+    out_p = check_out_dir(
+        out,
+        kind="aggregate",
+        inputs=[votes],
+        overwrite=overwrite,
+    )
     budget = parse_memory(max_memory)
     src_desc: Any
     if isinstance(votes, VoteArrays):
@@ -256,6 +261,9 @@ def aggregate_large(
         return LargeAggregateResult(
             out=out_p, summary=summary, sources=sources, resumed_stages=list(runner.resumed)
         )
+    except InputError:
+        runner.cleanup()  # bad input: nothing worth resuming (a fixed input is a new run)
+        raise
     finally:
         if own:
             eng.close()

@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 #: rows of the most suspicious items kept, sorted, in ``top_issues.parquet``
 TOP_ISSUES = 10_000
+#: default vocabulary of ``featurizer="tfidf"`` here: features are stored dense (N, D)
+SCALE_TFIDF_FEATURES = 4096
 
 
 @dataclass
@@ -81,6 +83,46 @@ def _featurizer(name: str, kwargs: tuple[tuple[str, Any], ...]) -> Any:
     return cache[key]
 
 
+def check_unique_ids(path: Path, column: str, n: int, chunk_rows: int) -> None:
+    """Refuse empty or duplicate ids in ``column``, as :func:`truelabel.io.load_dataset` does.
+
+    One pass keeps a 64-bit hash per row (8 bytes x N); only when hashes collide is the
+    column read again to name the duplicate values and their rows.
+    """
+    hashes = np.empty(n, dtype=np.uint64)
+    for df in iter_table_chunks(path, columns=[column], chunk_rows=chunk_rows):
+        col = df[column]
+        if col.isna().any():
+            rows = df.index[col.isna().to_numpy()][:5].tolist()
+            raise InputError(
+                f"{path}: id column {column!r} is empty on rows {rows}; every item needs an id."
+            )
+        hashes[df.index[0] : df.index[-1] + 1] = pd.util.hash_array(
+            col.astype(str).to_numpy(dtype=object)
+        )
+    order = np.argsort(hashes, kind="stable")
+    same = hashes[order][1:] == hashes[order][:-1]
+    if not same.any():
+        return
+    suspect = np.unique(np.concatenate([order[1:][same], order[:-1][same]]))
+    values: dict[int, Any] = {}
+    for df in iter_table_chunks(path, columns=[column], chunk_rows=chunk_rows):
+        lo, hi = int(df.index[0]), int(df.index[-1]) + 1
+        for r in suspect[(suspect >= lo) & (suspect < hi)]:
+            values[int(r)] = df[column].iloc[int(r) - lo]
+    by_value = pd.Series(values).astype(str)
+    dup = by_value[by_value.duplicated(keep=False)]
+    if dup.empty:  # a hash collision between different ids
+        return
+    first = dup.iloc[0]
+    rows = dup.index[dup == first].tolist()[:5]
+    raise InputError(
+        f"{path}: id column {column!r} has {int(by_value.duplicated().sum())} duplicate values "
+        f"(e.g. {first!r} on rows {', '.join(map(str, rows))}); ids must be unique — fix them "
+        "or drop --id-column to use row numbers."
+    )
+
+
 def _dense(X: Any) -> np.ndarray:
     if hasattr(X, "toarray"):
         X = X.toarray()
@@ -88,10 +130,19 @@ def _dense(X: Any) -> np.ndarray:
 
 
 def _featurize_frame(
-    df: pd.DataFrame, text: str, name: str, kwargs: tuple[tuple[str, Any], ...], dim: int
+    df: pd.DataFrame,
+    text: str,
+    name: str,
+    kwargs: tuple[tuple[str, Any], ...],
+    dim: int,
+    fitted: Any = None,
 ) -> pd.DataFrame:
-    """Featurize one partition; ``map_partitions`` target (also used by the local engine)."""
-    feat = _featurizer(name, kwargs)
+    """Featurize one partition; ``map_partitions`` target (also used by the local engine).
+
+    ``fitted`` is a featurizer whose state (the TF-IDF vocabulary) was fitted on every
+    chunk in a first pass; otherwise the worker's own instance of ``name`` is used.
+    """
+    feat = fitted if fitted is not None else _featurizer(name, kwargs)
     texts = df[text].fillna("").astype(str).tolist()
     X = _dense(feat.transform(texts)) if texts else np.zeros((0, dim), np.float32)
     return pd.DataFrame(X, index=df.index, columns=[f"f{i}" for i in range(dim)])
@@ -153,7 +204,9 @@ def audit_large(
         Column names; ``text`` is needed unless ``pred_probs`` or ``vectors_file`` is
         given; without ``id`` the item id is the 0-based row number.
     featurizer : {"static", "minilm", "tfidf"}
-        How texts become vectors (``static`` is the fast default at scale).
+        How texts become vectors (``static`` is the fast default at scale). ``tfidf``
+        fits one vocabulary (``SCALE_TFIDF_FEATURES`` = 4096 n-grams unless
+        ``featurizer_kwargs`` sets ``max_features``) in a first pass over all chunks.
     featurizer_kwargs : dict, optional
         Passed to the featurizer's constructor.
     pred_probs : path to ``.npy`` (N, K), optional
@@ -199,7 +252,9 @@ def audit_large(
     path = Path(data)
     if not path.exists():
         raise InputError(f"{path}: no such file or folder.")
-    out_p = check_out_dir(out, overwrite=overwrite)
+    out_p = check_out_dir(
+        out, kind="audit", inputs=[data, pred_probs, vectors_file], overwrite=overwrite
+    )
     if learner not in ("auto", "logistic", "incremental"):
         raise InputError(f"learner must be auto, logistic or incremental; got {learner!r}.")
     if folds < 2:
@@ -222,6 +277,8 @@ def audit_large(
     if n == 0:
         raise InputError(f"{path} has no rows.")
     read_rows = chunk_rows or chunk_rows_for(budget, 2_000, max_rows=500_000)
+    if id is not None:
+        check_unique_ids(path, id, n, read_rows)
     settings = {
         "data": str(path.resolve()),
         "size": path.stat().st_size if path.is_file() else None,
@@ -259,7 +316,7 @@ def audit_large(
     try:
         # ---------------------------------------------------------------- labels
         def stage_labels(advance: Any) -> dict[str, Any]:
-            from ..io import encode_labels
+            from ..io import check_label_types, encode_labels
 
             if classes is None:
                 seen: set[Any] = set()
@@ -272,8 +329,12 @@ def audit_large(
                             f"{int(col.isna().sum())} rows in this chunk have no label. "
                             "Fill or drop them first."
                         )
+                    check_label_types(col, where=f"{path}: label column {label!r}", rows=df.index)
                     seen.update(pd.unique(col).tolist())
-                _, cls = encode_labels(np.asarray(sorted(seen, key=str), dtype=object))
+                _, cls = encode_labels(
+                    np.asarray(sorted(seen, key=str), dtype=object),
+                    where=f"{path}: label column {label!r}",
+                )
             else:
                 cls = list(classes)
             labs = np.empty(n, dtype=np.int64)
@@ -389,6 +450,7 @@ def audit_large(
             stages=runner,
         )
         checkpoint_fail("flags")
+        agreement, warnings = _model_agreement(labels, probs_path, k, res, read_rows)
 
         # ---------------------------------------------------------------- write
         timings = dict(runner.timings)
@@ -421,14 +483,35 @@ def audit_large(
                 },
             )
             summary["timings_s"]["total"] = round(time.perf_counter() - t_start, 3)
+            summary["model_agreement"], summary["warnings"] = agreement, warnings
             run.write_json("summary.json", summary)
         runner.cleanup()
         return LargeAuditResult(
             out=out_p, summary=summary, top_issues=top, resumed_stages=list(runner.resumed)
         )
+    except InputError:
+        runner.cleanup()  # bad input: nothing worth resuming (a fixed input is a new run)
+        raise
     finally:
         if own_engine:
             eng.close()
+
+
+def _model_agreement(
+    labels: np.ndarray, probs_path: Path, k: int, res: Any, chunk_rows: int
+) -> tuple[dict[str, float], list[str]]:
+    """The model's agreement with the labels (argmax chunk by chunk) and the near-chance
+    warning of :func:`truelabel.audit.audit`."""
+    from ..audit._health import agreement_from_predictions, near_chance_warning
+    from ._chunks import iter_array_chunks
+
+    probs = np.load(probs_path, mmap_mode="r")
+    pred = np.empty(labels.shape[0], dtype=np.int64)
+    for lo, block in iter_array_chunks(probs, chunk_rows):
+        pred[lo : lo + block.shape[0]] = np.asarray(block).argmax(axis=1)
+    agreement = agreement_from_predictions(labels, pred, k)
+    warning = near_chance_warning(agreement, float(res.noise.noise_rate))
+    return agreement, [warning] if warning else []
 
 
 def _featurize_stage(
@@ -443,21 +526,33 @@ def _featurize_stage(
     advance: Any,
 ) -> dict[str, Any]:
     kw = tuple(sorted(kwargs.items()))
-    sample = next(iter_table_chunks(path, columns=[text], chunk_rows=8))
-    probe = _featurizer(name, kw).transform(sample[text].fillna("").astype(str).tolist())
-    dim = int(_dense(probe).shape[1])
+    fitted = None
+    if name == "tfidf":  # corpus-dependent: fit one vocabulary on all chunks first
+        from ..featurize import TfidfFeaturizer
+
+        fitted = TfidfFeaturizer(**{"max_features": SCALE_TFIDF_FEATURES, **kwargs})
+        fitted.fit_chunks(
+            df[text].fillna("").astype(str).tolist()
+            for df in iter_table_chunks(path, columns=[text], chunk_rows=read_rows)
+        )
+        assert fitted.vectorizer_ is not None  # set by fit_chunks
+        dim = len(fitted.vectorizer_.vocabulary_)
+    else:
+        sample = next(iter_table_chunks(path, columns=[text], chunk_rows=8))
+        probe = _featurizer(name, kw).transform(sample[text].fillna("").astype(str).tolist())
+        dim = int(_dense(probe).shape[1])
     store = FeatureStore.create(x_path, n, dim)
     client = getattr(eng, "client", None)
     if client is None:
         for df in iter_table_chunks(path, columns=[text], chunk_rows=read_rows):
             lo, hi = int(df.index[0]), int(df.index[-1]) + 1
             if not store.is_done(lo, hi):
-                store.write(lo, _featurize_frame(df, text, name, kw, dim).to_numpy())
+                store.write(lo, _featurize_frame(df, text, name, kw, dim, fitted).to_numpy())
             advance(hi - lo)
         return {"dim": dim}
     ddf = _read_dask_frame(path, [text], read_rows)
     meta = pd.DataFrame({f"f{i}": pd.Series(dtype=np.float32) for i in range(dim)})
-    feats = ddf.map_partitions(_featurize_frame, text, name, kw, dim, meta=meta)
+    feats = ddf.map_partitions(_featurize_frame, text, name, kw, dim, fitted, meta=meta)
     lengths = ddf.map_partitions(len, meta=(None, "int64")).compute().to_numpy()
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     if int(offsets[-1]) != n:

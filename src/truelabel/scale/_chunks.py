@@ -37,7 +37,10 @@ def table_columns(path: str | Path) -> list[str]:
     if _is_parquet(p):
         import pyarrow.dataset as ds
 
-        return list(ds.dataset(p, format="parquet").schema.names)
+        from ..io._readers import reading_errors
+
+        with reading_errors(p, "parquet"):
+            return list(ds.dataset(p, format="parquet").schema.names)
     first = next(iter_table_chunks(p, chunk_rows=8))
     return list(first.columns)
 
@@ -48,7 +51,10 @@ def count_rows(path: str | Path) -> int:
     if _is_parquet(p):
         import pyarrow.dataset as ds
 
-        return int(ds.dataset(p, format="parquet").count_rows())
+        from ..io._readers import reading_errors
+
+        with reading_errors(p, "parquet"):
+            return int(ds.dataset(p, format="parquet").count_rows())
     return sum(len(c) for c in iter_table_chunks(p, chunk_rows=200_000))
 
 
@@ -92,6 +98,13 @@ def iter_table_chunks(
     p = _check_path(path)
     if chunk_rows < 1:
         raise InputError(f"chunk_rows must be at least 1; got {chunk_rows}.")
+    from ..io._readers import reading_errors
+
+    with reading_errors(p, "parquet" if _is_parquet(p) else _fmt(p)):
+        yield from _iter_chunks(p, columns, chunk_rows)
+
+
+def _iter_chunks(p: Path, columns: Sequence[str] | None, chunk_rows: int) -> Iterator[pd.DataFrame]:
     start = 0
     if _is_parquet(p):
         import pyarrow.dataset as ds

@@ -114,7 +114,7 @@ def predict_large(
     from ..learn import load_model
 
     t0 = time.perf_counter()
-    out_p = check_out_dir(out, overwrite=overwrite)
+    out_p = check_out_dir(out, kind="predict", inputs=[model, data], overwrite=overwrite)
     model_path = str(Path(model).resolve())
     m = load_model(model_path)
     tcol = text or m.text_column
@@ -128,6 +128,8 @@ def predict_large(
         if c and c not in have:
             raise InputError(f"{path}: no column {c!r}; the columns are {have[:20]!r}.")
     n = count_rows(path)
+    if n == 0:
+        raise InputError(f"{path} has no rows; nothing to predict.")
     rows = chunk_rows or chunk_rows_for(parse_memory(max_memory), 4_000, max_rows=200_000)
     cols = [c for c in (tcol, id) if c]
     eng = make_engine(

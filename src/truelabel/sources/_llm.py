@@ -698,6 +698,60 @@ class LLMLabeler:
         )
 
 
+def check_usable_answers(
+    answers: Any, *, max_failed_share: float | None = None, base_url: str = ""
+) -> None:
+    """Refuse an LLM run where too many items got no usable answer.
+
+    Parameters
+    ----------
+    answers : DataFrame
+        ``LLMResult.answers`` (one row per item and sample).
+    max_failed_share : float, optional
+        Largest accepted share of the items sent (skipped by the budget: not counted)
+        without a label in the class list; default: only refuse when none got one.
+    base_url : str
+        The endpoint, named in the message.
+
+    Raises
+    ------
+    ServiceError
+        With the counts, the first error and the first unusable answer.
+    """
+    if answers is None or len(answers) == 0:
+        return
+    sent = answers["raw"].notna() | answers["error"].notna()
+    per_item = (
+        answers.assign(ok=answers["label"].notna(), sent=sent)
+        .groupby("item_id", sort=False)[["ok", "sent"]]
+        .any()
+    )
+    n_sent = int(per_item["sent"].sum())
+    n_bad = int((per_item["sent"] & ~per_item["ok"]).sum())
+    if n_sent == 0 or n_bad == 0:
+        return
+    share = n_bad / n_sent
+    limit = max_failed_share
+    if (limit is None and n_bad < n_sent) or (limit is not None and share <= limit):
+        return
+    errors = answers["error"].dropna()
+    unusable = answers.loc[answers["raw"].notna() & answers["label"].isna(), "raw"]
+    why = []
+    if len(errors):
+        why.append(f"{len(errors)} calls failed (first: {str(errors.iloc[0])[:200]})")
+    if len(unusable):
+        why.append(
+            f"{len(unusable)} answers named no class (first: {str(unusable.iloc[0])[:80]!r})"
+        )
+    rule = "" if limit is None else f", more than --llm-max-failed-share {limit:g}"
+    raise ServiceError(
+        f"the LLM gave no usable answer for {n_bad} of {n_sent} items ({share:.0%}{rule}): "
+        + "; ".join(why)
+        + f". Nothing was written. Check --llm-base-url {base_url} and the prompt; answers "
+        "already obtained are cached, so a re-run resumes."
+    )
+
+
 def label_with_llm(
     data: Any,
     *,
@@ -713,6 +767,7 @@ def label_with_llm(
     overwrite: bool = False,
     random_state: int = 0,
     progress: Callable[[int, int], None] | None = None,
+    max_failed_share: float | None = None,
 ) -> LLMResult:
     """Label a table with an LLM (``truelabel label --llm-base-url …``).
 
@@ -733,10 +788,21 @@ def label_with_llm(
     out : path, optional
         Run directory: ``labels.parquet`` (item_id, label, confidence; label empty on
         abstains), ``votes.parquet``, ``answers.parquet``, ``summary.json``.
+    max_failed_share : float in [0, 1], optional
+        Refuse the result (``ServiceError``, nothing written) when more than this share of
+        the items sent got no usable answer (a failed call, or an answer naming no class).
+        Default: refuse only when no item got one.
 
     Returns
     -------
     LLMResult
+
+    Raises
+    ------
+    ServiceError
+        Too many items without a usable answer (see ``max_failed_share``); the message
+        gives the counts and the first error. Answers obtained are cached, so a re-run
+        resumes.
     """
     import pandas as pd
 
@@ -748,10 +814,19 @@ def label_with_llm(
             'give the classes either as --classes "A,B,C" or as --classes-file classes.yaml '
             "(exactly one of the two)."
         )
+    if max_failed_share is not None and not 0.0 <= max_failed_share <= 1.0:
+        raise InputError(
+            f"--llm-max-failed-share must be in [0, 1] (a share of items); got {max_failed_share}."
+        )
     specs = load_classes(classes_file) if classes_file is not None else parse_classes(classes)
     names = [c.name for c in specs]
     if out is not None:
-        check_out_dir(out, overwrite=overwrite)
+        check_out_dir(
+            out,
+            kind="label",
+            inputs=[data, classes_file],
+            overwrite=overwrite,
+        )
     ds = load_dataset(data, text_column=text_column, id_column=id_column, require_labels=False)
     assert ds.text is not None
     texts = np.asarray(ds.text, dtype=object)
@@ -781,6 +856,7 @@ def label_with_llm(
         gold_labels=gold_l,
         progress=progress,
     )
+    check_usable_answers(res.answers, max_failed_share=max_failed_share, base_url=llm.base_url)
     labels = pd.DataFrame({"item_id": ds.item_id[todo]})
     labels = labels.merge(res.votes[["item_id", "label", "confidence"]], on="item_id", how="left")
     res.stats["selected"] = None if select is None else int(len(todo))

@@ -28,6 +28,9 @@ __all__ = ["Taxonomy", "choose_k", "ctfidf_keywords", "induce_taxonomy", "taxono
 
 logger = logging.getLogger(__name__)
 
+#: how a classes.yaml written by ``truelabel taxonomy`` starts
+TAXONOMY_SIGNATURE = "# induced by: truelabel taxonomy"
+
 
 @dataclass
 class Taxonomy:
@@ -61,6 +64,7 @@ class Taxonomy:
         return dump_classes(
             self.classes,
             extra={
+                # first line = TAXONOMY_SIGNATURE: a later run may replace this file
                 "induced by": f"truelabel taxonomy (k={self.k}, named by {self.named_by})",
                 "sizes": ", ".join(
                     f"{c.name}={n}" for c, n in zip(self.classes, self.sizes, strict=True)
@@ -367,17 +371,24 @@ def taxonomy(
     llm: Any = None,
     max_items: int | None = 20000,
     random_state: RandomState = 0,
+    overwrite: bool = False,
 ) -> Taxonomy:
     """Read a table, induce a taxonomy and write it as ``classes.yaml`` (``truelabel taxonomy``).
 
-    ``out`` is the YAML file to write (atomically). With ``max_items``, a random sample of
-    that size is clustered.
+    ``out`` is the YAML file to write (atomically): a new file or one this command wrote
+    before (any other file needs ``overwrite=True``; see :func:`truelabel.io.check_out_file`).
+    With ``max_items``, a random sample of that size is clustered.
     """
-    from ..io import load_dataset, write_atomic
+    from ..io import check_out_file, load_dataset, write_atomic
 
-    outp = Path(out)
-    if outp.exists() and outp.is_dir():
-        raise InputError(f"--out {outp} is a folder; pass a file path such as classes.yaml.")
+    outp = check_out_file(
+        out,
+        kind="taxonomy",
+        suffixes=(".yaml", ".yml"),
+        inputs=[data],
+        overwrite=overwrite,
+        signature=TAXONOMY_SIGNATURE,
+    )
     ds = load_dataset(data, text_column=text_column, id_column=id_column, require_labels=False)
     assert ds.text is not None
     texts = list(ds.text)

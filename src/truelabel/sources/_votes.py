@@ -22,6 +22,7 @@ import pandas as pd
 
 from .._errors import InputError
 from .._types import BoolArray, Float32Array, IntArray
+from ..io._labels import canonical_labels, check_label_kinds, check_label_types
 
 __all__ = [
     "VoteArrays",
@@ -213,51 +214,57 @@ def _is_number(x: Any) -> bool:
 
 
 def _canonical(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Map raw label values to canonical string keys.
+    """Map raw label values to canonical string keys (:func:`truelabel.io.canonical_labels`).
 
-    ``1``, ``1.0`` and ``"1"`` all become ``"1"``, so a numeric vote column and
-    a string gold column agree. Returns (keys as object array, is_numeric mask).
+    Callers pass the *distinct* values (see :func:`_canonical_codes`): the string work is
+    per distinct label, not per vote.
     """
-    v = values.to_numpy()
-    if v.dtype.kind in "iub":
-        return v.astype(np.int64).astype(str).astype(object), np.ones(len(v), dtype=bool)
-    if v.dtype.kind == "f":
-        integral = np.isfinite(v) & (v == np.round(v))
-        keys = np.where(integral, v.astype(np.int64, copy=False) if integral.all() else 0, 0)
-        out = np.empty(len(v), dtype=object)
-        out[integral] = keys[integral].astype(np.int64).astype(str)
-        out[~integral] = v[~integral].astype(str)
-        return out, np.ones(len(v), dtype=bool)
-    s = values.astype(str).str.strip()
-    num = pd.to_numeric(s, errors="coerce")
-    isnum = num.notna().to_numpy()
-    out = s.to_numpy(dtype=object).copy()
-    nv = num.to_numpy(dtype=np.float64)
-    integral = isnum & np.isfinite(nv) & (nv == np.round(np.nan_to_num(nv)))
-    out[integral] = nv[integral].astype(np.int64).astype(str)
-    return out, isnum
+    return canonical_labels(values)
+
+
+def _factorize(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Hash-code ``values``: (codes of shape (n,), int64, -1 = missing; distinct values)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniq, dtype=object)
+
+
+def _canonical_codes(values: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-row code into the distinct canonical keys, the keys, and which keys are numbers.
+
+    Returns
+    -------
+    codes : ndarray of shape (n,), int64
+        Index into ``keys`` (-1 for a missing label).
+    keys : ndarray of shape (n_keys,), object
+    isnum : ndarray of shape (n_keys,), bool
+    """
+    codes, uniq = _factorize(values)
+    raw_keys, raw_isnum = _canonical(pd.Series(uniq, dtype=object))
+    # distinct raw values can share a key ("1" and 1.0): merge them
+    kcodes, keys = _factorize(pd.Series(raw_keys, dtype=object))
+    isnum = np.zeros(len(keys), dtype=bool)
+    isnum[kcodes] = raw_isnum
+    out = np.where(codes >= 0, kcodes[np.maximum(codes, 0)] if len(kcodes) else -1, -1)
+    return out.astype(np.int64), keys, isnum
 
 
 def _class_book(
     keys: np.ndarray, isnum: np.ndarray, classes: Sequence[Any] | None, where: str
 ) -> tuple[np.ndarray, dict[str, int]]:
-    """Class names and the key -> code map (sorted; numeric classes sorted numerically)."""
+    """Class names and the key -> code map (sorted; numeric classes sorted numerically).
+
+    ``keys``/``isnum`` are the distinct canonical keys of the labels (see
+    :func:`_canonical_codes`); repeated keys are allowed.
+    """
     if classes is not None:
         cls = np.asarray(list(classes), dtype=object)
         ckeys, _ = _canonical(pd.Series(list(classes), dtype=object))
         if len(set(ckeys)) != len(ckeys):
             raise InputError(f"classes= has duplicates after normalisation: {list(classes)!r}.")
         return cls, {k: i for i, k in enumerate(ckeys)}
+    check_label_kinds(keys, isnum, where=f"{where}: the label column")  # rows: votes_from_table
     num_mask = isnum[np.unique(keys, return_index=True)[1]] if len(keys) else np.array([], bool)
     uniq_sorted = np.unique(keys)
-    if len(uniq_sorted) and num_mask.any() and not num_mask.all():
-        nums = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if m][:5]
-        names = [str(k) for k, m in zip(uniq_sorted, num_mask, strict=True) if not m][:5]
-        raise InputError(
-            f"{where}: the labels mix numbers {nums} and names {names}; one class set cannot "
-            "hold both. Map the numeric codes to names (or the reverse) first, or pass "
-            "classes=[...] listing every class exactly as it appears."
-        )
     if len(uniq_sorted) and num_mask.all():
         vals = np.array([float(k) for k in uniq_sorted])
         order = np.argsort(vals, kind="stable")
@@ -273,32 +280,56 @@ def _class_book(
     return cls, {str(k): i for i, k in enumerate(keys_sorted)}
 
 
-def _encode(keys: np.ndarray, book: dict[str, int], classes: np.ndarray, where: str) -> IntArray:
-    codes = pd.Series(keys, dtype=object).map(book)
-    bad = codes.isna().to_numpy()
+def _encode(
+    codes: np.ndarray, keys: np.ndarray, book: dict[str, int], classes: np.ndarray, where: str
+) -> IntArray:
+    """Class code of every row from its key index (``codes``, -1 never passed in)."""
+    key_class = np.array([book.get(str(k), -1) for k in keys], dtype=np.int64)
+    out = key_class[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+    bad = out < 0
     if bad.any():
-        unknown = pd.Series(keys[bad]).value_counts()
-        listed = ", ".join(f"{k!r} ({c} rows)" for k, c in unknown.head(5).items())
-        first = int(np.flatnonzero(bad)[0])
+        per_key = np.bincount(codes[bad], minlength=len(keys))
+        order = np.argsort(-per_key, kind="stable")
+        listed = ", ".join(f"{keys[j]!r} ({per_key[j]} rows)" for j in order[:5] if per_key[j])
+        rows = np.flatnonzero(bad)
+        shown = ", ".join(str(int(r)) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
         raise InputError(
-            f"{where} row {first}: {int(bad.sum())} labels are not one of the "
+            f"{where} rows {shown}: {int(bad.sum())} labels are not one of the "
             f"{len(classes)} classes {list(classes)[:20]!r}: {listed}; fix those rows or pass "
             "classes=[...] (--classes) including them."
         )
-    return codes.to_numpy(dtype=np.int64).astype(np.int32)
+    return out.astype(np.int32)
+
+
+def _sort_codes(codes: np.ndarray, uniq: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Re-number factorized codes so that the distinct values come out sorted."""
+    order = np.argsort(uniq, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return np.where(codes >= 0, rank[np.maximum(codes, 0)] if len(rank) else -1, -1), uniq[order]
+
+
+def _code_names(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Code values by their string form: (codes of shape (n,), sorted distinct names)."""
+    codes, uniq = _factorize(values)
+    if (codes < 0).any():  # a missing name is the string "nan", as astype(str) makes it
+        codes = np.where(codes < 0, len(uniq), codes)
+        uniq = np.append(uniq, np.nan).astype(object)
+    names = np.asarray([str(u) for u in uniq], dtype=object)
+    ncodes, nuniq = _factorize(pd.Series(names, dtype=object))  # 1 and "1" are one name
+    codes = ncodes[codes] if len(ncodes) else codes
+    return _sort_codes(codes, nuniq.astype(str).astype(object))
 
 
 def _code_items(ids: pd.Series, items: Sequence[Any] | None) -> tuple[np.ndarray, IntArray]:
     """Item ids in posterior order and each row's item code (-1 = unknown item)."""
     if items is None:
-        uniq = np.asarray(pd.unique(ids))
+        codes, uniq = _factorize(ids)
         try:
-            uniq = np.sort(uniq)
-        except TypeError:
-            uniq = np.sort(uniq.astype(str))
-            ids = ids.astype(str)
-        index = pd.Index(uniq)
-        return np.asarray(uniq, dtype=object), index.get_indexer(ids).astype(np.int64)
+            codes, uniq = _sort_codes(codes, uniq)
+        except TypeError:  # ids of mixed types: compare them as strings
+            codes, uniq = _code_names(ids)
+        return np.asarray(uniq, dtype=object), codes.astype(np.int64)
     item_arr = np.asarray(list(items), dtype=object)
     index = pd.Index(item_arr)
     if not index.is_unique:
@@ -311,6 +342,149 @@ def _code_items(ids: pd.Series, items: Sequence[Any] | None) -> tuple[np.ndarray
         codes2 = pd.Index(pd.Series(item_arr).astype(str)).get_indexer(pd.Index(ids.astype(str)))
         codes = np.where(codes < 0, codes2, codes)
     return item_arr, codes.astype(np.int64)
+
+
+def _read_votes_frame(
+    data: str | Path | pd.DataFrame,
+    item_column: str,
+    source_column: str,
+    label_column: str,
+    weight_column: str | None,
+    where: str,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The votes table with columns ``item, source, label[, weight]``, empty labels dropped.
+
+    Shared by the class and the numeric readers. Returns the frame and ``info`` with
+    ``n_empty_labels``.
+
+    Raises
+    ------
+    InputError
+        A missing column or an empty item id (naming the row).
+    """
+    from ..io import read_table
+
+    df = read_table(data)
+    needed = [item_column, source_column, label_column] + ([weight_column] if weight_column else [])
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"{where}: no column {missing[0]!r}; the columns are {list(df.columns)[:20]!r}. "
+            "Pass --item-column/--source-column/--label-column naming them."
+        )
+    info: dict[str, Any] = {}
+    # votes written by `truelabel lf apply` say they are labeling-function votes
+    raw_marks = df.attrs.get("truelabel")
+    marks: dict[str, Any] = raw_marks if isinstance(raw_marks, dict) else {}
+    if marks.get("abstain_informative"):
+        info["abstain_informative"] = True
+    if isinstance(marks.get("classes"), list):
+        info["declared_classes"] = list(marks["classes"])
+    df = df[needed].copy()
+    df.columns = ["item", "source", "label"] + (["weight"] if weight_column else [])
+    item_na = df["item"].isna().to_numpy()
+    if item_na.any():
+        row = int(np.flatnonzero(item_na)[0])
+        raise InputError(f"{where} row {row}: empty {item_column!r}; every vote needs an item id.")
+    lcodes, luniq = _factorize(df["label"])
+    blank = np.array([isinstance(u, str) and not u.strip() for u in luniq], dtype=bool)
+    empty = (lcodes < 0) | (blank[np.maximum(lcodes, 0)] if len(blank) else False)
+    info["n_empty_labels"] = int(empty.sum())
+    if empty.any():
+        if info.get("abstain_informative"):
+            # labeling-function votes: an item every rule abstained on is still an item
+            info["abstain_only_items"] = df.loc[empty, "item"].reset_index(drop=True)
+        df = df.assign(row=np.arange(len(df))).loc[~empty].reset_index(drop=True)
+    return df, info
+
+
+def _dedup_last(
+    item: np.ndarray, scodes: np.ndarray, n_sources: int, where: str, info: dict[str, Any]
+) -> np.ndarray:
+    """Row indices keeping the LAST vote of each (item, source) pair, in row order.
+
+    Sets ``info["n_duplicate_votes"]`` and warns when a pair was voted more than once.
+    """
+    key = item.astype(np.int64) * max(n_sources, 1) + scodes.astype(np.int64)
+    dup = pd.Index(key).duplicated(keep="last")
+    n_dup = int(dup.sum())
+    info["n_duplicate_votes"] = n_dup
+    if n_dup:
+        dup_pairs = int(len(np.unique(key[dup])))
+        warnings.warn(
+            f"{where}: {n_dup} votes repeat an (item, source) pair already voted "
+            f"({dup_pairs} pairs affected); kept the last vote of each pair. Deduplicate the "
+            "table to silence this.",
+            UserWarning,
+            stacklevel=4,
+        )
+        return np.flatnonzero(~dup)
+    return np.arange(len(key))
+
+
+def _read_gold_frame(gold: Any, item_column: str, label_column: str) -> pd.DataFrame:
+    """The gold table as columns ``item``, ``label`` (rows with an empty cell dropped)."""
+    from ..io import read_table
+
+    gwhere = str(gold) if not isinstance(gold, pd.DataFrame) else "gold"
+    graw = read_table(gold)
+    for c in (item_column, label_column):
+        if c not in graw.columns:
+            raise InputError(
+                f"{gwhere}: no column {c!r}; the columns are {list(graw.columns)[:20]!r}. "
+                "Pass --gold-item-column/--gold-label-column."
+            )
+    gdf = graw[[item_column, label_column]].dropna().copy()
+    gdf.columns = ["item", "label"]
+    return gdf.reset_index(drop=True)
+
+
+def _check_gold_source_name(gold_source: str, source_names: np.ndarray, where: str) -> None:
+    if gold_source in set(np.asarray(source_names).astype(str).tolist()):
+        raise InputError(
+            f"{where}: a source is already called {gold_source!r}; rename it or pass another "
+            "gold_source name."
+        )
+
+
+def _code_vote_items(
+    df: pd.DataFrame,
+    gdf: pd.DataFrame | None,
+    items: Sequence[Any] | None,
+    ignore_unknown: bool,
+    where: str,
+    info: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Item ids and the item code of every vote row and gold row (-1 = unknown, dropped).
+
+    Items only abstained on (``info["abstain_only_items"]``, LF votes) become items too.
+    Unknown items are refused unless ``ignore_unknown`` (then counted and logged).
+
+    Returns
+    -------
+    (item_ids, vote_codes of shape (len(df),), gold_codes of shape (len(gdf),))
+    """
+    id_parts = [df["item"]] + ([gdf["item"]] if gdf is not None else [])
+    abstain_only = info.pop("abstain_only_items", None)
+    if abstain_only is not None and items is None:
+        id_parts.append(abstain_only)  # coded as items, cast no vote
+    all_ids = id_parts[0] if len(id_parts) == 1 else pd.concat(id_parts, ignore_index=True)
+    item_ids, codes = _code_items(all_ids, items)
+    if abstain_only is not None and items is None:
+        all_ids = all_ids[: len(all_ids) - len(abstain_only)]
+        codes = codes[: len(codes) - len(abstain_only)]
+    unknown = codes < 0
+    info["n_unknown_item_votes"] = int(unknown.sum())
+    if unknown.any():
+        ex = pd.unique(all_ids[unknown])[:5].tolist()
+        msg = (
+            f"{where}: {int(unknown.sum())} votes are for {len(pd.unique(all_ids[unknown]))} "
+            f"items that are not in the data (e.g. {ex!r})"
+        )
+        if not ignore_unknown:
+            raise InputError(msg + "; fix the item ids or pass --ignore-unknown to drop them.")
+        logger.warning("%s; dropped (--ignore-unknown).", msg)
+    return item_ids, codes[: len(df)], codes[len(df) :]
 
 
 def votes_from_table(
@@ -374,75 +548,42 @@ def votes_from_table(
     UserWarning
         When a source voted more than once for an item (the last vote is kept).
     """
-    from ..io import read_table
 
     where = name or (str(data) if not isinstance(data, pd.DataFrame) else "votes")
-    df = read_table(data)
-    needed = [item_column, source_column, label_column] + ([weight_column] if weight_column else [])
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"{where}: no column {missing[0]!r}; the columns are {list(df.columns)[:20]!r}. "
-            "Pass --item-column/--source-column/--label-column naming them."
-        )
-    df = df[needed].copy()
-    df.columns = ["item", "source", "label"] + (["weight"] if weight_column else [])
-    info: dict[str, Any] = {}
-    if df["item"].isna().any():
-        row = int(np.flatnonzero(df["item"].isna().to_numpy())[0])
-        raise InputError(f"{where} row {row}: empty {item_column!r}; every vote needs an item id.")
-    empty = df["label"].isna() | (df["label"].astype(str).str.strip() == "")
-    info["n_empty_labels"] = int(empty.sum())
-    df = df.loc[~empty].reset_index(drop=True)
-    df["source"] = df["source"].astype(str)
+    df, info = _read_votes_frame(
+        data, item_column, source_column, label_column, weight_column, where
+    )
+    scodes, snames = _code_names(df["source"])
 
-    gdf: pd.DataFrame | None = None
+    gdf = None
     if gold is not None:
-        gwhere = str(gold) if not isinstance(gold, pd.DataFrame) else "gold"
-        graw = read_table(gold)
-        gi, gl = gold_item_column or item_column, gold_label_column or label_column
-        for c in (gi, gl):
-            if c not in graw.columns:
-                raise InputError(
-                    f"{gwhere}: no column {c!r}; the columns are {list(graw.columns)[:20]!r}. "
-                    "Pass --gold-item-column/--gold-label-column."
-                )
-        gdf = graw[[gi, gl]].dropna().copy()
-        gdf.columns = ["item", "label"]
-        gdf["source"] = gold_source
-        if gold_source in set(df["source"]):
-            raise InputError(
-                f"{where}: a source is already called {gold_source!r}; rename it or pass another "
-                "gold_source name."
-            )
-
-    # items
-    all_ids = df["item"] if gdf is None else pd.concat([df["item"], gdf["item"]], ignore_index=True)
-    item_ids, codes = _code_items(all_ids, items)
-    unknown = codes < 0
-    info["n_unknown_item_votes"] = int(unknown.sum())
-    if unknown.any():
-        ex = pd.unique(all_ids[unknown])[:5].tolist()
-        msg = (
-            f"{where}: {int(unknown.sum())} votes are for {len(pd.unique(all_ids[unknown]))} "
-            f"items that are not in the data (e.g. {ex!r})"
+        gdf = _read_gold_frame(
+            gold, gold_item_column or item_column, gold_label_column or label_column
         )
-        if not ignore_unknown:
-            raise InputError(msg + "; fix the item ids or pass --ignore-unknown to drop them.")
-        logger.warning("%s; dropped (--ignore-unknown).", msg)
-    n_vote_rows = len(df)
-    vote_codes, gold_codes = codes[:n_vote_rows], codes[n_vote_rows:]
+        _check_gold_source_name(gold_source, snames, where)
+    item_ids, vote_codes, gold_codes = _code_vote_items(df, gdf, items, ignore_unknown, where, info)
 
     # classes: from votes only, so a gold class nobody voted for is reported.
-    vkeys, visnum = _canonical(df["label"])
-    cls, book = _class_book(vkeys, visnum, classes, where)
+    lcodes, vkeys, visnum = _canonical_codes(df["label"])
+    declared = info.get("declared_classes")
+    if classes is None and declared is None and visnum.any() and not visnum.all():
+        rows = df["row"].to_numpy() if "row" in df.columns else np.arange(len(df))
+        ok = lcodes >= 0
+        check_label_kinds(
+            vkeys[lcodes[ok]],
+            visnum[lcodes[ok]],
+            where=f"{where}: label column {label_column!r}",
+            rows=rows[ok],
+        )
+    cls, book = _class_book(vkeys, visnum, classes if classes is not None else declared, where)
     keep = vote_codes >= 0
-    labels = _encode(vkeys, book, cls, where)
-    frames = {
-        "item": vote_codes[keep],
-        "source": df["source"].to_numpy(dtype=object)[keep],
-        "label": labels[keep],
-    }
+    labels = _encode(lcodes, vkeys, book, cls, where)
+    item_arr = vote_codes[keep]
+    src_arr = scodes[keep]
+    if not keep.all():  # sources left without votes by dropped rows are not sources
+        used, src_arr = np.unique(src_arr, return_inverse=True)
+        snames = snames[used]
+    label_arr = labels[keep].astype(np.int64)
     weight = df["weight"].to_numpy(dtype=np.float64)[keep] if weight_column else None
     if weight is not None and (~np.isfinite(weight) | (weight < 0)).any():
         raise InputError(f"{where}: column {weight_column!r} must hold finite weights >= 0.")
@@ -458,29 +599,33 @@ def votes_from_table(
                 "every class."
             )
         gk = gold_codes >= 0
-        frames["item"] = np.concatenate([frames["item"], gold_codes[gk]])
-        frames["source"] = np.concatenate(
-            [frames["source"], gdf["source"].to_numpy(dtype=object)[gk]]
-        )
-        frames["label"] = np.concatenate([frames["label"], gcodes.to_numpy(dtype=np.int64)[gk]])
+        # the gold source takes its sorted place among the source names
+        at = int(np.searchsorted(snames.astype(str), gold_source))
+        snames = np.insert(snames, at, gold_source).astype(object)
+        src_arr = np.where(src_arr >= at, src_arr + 1, src_arr)
+        item_arr = np.concatenate([item_arr, gold_codes[gk]])
+        src_arr = np.concatenate([src_arr, np.full(int(gk.sum()), at, dtype=np.int64)])
+        label_arr = np.concatenate([label_arr, gcodes.to_numpy(dtype=np.int64)[gk]])
         if weight is not None:
             weight = np.concatenate([weight, np.ones(int(gk.sum()))])
     return _assemble(
-        frames["item"],
-        frames["source"],
-        frames["label"],
+        item_arr,
+        None,
+        label_arr,
         weight,
         item_ids=item_ids,
         classes=cls,
         gold_sources={gold_source} if gdf is not None else set(),
         info=info,
         where=where,
+        source_names=snames,
+        source_codes=src_arr,
     )
 
 
 def _assemble(
     item: np.ndarray,
-    source_raw: np.ndarray,
+    source_raw: np.ndarray | None,
     label: np.ndarray,
     weight: np.ndarray | None,
     *,
@@ -494,34 +639,21 @@ def _assemble(
 ) -> VoteArrays:
     """Code sources, drop duplicate (item, source) votes keeping the last, build VoteArrays."""
     if source_codes is None:
-        names, scodes = np.unique(source_raw.astype(str), return_inverse=True)
-        source_names = names.astype(object)
+        if source_raw is None:
+            raise InputError("internal: _assemble needs source names or codes.")
+        scodes, source_names = _code_names(pd.Series(source_raw, dtype=object))
     else:
         scodes = source_codes
-    assert source_names is not None
-    n_items = len(item_ids)
+    if source_names is None:
+        raise InputError("internal: _assemble needs source names with source codes.")
     n_sources = len(source_names)
-    key = item.astype(np.int64) * max(n_sources, 1) + scodes.astype(np.int64)
-    # keep the LAST vote of each (item, source): unique on the reversed array
-    _, first_rev = np.unique(key[::-1], return_index=True)
-    keep_idx = np.sort(len(key) - 1 - first_rev)
-    n_dup = len(key) - len(keep_idx)
-    info["n_duplicate_votes"] = int(n_dup)
-    if n_dup:
-        dup_pairs = int((np.unique(key, return_counts=True)[1] > 1).sum())
-        warnings.warn(
-            f"{where}: {n_dup} votes repeat an (item, source) pair already voted "
-            f"({dup_pairs} pairs affected); kept the last vote of each pair. Deduplicate the "
-            "table to silence this.",
-            UserWarning,
-            stacklevel=3,
-        )
+    keep_idx = _dedup_last(item, scodes, n_sources, where, info)
     is_gold = np.array([str(s) in gold_sources for s in source_names], dtype=bool)
     return VoteArrays(
         item=item[keep_idx].astype(np.int32),
         source=scodes[keep_idx].astype(np.int32),
         label=label[keep_idx].astype(np.int32),
-        n_items=n_items,
+        n_items=len(item_ids),
         n_sources=n_sources,
         n_classes=len(classes),
         item_ids=np.asarray(item_ids, dtype=object),
@@ -676,6 +808,13 @@ def votes_from_columns(
     if not columns:
         raise InputError("pass at least one label column (each column is one source).")
     ids = df[item_column] if item_column else pd.Series(np.arange(len(df)))
+    cells = df[list(columns)].stack()  # non-empty cells, indexed (row, column)
+    cells = cells[(cells.astype(str).str.strip() != "").to_numpy()]
+    if abstain is not None:
+        cells = cells[(cells.astype(str) != str(abstain)).to_numpy()]
+    check_label_types(
+        cells, where=f"the vote columns {list(columns)}", rows=cells.index.get_level_values(0)
+    )
     long = df[list(columns)].copy()
     long["__item"] = ids.to_numpy()
     long = long.melt(id_vars="__item", var_name="source", value_name="label")

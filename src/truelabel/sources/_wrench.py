@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -67,22 +68,55 @@ def read_wrench(path: str | Path) -> WrenchSplit:
         raise InputError(f"{p}: expected a JSON object {{id: {{data, label, weak_labels}}}}.")
     ids = list(raw)
     recs = [raw[i] for i in ids]
+    bad_rec = next((i for i, r in zip(ids, recs, strict=True) if not isinstance(r, dict)), None)
+    if bad_rec is not None:
+        raise InputError(f"{p}: record {bad_rec!r} is not an object {{data, label, weak_labels}}.")
     if any("weak_labels" not in r for r in recs):
         raise InputError(
             f"{p}: every record needs 'weak_labels' (one entry per labeling function)."
         )
-    widths = {len(r["weak_labels"]) for r in recs}
-    if len(widths) != 1:
+    widths = {len(r["weak_labels"]) if isinstance(r["weak_labels"], list) else -1 for r in recs}
+    if len(widths) != 1 or -1 in widths:
         raise InputError(f"{p}: records have different numbers of weak labels {sorted(widths)}.")
-    L = np.asarray([r["weak_labels"] for r in recs], dtype=np.int64)
-    gold = np.asarray([r.get("label", -1) if r.get("label") is not None else -1 for r in recs])
+    L = _int_codes(p, ids, [r["weak_labels"] for r in recs], "weak label")
+    gold = _int_codes(
+        p, ids, [[r.get("label", -1) if r.get("label") is not None else -1] for r in recs], "label"
+    )[:, 0]
     data = pd.DataFrame([r.get("data", {}) for r in recs])
     data.insert(0, "item_id", ids)
     label_file = p.parent / "label.json"
     if label_file.is_file():
-        names = json.loads(label_file.read_text(encoding="utf-8"))
-        classes = [str(names[str(k)]) for k in sorted(int(k) for k in names)]
+        try:
+            names = json.loads(label_file.read_text(encoding="utf-8"))
+            classes = [str(names[str(k)]) for k in sorted(int(k) for k in names)]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise InputError(f'{label_file}: expected {{"0": "name", "1": …}} ({exc}).') from None
     else:
         k = int(max(L.max(), gold.max()) + 1)
         classes = [str(i) for i in range(k)]
+    for what, arr in (("weak label", L), ("label", gold)):
+        too_big = arr >= len(classes)
+        if too_big.any():
+            row = int(np.argwhere(too_big)[0, 0])
+            raise InputError(
+                f"{p}: record {ids[row]!r} has {what} {int(arr[too_big].ravel()[0])} but there "
+                f"are {len(classes)} classes (0..{len(classes) - 1}, -1 = abstain); fix it or "
+                "list every class in label.json."
+            )
     return WrenchSplit(data=data, weak_labels=L, gold=gold.astype(np.int64), classes=classes)
+
+
+def _int_codes(p: Path, ids: list[str], rows: list[Any], what: str) -> np.ndarray:
+    """Records' class codes as an int64 matrix; codes are integers >= -1 (-1 = abstain)."""
+    arr = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
+    arr[:] = rows
+    flat = pd.Series(arr.ravel())
+    num = pd.to_numeric(flat, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(num) | (num != np.round(num)) | (num < -1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InputError(
+            f"{p}: record {ids[i // arr.shape[1]]!r} has {what} {flat.iloc[i]!r}; WRENCH codes "
+            "are integers 0..K-1, or -1 to abstain."
+        )
+    return num.reshape(arr.shape).astype(np.int64)

@@ -808,7 +808,12 @@ def label(
     if out is not None:  # fail before the (slow) embedding when --out is unusable
         from ..io import check_out_dir
 
-        check_out_dir(out, overwrite=overwrite)
+        check_out_dir(
+            out,
+            kind="label",
+            inputs=[data, classes_file],
+            overwrite=overwrite,
+        )
     ds = load_dataset(data, text_column=text_column, id_column=id_column, require_labels=False)
     y = None
     if label_column:

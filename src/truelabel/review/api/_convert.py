@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from .. import crud
-from ..models import Item, Project, Review
-from ..schemas import ItemDetail, ItemPublic, ProjectPublic, ReviewPublic
+from ..models import Item, Project, Review, Task
+from ..schemas import (
+    DecisionBrief,
+    ItemDetail,
+    ItemPublic,
+    ProjectPublic,
+    ReviewPublic,
+    TaskPublic,
+)
 
 
 def item_public(item: Item) -> ItemPublic:
@@ -42,7 +50,13 @@ def project_public(s: Session, p: Project) -> ProjectPublic:
     )
 
 
-def review_public(review: Review, item_key: str, reviewer: str, created: bool) -> ReviewPublic:
+def review_public(
+    review: Review,
+    item_key: str,
+    reviewer: str,
+    created: bool,
+    previous: Review | None = None,
+) -> ReviewPublic:
     return ReviewPublic(
         id=review.id,
         task_id=review.task_id,
@@ -54,4 +68,21 @@ def review_public(review: Review, item_key: str, reviewer: str, created: bool) -
         lease_expired=review.lease_expired,
         created_at=review.created_at,
         created=created,
+        current=review.superseded_at is None,
+        supersedes=None
+        if previous is None
+        else DecisionBrief(id=previous.id, action=previous.action, label=previous.label),
+    )
+
+
+def task_public(s: Session, task: Task, item: Item, until: dt.datetime) -> TaskPublic:
+    """A leased task as the API and the review page show it."""
+    return TaskPublic(
+        task_id=task.id,
+        rank=task.rank,
+        sampling_prob=task.sampling_prob,
+        needed=task.needed,
+        n_done=task.n_done,
+        lease_expires_at=until,
+        item=item_detail(s, item),
     )

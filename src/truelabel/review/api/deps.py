@@ -19,13 +19,18 @@ from ..security import SessionSigner, tokens_equal
 
 __all__ = [
     "SESSION_COOKIE",
+    "AdminPage",
     "AdminUser",
     "ApiUser",
     "DbDep",
     "LoginRequired",
+    "MemberProject",
+    "PageProject",
     "PageUser",
     "SettingsDep",
+    "bearer_token",
     "check_csrf",
+    "client_host",
     "get_db",
     "session_data",
 ]
@@ -71,12 +76,24 @@ def _session_user(db: Database, sess: dict[str, Any]) -> User | None:
     return user
 
 
+def client_host(request: Request) -> str:
+    """The client's address: the TCP peer, or what a trusted proxy forwarded
+    (``--forwarded-allow-ips``; never a header from an untrusted peer)."""
+    return request.client.host if request.client else "?"
+
+
+def bearer_token(request: Request) -> str | None:
+    """The ``Authorization: Bearer`` token of the request, if any."""
+    auth = request.headers.get("authorization", "")
+    return auth[7:].strip() if auth.lower().startswith("bearer ") else None
+
+
 def api_user(request: Request, db: DbDep) -> User:
     """The caller of an API route: bearer token, or session cookie + ``X-CSRF-Token`` on writes."""
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
+    token = bearer_token(request)
+    if token is not None:
         with db.reader() as s:
-            user = crud.user_from_token(s, auth[7:].strip())
+            user = crud.user_from_token(s, token)
         if user is not None:
             return user
     else:
@@ -123,6 +140,36 @@ def page_user(request: Request, db: DbDep) -> User:
 
 
 PageUser = Annotated[User, Depends(page_user)]
+
+
+def admin_page(user: PageUser) -> User:
+    """A logged-in admin on a page (403 otherwise)."""
+    if user.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this page needs the admin role")
+    return user
+
+
+AdminPage = Annotated[User, Depends(admin_page)]
+
+
+def _visible(db: Database, project: str, user: User) -> str:
+    with db.reader() as s:
+        crud.get_project(s, project, user)  # 404 unless admin or member
+    return project
+
+
+def member_project(project: str, db: DbDep, user: ApiUser) -> str:
+    """The ``{project}`` of an API route, when the caller may see it (admin or member)."""
+    return _visible(db, project, user)
+
+
+def page_project(project: str, db: DbDep, user: PageUser) -> str:
+    """The ``{project}`` of a page, when the logged-in user may see it (admin or member)."""
+    return _visible(db, project, user)
+
+
+MemberProject = Annotated[str, Depends(member_project)]
+PageProject = Annotated[str, Depends(page_project)]
 
 
 def check_csrf(request: Request, token: str | None) -> None:

@@ -9,16 +9,15 @@ from fastapi import APIRouter, Query, status
 from ... import crud
 from ...schemas import ItemCreate, ItemDetail, ItemsPage
 from .._convert import item_detail, item_public
-from ..deps import AdminUser, ApiUser, DbDep
+from ..deps import AdminUser, DbDep, MemberProject
 
 router = APIRouter(prefix="/projects/{project}/items", tags=["items"])
 
 
 @router.get("", response_model=ItemsPage)
 def list_items(
-    project: str,
+    project: MemberProject,
     db: DbDep,
-    _user: ApiUser,
     q: str | None = Query(None, max_length=500),
     label: str | None = None,
     issue: str | None = None,
@@ -41,6 +40,6 @@ def push_items(project: str, body: list[ItemCreate], db: DbDep, admin: AdminUser
 
 
 @router.get("/{item_id}", response_model=ItemDetail)
-def read_item(project: str, item_id: str, db: DbDep, _user: ApiUser) -> ItemDetail:
+def read_item(project: MemberProject, item_id: str, db: DbDep) -> ItemDetail:
     with db.reader() as s:
         return item_detail(s, crud.get_item(s, project, item_id))

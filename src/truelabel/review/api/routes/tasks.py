@@ -1,4 +1,5 @@
-"""The review queue: lease the next task, submit a decision, give a lease back."""
+"""The review queue: lease the next task, submit (or change) a decision, undo the last one,
+decide many items at once, give a lease back."""
 
 from __future__ import annotations
 
@@ -10,8 +11,15 @@ from ... import crud
 from ...config import ReviewSettings
 from ...db import Database
 from ...models import User
-from ...schemas import ReviewCreate, ReviewPublic, TaskPublic
-from .._convert import item_detail, review_public
+from ...schemas import (
+    BulkCreate,
+    BulkPublic,
+    ReviewCreate,
+    ReviewPublic,
+    TaskPublic,
+    UndoPublic,
+)
+from .._convert import review_public, task_public
 from ..deps import ApiUser, DbDep, SettingsDep
 
 router = APIRouter(prefix="/projects/{project}/tasks", tags=["tasks"])
@@ -29,18 +37,7 @@ def lease_task(
         got = crud.lease_next(
             s, project, user, lease_seconds=settings.lease_seconds, label=label, issue=issue
         )
-        if got is None:
-            return None
-        task, item, until = got
-        return TaskPublic(
-            task_id=task.id,
-            rank=task.rank,
-            sampling_prob=task.sampling_prob,
-            needed=task.needed,
-            n_done=task.n_done,
-            lease_expires_at=until,
-            item=item_detail(s, item),
-        )
+        return None if got is None else task_public(s, *got)
 
     result: TaskPublic | None = db.run(tx)
     return result
@@ -64,7 +61,8 @@ def submit(
             idempotency_key=body.idempotency_key,
         )
         _, item = crud.get_task(s, project, task_id)
-        return review_public(review, item.item_key, user.name, created)
+        previous = crud.previous_decision(s, review)
+        return review_public(review, item.item_key, user.name, created, previous)
 
     try:
         result: ReviewPublic = db.run(tx)
@@ -117,3 +115,37 @@ def release(project: str, task_id: int, db: DbDep, user: ApiUser) -> Response:
     """Give the item back to the queue without deciding."""
     db.run(lambda s: crud.release_lease(s, project, task_id, user))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def undo(db: Database, settings: ReviewSettings, project: str, user: User) -> UndoPublic:
+    """Take back the caller's last decision in ``project`` and lease that item to them again."""
+
+    def tx(s: Session) -> UndoPublic:
+        review, task, item = crud.undo_last(s, project, user, lease_seconds=settings.lease_seconds)
+        held = crud.held_task(s, project, user)
+        return UndoPublic(
+            undone=review_public(review, item.item_key, user.name, False),
+            task=None if held is None else task_public(s, *held),
+        )
+
+    result: UndoPublic = db.run(tx)
+    return result
+
+
+@router.post("/undo", response_model=UndoPublic)
+def undo_last(project: str, db: DbDep, settings: SettingsDep, user: ApiUser) -> UndoPublic:
+    """Undo your last decision in this project (409 when there is none): it stays in the log
+    as undone, and the item is leased to you again."""
+    return undo(db, settings, project, user)
+
+
+@router.post("/bulk", response_model=BulkPublic)
+def bulk(project: str, body: BulkCreate, db: DbDep, user: ApiUser) -> BulkPublic:
+    """Accept the suggested (or given) label of many items as your decisions, in one
+    transaction; items that cannot take it are listed by reason."""
+    res = db.run(
+        lambda s: crud.decide_many(
+            s, project, user, body.items, action=body.action, key=body.idempotency_key
+        )
+    )
+    return BulkPublic(saved=res.saved, unchanged=res.unchanged, refused=res.refused)
