@@ -302,4 +302,3 @@ LOADERS: dict[str, Callable[[], NoisySet]] = {
 SECONDARY: dict[str, Callable[[], NoisySet]] = {
     "20news_injected_pair20": load_20news_injected,
 }
-
