@@ -520,6 +520,8 @@ def select(grid: dict[str, dict[str, Any]], reference: str = "minilm/ce") -> dic
 COVERAGE = ("coverage_90", "coverage_95")
 METRICS = ("n_test", "accuracy", "ece", "ece_floor", "mean_confidence") + COVERAGE
 METRICS += ("set_size_90", "set_size_95", "temperature", "noise_scale")
+#: what the results file keeps of the variants the selection did not choose
+BRIEF = ("accuracy", "ece") + COVERAGE + ("noise_scale",)
 
 
 def _summary(m: dict[str, Any], keys: tuple[str, ...] = METRICS) -> dict[str, Any]:
@@ -540,7 +542,7 @@ def compact(grid: dict[str, Any], sel: dict[str, Any]) -> dict[str, Any]:
                 e.setdefault(slot, {})[cfg] = {
                     "fit_seconds": r["fit_seconds"],
                     "noise": {k: round(x, 4) for k, x in r["noise"].items()},
-                    **{p: _summary(r[p]) for p in keep},
+                    **{p: _summary(r[p], METRICS if p == post else BRIEF) for p in keep},
                 }
         for slot in ("default", "previous_default", "default_clean"):
             if slot in v:
