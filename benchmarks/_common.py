@@ -103,3 +103,61 @@ def write_results(name: str, payload: dict[str, Any]) -> Path:
     p = RESULTS / f"{name}.json"
     p.write_text(json.dumps(payload, indent=2, default=float))
     return p
+
+
+# ---------------------------------------------------------------- weaker supervision data
+UCI_COLUMNS = {
+    "adult": [
+        "age", "workclass", "fnlwgt", "education", "education_num", "marital_status",
+        "occupation", "relationship", "race", "sex", "capital_gain", "capital_loss",
+        "hours_per_week", "native_country", "income",
+    ],
+}  # fmt: skip
+
+
+def load_uci(name: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """A pu-llp/uci table as (feature columns, clean binary labels (N,) with 1 = positive).
+
+    Positives: Adult ``>50K``, Mushroom poisonous (``p``), Spambase spam (``1``).
+    """
+    base = DATA / "pu-llp" / "uci"
+    if name == "adult":
+        df = pd.read_csv(base / "adult.data.gz", header=None, skipinitialspace=True, na_values="?")
+        df.columns = UCI_COLUMNS["adult"]
+        return df.drop(columns=["income"]), (df["income"] == ">50K").to_numpy().astype(int)
+    if name == "mushroom":
+        df = pd.read_csv(base / "agaricus-lepiota.data.gz", header=None)
+        df.columns = ["edibility"] + [f"a{i}" for i in range(1, df.shape[1])]
+        return df.drop(columns=["edibility"]), (df["edibility"] == "p").to_numpy().astype(int)
+    if name == "spambase":
+        df = pd.read_csv(base / "spambase.data.gz")
+        return df.drop(columns=["class"]), df["class"].to_numpy().astype(int)
+    raise ValueError(name)
+
+
+def uci_split(
+    name: str,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.random.Generator]:
+    """The weak-supervision benchmarks' split of a pu-llp/uci table: 70/30 at random (seed 0),
+    tabular features fitted on the training rows.
+
+    Returns (X_train, X_test, y_train, y_test, the generator for further draws).
+    """
+    from truelabel.featurize import featurize_table
+
+    frame, y = load_uci(name)
+    rng = np.random.default_rng(0)
+    test = rng.random(len(y)) < 0.3
+    X, tab = featurize_table(frame[~test])
+    return X, tab.transform(frame[test]), y[~test], y[test], rng
+
+
+def load_partial_label(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A partial-label/realworld set as (X (N, D) float64, candidates (N, K) bool, y (N,))."""
+    import scipy.io as sio
+
+    d = sio.loadmat(DATA / "partial-label" / "realworld" / f"{name}.mat")
+    X = np.asarray(d["data"], dtype=np.float64)
+    C = np.asarray(d["partial_target"].toarray()).T > 0
+    y = np.asarray(d["target"].toarray()).T.argmax(axis=1)
+    return X, C, y

@@ -267,6 +267,41 @@ def load_css(task: str, model: str = CSS_MODEL) -> NoisySet:
     )
 
 
+# --------------------------------------------------------------------------- programmatic noise
+
+WRENCH = DATA / "weak-supervision" / "wrench"
+
+
+def load_wrench(task: str) -> NoisySet:
+    """WRENCH train split: given = the majority vote of the labeling functions (ties: the
+    lowest class code; items no function covers are left out), truth = gold. The label
+    errors a team gets from keyword rules."""
+    d = json.loads((WRENCH / task / "train.json").read_text(encoding="utf-8"))
+    names = json.loads((WRENCH / task / "label.json").read_text(encoding="utf-8"))
+    classes = [str(names[str(i)]) for i in range(len(names))]
+    items = list(d.values())
+    weak = np.asarray([it["weak_labels"] for it in items])
+    counts = np.stack([(weak == c).sum(axis=1) for c in range(len(classes))], axis=1)
+    covered = counts.sum(axis=1) > 0
+    given = counts.argmax(axis=1)
+    # as for the LLM tasks: a class given to fewer than 5 items (the folds) is left out
+    rare = np.isin(given, np.flatnonzero(np.bincount(given[covered], minlength=len(classes)) < 5))
+    n_rare = int((covered & rare).sum())
+    covered &= ~rare
+    return NoisySet(
+        name=f"wrench_{task}",
+        group=f"wrench_{task}",
+        noise="labeling functions (majority vote)",
+        classes=classes,
+        given=given[covered].astype(np.int64),
+        truth=np.asarray([it["label"] for it in items])[covered].astype(np.int64),
+        texts=[str(it["data"]["text"]) for it, c in zip(items, covered, strict=True) if c],
+        note=f"given = majority of {weak.shape[1]} labeling functions; "
+        f"{int((~covered).sum()) - n_rare} uncovered items and {n_rare} items of classes given "
+        "fewer than 5 times left out",
+    )
+
+
 # --------------------------------------------------------------------------- secondary checks
 
 
@@ -298,6 +333,10 @@ LOADERS: dict[str, Callable[[], NoisySet]] = {
     "cf20ng_1worker": load_cf20ng,
     "amazon_negative_1worker": load_amazon,
     **{f"css_{t}": (lambda t=t: load_css(t)) for t in CSS_TASKS},
+}
+#: labeling-function noise (WRENCH): not in LOADERS yet; see bench_real_noise.py --sets
+PROGRAMMATIC: dict[str, Callable[[], NoisySet]] = {
+    f"wrench_{t}": (lambda t=t: load_wrench(t)) for t in ("youtube", "sms", "trec")
 }
 SECONDARY: dict[str, Callable[[], NoisySet]] = {
     "20news_injected_pair20": load_20news_injected,

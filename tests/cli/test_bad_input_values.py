@@ -98,8 +98,11 @@ def test_duplicate_and_empty_ids_are_refused_by_audit_and_scale_audit(ws: Path) 
     )
 
 
-def test_empty_texts_are_refused(ws: Path) -> None:
-    blank = _data(ws, "blank.csv", text=([2], ["   "]))
+def test_a_text_column_empty_on_every_row_is_refused(ws: Path) -> None:
+    # a few empty texts are issues (audit: ``empty_text``) or abstentions (label), not a
+    # refusal (tests/audit/test_audit_empty_text.py); a column with no text at all is refused
+    n = len(pd.read_csv(ws / "data.csv"))
+    blank = _data(ws, "blank.csv", text=(list(range(n)), ["   "] * n))
     refused(
         [
             "audit",
@@ -112,11 +115,11 @@ def test_empty_texts_are_refused(ws: Path) -> None:
             "--out",
             "out",
         ],
-        r"text column 'text' is empty or whitespace on 1 rows \(rows 2\)",
+        r"text column 'text' is empty on every row",
     )
     refused(
         ["label", blank, "--text-column", "text", "--classes", "neg,pos", *TFIDF, "--out", "out"],
-        r"empty or whitespace",
+        r"empty on every row",
     )
 
 

@@ -124,7 +124,7 @@ def test_refinement_improves_a_synthetic_case() -> None:
 
 
 def test_kappa_hand_checked() -> None:
-    from truelabel.sources._zeroshot import _kappa
+    from truelabel.crossfit._selftrain import _kappa
 
     a = np.array([0, 0, 1, 1])
     assert _kappa(a, a, 2) == 1.0
@@ -479,7 +479,7 @@ def test_self_training_accepts_sparse_features_and_caps_the_training_set(
 ) -> None:
     import scipy.sparse as sp
 
-    import truelabel.sources._zeroshot as zs
+    import truelabel.crossfit._selftrain as zs
     from truelabel.sources import self_train_proba
 
     X, protos, y = _synthetic(4)

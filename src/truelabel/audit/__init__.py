@@ -13,7 +13,7 @@ from ._confident_joint import (
     compute_confident_joint,
     get_confident_thresholds,
 )
-from ._duplicates import NearDuplicates, find_near_duplicates
+from ._duplicates import NearDuplicates, find_exact_duplicates, find_near_duplicates
 from ._filter import FILTER_STRATEGIES, find_label_issues
 from ._health import class_health, class_imbalance, model_agreement
 from ._neighbors import nearest_neighbors
@@ -22,7 +22,9 @@ from ._outliers import find_outliers, get_outlier_scores
 from ._result import AuditResult
 from ._scores import (
     LABEL_QUALITY_METHODS,
+    NEIGHBOR_WEIGHTS,
     SCORE_METHODS,
+    choose_neighbor_weight,
     get_label_quality,
     get_label_quality_scores,
     get_neighbor_agreement_scores,
@@ -34,14 +36,17 @@ __all__ = [
     "audit_dataset",
     "FILTER_STRATEGIES",
     "LABEL_QUALITY_METHODS",
+    "NEIGHBOR_WEIGHTS",
     "NearDuplicates",
     "NoiseEstimate",
     "SCORE_METHODS",
     "calibrate_confident_joint",
+    "choose_neighbor_weight",
     "class_health",
     "class_imbalance",
     "compute_confident_joint",
     "estimate_noise_matrices",
+    "find_exact_duplicates",
     "find_label_issues",
     "find_near_duplicates",
     "find_outliers",

@@ -15,7 +15,7 @@ from .._validation import check_labels
 from ._checks import check_knn_distances, check_knn_indices
 from ._neighbors import nearest_neighbors
 
-__all__ = ["NearDuplicates", "find_near_duplicates"]
+__all__ = ["NearDuplicates", "find_exact_duplicates", "find_near_duplicates"]
 
 
 @dataclass(frozen=True)
@@ -116,11 +116,20 @@ def _compute_near_duplicates(
     _, comp = connected_components(graph, directed=True, connection="weak")
     size = np.bincount(comp)
     in_group = size[comp] > 1
-    group = np.full(n, -1, dtype=np.int64)
     if not in_group.any():
-        return NearDuplicates(group=group, conflicting=np.zeros(n, dtype=bool), n_groups=0)
+        return NearDuplicates(
+            group=np.full(n, -1, dtype=np.int64),
+            conflicting=np.zeros(n, dtype=bool),
+            n_groups=0,
+        )
+    return _number_groups(labels, comp, np.flatnonzero(in_group))
+
+
+def _number_groups(labels: IntArray, comp: IntArray, members: IntArray) -> NearDuplicates:
+    """Groups from component ids: ``members`` are the items in multi-member components."""
+    n = labels.shape[0]
+    group = np.full(n, -1, dtype=np.int64)
     # renumber multi-member components by their lowest item index
-    members = np.flatnonzero(in_group)
     comps, first = np.unique(comp[members], return_index=True)  # first member of each comp
     rank = np.empty(comps.shape[0], dtype=np.int64)
     rank[np.argsort(members[first], kind="stable")] = np.arange(comps.shape[0])
@@ -135,3 +144,45 @@ def _compute_near_duplicates(
     conflicting = np.zeros(n, dtype=bool)
     conflicting[members] = (lo != hi)[group[members]]
     return NearDuplicates(group=group, conflicting=conflicting, n_groups=int(g))
+
+
+def find_exact_duplicates(keys: Any, labels: Any) -> NearDuplicates:
+    """Group items with the same key (e.g. the code of their normalised text).
+
+    The fast duplicate check when no features are computed: exact duplicates only, in
+    one sort, whatever N is.
+
+    Parameters
+    ----------
+    keys : array-like of shape (N,), int
+        One integer per item, equal for duplicates (e.g. ``pandas.factorize`` of the
+        lower-cased, stripped texts); ``-1`` = no key (never a duplicate, e.g. an empty
+        text).
+    labels : array-like of shape (N,)
+        Given labels, integer codes.
+
+    Returns
+    -------
+    NearDuplicates
+        Groups numbered in order of their lowest item index, as
+        :func:`find_near_duplicates` does.
+    """
+    key = np.asarray(keys)
+    if key.ndim != 1 or key.dtype.kind not in "iu":
+        raise InputError(f"keys must be a 1-D integer array; got {key.dtype} {key.shape}.")
+    labs = check_labels(labels, n_rows=key.shape[0])
+    n = labs.shape[0]
+    group = np.full(n, -1, dtype=np.int64)
+    valid = key >= 0
+    if not valid.any():
+        return NearDuplicates(group=group, conflicting=np.zeros(n, dtype=bool), n_groups=0)
+    _, inv, counts = np.unique(key[valid], return_inverse=True, return_counts=True)
+    comp = np.full(n, -1, dtype=np.int64)
+    comp[valid] = inv.ravel()
+    in_group = np.zeros(n, dtype=bool)
+    in_group[valid] = counts[inv.ravel()] > 1
+    # components of the key-equality graph: reuse the shared numbering and conflict logic
+    members = np.flatnonzero(in_group)
+    if members.size == 0:
+        return NearDuplicates(group=group, conflicting=np.zeros(n, dtype=bool), n_groups=0)
+    return _number_groups(labs, comp, members)

@@ -20,7 +20,9 @@ from ._confident_joint import BLOCK_ROWS, _compute_thresholds
 
 __all__ = [
     "LABEL_QUALITY_METHODS",
+    "NEIGHBOR_WEIGHTS",
     "SCORE_METHODS",
+    "choose_neighbor_weight",
     "get_label_quality",
     "get_label_quality_scores",
     "get_neighbor_agreement_scores",
@@ -246,6 +248,8 @@ _COMBINED_METHODS = (
 LABEL_QUALITY_METHODS: tuple[str, ...] = _COMBINED_METHODS
 
 # weight of the neighbour-agreement score in the combined score, when neighbours are given
+# (the best fixed weight on the real-noise suite; the audit chooses it per data set instead,
+# with choose_neighbor_weight)
 NEIGHBOR_WEIGHT = 0.5
 
 
@@ -279,11 +283,12 @@ def get_label_quality(
         human-confirmed errors on CIFAR-10 and MNIST; evidence in
         ``benchmarks/results/audit_given_probs.json``).
     neighbor_weight : float in [0, 1], default=0.5
-        Weight of neighbour agreement when ``knn_indices`` is given. Chosen on
-        text with 20% injected label noise (TF-IDF neighbours, 5-fold
-        probabilities): on Banking77, AP against the flips rose from 0.903
-        (weight 0) to 0.955 (0.5); neighbours alone (1.0) gave 0.840. Evidence
-        in ``benchmarks/results/audit_given_probs.json`` (``neighbor_weight``).
+        Weight of neighbour agreement when ``knn_indices`` is given. 0.5 had the best
+        mean AP of the fixed weights on the real-noise suite (11 text sets, raw-text
+        mode), but its effect changes sign from set to set (-0.02 to +0.05 AP), so
+        :func:`truelabel.audit.audit` chooses the weight on each data set with
+        :func:`choose_neighbor_weight` instead, and uses none with probabilities you
+        give (``benchmarks/bench_real_noise.py``; BENCHMARKS.md).
 
     Returns
     -------
@@ -332,3 +337,87 @@ def _compute_label_quality(
         score = ((1.0 - neighbor_weight) * score + neighbor_weight * agree).astype(np.float32)
         np.clip(score, 0.0, 1.0, out=score)
     return score
+
+
+# --------------------------------------------------------------------------- choosing the weight
+
+#: The neighbour weights :func:`choose_neighbor_weight` compares.
+NEIGHBOR_WEIGHTS: tuple[float, ...] = (0.0, 0.1, 0.25, 0.5)
+
+
+def choose_neighbor_weight(
+    labels: Any,
+    pred_probs: Any,
+    knn_indices: Any,
+    folds: Any,
+    *,
+    weights: tuple[float, ...] = NEIGHBOR_WEIGHTS,
+) -> tuple[float, dict[float, float]]:
+    """Choose the neighbour weight of :func:`get_label_quality` on the data at hand.
+
+    Neighbour agreement uses the neighbours' out-of-sample probabilities, so whether it
+    helps can be measured like a model: for each candidate weight ``w``, the probabilities
+    ``(1 - w) * p_i + w * mean_j p_j`` (``j`` over item ``i``'s neighbours) are scored by
+    their log-likelihood of the given labels. Only neighbours cross-fitted in the *same
+    fold* as ``i`` enter the mean: their model never saw item ``i``, so its own label
+    cannot leak into its score. The weight with the lowest log-loss wins (ties: the
+    smaller weight).
+
+    Parameters
+    ----------
+    labels : array-like of shape (N,)
+        Given labels, integer codes in ``[0, K)``.
+    pred_probs : array-like of shape (N, K)
+        Cross-fitted probabilities.
+    knn_indices : array-like of shape (N, k)
+        Each item's nearest neighbours (self excluded); use more than the audit shows
+        (e.g. 30) so that several share each item's fold.
+    folds : array-like of shape (N,), int
+        The fold that predicted each item (:func:`truelabel.crossfit.fold_ids`).
+    weights : tuple of float in [0, 1]
+        Candidates (must include 0).
+
+    Returns
+    -------
+    weight : float
+        The chosen weight.
+    log_loss : dict of float to float
+        Mean negative log-likelihood of the given labels for each candidate weight.
+    """
+    labs, probs = check_labels_and_probs(labels, pred_probs)
+    idx = check_knn_indices(knn_indices, n_rows=labs.shape[0])
+    fold = np.asarray(folds)
+    if fold.shape != labs.shape or fold.dtype.kind not in "iu":
+        raise InputError(f"folds must be an int array of shape {labs.shape}; got {fold.shape}.")
+    if 0.0 not in weights or not all(0.0 <= w <= 1.0 for w in weights):
+        raise InputError(f"weights must lie in [0, 1] and include 0; got {weights!r}.")
+    return _compute_neighbor_weight(labs, probs, idx, fold, weights)
+
+
+def _compute_neighbor_weight(
+    labels: IntArray,
+    pred_probs: np.ndarray,
+    knn_indices: IntArray,
+    folds: np.ndarray,
+    weights: tuple[float, ...],
+) -> tuple[float, dict[float, float]]:
+    n = labels.shape[0]
+    own = np.empty(n, dtype=np.float64)  # p_i[y_i]
+    nb = np.empty(n, dtype=np.float64)  # mean over same-fold neighbours of p_j[y_i]
+    block = max(1, BLOCK_ROWS // 4)
+    for start in range(0, n, block):
+        stop = min(n, start + block)
+        lab = labels[start:stop]
+        kn = knn_indices[start:stop]
+        own[start:stop] = pred_probs[np.arange(start, stop), lab]
+        same = (folds[kn] == folds[start:stop, None]) & (kn >= 0)
+        vals = pred_probs[kn, lab[:, None]].astype(np.float64)
+        cnt = same.sum(axis=1)
+        mean = (vals * same).sum(axis=1) / np.maximum(cnt, 1)
+        nb[start:stop] = np.where(cnt > 0, mean, own[start:stop])  # no such neighbour: no change
+    losses = {
+        float(w): float(-np.log(np.clip((1.0 - w) * own + w * nb, 1e-12, None)).mean())
+        for w in weights
+    }
+    best = min(losses, key=lambda w: (round(losses[w], 9), w))
+    return best, losses

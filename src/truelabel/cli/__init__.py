@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import aggregate as _aggregate  # noqa: F401
 from . import audit as _audit  # noqa: F401
 from . import demo as _demo  # noqa: F401
+from . import distill as _distill  # noqa: F401
 from . import estimate as _estimate  # noqa: F401
 from . import label as _label  # noqa: F401
 from . import lf as _lf  # noqa: F401

@@ -17,14 +17,16 @@ def issues_table(
 ) -> Table:
     """A rich table of the ``top`` flagged rows of an audit's issues table."""
     t = Table(title=title, show_lines=False)
+    has_text = "text" in issues.columns  # no text column with --pred-probs alone
     for col in ("item_id", "text", "given", "suggested", "quality", "issue"):
-        t.add_column(col, overflow="fold", max_width=60 if col == "text" else None)
+        if col != "text" or has_text:
+            t.add_column(col, overflow="fold", max_width=60 if col == "text" else None)
     flagged = issues[issues["issue"] != "none"].head(top)
     for r in flagged.itertuples(index=False):
         text = str(getattr(r, "text", ""))
         t.add_row(
             str(r.item_id),
-            text[:160] + ("…" if len(text) > 160 else ""),
+            *([text[:160] + ("…" if len(text) > 160 else "")] if has_text else []),
             f"[red]{r.given_label}[/] ({r.given_prob:.2f})",
             f"[green]{r.suggested_label}[/] ({r.suggested_prob:.2f})",
             f"{r.label_quality:.3f}",

@@ -52,7 +52,9 @@ def audit(
     featurizer: Annotated[
         FeaturizerName,
         typer.Option(
-            help="auto = static above 200k rows, else minilm; vectors = use --vectors-column."
+            help="auto = cross-fit tfidf, static and minilm within --time-budget and combine "
+            "them by cross-fitted log-loss (static + ridge above 200k rows); "
+            "vectors = use --vectors-column/--vectors-file."
         ),
     ] = FeaturizerName.auto,
     vectors_column: Annotated[
@@ -79,9 +81,33 @@ def audit(
     end_model: Annotated[
         str,
         typer.Option(
-            help="Cross-fitted model: logistic (accurate), ridge (fast), auto (ridge for static or >200k rows)."
+            help="Cross-fitted model: logistic (accurate), ridge (fast, dense features), "
+            "auto (logistic; ridge above 200k rows)."
         ),
     ] = "auto",
+    text_checks: Annotated[
+        bool | None,
+        typer.Option(
+            "--text-checks/--no-text-checks",
+            help="Embed the texts for neighbours, outliers and near-duplicates (default: on "
+            "without --pred-probs; off with it, where only exact duplicate texts are grouped).",
+        ),
+    ] = None,
+    own_model: Annotated[
+        bool,
+        typer.Option(
+            "--own-model",
+            help="With --pred-probs: also cross-fit a model on the texts and blend it in with "
+            "the weight that minimises cross-fitted log-loss (0 = your probabilities as given).",
+        ),
+    ] = False,
+    time_budget: Annotated[
+        float | None,
+        typer.Option(
+            "--time-budget",
+            help="Seconds --featurizer auto may spend on candidates after tfidf (default 300).",
+        ),
+    ] = None,
     drop_missing: Annotated[
         bool,
         typer.Option("--drop-missing", help="Leave out rows without a label instead of refusing."),
@@ -154,9 +180,7 @@ def audit(
             out=out,
             text_column=text_column,
             id_column=id_column,
-            featurizer="static"
-            if featurizer in (FeaturizerName.auto, FeaturizerName.vectors)
-            else featurizer.value,
+            featurizer="auto" if featurizer is FeaturizerName.vectors else featurizer.value,
             pred_probs=pred_probs,
             vectors_file=vectors_file,
             folds=folds,
@@ -197,6 +221,9 @@ def audit(
                 seed=seed,
                 end_model=end_model,
                 calibrate=not no_calibrate,
+                text_checks=text_checks,
+                time_budget=time_budget,
+                own_model=own_model,
                 drop_missing=drop_missing,
                 votes=votes,
                 vote_item_column=vote_item_column,
@@ -213,7 +240,19 @@ def audit(
         f"{s['n']} items, {s['n_classes']} classes · estimated wrong labels "
         f"[bold]{100 * s['noise_rate']:.1f}%[/] · flagged {s['counts']['label_error']} label issues, "
         f"{s['counts']['conflicting_duplicate']} conflicting near-duplicates, {s['counts']['outlier']} outliers"
+        + (f", {s['counts']['empty_text']} empty texts" if s["counts"].get("empty_text") else "")
     )
+    if "own_model" in s:
+        console.print(
+            f"Own text model blended in with weight {s['own_model']['weight']:.2f} "
+            f"(log-loss {s['own_model']['log_loss_given']:.3f} given → "
+            f"{s['own_model']['log_loss_blend']:.3f} blended)"
+        )
+    elif "model_selection" in s:
+        console.print(
+            f"Model: {s['model_selection']['chosen']} (cross-fitted log-loss "
+            f"{s['model_selection']['log_loss']:.3f})"
+        )
     if "sources" in s:
         src = s["sources"]
         console.print(

@@ -63,8 +63,9 @@ def audit(
     ] = None,
     id_column: Annotated[str | None, typer.Option("--id-column", help="Item id column.")] = None,
     featurizer: Annotated[
-        str, typer.Option("--featurizer", help="static (fast), minilm or tfidf.")
-    ] = "static",
+        str,
+        typer.Option("--featurizer", help="auto (= static on these engines), static or minilm."),
+    ] = "auto",
     pred_probs: Annotated[
         Path | None, typer.Option("--pred-probs", help="Out-of-sample probabilities .npy (N, K).")
     ] = None,

@@ -51,6 +51,11 @@ class LabelNoiseChoice(StrEnum):
     none = "none"
 
 
+class UnlabeledChoice(StrEnum):
+    self_train = "self-train"
+    drop = "drop"
+
+
 class ModelChoice(StrEnum):
     logreg = "logreg"
     mlp = "mlp"
@@ -125,17 +130,94 @@ def train(
             "(classes with similar score quantiles share one; rare classes use the marginal)."
         ),
     ] = ConformalChoice.marginal,
-    drop_missing: Annotated[
-        bool,
-        typer.Option("--drop-missing", help="Leave out rows without a label instead of refusing."),
-    ] = False,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
+    feature_columns: Annotated[
+        str | None,
+        typer.Option(
+            help="Tabular input: 'a,b,c' or 'auto' (every column but the label, bag, "
+            "candidates and id columns); categorical columns are one-hot encoded."
+        ),
+    ] = None,
+    pu: Annotated[
+        bool,
+        typer.Option(
+            "--pu",
+            help="Positives only: rows whose label equals --positive-label are labeled "
+            "positives, rows with an empty label are unlabeled (nnPU, prior estimated).",
+        ),
+    ] = False,
+    positive_label: Annotated[str, typer.Option(help="--pu: the positive class value.")] = "1",
+    prior: Annotated[
+        float | None, typer.Option(help="--pu: the class prior P(positive), if known.")
+    ] = None,
+    candidates_column: Annotated[
+        str | None,
+        typer.Option(help="Partial labels: column of candidate labels joined by --label-sep."),
+    ] = None,
+    label_sep: Annotated[str, typer.Option(help="Separator of candidate labels.")] = "|",
+    bag_column: Annotated[
+        str | None, typer.Option(help="Label proportions: column naming each row's bag.")
+    ] = None,
+    proportions: Annotated[
+        Path | None,
+        typer.Option(help="Label proportions: table `bag,<class>,…` of class shares per bag."),
+    ] = None,
+    unlabeled: Annotated[
+        UnlabeledChoice,
+        typer.Option(
+            help="Rows with an empty label: learn from them too (semi-supervised "
+            "self-training with confidence-weighted pseudo-labels) or drop them."
+        ),
+    ] = UnlabeledChoice.self_train,
 ) -> None:
-    """Train a noise-robust, calibrated classifier and save it as a model directory."""
+    """Train a noise-robust, calibrated classifier and save it as a model directory.
+
+    Weaker supervision: --pu (positives + unlabeled), --candidates-column (candidate
+    sets), --bag-column with --proportions (bag class shares).
+    """
     from ..io import check_out_dir
     from ..learn import train_model
 
+    modes = [
+        m
+        for m, on in (("pu", pu), ("partial", candidates_column), ("proportions", bag_column))
+        if on
+    ]
+    if len(modes) > 1:
+        with error_boundary():
+            from .._errors import InputError
+
+            raise InputError(
+                f"choose one kind of weak supervision; got {', '.join(modes)} "
+                "(--pu, --candidates-column, --bag-column)."
+            )
+    weak = modes[0] if modes else None
+    if weak is not None:
+        from ._weak import train_weak
+
+        train_weak(
+            data,
+            out,
+            mode=weak,
+            label_column=label_column,
+            positive_label=positive_label,
+            prior=prior,
+            candidates_column=candidates_column,
+            label_sep=label_sep,
+            bag_column=bag_column,
+            proportions=proportions,
+            text_column=text_column,
+            id_column=id_column,
+            vectors_column=vectors_column,
+            feature_columns=feature_columns,
+            featurizer=featurizer.value,
+            model=model.value,
+            epochs=epochs,
+            seed=seed,
+            overwrite=overwrite,
+        )
+        return
     with error_boundary():
         check_out_dir(out, kind="model", inputs=[data, labels], overwrite=overwrite)
         tm = train_model(
@@ -145,6 +227,7 @@ def train(
             labels=labels,
             id_column=id_column,
             vectors_column=vectors_column,
+            feature_columns=feature_columns,
             featurizer=featurizer.value,
             model=model.value,
             loss=loss.value,
@@ -156,8 +239,8 @@ def train(
             calibrate=not no_calibration,
             conformal=conformal.value,
             label_noise=label_noise.value,
-            drop_missing=drop_missing,
             random_state=seed,
+            unlabeled=unlabeled.value,
         )
         tm.save(out, overwrite=overwrite)
     m = tm.metadata["metrics"]
@@ -186,6 +269,19 @@ def train(
     table.add_row(f"mean confidence (calibrated to the {target})", f"{m['mean_confidence']:.3f}")
     table.add_row("temperature", f"{tm.temperature:.3f}")
     table.add_row(f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['mean_set_size']:.2f}")
+    semi = tm.metadata.get("semi_supervised")
+    if semi:
+        oof = semi["guard_heldout_accuracy"]
+        table.add_row(
+            "unlabeled rows pseudo-labeled",
+            f"{semi['n_pseudo_labeled']} of {tm.metadata['training_data']['n_unlabeled']}"
+            + ("" if semi["accepted"] else " (drift guard: not used)"),
+        )
+        table.add_row(
+            "drift guard: held-out labeled accuracy without → with pseudo-labels",
+            f"{oof.get('labeled_only', float('nan')):.3f} → "
+            f"{oof.get('with_pseudo_labels', float('nan')):.3f}",
+        )
     console.print(table)
     if noise.get("used_for_calibration") and noise.get("noise_scale_cap") == 0.0:
         console.print(
@@ -209,6 +305,10 @@ def predict(
     vectors_column: Annotated[str | None, typer.Option(help="Vectors column.")] = None,
     alpha: Annotated[
         float | None, typer.Option(help="Conformal level calibrated at training (default 0.1).")
+    ] = None,
+    feature_columns: Annotated[
+        str | None,
+        typer.Option(help="Tabular models: 'auto' (the training columns) or the same list."),
     ] = None,
     overwrite: Annotated[
         bool, typer.Option(help="Replace an --out file that is not an earlier prediction.")
@@ -234,6 +334,7 @@ def predict(
             id_column=id_column,
             vectors_column=vectors_column,
             alpha=alpha,
+            feature_columns=feature_columns,
         )
         write_table_file(out, df, kind="predict")
     table = Table(title=f"{len(df)} predictions written to {out}")
@@ -249,6 +350,8 @@ def predict(
     ):
         table.add_row(str(lab), str(int(g["n"])), f"{g['c']:.3f}")
     console.print(table)
+    if "prediction_set" not in df.columns:
+        return
     sizes = df["prediction_set"].map(len)
     console.print(
         f"mean prediction-set size {sizes.mean():.2f}; singletons {float((sizes == 1).mean()):.1%}"

@@ -1,6 +1,44 @@
-"""K-fold out-of-sample probabilities from any end model."""
+"""K-fold out-of-sample probabilities from any end model, the planner that chooses it,
+and self-training on cross-fitted pseudo-labels."""
 
-from ._crossfit import check_foldable, cross_val_predict_proba, default_end_model
+from ._crossfit import check_foldable, cross_val_predict_proba, default_end_model, fold_ids
 from ._linear import SoftmaxRegression
+from ._plan import (
+    AUTO_CANDIDATES,
+    DEFAULT_TIME_BUDGET,
+    Candidate,
+    ModelPlan,
+    plan_model,
+    resolve_learner,
+)
+from ._select import (
+    CandidateResult,
+    Combination,
+    ModelSelection,
+    combine_probabilities,
+    select_model,
+    stack_weights,
+)
+from ._selftrain import dynamic_thresholds, self_train_proba
 
-__all__ = ["SoftmaxRegression", "check_foldable", "cross_val_predict_proba", "default_end_model"]
+__all__ = [
+    "AUTO_CANDIDATES",
+    "DEFAULT_TIME_BUDGET",
+    "Candidate",
+    "CandidateResult",
+    "Combination",
+    "ModelPlan",
+    "ModelSelection",
+    "SoftmaxRegression",
+    "check_foldable",
+    "combine_probabilities",
+    "cross_val_predict_proba",
+    "default_end_model",
+    "dynamic_thresholds",
+    "fold_ids",
+    "plan_model",
+    "resolve_learner",
+    "select_model",
+    "self_train_proba",
+    "stack_weights",
+]

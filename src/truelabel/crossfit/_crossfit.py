@@ -17,7 +17,7 @@ from .._validation import check_labels, check_random_state
 from ._linear import SoftmaxRegression
 from ._ridge import ridge_cross_val_proba
 
-__all__ = ["check_foldable", "cross_val_predict_proba", "default_end_model"]
+__all__ = ["check_foldable", "cross_val_predict_proba", "default_end_model", "fold_ids"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,33 @@ def check_foldable(
                 else "drop or merge those classes (a class needs at least 2 items)."
             )
         )
+
+
+def fold_ids(labels: IntArray, n_folds: int, random_state: RandomState = 0) -> IntArray:
+    """The stratified K-fold split :func:`cross_val_predict_proba` uses, as one fold id per row.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (N,), int
+    n_folds : int
+    random_state : int, Generator or None
+        The same value given to :func:`cross_val_predict_proba` gives the same split.
+
+    Returns
+    -------
+    folds : ndarray of shape (N,), int64
+        ``folds[i]`` is the fold whose model never saw row ``i`` (and predicted it).
+    """
+    seed = int(check_random_state(random_state).integers(0, 2**31 - 1))
+    return _fold_ids(labels, n_folds, seed)
+
+
+def _fold_ids(labels: IntArray, n_folds: int, seed: int) -> IntArray:
+    skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    out = np.empty(labels.shape[0], dtype=np.int64)
+    for i, (_, te) in enumerate(skf.split(np.zeros(labels.shape[0]), labels)):
+        out[te] = i
+    return out
 
 
 def _predict_proba_full(model: Any, X: Any, n_classes: int) -> np.ndarray:
@@ -125,11 +152,11 @@ def cross_val_predict_proba(
     check_foldable(labels, k, n_folds, class_names)
     rng = check_random_state(random_state)
     seed = int(rng.integers(0, 2**31 - 1))
-    skf = StratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    fold = _fold_ids(labels, n_folds, seed)
+    tests = [np.flatnonzero(fold == i) for i in range(n_folds)]
     if isinstance(estimator, str):
         if estimator == "ridge":
-            folds = [te for _, te in skf.split(np.zeros(n), labels)]
-            out = ridge_cross_val_proba(X, labels, folds, k)  # type: ignore[arg-type]
+            out = ridge_cross_val_proba(X, labels, tests, k)  # type: ignore[arg-type]
             if on_fold is not None:
                 on_fold(n_folds, n_folds)
             return out
@@ -138,7 +165,8 @@ def cross_val_predict_proba(
         estimator = None
     base = estimator if estimator is not None else default_end_model(seed)
     out = np.zeros((n, k), dtype=np.float32)
-    for i, (tr, te) in enumerate(skf.split(np.zeros(n), labels)):
+    for i, te in enumerate(tests):
+        tr = np.flatnonzero(fold != i)
         model = clone(base)
         if "random_state" in model.get_params():
             model.set_params(random_state=seed)

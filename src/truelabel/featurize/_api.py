@@ -11,9 +11,18 @@ import numpy as np
 
 from .._errors import InputError
 from ._base import Features, Featurizer
-from ._cache import cache_dir, content_hash, load_cached, save_cached
+from ._cache import _path, cache_dir, content_hash, load_cached, save_cached
 
-__all__ = ["FEATURIZERS", "LARGE_DATA_ROWS", "featurize", "get_featurizer", "resolve_featurizer"]
+__all__ = [
+    "FEATURIZERS",
+    "LARGE_DATA_ROWS",
+    "TABLE_FEATURIZERS",
+    "featurize",
+    "featurize_table",
+    "get_featurizer",
+    "is_cached",
+    "resolve_featurizer",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +72,18 @@ def get_featurizer(name: str, **kwargs: Any) -> Featurizer:
     return FEATURIZERS[resolved](**kwargs)
 
 
+def is_cached(
+    texts: Sequence[str] | np.ndarray, method: str, *, cache_path: str | Path | None = None
+) -> bool:
+    """Whether the features of ``texts`` by ``method`` are in the on-disk cache (no model is
+    loaded: only the content hash is computed)."""
+    texts = [str(t) for t in texts]
+    feat = FEATURIZERS[resolve_featurizer(method, len(texts))]()
+    key = content_hash(texts, feat.model_id)
+    root = cache_dir(cache_path)
+    return any(_path(root, feat.model_id, key, sparse).exists() for sparse in (False, True))
+
+
 def featurize(
     texts: Sequence[str] | np.ndarray,
     method: str = "auto",
@@ -105,3 +126,46 @@ def featurize(
     if cache:
         save_cached(root, feat.model_id, key, X)
     return X
+
+
+def _tabular(**kw: Any) -> Any:
+    from ._tabular import TabularFeaturizer
+
+    return TabularFeaturizer(**kw)
+
+
+#: Featurizers of table columns (fitted on the training rows; ``to_spec``/``from_spec``).
+TABLE_FEATURIZERS: dict[str, Callable[..., Any]] = {"tabular": _tabular}
+
+
+def featurize_table(
+    frame: Any,
+    columns: str | Sequence[str] = "auto",
+    *,
+    exclude: Sequence[str | None] = (),
+    method: str = "tabular",
+) -> tuple[np.ndarray, Any]:
+    """Fit a table featurizer on ``frame`` and encode it.
+
+    Parameters
+    ----------
+    frame : DataFrame
+    columns : "auto", "a,b,c" or list
+        ``auto``: every column but ``exclude``.
+    exclude : column names that are never features (label, id, bag …)
+    method : {"tabular"}
+
+    Returns
+    -------
+    X : ndarray of shape (N, D), float32
+    featurizer : the fitted featurizer (``to_spec()`` to save it)
+    """
+    from ._tabular import resolve_feature_columns
+
+    if method not in TABLE_FEATURIZERS:
+        raise InputError(
+            f"unknown table featurizer {method!r}; choose one of {', '.join(TABLE_FEATURIZERS)}."
+        )
+    cols = resolve_feature_columns(frame, columns, exclude=exclude)
+    feat = TABLE_FEATURIZERS[method](columns=cols)
+    return feat.fit_transform(frame), feat

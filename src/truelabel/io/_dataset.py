@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from .._types import IntArray
+from .._types import BoolArray, IntArray
 from ._labels import canonical_labels, check_label_types
 from ._readers import load_array, missing_columns_message, read_table
 
-__all__ = ["Dataset", "encode_labels", "load_dataset"]
+__all__ = ["Dataset", "encode_labels", "load_dataset", "missing_values"]
 
 
 def _rows(idx: np.ndarray, limit: int = 5) -> str:
@@ -44,6 +44,8 @@ class Dataset:
         Where the data came from (for messages and reports).
     dropped_rows : ndarray of int
         Input row numbers dropped by ``drop_missing``.
+    empty_text : ndarray of shape (N,), bool, or None
+        Rows whose text is missing, empty or whitespace (``allow_empty_text=True`` only).
     """
 
     frame: pd.DataFrame
@@ -54,6 +56,7 @@ class Dataset:
     classes: list[Any] = field(default_factory=list)
     name: str = "data"
     dropped_rows: IntArray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    empty_text: BoolArray | None = None
 
     def __len__(self) -> int:
         return len(self.item_id)
@@ -65,6 +68,19 @@ class Dataset:
     def class_names(self) -> list[str]:
         """Classes as strings (for column names such as ``p_<class>``)."""
         return [str(c) for c in self.classes]
+
+
+def missing_values(col: pd.Series) -> np.ndarray:
+    """Cells that hold no value: NaN/None, or text that is empty after stripping.
+
+    Returns
+    -------
+    ndarray of shape (N,), bool
+    """
+    miss = col.isna().to_numpy().copy()
+    if col.dtype == object or pd.api.types.is_string_dtype(col):
+        miss |= col.astype(str).str.strip().eq("").to_numpy() & ~miss
+    return miss
 
 
 def encode_labels(
@@ -154,7 +170,9 @@ def load_dataset(
     vectors_column: str | None = None,
     vectors_file: str | Path | np.ndarray | None = None,
     drop_missing: bool = False,
+    drop_option: str = "--drop-missing",
     require_labels: bool = True,
+    allow_empty_text: bool = False,
 ) -> Dataset:
     """Read and validate a table of items.
 
@@ -168,8 +186,14 @@ def load_dataset(
         A ``.npy`` (or an array) of shape (N, D) aligned with the rows.
     drop_missing : bool
         Drop rows whose label is missing instead of refusing.
+    drop_option : str
+        The caller's option that leaves such rows out, named in the refusal (``audit``:
+        ``--drop-missing``; ``train``: ``--unlabeled drop``).
     require_labels : bool
         Whether ``label_column`` must be given.
+    allow_empty_text : bool
+        Keep rows whose text is missing or blank (marked in ``Dataset.empty_text``) instead
+        of refusing them; a text column that is empty on every row is still refused.
 
     Returns
     -------
@@ -193,17 +217,18 @@ def load_dataset(
     row_no = np.arange(len(df), dtype=np.int64)
     dropped = np.zeros(0, dtype=np.int64)
     if label_column:
-        lab = df[label_column]
-        is_missing = lab.isna().to_numpy()
-        if lab.dtype == object:
-            is_missing |= lab.astype(str).str.strip().eq("").to_numpy() & lab.notna().to_numpy()
+        is_missing = missing_values(df[label_column])
         if is_missing.any():
             n_miss = int(is_missing.sum())
             if not drop_missing:
+                fix = (
+                    "fill them"
+                    if n_miss == len(df)
+                    else f"fill them or pass {drop_option} to leave those rows out"
+                )
                 raise InputError(
                     f"{name}: {n_miss} of {len(df)} rows have no value in label column "
-                    f"{label_column!r} (rows {_rows(np.flatnonzero(is_missing))}); fill them "
-                    "or pass --drop-missing to leave those rows out."
+                    f"{label_column!r} (rows {_rows(np.flatnonzero(is_missing))}); {fix}."
                 )
             dropped = row_no[is_missing]
             keep = ~is_missing
@@ -234,16 +259,24 @@ def load_dataset(
         item_id = row_no.copy()
 
     text = None
+    empty_text = None
     if text_column:
         t = df[text_column]
-        tt = t.fillna("").astype(str)
+        tt = t.astype(object).where(t.notna(), "").astype(str)
         empty = tt.str.strip().eq("").to_numpy()
-        if empty.any():
+        if empty.all():
+            raise InputError(
+                f"{name}: text column {text_column!r} is empty on every row; pass the column "
+                "that holds the texts."
+            )
+        if empty.any() and not allow_empty_text:
             raise InputError(
                 f"{name}: text column {text_column!r} is empty or whitespace on "
                 f"{int(empty.sum())} rows (rows {_rows(row_no[empty])}); fill or remove them."
             )
         text = tt.to_numpy(dtype=object)
+        if allow_empty_text:
+            empty_text = empty
 
     vectors = None
     if vectors_column:
@@ -275,4 +308,5 @@ def load_dataset(
         classes=classes,
         name=name,
         dropped_rows=dropped,
+        empty_text=empty_text,
     )

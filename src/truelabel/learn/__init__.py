@@ -6,6 +6,10 @@
 - :class:`PruneAndRetrain`: cross-fit, audit, drop or relabel flagged items, retrain.
 - :class:`DistilledClassifier`, :func:`distillation_targets`: learn from a teacher's
   soft labels.
+- Weaker supervision: :class:`PUClassifier` (positives and unlabeled rows, nnPU, with
+  :func:`estimate_class_prior`), :class:`PartialLabelClassifier` (candidate sets,
+  PRODEN), :class:`LabelProportionClassifier` (bag proportions, DLLP + EM),
+  :func:`train_weak_model` (the table side of all three).
 """
 
 from __future__ import annotations
@@ -24,6 +28,15 @@ _LAZY = {
     "train_model": "._artifact",
     "predict_table": "._artifact",
     "create_app": "._serve",
+    "PUClassifier": "._pu",
+    "estimate_class_prior": "._pu",
+    "bbe_prior": "._pu",
+    "elkan_noto_prior": "._pu",
+    "PartialLabelClassifier": "._partial",
+    "parse_candidates": "._partial",
+    "LabelProportionClassifier": "._llp",
+    "bag_constrained_posterior": "._llp",
+    "train_weak_model": "._weak",
     "serve_model": "._serve",
 }
 

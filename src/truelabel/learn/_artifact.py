@@ -51,7 +51,7 @@ _TFIDF_PARAMS = {
     "lowercase": True,
     "norm": "l2",
 }
-FEATURIZER_CHOICES = ("tfidf", "minilm", "static", "vectors")
+FEATURIZER_CHOICES = ("tfidf", "minilm", "static", "vectors", "tabular")
 MODEL_CHOICES = ("logreg", "mlp")
 CONFORMAL_CHOICES = ("marginal", "class", "clustered")
 LABEL_NOISE_CHOICES = ("estimate", "none")
@@ -140,6 +140,11 @@ class TrainedModel:
                 "model needs some text for every item."
             )
         name = self.featurizer["name"]
+        if name == "tabular":
+            raise InputError(
+                "this model was trained on table columns "
+                f"{self.featurizer.get('columns', [])[:10]}; pass a DataFrame with them."
+            )
         if name == "vectors":
             raise InputError(
                 "this model was trained on precomputed vectors; pass vectors of dimension "
@@ -210,7 +215,22 @@ class TrainedModel:
             p = softmax_np(np.log(np.clip(p, 1e-12, 1.0)) / self.temperature)
         return p.astype(np.float32)
 
+    def featurize_frame(self, frame: pd.DataFrame) -> np.ndarray:
+        """Encode a table's feature columns as at training (tabular models), (N, D)."""
+        if self.featurizer["name"] != "tabular":
+            raise InputError(
+                f"this model was trained on {self.featurizer['name']!r} features, not table "
+                "columns; pass texts or vectors."
+            )
+        if self._featurizer_obj is None:
+            from ..featurize import TabularFeaturizer
+
+            self._featurizer_obj = TabularFeaturizer.from_spec(self.featurizer)
+        return np.asarray(self._featurizer_obj.transform(frame), dtype=np.float32)
+
     def _inputs(self, inputs: Any) -> np.ndarray | sp.csr_matrix:
+        if isinstance(inputs, pd.DataFrame):
+            return self.featurize_frame(inputs)
         if sp.issparse(inputs):
             return self._check_vectors(inputs)
         if isinstance(inputs, np.ndarray) and inputs.dtype.kind in "fiu":
@@ -239,6 +259,11 @@ class TrainedModel:
             is empty; this can only raise the coverage.
         """
         alphas = [float(a) for a in self.conformal["alphas"]]
+        if not alphas:
+            raise InputError(
+                "this model has no conformal calibration (it was trained without labeled "
+                "held-out rows: positives-only, candidate sets or bag proportions)."
+            )
         a = alphas[0] if alpha is None else float(alpha)
         matches = [i for i, v in enumerate(alphas) if abs(v - a) < 1e-9]
         if not matches:
@@ -456,7 +481,7 @@ def _read_label_table(labels: Any, item_id: np.ndarray) -> tuple[np.ndarray, lis
 def _featurize_for_training(
     texts: np.ndarray | None, vectors: np.ndarray | None, featurizer: str
 ) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
-    """Features of the training rows, the featurizer spec and (tfidf) its vocabulary."""
+    """Features of text or vector rows, the featurizer spec and (tfidf) its vocabulary."""
     spec: dict[str, Any] = {"name": featurizer}
     if featurizer == "vectors":
         assert vectors is not None
@@ -492,6 +517,49 @@ def _featurize_for_training(
     return X, spec, None
 
 
+def fit_features(
+    ds: Any,
+    rows: np.ndarray,
+    featurizer: str,
+    *,
+    feature_columns: str | Sequence[str] | None = None,
+    exclude: Sequence[str | None] = (),
+) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+    """Fit the training featurizer on rows ``rows`` of a Dataset and featurize them.
+
+    Parameters
+    ----------
+    ds : Dataset
+    rows : ndarray of int
+    featurizer : {"minilm", "static", "tfidf", "vectors", "tabular"}
+    feature_columns : "auto", "a,b,c" or list, optional
+        For ``tabular``: the columns to encode (``auto``: all but ``exclude``).
+    exclude : columns that are never features (label, id, bag, candidates).
+
+    Returns
+    -------
+    X : ndarray (N, D) float32 or CSR matrix
+    spec : dict
+        The ``featurizer`` entry of ``model.json`` (for ``tabular`` it holds the fitted
+        encoder, so ``predict`` encodes new rows the same way).
+    tfidf_spec : dict or None
+    """
+    t0 = time.time()
+    if featurizer == "tabular":
+        from ..featurize import featurize_table
+
+        Xt, tab = featurize_table(ds.frame.iloc[rows], feature_columns or "auto", exclude=exclude)
+        logger.info("features %s in %.1fs", Xt.shape, time.time() - t0)
+        return Xt, tab.to_spec(), None
+    X, spec, tfidf_spec = _featurize_for_training(
+        ds.text[rows] if ds.text is not None else None,
+        ds.vectors[rows] if ds.vectors is not None else None,
+        featurizer,
+    )
+    logger.info("features %s in %.1fs", X.shape, time.time() - t0)
+    return X, spec, tfidf_spec
+
+
 def train_model(
     data: str | Path | pd.DataFrame,
     *,
@@ -500,6 +568,7 @@ def train_model(
     labels: str | Path | pd.DataFrame | None = None,
     id_column: str | None = None,
     vectors_column: str | None = None,
+    feature_columns: str | Sequence[str] | None = None,
     featurizer: str = DEFAULT_FEATURIZER,
     model: str = "logreg",
     loss: str = DEFAULT_LOSS,
@@ -514,12 +583,12 @@ def train_model(
     label_noise: str = DEFAULT_LABEL_NOISE,
     noise_scale: float | str = DEFAULT_NOISE_SCALE,
     noise_correction: str = DEFAULT_NOISE_CORRECTION,
-    drop_missing: bool = False,
+    unlabeled: str = "self-train",
     random_state: int = 0,
 ) -> TrainedModel:
     """Train a noise-robust, calibrated classifier with conformal sets from a table.
 
-    By default every row is predicted out of sample by a 5-fold cross-fit; those
+    By default every labeled row is predicted out of sample by a 5-fold cross-fit; those
     probabilities fit the temperature and the conformal thresholds, and the final model
     is trained on all rows. Confident learning estimates from them how the given labels
     are wrong (the noise matrix ``P(given | true)``, reported in the metadata). With
@@ -529,16 +598,26 @@ def train_model(
     noise sits on hard items (most human and LLM noise), which is why it is not the
     default (``BENCHMARKS.md``, "Training under label noise").
 
+    Rows with an empty label are self-trained on (``unlabeled="self-train"``): each
+    fold's model is self-trained on the other folds' labeled rows plus the unlabeled
+    rows, so the calibration scores stay out of sample and only labeled rows are scored;
+    pseudo-labels never enter calibration.
+
     Parameters
     ----------
     data : path or DataFrame
         Items with a text column (or a vectors column).
     text_column, label_column, id_column, vectors_column : str, optional
+    feature_columns : "auto", "a,b,c" or list, optional
+        Tabular input instead of text: these columns (``auto``: every column but the
+        label and id columns), numeric ones standardised, the others one-hot encoded
+        (:class:`truelabel.featurize.TabularFeaturizer`); the fitted encoder is saved
+        with the model.
     labels : path or DataFrame, optional
         Instead of ``label_column``: a table with ``item_id`` and either ``p_<class>``
         columns (a posterior, used as soft targets; calibrated against it, no noise
         matrix) or a ``label`` column.
-    featurizer : {"minilm", "static", "tfidf", "vectors"}
+    featurizer : {"minilm", "static", "tfidf", "vectors", "tabular"}
     model : {"logreg", "mlp"}
     loss : {"ce", "gce", "sce", "elr", "forward"}
         ``forward``: forward loss correction with the estimated noise matrix.
@@ -550,9 +629,9 @@ def train_model(
         Hold out 10% of the rows a model is fitted on (labels as given) and keep the
         epoch with the best accuracy on them (see :class:`RobustLogisticRegression`).
     holdout : float in (0, 0.5], optional
-        Calibrate on this share of the rows, held out from the final model, instead of
-        the cross-fit. Soft targets, and classes with fewer than 5 items, always use a
-        0.2 holdout.
+        Calibrate on this share of the labeled rows, held out from the final model,
+        instead of the cross-fit. Soft targets, and classes with fewer than 5 items,
+        always use a 0.2 holdout.
     alphas : sequence of float
         Conformal levels to calibrate (the first is the default at prediction).
     calibrate : bool
@@ -573,8 +652,11 @@ def train_model(
     noise_correction : {"invert", "posterior"}
         How the conformal thresholds use the noise matrix
         (:func:`truelabel.calibrate.true_label_weights`).
-    drop_missing : bool
-        Leave out rows without a label (``label_column``) instead of refusing.
+    unlabeled : {"self-train", "drop"}
+        Rows whose ``label_column`` is empty: ``self-train`` learns from them too
+        (semi-supervised, :class:`SelfTrainingClassifier`: confidence-weighted
+        pseudo-labels with per-class dynamic thresholds and a drift guard; the loss is
+        then cross-entropy); ``drop`` leaves them out.
     random_state : int
 
     Returns
@@ -584,7 +666,10 @@ def train_model(
     from ..calibrate import expected_calibration_error
     from ..io import load_dataset
     from ._calibrated import NOISE_CORRECTIONS, calibrate_fit, fit_for_calibration
+    from ._semi import featurize_unlabeled, split_unlabeled
 
+    if feature_columns is not None:
+        featurizer = "tabular"
     if featurizer not in FEATURIZER_CHOICES:
         raise InputError(f"unknown featurizer {featurizer!r}; choose one of {FEATURIZER_CHOICES}.")
     if model not in MODEL_CHOICES:
@@ -612,22 +697,28 @@ def train_model(
         raise InputError("pass exactly one of --label-column or --labels.")
     if featurizer == "vectors" and vectors_column is None:
         raise InputError("featurizer 'vectors' needs --vectors-column.")
-    if featurizer != "vectors" and text_column is None:
-        raise InputError("pass --text-column (or --featurizer vectors with --vectors-column).")
+    if featurizer not in ("vectors", "tabular") and text_column is None:
+        raise InputError(
+            "pass --text-column, --feature-columns (tabular data), or --featurizer vectors "
+            "with --vectors-column."
+        )
     if conformal == "clustered" and label_noise == "estimate" and labels is None:
         raise InputError(
             "--conformal clustered cannot correct its thresholds for label noise; use "
             "--conformal marginal or class, or add --label-noise none to treat the given "
             "labels as true."
         )
+    data, unl_frame, n_unlabeled = split_unlabeled(
+        data, label_column if labels is None else None, unlabeled
+    )
     ds = load_dataset(
         data,
-        text_column=text_column if featurizer != "vectors" else None,
+        text_column=text_column if featurizer not in ("vectors", "tabular") else None,
         label_column=label_column,
         id_column=id_column,
         vectors_column=vectors_column,
         require_labels=labels is None,
-        drop_missing=drop_missing,
+        drop_option="--unlabeled drop",
     )
     if labels is not None:
         targets, classes, rows = _read_label_table(labels, ds.item_id)
@@ -641,11 +732,9 @@ def train_model(
     if len(classes) < 2:
         raise InputError(f"the labels hold a single class ({classes[0]!r}); need at least 2.")
     texts = ds.text[rows] if ds.text is not None else None
-    t0 = time.time()
-    X, spec, tfidf_spec = _featurize_for_training(
-        texts, ds.vectors[rows] if ds.vectors is not None else None, featurizer
+    X, spec, tfidf_spec = fit_features(
+        ds, rows, featurizer, feature_columns=feature_columns, exclude=(label_column, id_column)
     )
-    logger.info("features %s in %.1fs", X.shape, time.time() - t0)
 
     hard = targets.argmax(axis=1)
     if len(np.unique(hard)) < 2:
@@ -662,6 +751,11 @@ def train_model(
             f"every label is {only!r}; a classifier needs at least 2 classes: add items of "
             "another class."
         )
+    X_unl = (
+        None
+        if unl_frame is None
+        else featurize_unlabeled(unl_frame, spec, tfidf_spec, text_column, X.shape[1])
+    )
     fit = fit_for_calibration(
         X,
         targets,
@@ -676,6 +770,7 @@ def train_model(
         # reported always when it comes free (the CE cross-fit is the calibration one)
         estimate_noise=label_noise == "estimate"
         or (loss == "ce" and scheme == "plain" and holdout is None),
+        X_unlabeled=X_unl,
         random_state=random_state,
     )
     if fit.note:
@@ -704,7 +799,7 @@ def train_model(
     y_cal = hard[fit.cal_rows]
     p_cal = cal.cal_probs
     sets = tm.predict_sets(p_cal)
-    inner = fit.estimator.estimator_ if scheme == "prune" else fit.estimator
+    inner = fit.network
     metrics: dict[str, Any] = {
         "calibration_data": fit.mode,
         "n_train": int(fit.n_fit),
@@ -725,7 +820,9 @@ def train_model(
             "method": (
                 "confident learning on "
                 + ("5-fold" if fit.mode == "crossfit" else "3-fold")
-                + " cross-fitted CE probabilities"
+                + " cross-fitted "
+                + ("self-trained" if fit.self_training is not None else "CE")
+                + " probabilities of the labeled rows"
             ),
             "used_for_calibration": label_noise == "estimate",
             "noise_rate": float(ne.noise_rate),
@@ -755,9 +852,11 @@ def train_model(
             "source": ds.name,
             "sha256": _data_hash(ds.item_id[rows], texts, X if texts is None else None, targets),
             "n_items": int(len(rows)),
-            "n_rows_without_label_left_out": int(len(ds.dropped_rows)),
             "soft_targets": soft,
             "label_source": "labels table" if labels is not None else f"column {label_column}",
+            # rows with an empty label: self-trained on, or left out (unlabeled="drop")
+            "n_unlabeled": 0 if unl_frame is None else int(len(unl_frame)),
+            "n_rows_without_label_left_out": int(n_unlabeled) if unl_frame is None else 0,
         },
         "text_column": text_column,
         "id_column": id_column,
@@ -772,6 +871,9 @@ def train_model(
         "metrics": metrics,
         "calibrated": bool(calibrate),
     }
+    if fit.self_training is not None:
+        tm.metadata["supervision"] = "semi-supervised"
+        tm.metadata["semi_supervised"] = fit.self_training.summary()
     return tm
 
 
@@ -783,6 +885,7 @@ def predict_table(
     id_column: str | None = None,
     vectors_column: str | None = None,
     alpha: float | None = None,
+    feature_columns: str | Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Predict every row of a table.
 
@@ -798,15 +901,33 @@ def predict_table(
         For models trained on vectors.
     alpha : float, optional
         Conformal level (one stored at training).
+    feature_columns : "auto", "a,b,c" or list, optional
+        Tabular models: ``auto`` (or None) uses the training columns; a list must name
+        the same columns.
 
     Returns
     -------
     DataFrame with ``item_id, label, confidence, p_<class>…, prediction_set`` (a list of
-    class names).
+    class names; absent for a model without conformal calibration).
     """
     from ..io import load_dataset
 
-    if model.featurizer["name"] == "vectors":
+    if model.featurizer["name"] == "tabular":
+        ds = load_dataset(data, id_column=id_column, require_labels=False)
+        want = list(model.featurizer.get("columns", []))
+        if feature_columns is not None and not (
+            isinstance(feature_columns, str) and feature_columns.strip() == "auto"
+        ):
+            from ..featurize import resolve_feature_columns
+
+            got = resolve_feature_columns(ds.frame, feature_columns)
+            if got != want:
+                raise InputError(
+                    f"--feature-columns {got} differ from the training columns {want}; pass "
+                    "auto to use the training columns."
+                )
+        probs = model.predict_proba(ds.frame)
+    elif model.featurizer["name"] == "vectors":
         vcol = vectors_column or model.metadata.get("vectors_column")
         ds = load_dataset(data, vectors_column=vcol, id_column=id_column, require_labels=False)
         assert ds.vectors is not None
@@ -818,12 +939,13 @@ def predict_table(
         ds = load_dataset(data, text_column=tcol, id_column=id_column, require_labels=False)
         assert ds.text is not None
         probs = model.predict_proba(list(ds.text))
-    sets = model.predict_sets(probs, alpha=alpha)
     cls = np.asarray(model.classes, dtype=object)
     out = pd.DataFrame(
         {"item_id": ds.item_id, "label": cls[probs.argmax(axis=1)], "confidence": probs.max(axis=1)}
     )
     for j, c in enumerate(model.classes):
         out[f"p_{c}"] = probs[:, j]
-    out["prediction_set"] = [list(cls[row]) for row in sets]
+    if model.conformal.get("alphas"):
+        sets = model.predict_sets(probs, alpha=alpha)
+        out["prediction_set"] = [list(cls[row]) for row in sets]
     return out

@@ -98,9 +98,12 @@ class FitForCalibration:
         Everything confident learning estimated (prior, joint, noise rate).
     mode : {"crossfit", "holdout"}
     n_fit : int
-        Rows the final model was fitted on.
+        Labeled rows the final model was fitted on.
     note : str
         Why the mode or the noise estimate differ from what was asked, if they do.
+    self_training : SelfTrainingClassifier or None
+        The final model when unlabeled rows were given (its ``summary()`` says whether
+        the drift guard kept the pseudo-labels).
     """
 
     weights: list[dict[str, np.ndarray]]
@@ -112,6 +115,12 @@ class FitForCalibration:
     mode: str
     n_fit: int
     note: str = ""
+    self_training: Any = None
+
+    @property
+    def network(self) -> Any:
+        """The fitted network (unwrapped from prune-and-retrain or self-training)."""
+        return getattr(self.estimator, "estimator_", self.estimator)
 
 
 @dataclass
@@ -183,6 +192,7 @@ def fit_for_calibration(
     estimate_noise: bool = True,
     forward_noise_scale: float | str = "anchored",
     n_folds: int = N_FOLDS,
+    X_unlabeled: Any = None,
     random_state: int = 0,
 ) -> FitForCalibration:
     """Train the end model and get out-of-sample probabilities to calibrate it on.
@@ -209,6 +219,14 @@ def fit_for_calibration(
         ``loss="forward"`` trains with ``(1 - s) I + s`` estimated matrix, ``s`` chosen
         on the CE cross-fit as in :class:`truelabel.calibrate.TemperatureScaling`.
     n_folds : int
+    X_unlabeled : ndarray of shape (U, D) or CSR matrix, optional
+        Rows without a label: the model is self-trained
+        (:class:`~truelabel.learn._semi.SelfTrainingClassifier`, cross-entropy; ``loss``
+        and ``scheme`` are not used). The final model decides with its drift guard
+        whether the pseudo-labels are kept; each cross-fit fold's model then repeats
+        that choice on the other folds' labeled rows (plus the unlabeled rows when kept),
+        so calibration scores only labeled rows its model never saw, and pseudo-labels
+        never enter them. The noise matrix, if asked, comes from those scores.
     random_state : int
 
     Returns
@@ -248,7 +266,16 @@ def fit_for_calibration(
 
     nm, noise_est, fwd_nm = None, None, None
     ce_oof: np.ndarray | None = None
+    semi = X_unlabeled is not None and X_unlabeled.shape[0] > 0
+    if semi and soft:
+        raise InputError("unlabeled rows cannot be combined with soft targets.")
+    if semi and (loss != "ce" or scheme != "plain"):
+        notes.append(
+            f"self-training trains with cross-entropy: loss {loss!r} and scheme {scheme!r} not used"
+        )
     want_noise = (estimate_noise and not soft) or loss == "forward"
+    if semi:  # cross-fit: estimated from the calibration scores below, at no extra cost
+        want_noise = estimate_noise and mode == "holdout"
     if want_noise:
         # confident learning on cross-fitted CE probabilities of the fit rows
         yf = hard[fit_rows]
@@ -287,7 +314,15 @@ def fit_for_calibration(
     if scheme == "prune" and soft:
         y_fit = hard[fit_rows]
     cal: np.ndarray | None = None
-    if mode == "crossfit":
+    st = None
+    if semi:
+        est, st, cal = _fit_self_training(
+            X, hard, X_unlabeled, fit_rows, k, make("ce", "plain"), mode, n_folds, random_state
+        )
+        if cal is not None and estimate_noise:
+            nm, noise_est = _noise_from_probs(hard, cal)
+            logger.info("estimated label noise rate %.3f", float(noise_est.noise_rate))
+    elif mode == "crossfit":
         if ce_oof is not None and loss == "ce" and scheme == "plain":
             cal = ce_oof  # the noise estimate's cross-fit is this model's cross-fit
         else:
@@ -302,7 +337,7 @@ def fit_for_calibration(
         est = make(loss, scheme, fwd).fit(X, y_fit)
     else:
         est = make(loss, scheme, fwd).fit(X[fit_rows], y_fit)
-    inner = est.estimator_ if scheme == "prune" else est
+    inner = getattr(est, "estimator_", est)
     weights = inner.weights_
     _full_columns(weights, np.asarray(inner.classes_, dtype=np.int64), k)
     if cal is None:
@@ -321,7 +356,57 @@ def fit_for_calibration(
         mode=mode,
         n_fit=len(fit_rows),
         note="; ".join(notes),
+        self_training=st,
     )
+
+
+def _fit_self_training(
+    X: Any,
+    hard: np.ndarray,
+    X_unlabeled: Any,
+    fit_rows: np.ndarray,
+    k: int,
+    net: Any,
+    mode: str,
+    n_folds: int,
+    random_state: int,
+) -> tuple[Any, Any, np.ndarray | None]:
+    """Self-train the final model; with ``mode="crossfit"`` also cross-fit its scores.
+
+    Returns the final estimator, the SelfTrainingClassifier and the out-of-fold
+    probabilities of every labeled row (None for a holdout: predicted by the caller).
+    """
+    import scipy.sparse as sp
+
+    from ..crossfit import fold_ids
+    from ._semi import SelfTrainingClassifier
+
+    def stack(Xl: Any, with_unlabeled: bool) -> tuple[Any, int]:
+        if not with_unlabeled:
+            return Xl, 0
+        if sp.issparse(Xl):
+            return sp.vstack([Xl, X_unlabeled]).tocsr(), X_unlabeled.shape[0]
+        return np.vstack([Xl, np.asarray(X_unlabeled)]), X_unlabeled.shape[0]
+
+    def fit_st(rows: np.ndarray, with_unlabeled: bool, guard: bool) -> Any:
+        Xs, n_u = stack(X[rows], with_unlabeled)
+        codes = np.concatenate([hard[rows], np.full(n_u, -1, dtype=np.int64)])
+        return SelfTrainingClassifier(net, drift_guard=guard, random_state=random_state).fit(
+            Xs, codes, n_classes=k
+        )
+
+    st = fit_st(fit_rows, True, True)
+    if mode != "crossfit":
+        return st, st, None
+    # each fold's model: as the final one (pseudo-labels kept or not by its guard), fitted
+    # without the fold's labeled rows; only labeled rows are scored
+    fold = fold_ids(hard, n_folds, random_state)
+    cal = np.zeros((len(hard), k), dtype=np.float64)
+    for i in range(n_folds):
+        te = np.flatnonzero(fold == i)
+        m = fit_st(np.flatnonzero(fold != i), bool(st.accepted_), False)
+        cal[te] = m.predict_proba(X[te])
+    return st, st, cal
 
 
 def calibrate_fit(

@@ -210,21 +210,53 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
             Bad shapes, NaN, soft targets that do not sum to 1, a single class, or a
             diverging run (NaN loss) — then no model is kept.
         """
-        import torch
-
-        from ._train import train_network
-
         check_params(self)
         for attr in ("weights_", "n_epochs_", "loss_curve_", "validation_scores_", "best_epoch_"):
             self.__dict__.pop(attr, None)
         Xc = self._check_X(X, reset=True)
-        n = Xc.shape[0]
-        t = self._targets(y, n)
+        t = self._targets(y, Xc.shape[0])
         self._check_noise_matrix(t.shape[1])
+        return self._fit_arrays(Xc, t)
+
+    def fit_objective(self, X: Any, n_classes: int, objective: Any) -> _RobustBase:
+        """Train on a weak-supervision objective instead of per-item targets.
+
+        Used by :class:`~truelabel.learn.PUClassifier`,
+        :class:`~truelabel.learn.PartialLabelClassifier` and
+        :class:`~truelabel.learn.LabelProportionClassifier`; ``loss``, ``scheme`` and
+        ``early_stopping`` are ignored (the objective defines the risk).
+
+        Parameters
+        ----------
+        X : ndarray of shape (N, D) or CSR matrix
+        n_classes : int
+            Output columns; ``classes_`` becomes ``arange(n_classes)``.
+        objective : object with ``batches(n, batch_size, g)`` and ``loss(logits, idx, epoch)``
+            See :func:`truelabel.learn._train.train_network`.
+
+        Returns
+        -------
+        self
+        """
+        check_params(self)
+        for attr in ("weights_", "n_epochs_", "loss_curve_", "validation_scores_", "best_epoch_"):
+            self.__dict__.pop(attr, None)
+        Xc = self._check_X(X, reset=True)
+        self.classes_ = np.arange(int(n_classes))
+        self.soft_targets_ = True
+        t = np.zeros((Xc.shape[0], int(n_classes)), dtype=np.float32)
+        return self._fit_arrays(Xc, t, objective)
+
+    def _fit_arrays(self, Xc: Any, t: np.ndarray, objective: Any = None) -> _RobustBase:
+        """Train on checked features and (N, K) targets (or an objective)."""
+        import torch
+
+        from ._train import train_network
+
         rng = check_random_state(self.random_state)
         seed = int(rng.integers(0, 2**31 - 1))
         validation = None
-        if self.early_stopping:
+        if self.early_stopping and objective is None:
             fit_rows, val_rows = self._validation_split(t, rng)
             validation = (Xc[val_rows], t[val_rows].argmax(axis=1))
             Xc, t = Xc[fit_rows], t[fit_rows]
@@ -237,6 +269,7 @@ class _RobustBase(ClassifierMixin, BaseEstimator):
                 seed=seed,
                 name=type(self).__name__,
                 validation=validation,
+                objective=objective,
             )
         self.weights_ = nets
         self.loss_curve_ = curve

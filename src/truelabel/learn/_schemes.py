@@ -278,11 +278,20 @@ def distillation_targets(
 
 
 class DistilledClassifier(ClassifierMixin, BaseEstimator):
-    """Self-distillation: a student trained on the labels softened by a cross-fitted teacher.
+    """A student trained on a teacher's softened probabilities.
 
-    The teacher's out-of-sample probabilities (K-fold cross-fitting, so it never
-    predicts an item it memorised) are mixed with the given labels by
-    :func:`distillation_targets`; the student learns from the soft targets.
+    Two modes:
+
+    - **self-distillation** (``fit(X, y)``): the teacher is the student's own kind,
+      cross-fitted (K folds, so it never predicts an item it memorised); its
+      out-of-sample probabilities are mixed with the given labels by
+      :func:`distillation_targets` and the student learns from the soft targets.
+    - **an external teacher** (``fit(X, y, teacher_probs=...)``): probabilities from a
+      stronger model, an ensemble or an LLM, given as an (N, K) array (NaN rows where
+      the teacher has no answer) or as a callable ``ask(idx)`` that is asked only
+      about the items chosen. With a ``budget`` the items are chosen actively in
+      ``n_rounds`` rounds by :func:`truelabel.learn._distill.select_queries`; ``y``
+      (codes, -1 = no gold) adds gold labels where known.
 
     Parameters
     ----------
@@ -291,19 +300,35 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
     teacher : classifier, optional
         Default: a clone of ``student``.
     alpha : float, default 0.3
+        Weight of a given label against the teacher on the same item.
     temperature : float, default 2.0
     n_folds : int, default 5
+    budget : int or None, default None
+        External teacher: how many items to ask (None: every item it can answer).
+    select : {"random", "uncertainty", "diversity", "hybrid"}, default "random"
+        External teacher: how the budgeted items are chosen. Random was the best on
+        average over four llms_for_css tasks, two teachers and three budgets
+        (BENCHMARKS.md); uncertainty came close, diversity and hybrid were worse.
+    n_rounds : int, default 4
+        External teacher: selection rounds (the student is refitted between rounds).
     random_state : int, Generator or None, default 0
 
     Attributes
     ----------
-    classes_, teacher_probs_ (N, K), student_
+    classes_, teacher_probs_ (N, K; NaN where not asked), student_
+    targets_ : ndarray of shape (N, K)
+        External teacher: the soft targets (NaN rows: no target).
+    asked_, answered_ : ndarray of shape (N,), bool
+        External teacher: items asked, and those the teacher answered.
     """
 
     _constraints = {
         "alpha": [Interval(float, 0, 1)],
         "temperature": [Interval(float, 0, None, closed="neither")],
         "n_folds": [Interval(int, 2, None)],
+        "budget": [None, Interval(int, 1, None)],
+        "select": [Options(("hybrid", "uncertainty", "diversity", "random"))],
+        "n_rounds": [Interval(int, 1, None)],
         "random_state": ["random_state"],
     }
 
@@ -315,6 +340,9 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         alpha: float = 0.3,
         temperature: float = 2.0,
         n_folds: int = 5,
+        budget: int | None = None,
+        select: str = "random",
+        n_rounds: int = 4,
         random_state: int | np.random.Generator | None = 0,
     ) -> None:
         self.student = student
@@ -322,15 +350,26 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         self.alpha = alpha
         self.temperature = temperature
         self.n_folds = n_folds
+        self.budget = budget
+        self.select = select
+        self.n_rounds = n_rounds
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any) -> DistilledClassifier:
-        """Cross-fit the teacher, build soft targets, fit the student.
+    def fit(
+        self, X: Any, y: Any = None, teacher_probs: Any = None, n_classes: int | None = None
+    ) -> DistilledClassifier:
+        """Build soft targets from a teacher and fit the student.
 
         Parameters
         ----------
         X : ndarray of shape (N, D) or CSR matrix
-        y : ndarray of shape (N,), class labels
+        y : ndarray of shape (N,)
+            Self-distillation: class labels. External teacher: int codes 0..K-1 of the
+            gold labels, -1 where none (or None: no gold).
+        teacher_probs : ndarray of shape (N, K) or callable, optional
+            An external teacher (see the class docstring); None = self-distillation.
+        n_classes : int, optional
+            K for a callable teacher (default: from the first answers).
 
         Returns
         -------
@@ -339,6 +378,10 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         from ..crossfit import cross_val_predict_proba
 
         check_params(self)
+        if teacher_probs is not None:
+            return self._fit_teacher(X, y, teacher_probs, n_classes)
+        if y is None:
+            raise InputError("self-distillation needs labels y (or pass teacher_probs).")
         classes, codes = _encode(y)
         student = self.student if self.student is not None else _default_estimator()
         teacher = self.teacher if self.teacher is not None else student
@@ -360,6 +403,119 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         self.student_ = est
         self.n_features_in_ = X.shape[1]
         return self
+
+    def _fit_teacher(
+        self, X: Any, y: Any, teacher: Any, n_classes: int | None
+    ) -> DistilledClassifier:
+        """External teacher: choose what to ask (budget), build targets, fit the student."""
+        from ._distill import select_queries
+
+        n = X.shape[0]
+        gold = np.full(n, -1, dtype=np.int64) if y is None else np.asarray(y, dtype=np.int64)
+        if gold.shape != (n,):
+            raise InputError(f"y must have shape ({n},) with -1 where there is no gold label.")
+        ask = teacher if callable(teacher) else None
+        table = None if ask is not None else np.asarray(teacher, dtype=np.float64)
+        if table is not None:
+            if table.ndim != 2 or table.shape[0] != n or table.shape[1] < 2:
+                raise InputError(f"teacher_probs must have shape ({n}, K); got {table.shape}.")
+            n_classes = table.shape[1]
+        if n_classes is None:
+            raise InputError("pass n_classes with a callable teacher.")
+        K = int(n_classes)
+        if gold.max(initial=-1) >= K:
+            raise InputError(f"y holds code {int(gold.max())} but the teacher has {K} classes.")
+        can_answer = np.isfinite(table).all(axis=1) if table is not None else np.ones(n, dtype=bool)
+        rng = check_random_state(self.random_state)
+        student = self.student if self.student is not None else _default_estimator()
+        probs = np.full((n, K), np.nan)
+        asked = np.zeros(n, dtype=bool)
+        budget = int(can_answer.sum()) if self.budget is None else min(self.budget, n)
+        rounds = 1 if self.budget is None else self.n_rounds
+        est: Any = None
+        for r in range(rounds):
+            want = budget - int(asked.sum())
+            if want <= 0:
+                break
+            per = int(np.ceil(want / (rounds - r)))
+            pick: np.ndarray
+            if self.budget is None:
+                pick = np.flatnonzero(can_answer & ~asked)
+            else:
+                current = None if est is None else self._expand(est, X, K)
+                pick = select_queries(
+                    X,
+                    current,
+                    asked | ~can_answer,
+                    per,
+                    strategy=self.select,
+                    covered=gold >= 0,
+                    random_state=int(rng.integers(0, 2**31 - 1)),
+                )
+            if pick.size == 0:
+                break
+            asked[pick] = True
+            if table is not None:
+                answer = table[pick]
+            else:
+                assert ask is not None
+                answer = np.asarray(ask(pick), dtype=np.float64)
+            if answer.shape != (len(pick), K):
+                raise InputError(
+                    f"the teacher answered shape {answer.shape}; expected ({len(pick)}, {K})."
+                )
+            probs[pick] = answer
+            targets = self._targets(probs, gold, K)
+            rows = np.flatnonzero(np.isfinite(targets).all(axis=1))
+            if len(np.unique(targets[rows].argmax(axis=1))) >= 2:
+                est = clone(student).fit(X[rows], targets[rows])
+        targets = self._targets(probs, gold, K)
+        rows = np.flatnonzero(np.isfinite(targets).all(axis=1))
+        if rows.size == 0 or len(np.unique(targets[rows].argmax(axis=1))) < 2:
+            raise InputError(
+                "the teacher's answers (and gold labels) cover fewer than 2 classes; raise "
+                "the budget or check the teacher."
+            )
+        est = clone(student).fit(X[rows], targets[rows])
+        self.classes_ = np.arange(K)
+        self.teacher_probs_ = probs.astype(np.float32)
+        self.targets_ = targets.astype(np.float32)
+        self.asked_ = asked
+        self.answered_ = np.isfinite(probs).all(axis=1)
+        self.student_ = est
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def _targets(self, probs: np.ndarray, gold: np.ndarray, K: int) -> np.ndarray:
+        """Softened teacher where answered, mixed with gold (weight alpha) where known."""
+        out = np.full(probs.shape, np.nan)
+        has_t = np.isfinite(probs).all(axis=1)
+        has_g = gold >= 0
+        if has_t.any():
+            p = np.clip(probs[has_t], 1e-12, None)
+            out[has_t] = distillation_targets(
+                np.zeros(int(has_t.sum()), dtype=np.int64),
+                p / p.sum(axis=1, keepdims=True),
+                alpha=0.0,
+                temperature=self.temperature,
+            )
+        onehot = np.eye(K)[np.maximum(gold, 0)]
+        both = has_t & has_g
+        out[both] = self.alpha * onehot[both] + (1 - self.alpha) * out[both]
+        only_g = has_g & ~has_t
+        out[only_g] = onehot[only_g]
+        return out
+
+    @staticmethod
+    def _expand(est: Any, X: Any, K: int) -> np.ndarray:
+        """The student's probabilities over all K classes (classes it never saw get 0)."""
+        p = np.asarray(est.predict_proba(X), dtype=np.float64)
+        cls = np.asarray(est.classes_)
+        if p.shape[1] == K:
+            return p
+        full = np.zeros((p.shape[0], K))
+        full[:, cls] = p
+        return full
 
     def predict_proba(self, X: Any) -> Float32Array:
         """Student probabilities, shape (N, K)."""

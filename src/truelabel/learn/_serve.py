@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .._asgi import BodyLimit
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 
 
 class PredictRequest(BaseModel):
-    """A batch to predict: exactly one of ``texts`` or ``vectors``."""
+    """A batch to predict: exactly one of ``texts``, ``vectors`` or ``rows``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,15 +36,19 @@ class PredictRequest(BaseModel):
     vectors: list[list[float]] | None = Field(
         default=None, description="Feature vectors (the model's input dimension)."
     )
+    rows: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Table rows (column name to value) for a model trained on table columns.",
+    )
     alpha: float | None = Field(
         default=None, description="Conformal level; one calibrated at training (e.g. 0.1)."
     )
 
     @model_validator(mode="after")
     def _one_input(self) -> PredictRequest:
-        if (self.texts is None) == (self.vectors is None):
-            raise ValueError("send exactly one of 'texts' or 'vectors'")
-        if len(self.texts if self.texts is not None else self.vectors or []) == 0:
+        if sum(v is not None for v in (self.texts, self.vectors, self.rows)) != 1:
+            raise ValueError("send exactly one of 'texts', 'vectors' or 'rows'")
+        if len(self.texts or self.vectors or self.rows or []) == 0:
             raise ValueError("the batch is empty; send at least one item")
         if self.texts is not None:
             empty = [i for i, t in enumerate(self.texts) if not t.strip()]
@@ -65,7 +70,7 @@ class PredictResponse(BaseModel):
     """Predictions, in request order."""
 
     predictions: list[Prediction]
-    alpha: float
+    alpha: float | None
 
 
 def _error_message(errors: list[Any]) -> str:
@@ -139,7 +144,7 @@ def create_app(
     @app.post("/predict", response_model=PredictResponse)
     def predict(req: PredictRequest) -> PredictResponse:
         """Labels, calibrated probabilities and conformal prediction sets for a batch."""
-        n = len(req.texts if req.texts is not None else req.vectors or [])
+        n = len(req.texts if req.texts is not None else req.vectors or req.rows or [])
         if n > max_batch:
             raise HTTPException(
                 status_code=413,
@@ -148,12 +153,18 @@ def create_app(
         try:
             if req.texts is not None:
                 probs = tm.predict_proba(req.texts)
+            elif req.rows is not None:
+                probs = tm.predict_proba(pd.DataFrame.from_records(req.rows))
             else:
                 vec = np.asarray(req.vectors, dtype=np.float32)
                 if vec.ndim != 2:
                     raise InputError("vectors must all have the same length.")
                 probs = tm.predict_proba(vec)
-            sets = tm.predict_sets(probs, alpha=req.alpha)
+            has_sets = bool(tm.conformal.get("alphas"))
+            if has_sets:
+                sets = tm.predict_sets(probs, alpha=req.alpha)
+            else:  # no conformal calibration (weak supervision): the top class alone
+                sets = np.eye(len(tm.classes), dtype=bool)[probs.argmax(axis=1)]
         except InputError as exc:
             return JSONResponse(
                 status_code=422,  # type: ignore[return-value]
@@ -174,7 +185,11 @@ def create_app(
             }
             for t, c, r, m in zip(top.tolist(), conf, rows, members, strict=True)
         ]
-        alpha = req.alpha if req.alpha is not None else float(tm.conformal["alphas"][0])
+        alpha = (
+            (req.alpha if req.alpha is not None else float(tm.conformal["alphas"][0]))
+            if has_sets
+            else None
+        )
         return JSONResponse({"predictions": preds, "alpha": alpha})  # type: ignore[return-value]
 
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
@@ -199,6 +214,6 @@ def serve_model(
     check_listen_address(host, port)
     app = create_app(model_dir, max_batch=max_batch, max_body_bytes=max_body_bytes)
     tm: TrainedModel = app.state.model
-    if tm.featurizer["name"] not in ("tfidf", "vectors"):
+    if tm.featurizer["name"] not in ("tfidf", "vectors", "tabular"):
         tm.predict_proba(["warm up"])  # load the encoder before the first request
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=10)

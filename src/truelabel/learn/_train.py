@@ -90,6 +90,7 @@ def train_network(
     seed: int,
     name: str = "model",
     validation: tuple[Any, np.ndarray] | None = None,
+    objective: Any = None,
 ) -> tuple[list[dict[str, np.ndarray]], list[float], list[float]]:
     """Train one network (two for co-teaching) and return their weights.
 
@@ -110,6 +111,12 @@ def train_network(
         (averaged) network(s) on them is recorded; training stops after
         ``params["n_iter_no_change"]`` epochs without improvement and the weights of
         the best epoch are returned.
+    objective : optional
+        A weak-supervision objective (see ``learn/_weak_losses.py``) that replaces the
+        per-item loss and the scheme: ``objective.batches(n, batch_size, g)`` yields the
+        row indices of each batch (e.g. whole bags) and ``objective.loss(logits, idx,
+        epoch)`` returns the scalar to minimise (it may update its own state, such as
+        PRODEN's candidate weights). ``targets`` then only fixes the number of classes.
 
     Returns
     -------
@@ -128,7 +135,14 @@ def train_network(
     torch.set_num_threads(1)  # small matrices: one thread is faster and stays deterministic
     try:
         return _train(
-            X, targets, hidden=hidden, params=params, seed=seed, name=name, validation=validation
+            X,
+            targets,
+            hidden=hidden,
+            params=params,
+            seed=seed,
+            name=name,
+            validation=validation,
+            objective=objective,
         )
     finally:
         torch.set_num_threads(threads)
@@ -143,6 +157,7 @@ def _train(
     seed: int,
     name: str,
     validation: tuple[Any, np.ndarray] | None = None,
+    objective: Any = None,
 ) -> tuple[list[dict[str, np.ndarray]], list[float], list[float]]:
     g = torch.Generator().manual_seed(seed)
     n, d = X.shape
@@ -164,7 +179,7 @@ def _train(
     drop_hidden = float(params["dropout"]) if hidden > 0 else 0.0
     if scheme == "coteach":
         drop_in = max(drop_in, 0.2)  # feature compression: each net sees a different subset
-    n_nets = 2 if scheme == "coteach" else 1
+    n_nets = 2 if scheme == "coteach" and objective is None else 1
     nets = [_Net(d, k, hidden, g) for _ in range(n_nets)]
     opt = torch.optim.Adam(
         [p for net in nets for p in net.params],
@@ -186,13 +201,16 @@ def _train(
         y_val = validation[1]
     for epoch in range(int(params["epochs"])):
         rate = forget * min(1.0, epoch / ramp) if ramp > 0 else forget
-        perm = torch.randperm(n, generator=g).numpy()
+        if objective is not None:
+            batches = objective.batches(n, bs, g)
+        else:
+            perm = torch.randperm(n, generator=g).numpy()
+            batches = (perm[start : start + bs] for start in range(0, n, bs))
         total, seen = 0.0, 0
-        for start in range(0, n, bs):
-            idx = perm[start : start + bs]
+        for idx in batches:
             tb = T[idx]
             per_net = []
-            for net in nets:
+            for net in nets if objective is None else []:
                 xb = _batch(X, idx, drop_in, g)
                 logits = net.forward(xb, drop_hidden, g)
                 li = loss_fn(logits, tb, **kw, **loss_kw)
@@ -207,7 +225,10 @@ def _train(
                     li = li + float(params["elr_lambda"]) * elr_penalty(logits, ema[idx])
                 per_net.append(li)
             n_keep = max(1, int(round((1.0 - rate) * len(idx))))
-            if scheme == "plain" or n_keep >= len(idx):
+            if objective is not None:
+                xb = _batch(X, idx, drop_in, g)
+                loss = objective.loss(nets[0].forward(xb, drop_hidden, g), idx, epoch)
+            elif scheme == "plain" or n_keep >= len(idx):
                 loss = sum(li.mean() for li in per_net)
             elif scheme == "smallloss":
                 keep = torch.argsort(per_net[0].detach())[:n_keep]

@@ -16,6 +16,7 @@ __all__ = ["render_audit_report", "template_env"]
 
 MAX_HEATMAP_CLASSES = 30
 TOP_ISSUES = 100
+MAX_EMPTY_LISTED = 200
 
 
 def template_env() -> Environment:
@@ -58,15 +59,19 @@ def render_audit_report(result: AuditResult) -> str:
         xlabel="error rate",
     )
     issues = result.issues
+    scored = issues["label_quality"].notna().to_numpy()  # empty texts may have no score
     hist = histogram(
-        issues["label_quality"].to_numpy(),
+        issues["label_quality"].to_numpy()[scored],
         title="Label quality (lower = more suspicious)",
         xlabel="label_quality",
-        split=issues["is_label_issue"].to_numpy(),
+        split=issues["is_label_issue"].to_numpy()[scored],
         split_names=("not flagged", "flagged as label issue"),
     )
-    top = issues[issues["issue"] != "none"].head(TOP_ISSUES)
+    top = issues[(issues["issue"] != "none") & (issues["issue"] != "empty_text")].head(TOP_ISSUES)
     rows: list[dict[Any, Any]] = top.to_dict("records")
+    empty_ids: list[Any] = []
+    if "is_empty_text" in issues.columns:
+        empty_ids = issues.loc[issues["is_empty_text"], "item_id"].head(MAX_EMPTY_LISTED).tolist()
     health = sorted(s["class_health"], key=lambda r: -float(r.get("estimated_error_rate", 0) or 0))
     health_keys = [k for k in (health[0].keys() if health else []) if k != "class"]
     return (
@@ -82,5 +87,7 @@ def render_audit_report(result: AuditResult) -> str:
             health=health,
             health_keys=health_keys,
             n_top=len(rows),
+            empty_ids=empty_ids,
+            n_empty=int(s["counts"].get("empty_text", 0)),
         )
     )

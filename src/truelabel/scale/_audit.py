@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from ..crossfit import plan_model, resolve_learner
 from ..io import RunDir, check_out_dir
 from ._chunks import count_rows, iter_table_chunks, table_columns
 from ._confident import audit_probabilities
@@ -172,7 +173,7 @@ def audit_large(
     label: str,
     text: str | None = None,
     id: str | None = None,  # noqa: A002 - mirrors --id-column
-    featurizer: str = "static",
+    featurizer: str = "auto",
     featurizer_kwargs: dict[str, Any] | None = None,
     pred_probs: str | Path | None = None,
     vectors_file: str | Path | None = None,
@@ -203,8 +204,9 @@ def audit_large(
     label, text, id : str
         Column names; ``text`` is needed unless ``pred_probs`` or ``vectors_file`` is
         given; without ``id`` the item id is the 0-based row number.
-    featurizer : {"static", "minilm", "tfidf"}
-        How texts become vectors (``static`` is the fast default at scale). ``tfidf``
+    featurizer : {"auto", "static", "minilm", "tfidf"}
+        How texts become vectors; ``auto`` is resolved by
+        :func:`truelabel.crossfit.plan_model` (``static`` on these engines). ``tfidf``
         fits one vocabulary (``SCALE_TFIDF_FEATURES`` = 4096 n-grams unless
         ``featurizer_kwargs`` sets ``max_features``) in a first pass over all chunks.
     featurizer_kwargs : dict, optional
@@ -221,7 +223,7 @@ def audit_large(
         ``logistic``: the standard end model on in-memory fold copies; ``incremental``:
         :class:`MinibatchLogisticRegression` streamed over feature chunks; ``auto``:
         logistic when the features take under a quarter of ``max_memory`` and N is at most
-        200,000, else incremental.
+        200,000, else incremental (:func:`truelabel.crossfit.resolve_learner`).
     n_epochs : int
         Passes of the incremental learner.
     engine : {"local", "dask"} or Engine
@@ -255,8 +257,6 @@ def audit_large(
     out_p = check_out_dir(
         out, kind="audit", inputs=[data, pred_probs, vectors_file], overwrite=overwrite
     )
-    if learner not in ("auto", "logistic", "incremental"):
-        raise InputError(f"learner must be auto, logistic or incremental; got {learner!r}.")
     if folds < 2:
         raise InputError(f"--folds must be at least 2; got {folds}.")
     have = table_columns(path)
@@ -276,6 +276,19 @@ def audit_large(
     n = count_rows(path)
     if n == 0:
         raise InputError(f"{path} has no rows.")
+    # the one planner decides the featurizer (and validates the learner) from the real size
+    plan = plan_model(
+        featurizer,
+        learner,
+        n_rows=n,
+        engine="dask"
+        if (engine if isinstance(engine, str) else engine.name) == "dask"
+        else "local",
+        has_text=text is not None,
+        has_vectors=vectors_file is not None,
+        pred_probs_given=pred_probs is not None,
+    )
+    featurizer = plan.featurizer or featurizer
     read_rows = chunk_rows or chunk_rows_for(budget, 2_000, max_rows=500_000)
     if id is not None:
         check_unique_ids(path, id, n, read_rows)
@@ -393,9 +406,7 @@ def audit_large(
             checkpoint_fail("featurize")
             d = int(np.load(x_path, mmap_mode="r").shape[1])
             feat_bytes = n * d * 4
-            use = learner
-            if use == "auto":
-                use = "logistic" if (feat_bytes * 4 <= budget and n <= 200_000) else "incremental"
+            use = resolve_learner(learner, n_rows=n, feature_bytes=feat_bytes, memory_budget=budget)
             learner_used = use
             probs_path = runner.stage_dir("crossfit") / "pred_probs.npy"
 

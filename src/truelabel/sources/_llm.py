@@ -827,20 +827,28 @@ def label_with_llm(
             inputs=[data, classes_file],
             overwrite=overwrite,
         )
-    ds = load_dataset(data, text_column=text_column, id_column=id_column, require_labels=False)
+    ds = load_dataset(
+        data,
+        text_column=text_column,
+        id_column=id_column,
+        require_labels=False,
+        allow_empty_text=True,
+    )
     assert ds.text is not None
     texts = np.asarray(ds.text, dtype=object)
-    todo = np.arange(len(ds))
+    # an empty text is not sent: its label is an abstention (no vote)
+    empty = np.zeros(len(ds), dtype=bool) if ds.empty_text is None else ds.empty_text
+    todo = np.flatnonzero(~empty)
     gold_t: list[str] = []
     gold_l: list[str] = []
     if gold_column:
         if gold_column not in ds.frame.columns:
             raise InputError(f"{ds.name}: no column {gold_column!r} for --gold-column.")
         g = ds.frame[gold_column]
-        has = g.notna().to_numpy() & (g.astype(str).str.strip() != "").to_numpy()
+        has = g.notna().to_numpy() & (g.astype(str).str.strip() != "").to_numpy() & ~empty
         gold_t = list(texts[has])
         gold_l = [str(v) for v in g[has]]
-        todo = np.flatnonzero(~has)
+        todo = np.flatnonzero(~has & ~empty)
     if select is not None and select < len(todo):
         from ..featurize import featurize
         from ._select import select_items
@@ -859,6 +867,12 @@ def label_with_llm(
     check_usable_answers(res.answers, max_failed_share=max_failed_share, base_url=llm.base_url)
     labels = pd.DataFrame({"item_id": ds.item_id[todo]})
     labels = labels.merge(res.votes[["item_id", "label", "confidence"]], on="item_id", how="left")
+    if empty.any():  # listed with an empty label, like the LLM's own abstentions
+        labels = pd.concat(
+            [labels, pd.DataFrame({"item_id": ds.item_id[empty], "label": None})],
+            ignore_index=True,
+        )
+    res.stats["n_empty_text"] = int(empty.sum())
     res.stats["selected"] = None if select is None else int(len(todo))
     res.stats["classes"] = names
     if out is not None:

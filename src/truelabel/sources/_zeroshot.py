@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from .._errors import InputError, NotFittedError
 from .._types import Float32Array, IntArray, RandomState
 from .._validation import Interval, Options, check_params
+from ..crossfit._selftrain import _fill_missing, _kappa, self_train_proba
 from ._zeroshot_classes import ClassSpec, parse_classes
 
 __all__ = [
@@ -44,7 +45,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _MIN_KAPPA = 0.3  # default of zero_shot_proba's min_kappa: the drift guard
-_MAX_SELF_TRAIN = 50_000  # at most this many pseudo-labeled items train the self-training model
 
 Embedder = Callable[[Sequence[str]], Any]
 
@@ -218,145 +218,6 @@ def zero_shot_proba(
             )
             return proba0, P0, n_iter, converged, False
     return proba, P, n_iter, converged, True
-
-
-def _margin(proba: np.ndarray) -> np.ndarray:
-    """Top-1 minus top-2 probability per row (the confidence used to rank items)."""
-    if proba.shape[1] < 2:
-        return proba[:, 0].copy()
-    top = np.partition(proba, -2, axis=1)
-    return top[:, -1] - top[:, -2]
-
-
-def _balanced_confident(
-    pred: IntArray, conf: np.ndarray, n_classes: int, fraction: float
-) -> np.ndarray:
-    """Mask of the most confident items per predicted class, at most ``fraction * N / K`` each.
-
-    The quota is the same for every class (balanced): a class that attracts many items
-    does not dominate the training set of the self-trained model. It is also capped at
-    ``_MAX_SELF_TRAIN / K`` so that a very large corpus keeps the fits affordable.
-    """
-    n = len(pred)
-    counts = np.bincount(pred, minlength=n_classes)
-    order = np.lexsort((-conf, pred))  # by class, then by decreasing confidence
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(n) - np.repeat(starts, counts)
-    per_class = min(np.ceil(fraction * n / n_classes), np.ceil(_MAX_SELF_TRAIN / n_classes))
-    quota = np.minimum(counts, max(int(per_class), 1))
-    return rank < quota[pred]
-
-
-def _fill_missing(p_model: np.ndarray, classes: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Expand a model's (N, K') probabilities to all K classes.
-
-    Classes the model never saw keep their probability under ``prior`` (the zero-shot
-    posterior); the model's probabilities share the rest of each row.
-    """
-    n, K = prior.shape
-    out = np.empty((n, K), dtype=np.float32)
-    absent = np.setdiff1d(np.arange(K), classes)
-    keep = 1.0 - prior[:, absent].sum(axis=1, keepdims=True)
-    out[:, absent] = prior[:, absent]
-    out[:, classes] = p_model * keep
-    return out
-
-
-def self_train_proba(
-    X: Any,
-    proba: np.ndarray,
-    *,
-    fraction: float = 0.8,
-    n_rounds: int = 1,
-    n_folds: int = 5,
-    C: float = 1.0,
-    random_state: RandomState = 0,
-) -> tuple[Float32Array, list[Any]]:
-    """Self-training: a cross-fitted logistic regression on the confident pseudo-labels.
-
-    Each round takes the current labels (argmax of ``proba``), keeps the most confident
-    items of every class (margin top-1 minus top-2; the same quota ``fraction * N / K``
-    for each class, at most 50,000 items in all), and fits a multinomial logistic
-    regression on them. Cross-fitting: the items are split into ``n_folds`` folds and each fold is relabeled by a model fitted
-    on the confident items of the *other* folds, so no item's new probability comes from a
-    model that was trained on its own pseudo-label. The out-of-fold probabilities replace
-    ``proba``. A class with no confident item keeps its zero-shot probability.
-
-    Parameters
-    ----------
-    X : ndarray or CSR matrix of shape (N, D)
-        Item embeddings (row-normalised by the caller).
-    proba : ndarray of shape (N, K)
-        The current posterior (e.g. refined zero-shot probabilities).
-    fraction : float in (0, 1]
-        Per-class quota as a share of ``N / K`` (balanced selection).
-    n_rounds : int >= 1
-        Relabeling rounds.
-    n_folds : int >= 2
-        Cross-fitting folds.
-    C : float > 0
-        Inverse L2 regularisation of the logistic regression (``SoftmaxRegression``).
-    random_state : int, Generator or None
-        Fold assignment.
-
-    Returns
-    -------
-    proba : ndarray of shape (N, K), float32
-        Out-of-fold probabilities of the last round.
-    models : list of SoftmaxRegression
-        The fold models of the last round (average their probabilities for new items).
-    """
-    from .._validation import check_random_state
-    from ..crossfit import SoftmaxRegression
-
-    if not 0 < fraction <= 1 or n_rounds < 1 or n_folds < 2 or C <= 0:
-        raise InputError(
-            "self_train_proba: need 0 < fraction <= 1, n_rounds >= 1, n_folds >= 2 and C > 0; "
-            f"got fraction={fraction!r}, n_rounds={n_rounds!r}, n_folds={n_folds!r}, C={C!r}."
-        )
-    P = np.asarray(proba, dtype=np.float32)
-    if P.ndim == 2 and not np.isfinite(P).all():
-        raise InputError("self_train_proba: proba contains NaN or infinite values.")
-    if P.ndim != 2 or P.shape[0] != X.shape[0]:
-        raise InputError(
-            f"self_train_proba: proba has shape {P.shape}; expected ({X.shape[0]}, K), one row "
-            "per item of X."
-        )
-    n, K = P.shape
-    n_folds = int(min(n_folds, n))
-    if n_folds < 2:
-        raise InputError(f"self_train_proba needs at least 2 items; got {n}.")
-    rng = check_random_state(random_state)
-    Xd = X.tocsr() if sp.issparse(X) else _dense(X)  # sparse (tfidf) stays sparse
-    models: list[Any] = []
-    for _ in range(n_rounds):
-        pred = P.argmax(axis=1)
-        mask = _balanced_confident(pred, _margin(P), K, fraction)
-        folds = rng.permutation(n) % n_folds
-        new = np.empty_like(P)
-        models = []
-        for f in range(n_folds):  # loop over folds; each fit is vectorised
-            test = folds == f
-            train = mask & ~test
-            classes = np.unique(pred[train])
-            if len(classes) < 2:  # nothing to learn from: keep the current posterior
-                new[test] = P[test]
-                continue
-            model = SoftmaxRegression(C=C).fit(Xd[train], pred[train])
-            models.append(model)
-            new[test] = _fill_missing(model.predict_proba(Xd[test]), model.classes_, P[test])
-        P = new
-    return P, models
-
-
-def _kappa(a: IntArray, b: IntArray, n_classes: int) -> float:
-    """Cohen's kappa between two labelings of the same items."""
-    n = len(a)
-    cm = np.bincount(a * n_classes + b, minlength=n_classes * n_classes).reshape(n_classes, -1)
-    po = np.trace(cm) / n
-    pe = float((cm.sum(axis=0) * cm.sum(axis=1)).sum()) / n**2
-    return 1.0 if pe >= 1 else float((po - pe) / (1 - pe))
 
 
 @dataclass
@@ -814,7 +675,16 @@ def label(
             inputs=[data, classes_file],
             overwrite=overwrite,
         )
-    ds = load_dataset(data, text_column=text_column, id_column=id_column, require_labels=False)
+    ds = load_dataset(
+        data,
+        text_column=text_column,
+        id_column=id_column,
+        require_labels=False,
+        allow_empty_text=True,
+    )
+    # an empty text gets no label (an abstention: no vote), the others are labelled as usual
+    empty = np.zeros(len(ds), dtype=bool) if ds.empty_text is None else ds.empty_text
+    rows = np.flatnonzero(~empty)
     y = None
     if label_column:
         df = ds.frame
@@ -823,7 +693,7 @@ def label(
                 f"{ds.name}: no column {label_column!r} for --label-column; columns are "
                 f"{list(df.columns)[:10]}."
             )
-        y = df[label_column].to_numpy(dtype=object)
+        y = df[label_column].to_numpy(dtype=object)[rows]
     model = ZeroShotLabeler(
         specs,
         featurizer=featurizer,
@@ -833,22 +703,26 @@ def label(
         temperature=temperature,
     )
     assert ds.text is not None
-    model.fit(list(ds.text), y)
-    post = model.posterior_
+    model.fit(list(np.asarray(ds.text, dtype=object)[rows]), y)
     names = model.classes_
-    lab = np.asarray(names, dtype=object)[model.labels_]
-    conf = post.max(axis=1)
+    post = np.full((len(ds), len(names)), np.nan, dtype=np.float32)
+    post[rows] = model.posterior_
+    lab = np.full(len(ds), None, dtype=object)
+    lab[rows] = np.asarray(names, dtype=object)[model.labels_]
+    conf = np.full(len(ds), np.nan, dtype=np.float32)
+    conf[rows] = model.posterior_.max(axis=1)
     labels_df = pd.DataFrame({"item_id": ds.item_id, "label": lab, "confidence": conf})
     for k, c in enumerate(names):
         labels_df[f"p_{c}"] = post[:, k]
     fname = featurizer if isinstance(featurizer, str) else "custom"
     src = source_name or f"zeroshot:{fname}"
     votes_df = pd.DataFrame(
-        {"item_id": ds.item_id, "source": src, "label": lab, "confidence": conf}
+        {"item_id": ds.item_id[rows], "source": src, "label": lab[rows], "confidence": conf[rows]}
     )
-    counts = pd.Series(lab).value_counts()
+    counts = pd.Series(lab[rows]).value_counts()
     summary = {
         "n_items": len(ds),
+        "n_abstain_empty_text": int(empty.sum()),
         "n_classes": len(names),
         "classes": names,
         "featurizer": fname,
@@ -861,7 +735,7 @@ def label(
         "self_train": self_train,
         "self_train_accepted": model.self_train_accepted_,
         "seen_classes": [names[i] for i in model.seen_classes_],
-        "mean_confidence": float(conf.mean()),
+        "mean_confidence": float(conf[rows].mean()),
         "per_class": {c: int(counts.get(c, 0)) for c in names},
     }
     written = None
