@@ -28,7 +28,7 @@ def server(cli_base: Path) -> Iterator[str]:
     [
         ({"texts": []}, 422, "the batch is empty"),
         ({"vectors": []}, 422, "the batch is empty"),
-        ({}, 422, "exactly one of 'texts' or 'vectors'"),
+        ({}, 422, "exactly one of 'texts', 'vectors' or 'rows'"),
         ({"texts": ["good movie"], "vectors": [[0.0]]}, 422, "exactly one of"),
         ({"texts": ["  "]}, 422, "texts[0] is empty"),
         ({"texts": "good movie"}, 422, "texts"),
