@@ -111,7 +111,7 @@ def test_cli_train_with_empty_labels_self_trains(tmp_path: Path) -> None:
     # calibrated on the labeled rows' cross-fitted scores only (never on pseudo-labels)
     assert meta["metrics"]["calibration_data"] == "crossfit"
     assert meta["metrics"]["n_calibration"] == meta["metrics"]["n_train"] == int(lab.sum())
-    assert "held-out labeled accuracy without → with pseudo-labels" in r.output
+    assert "drift guard: accuracy w/o → with pseudo-labels" in r.output
     r = CliRunner().invoke(
         app,
         ["train", str(tmp_path / "semi.csv"), "--label-column", "y", "--feature-columns",

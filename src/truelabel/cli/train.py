@@ -278,7 +278,7 @@ def train(
             + ("" if semi["accepted"] else " (drift guard: not used)"),
         )
         table.add_row(
-            "drift guard: held-out labeled accuracy without → with pseudo-labels",
+            "drift guard: accuracy w/o → with pseudo-labels",
             f"{oof.get('labeled_only', float('nan')):.3f} → "
             f"{oof.get('with_pseudo_labels', float('nan')):.3f}",
         )

@@ -708,6 +708,7 @@ def train_model(
             "--conformal marginal or class, or add --label-noise none to treat the given "
             "labels as true."
         )
+    source = None if isinstance(data, pd.DataFrame) else str(data)
     data, unl_frame, n_unlabeled = split_unlabeled(
         data, label_column if labels is None else None, unlabeled
     )
@@ -849,7 +850,7 @@ def train_model(
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "training_data": {
-            "source": ds.name,
+            "source": source or ds.name,
             "sha256": _data_hash(ds.item_id[rows], texts, X if texts is None else None, targets),
             "n_items": int(len(rows)),
             "soft_targets": soft,
