@@ -165,6 +165,8 @@ EXPORTS: dict[str, list[str]] = {
         "plot_reliability_diagram",
         "reliability_diagram",
         "set_sizes",
+        "true_label_weights",
+        "weighted_conformal_quantile",
     ],
     "truelabel.cli": [
         "app",

@@ -88,13 +88,15 @@ def test_cli_is_thin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         conformal = {"alphas": [0.1]}
         metadata = {
             "metrics": {
+                "calibration_data": "crossfit",
                 "n_train": 1,
-                "n_holdout": 1,
-                "holdout_accuracy_vs_given_labels": 1.0,
-                "holdout_ece_before": 0.0,
-                "holdout_ece_after": 0.0,
-                "holdout_mean_set_size": 1.0,
-            }
+                "n_calibration": 1,
+                "accuracy_vs_given_labels": 1.0,
+                "mean_confidence": 1.0,
+                "mean_set_size": 1.0,
+            },
+            "label_noise": {"noise_rate": 0.0},
+            "training_data": {},
         }
 
         def save(self, out: Path, overwrite: bool = False) -> None:
@@ -130,6 +132,7 @@ def test_cli_is_thin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen["labels"] == Path("l.parquet") and seen["scheme"] == "coteach"
     assert seen["loss"] == "elr" and seen["model"] == "mlp" and seen["featurizer"] == "minilm"
     assert seen["random_state"] == 0 and seen["calibrate"] is True
+    assert seen["label_noise"] == "none" and seen["holdout"] is None
 
 
 def test_bad_model_dir_exits_2(tmp_path: Path) -> None:
@@ -181,6 +184,12 @@ def test_train_conformal_modes(tmp_path: Path, mode: str) -> None:
     data = _csv(tmp_path)
     args = ["train", str(data), "--text-column", "body", "--label-column", "cls"]
     args += ["--featurizer", "tfidf", "--epochs", "3", "--conformal", mode]
+    if mode == "clustered":  # clustered thresholds cannot correct for label noise
+        res = runner.invoke(
+            app, [*args, "--label-noise", "estimate", "--out", str(tmp_path / "m0")]
+        )
+        assert res.exit_code == 2 and "--label-noise none" in res.output
+        assert not (tmp_path / "m0").exists()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = runner.invoke(app, [*args, "--out", str(tmp_path / "m")])
@@ -203,6 +212,7 @@ def test_train_model_clustered_warning_names_classes(tmp_path: Path) -> None:
             featurizer="tfidf",
             epochs=2,
             conformal="clustered",
+            holdout=0.2,
         )
     with pytest.raises(Exception, match="unknown conformal mode"):
         train_model(data, text_column="body", label_column="cls", conformal="percls")

@@ -17,6 +17,7 @@ from truelabel.cli import app
 from truelabel.crossfit import dynamic_thresholds, self_train_proba
 from truelabel.featurize import featurize_table
 from truelabel.learn import RobustLogisticRegression
+from truelabel.learn._calibrated import fit_for_calibration
 from truelabel.learn._semi import SelfTrainingClassifier
 
 
@@ -60,6 +61,30 @@ def test_self_training_on_spambase_beats_labeled_only() -> None:
     assert acc >= acc_alone - 0.01
 
 
+def test_self_trained_calibration_scores_are_out_of_fold() -> None:
+    # real Spambase features with labels drawn at random: a model whose calibration
+    # score for a row had seen that row's label (directly, or through pseudo-labels made
+    # with it) would agree with it far above chance; out of fold it cannot
+    frame, _ = spambase(n=1200)
+    X, _ = featurize_table(frame)
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 300)
+    X_lab = np.hstack([X[:300], rng.normal(size=(300, 200)).astype(np.float32)])
+    X_unl = np.hstack([X[300:], rng.normal(size=(900, 200)).astype(np.float32)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = fit_for_calibration(
+            X_lab, np.eye(2, dtype=np.float32)[y], X_unlabeled=X_unl, epochs=200
+        )
+    assert fit.mode == "crossfit" and fit.self_training is not None
+    assert fit.noise_estimate is not None  # confident learning on the same scores
+    np.testing.assert_array_equal(fit.cal_rows, np.arange(300))  # labeled rows only
+    oof = float((fit.cal_probs.argmax(1) == y).mean())
+    in_sample = float((fit.estimator.predict(X_lab) == y).mean())
+    # measured: out of fold 0.48, in sample (the final model on its own labels) 1.00
+    assert oof < 0.6 < 0.75 < in_sample
+
+
 def test_self_training_needs_two_labeled_classes() -> None:
     X = np.zeros((5, 2), dtype=np.float32)
     with pytest.raises(InputError, match="at least 2 classes"):
@@ -83,6 +108,10 @@ def test_cli_train_with_empty_labels_self_trains(tmp_path: Path) -> None:
     assert meta["training_data"]["n_unlabeled"] == int((~lab).sum())
     assert meta["classes"] == ["ham", "spam"]
     assert meta["conformal"]["alphas"]  # labeled held-out rows still calibrate the sets
+    # calibrated on the labeled rows' cross-fitted scores only (never on pseudo-labels)
+    assert meta["metrics"]["calibration_data"] == "crossfit"
+    assert meta["metrics"]["n_calibration"] == meta["metrics"]["n_train"] == int(lab.sum())
+    assert "drift guard: accuracy w/o → with pseudo-labels" in r.output
     r = CliRunner().invoke(
         app,
         ["train", str(tmp_path / "semi.csv"), "--label-column", "y", "--feature-columns",
@@ -91,3 +120,5 @@ def test_cli_train_with_empty_labels_self_trains(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.output
     meta = json.loads((tmp_path / "d" / "model.json").read_text())
     assert "semi_supervised" not in meta and meta["training_data"]["n_unlabeled"] == 0
+    assert meta["training_data"]["n_rows_without_label_left_out"] == int((~lab).sum())
+    assert "rows without a label, left out" in r.output

@@ -9,6 +9,8 @@ from ._conformal import (
     clustering_parameters,
     conformal_quantile,
     set_sizes,
+    true_label_weights,
+    weighted_conformal_quantile,
 )
 from ._metrics import (
     ReliabilityDiagram,
@@ -35,4 +37,6 @@ __all__ = [
     "plot_reliability_diagram",
     "reliability_diagram",
     "set_sizes",
+    "true_label_weights",
+    "weighted_conformal_quantile",
 ]

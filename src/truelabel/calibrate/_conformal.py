@@ -1,5 +1,6 @@
 """Split conformal prediction sets: LAC, APS and RAPS scores, class-conditional, clustered
-(Ding et al. 2023), multi-label."""
+(Ding et al. 2023), multi-label, and calibration on noisy labels (a noise matrix corrects
+the coverage towards the true labels)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,12 @@ __all__ = [
     "clustering_parameters",
     "conformal_quantile",
     "set_sizes",
+    "true_label_weights",
+    "weighted_conformal_quantile",
 ]
+
+#: score given to an item's most probable class when it always enters the set
+_TOP_SCORE = -1.0
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +59,118 @@ def conformal_quantile(scores: FloatArray, alpha: float) -> float:
     if n == 0 or rank > n:
         return float("inf")
     return float(s[rank - 1])
+
+
+def weighted_conformal_quantile(
+    scores: FloatArray, weights: FloatArray, alpha: float, *, n: float | None = None
+) -> float:
+    """The smallest threshold whose weighted coverage reaches ``(1 - alpha)(n + 1) / n``.
+
+    The weighted generalisation of :func:`conformal_quantile`: every (item, class) pair
+    ``(i, k)`` carries a weight ``w_ik`` (the share of item ``i`` that is truly class
+    ``k``; it may be negative for unbiased noise corrections), and the coverage of a
+    threshold ``t`` is ``sum_ik w_ik [s_ik <= t] / n``. With one-hot weights on the
+    labels this is exactly :func:`conformal_quantile`'s rank.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (N, K)
+        Non-conformity score of every candidate class of every calibration item.
+    weights : ndarray of shape (N, K)
+        Weight of each pair; rows usually sum to 1.
+    alpha : float in (0, 1)
+    n : float, optional
+        Effective number of items for the finite-sample correction; default the sum of
+        the weights.
+
+    Returns
+    -------
+    float
+        ``inf`` when no finite threshold reaches the level (too few items).
+    """
+    s = np.asarray(scores, dtype=np.float64).ravel()
+    w = np.asarray(weights, dtype=np.float64).ravel()
+    total = float(w.sum())
+    n_eff = float(total if n is None else n)
+    if s.size == 0 or total <= 0 or n_eff <= 0:
+        return float("inf")
+    target = (1.0 - alpha) * (n_eff + 1.0) / n_eff
+    if target > 1.0 + 1e-12:
+        return float("inf")
+    order = np.argsort(s, kind="stable")
+    s_sorted = s[order]
+    cum = np.cumsum(w[order]) / total
+    # ties: the coverage at a score counts every pair with that score
+    last_of_tie = np.r_[s_sorted[1:] != s_sorted[:-1], True]
+    cum_at = np.where(last_of_tie, cum, np.nan)
+    cum_at = np.fmax.accumulate(np.nan_to_num(cum_at, nan=-np.inf))  # noise can make it dip
+    hit = np.flatnonzero(cum_at >= min(target, 1.0) - 1e-12)
+    if hit.size == 0:
+        return float("inf")
+    return float(s_sorted[hit[0]])
+
+
+def true_label_weights(
+    labels: IntArray,
+    noise_matrix: Any,
+    *,
+    method: str = "invert",
+    probs: FloatArray | None = None,
+) -> FloatArray:
+    """How much of each calibration item counts for each true class, given noisy labels.
+
+    Split conformal prediction calibrated on noisy labels covers the *noisy* labels; to
+    cover the true ones, each item's label is replaced by a weight vector over the true
+    classes (class-conditional noise, ``noise_matrix[i, j] = P(given = i | true = j)``):
+
+    - ``"invert"``: column ``labels[i]`` of ``inverse(noise_matrix)``. Under
+      class-conditional noise its expectation given the true class is that class's
+      indicator, so weighted coverage is an unbiased estimate of the true-label
+      coverage (the backward correction of Natarajan et al. 2013; the same idea as
+      Sesia et al. 2024 and Penso & Goldberger 2024 for conformal sets). Needs no model;
+      weights can be negative and the estimate is noisy when the matrix is
+      ill-conditioned.
+    - ``"posterior"``: ``P(true = k | x, given) ∝ probs[i, k] noise_matrix[labels[i], k]``,
+      the Bayes posterior of the true class from the model's (calibrated) probabilities
+      and the given label. Lower variance; relies on ``probs`` being calibrated.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (N,), int
+        Given (noisy) labels.
+    noise_matrix : ndarray of shape (K, K)
+        Columns sum to 1.
+    method : {"invert", "posterior"}
+    probs : ndarray of shape (N, K), optional
+        Required for ``"posterior"``.
+
+    Returns
+    -------
+    weights : ndarray of shape (N, K), float64
+        Rows sum to 1.
+    """
+    m = np.asarray(noise_matrix, dtype=np.float64)
+    y = np.asarray(labels, dtype=np.int64)
+    k = m.shape[0]
+    if m.shape != (k, k) or not np.all(np.isfinite(m)) or (m < 0).any():
+        raise InputError(
+            f"noise_matrix must be a finite non-negative (K, K) matrix; got {m.shape}."
+        )
+    if np.abs(m.sum(axis=0) - 1.0).max() > 1e-3:
+        raise InputError(
+            "noise_matrix columns must sum to 1 (noise_matrix[i, j] = P(given = i | true = j))."
+        )
+    if method == "invert":
+        inv = np.linalg.pinv(m)
+        return np.ascontiguousarray(inv[:, y].T)
+    if method == "posterior":
+        if probs is None:
+            raise InputError("method='posterior' needs the calibrated probabilities (probs).")
+        p = np.asarray(probs, dtype=np.float64)
+        w = p * m[y, :]
+        tot = w.sum(axis=1, keepdims=True)
+        return np.where(tot > 0, w / np.where(tot > 0, tot, 1.0), p)
+    raise InputError(f"unknown method {method!r}; choose 'invert' or 'posterior'.")
 
 
 def _class_scores(
@@ -215,6 +333,19 @@ class ConformalClassifier(BaseEstimator):
         RAPS: ranks after this one are penalised.
     random_state : int, Generator or None, default 0
         Seeds the randomization.
+    noise_matrix : ndarray of shape (K, K), optional
+        When the calibration labels are noisy: ``noise_matrix[i, j] = P(given = i |
+        true = j)`` (e.g. ``estimate_noise_matrices(labels, cross_fitted_probs)
+        .noise_matrix``). The thresholds then target coverage of the *true* labels: each
+        calibration label is replaced by :func:`true_label_weights` and the threshold is
+        the :func:`weighted_conformal_quantile`. Without it, sets calibrated on noisy
+        labels cover the noisy labels, which over-covers the true ones (their scores
+        are inflated by the wrong labels). Not available with ``"clustered"``.
+    noise_correction : {"invert", "posterior"}, default "invert"
+        How the matrix corrects the labels (see :func:`true_label_weights`).
+    include_top : bool, default False
+        The most probable class is always in the set (no empty sets); the thresholds
+        account for it, so the coverage stays at the level instead of rising above it.
 
     Attributes
     ----------
@@ -227,6 +358,9 @@ class ConformalClassifier(BaseEstimator):
         threshold.
     fallback_classes_ : ndarray of int
         ``"clustered"`` only: the classes that fell back to the marginal threshold.
+    label_weights_ : ndarray of shape (N, K)
+        With ``noise_matrix`` or soft labels only: each calibration item's weight on each
+        true class.
     n_classes_ : int
     n_calibration_ : int
     """
@@ -241,6 +375,9 @@ class ConformalClassifier(BaseEstimator):
         "lam": [Interval(float, 0, None)],
         "k_reg": [Interval(int, 0, None)],
         "random_state": ["random_state"],
+        "noise_matrix": [None, np.ndarray, list],
+        "noise_correction": [Options(("invert", "posterior"))],
+        "include_top": ["boolean"],
     }
 
     def __init__(
@@ -255,6 +392,9 @@ class ConformalClassifier(BaseEstimator):
         lam: float = 0.01,
         k_reg: int = 1,
         random_state: int | np.random.Generator | None = 0,
+        noise_matrix: Any = None,
+        noise_correction: str = "invert",
+        include_top: bool = False,
     ) -> None:
         self.score = score
         self.alpha = alpha
@@ -265,6 +405,9 @@ class ConformalClassifier(BaseEstimator):
         self.lam = lam
         self.k_reg = k_reg
         self.random_state = random_state
+        self.noise_matrix = noise_matrix
+        self.noise_correction = noise_correction
+        self.include_top = include_top
 
     def _u(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
         if self.score == "lac" or not self.randomized:
@@ -278,8 +421,11 @@ class ConformalClassifier(BaseEstimator):
         ----------
         cal_probs : ndarray of shape (N, K)
             Calibrated probabilities of items the model did not train on.
-        cal_labels : ndarray of shape (N,), int
-            Their true classes.
+        cal_labels : ndarray of shape (N,), int, or (N, K) float
+            Their classes: the true ones, or noisy ones together with ``noise_matrix``;
+            or soft labels (each row a distribution over the item's true class, e.g. a
+            label model's posterior), whose weights enter the
+            :func:`weighted_conformal_quantile`.
 
         Returns
         -------
@@ -287,14 +433,36 @@ class ConformalClassifier(BaseEstimator):
         """
         check_params(self)
         p = check_pred_probs(cal_probs, name="cal_probs")
-        y = check_labels(cal_labels, n_classes=p.shape[1], n_rows=p.shape[0], name="cal_labels")
+        soft = np.ndim(cal_labels) == 2
+        if soft:
+            if self.noise_matrix is not None:
+                raise InputError(
+                    "pass either soft cal_labels (N, K) or a noise_matrix with hard labels, "
+                    "not both."
+                )
+            w_soft = check_pred_probs(
+                cal_labels, n_rows=p.shape[0], n_classes=p.shape[1], name="cal_labels"
+            )
+            y = np.asarray(w_soft).argmax(axis=1)
+        else:
+            y = check_labels(cal_labels, n_classes=p.shape[1], n_rows=p.shape[0], name="cal_labels")
         n, k = p.shape
         if n == 0:
             raise InputError("cal_probs is empty; conformal calibration needs held-out items.")
-        for attr in ("cluster_of_class_", "fallback_classes_"):
+        for attr in ("cluster_of_class_", "fallback_classes_", "label_weights_"):
             self.__dict__.pop(attr, None)
         rng = check_random_state(self.random_state)
         s_all = _class_scores(p, self.score, self._u(n, rng), float(self.lam), int(self.k_reg))
+        if self.include_top:
+            s_all[np.arange(n), p.argmax(axis=1)] = _TOP_SCORE
+        if soft:
+            return self._fit_weighted(np.asarray(w_soft, dtype=np.float64), s_all)
+        if self.noise_matrix is not None:
+            nm = np.asarray(self.noise_matrix, dtype=np.float64)
+            if nm.shape != (k, k):
+                raise InputError(f"noise_matrix must have shape ({k}, {k}); got {nm.shape}.")
+            w = true_label_weights(y, nm, method=self.noise_correction, probs=p)
+            return self._fit_weighted(w, s_all)
         s = s_all[np.arange(n), y]
         self.quantile_ = conformal_quantile(s, self.alpha)
         if not np.isfinite(self.quantile_):
@@ -340,6 +508,35 @@ class ConformalClassifier(BaseEstimator):
         self.n_calibration_ = n
         return self
 
+    def _fit_weighted(self, w: np.ndarray, s_all: np.ndarray) -> ConformalClassifier:
+        """Thresholds from per-class label weights (soft labels or a noise correction)."""
+        n, k = s_all.shape
+        if self.class_conditional == "clustered":
+            raise InputError(
+                "clustered conformal thresholds need hard labels without a noise_matrix; "
+                "use class_conditional=False or True with noisy or soft labels."
+            )
+        self.label_weights_ = w
+        self.quantile_ = weighted_conformal_quantile(s_all, w, self.alpha, n=n)
+        if self.class_conditional:
+            q = np.empty(k, dtype=np.float64)
+            for c in range(k):  # loop over classes only
+                q[c] = weighted_conformal_quantile(s_all[:, c], w[:, c], self.alpha)
+            self.quantiles_ = q
+        else:
+            self.quantiles_ = np.full(k, self.quantile_, dtype=np.float64)
+        if not np.isfinite(self.quantiles_).all():
+            warnings.warn(
+                f"{n} noisy calibration items are too few to reach alpha={self.alpha} for "
+                f"{int((~np.isfinite(self.quantiles_)).sum())} of {k} thresholds; those sets "
+                "hold every class.",
+                UserWarning,
+                stacklevel=3,
+            )
+        self.n_classes_ = k
+        self.n_calibration_ = n
+        return self
+
     def predict_sets(self, probs: FloatArray) -> BoolArray:
         """Prediction sets.
 
@@ -366,7 +563,10 @@ class ConformalClassifier(BaseEstimator):
         rng = check_random_state(self.random_state)
         rng.random(self.n_calibration_)  # keep the test draws apart from the calibration draws
         s = _class_scores(p, self.score, self._u(p.shape[0], rng), float(self.lam), int(self.k_reg))
-        return s <= self.quantiles_[None, :]
+        sets = s <= self.quantiles_[None, :]
+        if self.include_top and p.shape[0]:
+            sets[np.arange(p.shape[0]), p.argmax(axis=1)] = True
+        return sets
 
     def coverage(self, probs: FloatArray, labels: IntArray) -> float:
         """Fraction of items whose set contains their label."""

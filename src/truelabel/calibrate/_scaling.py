@@ -70,6 +70,44 @@ def _check_noise_matrix(nm: Any, k: int) -> np.ndarray | None:
     return m
 
 
+#: share of the most confident items whose disagreement bounds the noise rate
+ANCHOR_SHARE = 0.1
+
+
+def _anchor_scale(z: np.ndarray, t: np.ndarray, nm: np.ndarray) -> float:
+    """The largest noise scale the most confident items support (see ``"anchored"``).
+
+    Parameters
+    ----------
+    z : ndarray of shape (N, K)
+        Logits (or log-probabilities) of out-of-sample predictions.
+    t : ndarray of shape (N, K)
+        One-hot or soft given labels.
+    nm : ndarray of shape (K, K)
+        The full noise matrix ``P(given = i | true = j)``.
+
+    Returns
+    -------
+    float in [0, 1]
+    """
+    n = z.shape[0]
+    given = t.argmax(axis=1)
+    pred = z.argmax(axis=1)
+    agree = float((pred == given).mean())
+    share = np.bincount(given, minlength=t.shape[1]) / n
+    majority = float(share.max())
+    if agree <= majority + 2.0 * np.sqrt(majority * (1.0 - majority) / n):
+        return 0.0
+    zz = z - z.max(axis=1, keepdims=True)
+    conf = 1.0 / np.exp(zz).sum(axis=1)  # top-class probability
+    top = np.argsort(-conf, kind="stable")[: max(1, int(np.ceil(ANCHOR_SHARE * n)))]
+    d_top = float((pred[top] != given[top]).mean())
+    rate = float((share * (1.0 - np.diag(nm))).sum())  # noise rate of the full matrix
+    if rate <= 0:
+        return 0.0
+    return float(min(1.0, d_top / rate))
+
+
 class TemperatureScaling(BaseEstimator):
     """One temperature ``T`` that divides the logits: ``softmax(log p / T)``.
 
@@ -90,10 +128,31 @@ class TemperatureScaling(BaseEstimator):
         the noise; with the matrix the fit maximises the likelihood of the *given* labels
         under ``noise_matrix @ p_true``, so the scaled probabilities stay calibrated for
         the true class.
+    noise_scale : float in [0, 1], "mle", "conservative" or "anchored", default 1.0
+        How much of ``noise_matrix`` to believe: the fit uses ``(1 - s) I + s
+        noise_matrix``. A matrix that confident learning estimated from a weak model
+        counts the model's own errors as label noise; believing it fully makes the
+        probabilities over-confident. ``"mle"`` picks ``s`` on a grid of 21 values by
+        the likelihood of the given labels (jointly with ``T``); ``"conservative"`` the
+        smallest ``s`` whose log-likelihood is within 1.92 (a 95% likelihood-ratio
+        interval) of the best. ``"anchored"`` is the most likely ``s`` whose noise rate
+        does not exceed the disagreement between the given labels and the predicted
+        class on the 10% most confident items (the "anchor points": class-conditional
+        noise reaches them as often as any item, noise on hard items does not), and 0
+        when the predictions do not agree with the given labels clearly more often
+        than the most frequent label does (a model that has learned nothing cannot tell
+        noise from its own errors).
 
     Attributes
     ----------
     temperature_ : float
+    noise_scale_ : float
+        The ``s`` used (``noise_matrix`` only).
+    noise_matrix_ : ndarray of shape (K, K) or None
+        The matrix used: ``(1 - s) I + s noise_matrix``.
+    noise_scale_cap_ : float
+        ``"anchored"`` only: the largest ``s`` the most confident items support (0 when
+        the predictions do not beat the most frequent label).
     n_classes_ : int
     nll_before_, nll_after_ : float
         Mean negative log-likelihood at ``T = 1`` and at ``temperature_``.
@@ -103,6 +162,10 @@ class TemperatureScaling(BaseEstimator):
         "input": [Options(("probs", "logits"))],
         "bounds": [tuple],
         "noise_matrix": [None, np.ndarray, list],
+        "noise_scale": [
+            Interval(float, 0, 1, closed="both"),
+            Options(("mle", "conservative", "anchored")),
+        ],
     }
 
     def __init__(
@@ -111,10 +174,12 @@ class TemperatureScaling(BaseEstimator):
         input: str = "probs",
         bounds: tuple[float, float] = (0.05, 100.0),
         noise_matrix: Any = None,
+        noise_scale: float | str = 1.0,
     ) -> None:
         self.input = input
         self.bounds = bounds
         self.noise_matrix = noise_matrix
+        self.noise_scale = noise_scale
 
     def fit(self, X: FloatArray, y: Any) -> TemperatureScaling:
         """Find the temperature minimising the negative log-likelihood of ``y``.
@@ -139,6 +204,47 @@ class TemperatureScaling(BaseEstimator):
             raise InputError("cannot fit a temperature on 0 items.")
         t = _targets(y, n, k)
         nm = _check_noise_matrix(self.noise_matrix, k)
+        self.__dict__.pop("noise_scale_cap_", None)
+        scales = [1.0]
+        if nm is not None:
+            if isinstance(self.noise_scale, str):
+                scales = list(np.linspace(0.0, 1.0, 21))
+            else:
+                scales = [float(self.noise_scale)]
+        fits = [
+            self._fit_one(z, t, None if nm is None else (1 - s) * np.eye(k) + s * nm, lo, hi)
+            for s in scales
+        ]  # loop over candidate scales only
+        nll = np.array([f[1] for f in fits])
+        if self.noise_scale == "conservative" and nm is not None:
+            i = int(np.flatnonzero(nll * n <= nll.min() * n + 1.92)[0])
+        elif self.noise_scale == "anchored" and nm is not None:
+            cap = _anchor_scale(z, t, nm)
+            self.noise_scale_cap_ = cap
+            i = int(np.argmin(np.where(np.asarray(scales) <= cap + 1e-12, nll, np.inf)))
+        else:
+            i = int(np.argmin(nll))
+        self.temperature_ = fits[i][0]
+        self.noise_scale_ = float(scales[i])
+        self.noise_matrix_ = None if nm is None else (1 - scales[i]) * np.eye(k) + scales[i] * nm
+        self.n_classes_ = k
+        self.nll_before_ = fits[i][2]
+        self.nll_after_ = float(nll[i])
+        logger.info(
+            "temperature %.4f, noise scale %.2f (NLL %.4f -> %.4f)",
+            self.temperature_,
+            self.noise_scale_,
+            self.nll_before_,
+            self.nll_after_,
+        )
+        return self
+
+    @staticmethod
+    def _fit_one(
+        z: np.ndarray, t: np.ndarray, nm: np.ndarray | None, lo: float, hi: float
+    ) -> tuple[float, float, float]:
+        """(temperature, NLL at it, NLL at T = 1) for one noise matrix (or none)."""
+        n = z.shape[0]
 
         def nll(log_t: float) -> float:
             zz = z / np.exp(log_t)
@@ -152,17 +258,7 @@ class TemperatureScaling(BaseEstimator):
         res = minimize_scalar(
             nll, bounds=(np.log(lo), np.log(hi)), method="bounded", options={"xatol": 1e-5}
         )
-        self.temperature_ = float(np.exp(res.x))
-        self.n_classes_ = k
-        self.nll_before_ = nll(0.0)
-        self.nll_after_ = float(res.fun)
-        logger.info(
-            "temperature %.4f (NLL %.4f -> %.4f)",
-            self.temperature_,
-            self.nll_before_,
-            self.nll_after_,
-        )
-        return self
+        return float(np.exp(res.x)), float(res.fun), nll(0.0)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "temperature_"):
@@ -290,6 +386,7 @@ def calibrate_probs(
     *,
     apply_to: FloatArray | None = None,
     noise_matrix: Any = None,
+    noise_scale: float | str = 1.0,
 ) -> tuple[Float32Array, float]:
     """Temperature-scale probabilities: the one-call helper every stage uses.
 
@@ -309,6 +406,8 @@ def calibrate_probs(
     noise_matrix : ndarray of shape (K, K), optional
         ``P(given = i | true = j)`` when ``labels`` are noisy (see
         :class:`TemperatureScaling`); e.g. ``estimate_noise_matrices(...).noise_matrix``.
+    noise_scale : float, "mle" or "conservative", default 1.0
+        How much of ``noise_matrix`` to believe (see :class:`TemperatureScaling`).
 
     Returns
     -------
@@ -317,6 +416,8 @@ def calibrate_probs(
     temperature : float
         ``T > 1`` means the input was over-confident.
     """
-    ts = TemperatureScaling(noise_matrix=noise_matrix).fit(pred_probs, labels)
+    ts = TemperatureScaling(noise_matrix=noise_matrix, noise_scale=noise_scale).fit(
+        pred_probs, labels
+    )
     target = pred_probs if apply_to is None else apply_to
     return ts.predict_proba(target).astype(np.float32), ts.temperature_

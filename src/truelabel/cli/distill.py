@@ -130,7 +130,6 @@ def distill(
     table.add_row("items asked / answered", f"{d['asked']} / {d['teacher_answered']}")
     table.add_row("gold rows", str(d["gold_rows"]))
     table.add_row("selection", d["select"])
-    table.add_row(
-        "held-out agreement with the teacher", f"{m['holdout_accuracy_vs_given_labels']:.3f}"
-    )
+    oos = "cross-fitted" if m["calibration_data"] == "crossfit" else "held-out"
+    table.add_row(f"{oos} agreement with the teacher", f"{m['accuracy_vs_given_labels']:.3f}")
     console.print(table)

@@ -9,6 +9,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..learn._defaults import (
+    DEFAULT_EARLY_STOPPING,
+    DEFAULT_FEATURIZER,
+    DEFAULT_LABEL_NOISE,
+    DEFAULT_LOSS,
+)
 from ._app import app, console, error_boundary
 
 
@@ -40,6 +46,11 @@ class ConformalChoice(StrEnum):
     clustered = "clustered"
 
 
+class LabelNoiseChoice(StrEnum):
+    estimate = "estimate"
+    none = "none"
+
+
 class UnlabeledChoice(StrEnum):
     self_train = "self-train"
     drop = "drop"
@@ -53,6 +64,11 @@ class ModelChoice(StrEnum):
 class TrainTask(StrEnum):
     classification = "classification"
     token = "token"
+
+
+_FEATURIZER_DEFAULT = FeaturizerChoice(DEFAULT_FEATURIZER)
+_LOSS_DEFAULT = LossChoice(DEFAULT_LOSS)
+_LABEL_NOISE_DEFAULT = LabelNoiseChoice(DEFAULT_LABEL_NOISE)
 
 
 @app.command()
@@ -75,10 +91,10 @@ def train(
         str | None, typer.Option(help="Column with precomputed vectors (--featurizer vectors).")
     ] = None,
     featurizer: Annotated[FeaturizerChoice, typer.Option(help="Text features.")] = (
-        FeaturizerChoice.minilm
+        _FEATURIZER_DEFAULT
     ),
     model: Annotated[ModelChoice, typer.Option(help="End model.")] = ModelChoice.logreg,
-    loss: Annotated[LossChoice, typer.Option(help="Training loss.")] = LossChoice.ce,
+    loss: Annotated[LossChoice, typer.Option(help="Training loss.")] = _LOSS_DEFAULT,
     scheme: Annotated[SchemeChoice, typer.Option(help="Training scheme.")] = SchemeChoice.plain,
     forget_rate: Annotated[
         float, typer.Option(help="smallloss/coteach: share of each batch to skip (~noise rate).")
@@ -87,18 +103,28 @@ def train(
     early_stopping: Annotated[
         bool,
         typer.Option(
-            "--early-stopping",
-            help="Hold out 10% of the training rows and keep the epoch with the best "
-            "held-out accuracy (stops memorising noisy labels).",
+            "--early-stopping/--no-early-stopping",
+            help="Hold out 10% of the rows each model is fitted on and keep the epoch with "
+            "the best held-out accuracy (stops memorising noisy labels).",
         ),
-    ] = False,
+    ] = DEFAULT_EARLY_STOPPING,
     holdout: Annotated[
         float | None,
         typer.Option(
-            help="Share held out for calibration, conformal sets and metrics (default 0.2; "
-            "--task token: 0.1, for the held-out entity F1)."
+            help="Calibrate on this share of the rows, held out from the model. Default: "
+            "a 5-fold cross-fit predicts every row out of sample and the model is trained "
+            "on all rows (--task token: 0.1 held out, for the held-out entity F1)."
         ),
     ] = None,
+    label_noise: Annotated[
+        LabelNoiseChoice,
+        typer.Option(
+            help="none: calibrate as if the given labels were true; estimate: use the noise "
+            "matrix that confident learning estimates, so probabilities and prediction sets "
+            "aim at the true labels (right for labels flipped at random; over-confident when "
+            "the model is weak or the noise sits on hard items)."
+        ),
+    ] = _LABEL_NOISE_DEFAULT,
     no_calibration: Annotated[
         bool, typer.Option("--no-calibration", help="Do not fit a temperature.")
     ] = False,
@@ -263,30 +289,40 @@ def train(
             forget_rate=forget_rate,
             epochs=epochs,
             early_stopping=early_stopping,
-            holdout=0.2 if holdout is None else holdout,
+            holdout=holdout,
             calibrate=not no_calibration,
             conformal=conformal.value,
+            label_noise=label_noise.value,
             random_state=seed,
             unlabeled=unlabeled.value,
         )
         tm.save(out, overwrite=overwrite)
     m = tm.metadata["metrics"]
+    noise = tm.metadata["label_noise"]
+    oos = "cross-fitted" if m["calibration_data"] == "crossfit" else "held-out"
     table = Table(title=f"model written to {out}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_row("classes", str(len(tm.classes)))
-    table.add_row("train / held-out items", f"{m['n_train']} / {m['n_holdout']}")
+    n_left = tm.metadata["training_data"].get("n_rows_without_label_left_out", 0)
+    if n_left:
+        table.add_row("rows without a label, left out", str(n_left))
     table.add_row(
-        "held-out accuracy (vs given labels)", f"{m['holdout_accuracy_vs_given_labels']:.3f}"
+        "items: model / calibration",
+        f"{m['n_train']} / {m['n_calibration']} ({oos})",
     )
+    if "noise_rate" in noise:
+        used = "" if noise.get("used_for_calibration") else " (not used)"
+        table.add_row("label noise rate, confident learning", f"{noise['noise_rate']:.3f}{used}")
+        if noise.get("used_for_calibration"):
+            table.add_row(
+                "label noise rate used for calibration", f"{noise['noise_rate_used']:.3f}"
+            )
+    table.add_row(f"{oos} accuracy vs given labels", f"{m['accuracy_vs_given_labels']:.3f}")
+    target = "true labels" if noise.get("used_for_calibration") else "given labels"
+    table.add_row(f"mean confidence (calibrated to the {target})", f"{m['mean_confidence']:.3f}")
     table.add_row("temperature", f"{tm.temperature:.3f}")
-    table.add_row(
-        "held-out ECE before → after",
-        f"{m['holdout_ece_before']:.3f} → {m['holdout_ece_after']:.3f}",
-    )
-    table.add_row(
-        f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['holdout_mean_set_size']:.2f}"
-    )
+    table.add_row(f"mean set size (alpha={tm.conformal['alphas'][0]})", f"{m['mean_set_size']:.2f}")
     semi = tm.metadata.get("semi_supervised")
     if semi:
         oof = semi["guard_heldout_accuracy"]
@@ -296,11 +332,19 @@ def train(
             + ("" if semi["accepted"] else " (drift guard: not used)"),
         )
         table.add_row(
-            "held-out labeled accuracy without → with pseudo-labels",
+            "drift guard: accuracy w/o → with pseudo-labels",
             f"{oof.get('labeled_only', float('nan')):.3f} → "
             f"{oof.get('with_pseudo_labels', float('nan')):.3f}",
         )
     console.print(table)
+    if noise.get("used_for_calibration") and noise.get("noise_scale_cap") == 0.0:
+        console.print(
+            "note: the cross-fitted predictions agree with the given labels no more often "
+            "than the most frequent label does, so the model cannot tell label noise from "
+            "its own errors: calibrated as if the labels were true."
+        )
+    if noise.get("note"):
+        console.print(f"note: {noise['note']}")
 
 
 def _train_tagger(

@@ -170,6 +170,7 @@ def load_dataset(
     vectors_column: str | None = None,
     vectors_file: str | Path | np.ndarray | None = None,
     drop_missing: bool = False,
+    drop_option: str = "--drop-missing",
     require_labels: bool = True,
     allow_empty_text: bool = False,
 ) -> Dataset:
@@ -185,6 +186,9 @@ def load_dataset(
         A ``.npy`` (or an array) of shape (N, D) aligned with the rows.
     drop_missing : bool
         Drop rows whose label is missing instead of refusing.
+    drop_option : str
+        The caller's option that leaves such rows out, named in the refusal (``audit``:
+        ``--drop-missing``; ``train``: ``--unlabeled drop``).
     require_labels : bool
         Whether ``label_column`` must be given.
     allow_empty_text : bool
@@ -217,10 +221,14 @@ def load_dataset(
         if is_missing.any():
             n_miss = int(is_missing.sum())
             if not drop_missing:
+                fix = (
+                    "fill them"
+                    if n_miss == len(df)
+                    else f"fill them or pass {drop_option} to leave those rows out"
+                )
                 raise InputError(
                     f"{name}: {n_miss} of {len(df)} rows have no value in label column "
-                    f"{label_column!r} (rows {_rows(np.flatnonzero(is_missing))}); fill them "
-                    "or pass --drop-missing to leave those rows out."
+                    f"{label_column!r} (rows {_rows(np.flatnonzero(is_missing))}); {fix}."
                 )
             dropped = row_no[is_missing]
             keep = ~is_missing

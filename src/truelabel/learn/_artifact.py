@@ -17,7 +17,6 @@ import json
 import logging
 import platform
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +30,15 @@ from .._errors import InputError
 from .._numeric import softmax
 from .._types import BoolArray, Float32Array
 from ..report import ReportMixin
-from ._models import forward_numpy, split_rows
+from ._defaults import (
+    DEFAULT_EARLY_STOPPING,
+    DEFAULT_FEATURIZER,
+    DEFAULT_LABEL_NOISE,
+    DEFAULT_LOSS,
+    DEFAULT_NOISE_CORRECTION,
+    DEFAULT_NOISE_SCALE,
+)
+from ._models import forward_numpy
 
 __all__ = ["FORMAT", "TrainedModel", "load_model", "predict_table", "train_model"]
 
@@ -49,6 +56,7 @@ _TFIDF_PARAMS = {
 FEATURIZER_CHOICES = ("tfidf", "minilm", "static", "vectors", "tabular")
 MODEL_CHOICES = ("logreg", "mlp")
 CONFORMAL_CHOICES = ("marginal", "class", "clustered")
+LABEL_NOISE_CHOICES = ("estimate", "none")
 
 
 def _versions() -> dict[str, str]:
@@ -311,10 +319,10 @@ class TrainedModel(ReportMixin):
     # ------------------------------------------------------------- notebook
     def __repr__(self) -> str:
         m = self.metadata.get("metrics", {})
-        acc = m.get("holdout_accuracy_vs_given_labels")
+        acc = m.get("accuracy_vs_given_labels")
         return (
             f"TrainedModel(classes={len(self.classes)}, featurizer={self.featurizer.get('name')!r}, "
-            f"model={self.metadata.get('model')!r}, holdout_accuracy="
+            f"model={self.metadata.get('model')!r}, accuracy="
             + (f"{acc:.3f})" if isinstance(acc, float) else "None)")
         )
 
@@ -329,8 +337,11 @@ class TrainedModel(ReportMixin):
             ("classes", len(self.classes)),
             ("featurizer", self.featurizer.get("name")),
             ("model", f"{self.metadata.get('model')}, loss {self.metadata.get('loss')}"),
-            ("held-out accuracy (vs given labels)", m.get("holdout_accuracy_vs_given_labels")),
-            ("held-out ECE after calibration", m.get("holdout_ece_after")),
+            (
+                f"out-of-sample accuracy ({m.get('calibration_data')}, vs given labels)",
+                m.get("accuracy_vs_given_labels"),
+            ),
+            ("out-of-sample ECE after calibration", m.get("ece_vs_given_labels_after")),
             ("temperature", self.temperature),
         ]
 
@@ -500,65 +511,43 @@ def _read_label_table(labels: Any, item_id: np.ndarray) -> tuple[np.ndarray, lis
     return t, [str(c) for c in classes], rows[keep]
 
 
-def _make_estimator(
-    model: str,
-    loss: str,
-    scheme: str,
-    random_state: int,
-    epochs: int | None,
-    forget_rate: float,
-    early_stopping: bool = False,
-) -> Any:
-    from ._models import RobustLogisticRegression, RobustMLPClassifier
-    from ._schemes import PruneAndRetrain
+def _featurize_for_training(
+    texts: np.ndarray | None, vectors: np.ndarray | None, featurizer: str
+) -> tuple[Any, dict[str, Any], dict[str, Any] | None]:
+    """Features of text or vector rows, the featurizer spec and (tfidf) its vocabulary."""
+    spec: dict[str, Any] = {"name": featurizer}
+    if featurizer == "vectors":
+        assert vectors is not None
+        return vectors, spec, None
+    assert texts is not None
+    if featurizer == "tfidf":
+        from sklearn.feature_extraction.text import TfidfVectorizer
 
-    inner_scheme = scheme if scheme in ("plain", "smallloss", "coteach") else "plain"
-    kw: dict[str, Any] = {
-        "loss": loss,
-        "scheme": inner_scheme,
-        "random_state": random_state,
-        "forget_rate": forget_rate,
-        "early_stopping": early_stopping,
-    }
-    if epochs is not None:
-        kw["epochs"] = epochs
-    est: Any = RobustMLPClassifier(**kw) if model == "mlp" else RobustLogisticRegression(**kw)
-    if scheme == "prune":
-        est = PruneAndRetrain(est, random_state=random_state)
-    return est
+        kw = dict(_TFIDF_PARAMS)
+        kw["ngram_range"] = tuple(kw["ngram_range"])  # type: ignore[arg-type]
+        vec = TfidfVectorizer(
+            max_features=50_000, min_df=2 if len(texts) >= 20 else 1, dtype=np.float32, **kw
+        )  # type: ignore[arg-type]
+        X: Any = sp.csr_matrix(vec.fit_transform(list(texts)), dtype=np.float32)
+        tfidf_spec = {
+            "vocabulary": {str(k): int(v) for k, v in vec.vocabulary_.items()},
+            "idf": [float(v) for v in vec.idf_],
+            "params": _TFIDF_PARAMS,
+        }
+        spec["model_id"] = "tfidf-artifact-v1"
+        return X, spec, tfidf_spec
+    from ..featurize import featurize as _featurize
+    from ..featurize import get_featurizer
 
-
-def _forward_noise_matrix(
-    X: Any,
-    y: np.ndarray,
-    n_classes: int | None,
-    model: str,
-    epochs: int | None,
-    random_state: int,
-) -> np.ndarray:
-    """Noise matrix for ``loss="forward"``: confident learning on 3-fold cross-fitted CE.
-
-    With hard labels the matrix covers the classes present in ``y`` (in sorted order, as
-    the estimator's ``classes_``); with soft targets it covers all ``n_classes``.
-    Columns of classes without items are the identity.
-    """
-    from ..audit import estimate_noise_matrices
-    from ..crossfit import cross_val_predict_proba
-
-    if n_classes is None:
-        _, codes = np.unique(y, return_inverse=True)
-        k = int(codes.max()) + 1
-    else:
-        codes, k = np.asarray(y), int(n_classes)
-    base = _make_estimator(model, "ce", "plain", random_state, epochs, 0.2)
-    probs = cross_val_predict_proba(
-        X, codes, n_classes=k, n_folds=3, estimator=base, random_state=random_state
-    )
-    nm = np.asarray(estimate_noise_matrices(codes, probs).noise_matrix, dtype=np.float64)
-    bad = ~np.isfinite(nm).all(axis=0) | (np.abs(nm.sum(axis=0) - 1.0) > 1e-3)
-    nm[:, bad] = np.eye(k)[:, bad]
-    logger.info("forward correction: estimated noise rate %.3f", 1 - float(np.diag(nm).mean()))
-    return nm
+    try:
+        X = np.asarray(_featurize(list(texts), method=featurizer), dtype=np.float32)
+    except ImportError as exc:
+        raise InputError(
+            f"featurizer {featurizer!r} is not available in this installation ({exc}); "
+            "use --featurizer minilm or tfidf."
+        ) from None
+    spec["model_id"] = getattr(get_featurizer(featurizer), "model_id", featurizer)
+    return X, spec, None
 
 
 def fit_features(
@@ -589,47 +578,17 @@ def fit_features(
     tfidf_spec : dict or None
     """
     t0 = time.time()
-    texts = ds.text[rows] if ds.text is not None else None
     if featurizer == "tabular":
         from ..featurize import featurize_table
 
         Xt, tab = featurize_table(ds.frame.iloc[rows], feature_columns or "auto", exclude=exclude)
         logger.info("features %s in %.1fs", Xt.shape, time.time() - t0)
         return Xt, tab.to_spec(), None
-    spec: dict[str, Any] = {"name": featurizer}
-    tfidf_spec = None
-    if featurizer == "tfidf":
-        from sklearn.feature_extraction.text import TfidfVectorizer
-
-        assert texts is not None
-        kw = dict(_TFIDF_PARAMS)
-        kw["ngram_range"] = tuple(kw["ngram_range"])  # type: ignore[arg-type]
-        vec = TfidfVectorizer(
-            max_features=50_000, min_df=2 if len(texts) >= 20 else 1, dtype=np.float32, **kw
-        )  # type: ignore[arg-type]
-        X: Any = sp.csr_matrix(vec.fit_transform(list(texts)), dtype=np.float32)
-        tfidf_spec = {
-            "vocabulary": {str(k): int(v) for k, v in vec.vocabulary_.items()},
-            "idf": [float(v) for v in vec.idf_],
-            "params": _TFIDF_PARAMS,
-        }
-        spec["model_id"] = "tfidf-artifact-v1"
-    elif featurizer == "vectors":
-        assert ds.vectors is not None
-        X = ds.vectors[rows]
-    else:
-        from ..featurize import featurize as _featurize
-        from ..featurize import get_featurizer
-
-        assert texts is not None
-        try:
-            X = np.asarray(_featurize(list(texts), method=featurizer), dtype=np.float32)
-        except ImportError as exc:
-            raise InputError(
-                f"featurizer {featurizer!r} is not available in this installation ({exc}); "
-                "use --featurizer minilm or tfidf."
-            ) from None
-        spec["model_id"] = getattr(get_featurizer(featurizer), "model_id", featurizer)
+    X, spec, tfidf_spec = _featurize_for_training(
+        ds.text[rows] if ds.text is not None else None,
+        ds.vectors[rows] if ds.vectors is not None else None,
+        featurizer,
+    )
     logger.info("features %s in %.1fs", X.shape, time.time() - t0)
     return X, spec, tfidf_spec
 
@@ -643,25 +602,39 @@ def train_model(
     id_column: str | None = None,
     vectors_column: str | None = None,
     feature_columns: str | Sequence[str] | None = None,
-    featurizer: str = "minilm",
+    featurizer: str = DEFAULT_FEATURIZER,
     model: str = "logreg",
-    loss: str = "ce",
+    loss: str = DEFAULT_LOSS,
     scheme: str = "plain",
     forget_rate: float = 0.2,
     epochs: int | None = None,
-    early_stopping: bool = False,
-    holdout: float = 0.2,
+    early_stopping: bool = DEFAULT_EARLY_STOPPING,
+    holdout: float | None = None,
     alphas: Sequence[float] = (0.1, 0.05),
     calibrate: bool = True,
     conformal: str = "marginal",
-    random_state: int = 0,
+    label_noise: str = DEFAULT_LABEL_NOISE,
+    noise_scale: float | str = DEFAULT_NOISE_SCALE,
+    noise_correction: str = DEFAULT_NOISE_CORRECTION,
     unlabeled: str = "self-train",
+    random_state: int = 0,
 ) -> TrainedModel:
     """Train a noise-robust, calibrated classifier with conformal sets from a table.
 
-    The rows are split: ``1 - holdout`` to fit the network, ``holdout`` to fit the
-    temperature, the conformal thresholds and to measure held-out metrics (against the
-    given, possibly noisy, labels — so the coverage is with respect to those labels).
+    By default every labeled row is predicted out of sample by a 5-fold cross-fit; those
+    probabilities fit the temperature and the conformal thresholds, and the final model
+    is trained on all rows. Confident learning estimates from them how the given labels
+    are wrong (the noise matrix ``P(given | true)``, reported in the metadata). With
+    ``label_noise="estimate"`` the temperature and the conformal thresholds use it, so
+    the probabilities and the prediction sets aim at the *true* labels instead of the
+    given ones: right for labels flipped at random, wrong when the model is weak or the
+    noise sits on hard items (most human and LLM noise), which is why it is not the
+    default (``BENCHMARKS.md``, "Training under label noise").
+
+    Rows with an empty label are self-trained on (``unlabeled="self-train"``): each
+    fold's model is self-trained on the other folds' labeled rows plus the unlabeled
+    rows, so the calibration scores stay out of sample and only labeled rows are scored;
+    pseudo-labels never enter calibration.
 
     Parameters
     ----------
@@ -675,43 +648,58 @@ def train_model(
         with the model.
     labels : path or DataFrame, optional
         Instead of ``label_column``: a table with ``item_id`` and either ``p_<class>``
-        columns (a posterior, used as soft targets) or a ``label`` column.
-    featurizer : {"minilm", "static", "tfidf", "vectors"}
+        columns (a posterior, used as soft targets; calibrated against it, no noise
+        matrix) or a ``label`` column.
+    featurizer : {"minilm", "static", "tfidf", "vectors", "tabular"}
     model : {"logreg", "mlp"}
     loss : {"ce", "gce", "sce", "elr", "forward"}
-        ``forward``: forward loss correction with the noise matrix that confident
-        learning estimates from 3-fold cross-fitted CE probabilities of the training split.
+        ``forward``: forward loss correction with the estimated noise matrix.
     scheme : {"plain", "smallloss", "coteach", "prune"}
     forget_rate : float
         For ``smallloss``/``coteach``: roughly the expected noise rate.
     epochs : int, optional
     early_stopping : bool
-        Hold out 10% of the training split (labels as given) and keep the epoch with the
-        best held-out accuracy (see :class:`RobustLogisticRegression`).
-    holdout : float in (0, 0.5]
+        Hold out 10% of the rows a model is fitted on (labels as given) and keep the
+        epoch with the best accuracy on them (see :class:`RobustLogisticRegression`).
+    holdout : float in (0, 0.5], optional
+        Calibrate on this share of the labeled rows, held out from the final model,
+        instead of the cross-fit. Soft targets, and classes with fewer than 5 items,
+        always use a 0.2 holdout.
     alphas : sequence of float
         Conformal levels to calibrate (the first is the default at prediction).
     calibrate : bool
         Fit a temperature (else T = 1).
     conformal : {"marginal", "class", "clustered"}
         Conformal thresholds: one for all classes; one per class (needs
-        ``ceil(1/alpha) - 1`` held-out items per class, else that class's sets always
-        include it); or clustered conformal (Ding et al. 2023: classes with similar
-        score quantiles share a threshold; classes with too few items use the marginal
-        one, and a warning names them).
-    random_state : int
+        ``ceil(1/alpha) - 1`` items per class, else that class's sets always include
+        it); or clustered conformal (Ding et al. 2023; only with ``label_noise="none"``
+        or soft targets: it cannot correct for noise).
+    label_noise : {"none", "estimate"}
+        ``"none"``: calibration treats the given labels as true (its probabilities and
+        sets then reproduce the noise of the labels). ``"estimate"``: calibration uses
+        the noise matrix that confident learning estimates, shrunk by ``noise_scale``.
+    noise_scale : float in [0, 1], "mle", "conservative" or "anchored"
+        How much of the estimated noise matrix to believe
+        (:class:`truelabel.calibrate.TemperatureScaling`): confident learning counts a
+        weak model's own errors as label noise.
+    noise_correction : {"invert", "posterior"}
+        How the conformal thresholds use the noise matrix
+        (:func:`truelabel.calibrate.true_label_weights`).
     unlabeled : {"self-train", "drop"}
         Rows whose ``label_column`` is empty: ``self-train`` learns from them too
         (semi-supervised, :class:`SelfTrainingClassifier`: confidence-weighted
         pseudo-labels with per-class dynamic thresholds and a drift guard; the loss is
         then cross-entropy); ``drop`` leaves them out.
+    random_state : int
 
     Returns
     -------
     TrainedModel
     """
-    from ..calibrate import ConformalClassifier, TemperatureScaling, expected_calibration_error
+    from ..calibrate import expected_calibration_error
     from ..io import load_dataset
+    from ._calibrated import NOISE_CORRECTIONS, calibrate_fit, fit_for_calibration
+    from ._semi import featurize_unlabeled, split_unlabeled
 
     if feature_columns is not None:
         featurizer = "tabular"
@@ -723,11 +711,20 @@ def train_model(
         raise InputError(
             f"unknown scheme {scheme!r}; choose one of plain, smallloss, coteach, prune."
         )
-    if not 0 < holdout <= 0.5:
+    if holdout is not None and not 0 < holdout <= 0.5:
         raise InputError(f"holdout must be in (0, 0.5]; got {holdout}.")
     if conformal not in CONFORMAL_CHOICES:
         raise InputError(
             f"unknown conformal mode {conformal!r}; choose one of {', '.join(CONFORMAL_CHOICES)}."
+        )
+    if label_noise not in LABEL_NOISE_CHOICES:
+        raise InputError(
+            f"unknown label_noise {label_noise!r}; choose one of {', '.join(LABEL_NOISE_CHOICES)}."
+        )
+    if noise_correction not in NOISE_CORRECTIONS:
+        raise InputError(
+            f"unknown noise correction {noise_correction!r}; choose one of "
+            f"{', '.join(NOISE_CORRECTIONS)}."
         )
     if (label_column is None) == (labels is None):
         raise InputError("pass exactly one of --label-column or --labels.")
@@ -738,9 +735,16 @@ def train_model(
             "pass --text-column, --feature-columns (tabular data), or --featurizer vectors "
             "with --vectors-column."
         )
-    from ._semi import split_unlabeled
-
-    data, unl_frame = split_unlabeled(data, label_column if labels is None else None, unlabeled)
+    if conformal == "clustered" and label_noise == "estimate" and labels is None:
+        raise InputError(
+            "--conformal clustered cannot correct its thresholds for label noise; use "
+            "--conformal marginal or class, or add --label-noise none to treat the given "
+            "labels as true."
+        )
+    source = None if isinstance(data, pd.DataFrame) else str(data)
+    data, unl_frame, n_unlabeled = split_unlabeled(
+        data, label_column if labels is None else None, unlabeled
+    )
     ds = load_dataset(
         data,
         text_column=text_column if featurizer not in ("vectors", "tabular") else None,
@@ -748,6 +752,7 @@ def train_model(
         id_column=id_column,
         vectors_column=vectors_column,
         require_labels=labels is None,
+        drop_option="--unlabeled drop",
     )
     if labels is not None:
         targets, classes, rows = _read_label_table(labels, ds.item_id)
@@ -766,110 +771,127 @@ def train_model(
     )
 
     hard = targets.argmax(axis=1)
-    tr, ho = split_rows(hard, holdout, random_state=random_state)
-    if len(np.unique(hard[tr])) < 2:
-        raise InputError("the training split holds a single class; add more labelled items.")
-    est = _make_estimator(model, loss, scheme, random_state, epochs, forget_rate, early_stopping)
-    y_tr = targets[tr] if soft else hard[tr]
-    if scheme == "prune" and soft:
-        y_tr = hard[tr]
-    if loss == "forward":
-        nm = _forward_noise_matrix(
-            X[tr],
-            hard[tr],
-            len(classes) if np.ndim(y_tr) == 2 else None,
-            model,
-            epochs,
-            random_state,
+    if len(np.unique(hard)) < 2:
+        only = classes[int(hard[0])]
+        if labels is not None:
+            other = float(np.delete(targets, int(hard[0]), axis=1).max())
+            raise InputError(
+                f"every item of the labels table has {only!r} as its most likely class (no "
+                f"other class gets more than {other:.3g}); a classifier needs at least 2 "
+                "classes. Check the label model that produced the table (e.g. `truelabel "
+                "aggregate --method mv`)."
+            )
+        raise InputError(
+            f"every label is {only!r}; a classifier needs at least 2 classes: add items of "
+            "another class."
         )
-        (est.estimator if scheme == "prune" else est).set_params(noise_matrix=nm)
-    if unl_frame is not None:
-        from ._semi import fit_semi_supervised
-
-        est = fit_semi_supervised(
-            est, X[tr], hard[tr], len(classes), unl_frame, spec, tfidf_spec, text_column
-        )
-    else:
-        est.fit(X[tr], y_tr)
-    inner = est.estimator_ if hasattr(est, "estimator_") else est
-    weights = inner.weights_
-    # networks may have seen fewer classes than exist (hard labels): map columns back
-    seen = np.asarray(inner.classes_, dtype=np.int64)
-    if len(seen) != len(classes):
-        for w in weights:
-            last = "W1" if "W1" in w else "W0"
-            bias = "b1" if "W1" in w else "b0"
-            W = np.zeros((w[last].shape[0], len(classes)), dtype=np.float32)
-            b = np.full(len(classes), -30.0, dtype=np.float32)
-            W[:, seen] = w[last]
-            b[seen] = w[bias]
-            w[last], w[bias] = W, b
+    X_unl = (
+        None
+        if unl_frame is None
+        else featurize_unlabeled(unl_frame, spec, tfidf_spec, text_column, X.shape[1])
+    )
+    fit = fit_for_calibration(
+        X,
+        targets,
+        soft=soft,
+        model=model,
+        loss=loss,
+        scheme=scheme,
+        forget_rate=forget_rate,
+        epochs=epochs,
+        early_stopping=early_stopping,
+        holdout=holdout,
+        # reported always when it comes free (the CE cross-fit is the calibration one)
+        estimate_noise=label_noise == "estimate"
+        or (loss == "ce" and scheme == "plain" and holdout is None),
+        X_unlabeled=X_unl,
+        random_state=random_state,
+    )
+    if fit.note:
+        logger.info("%s", fit.note)
+    cal_targets = targets[fit.cal_rows] if soft else hard[fit.cal_rows]
+    cal = calibrate_fit(
+        fit.cal_probs,
+        cal_targets,
+        noise_matrix=fit.noise_matrix if label_noise == "estimate" else None,
+        calibrate=calibrate,
+        noise_scale=noise_scale,
+        noise_correction=noise_correction,
+        alphas=alphas,
+        conformal=conformal,
+        random_state=random_state,
+        class_names=classes,
+    )
     tm = TrainedModel(
         classes=classes,
         featurizer=spec,
-        weights=weights,
-        temperature=1.0,
-        conformal={"score": "lac", "alphas": [], "quantiles": []},
+        weights=fit.weights,
+        temperature=cal.temperature,
+        conformal=cal.conformal,
         tfidf=tfidf_spec,
     )
-    p_raw = tm.predict_proba(X[ho], calibrated=False)
-    y_ho = hard[ho]
-    if calibrate:
-        ts = TemperatureScaling().fit(p_raw, targets[ho] if soft else y_ho)
-        tm.temperature = ts.temperature_
-    p_cal = tm.predict_proba(X[ho])
-    qs = []
-    cc_mode: bool | str = "clustered" if conformal == "clustered" else conformal == "class"
-    for a in alphas:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            cc = ConformalClassifier(
-                score="lac", alpha=float(a), class_conditional=cc_mode, random_state=random_state
-            ).fit(p_cal, y_ho)
-        for w in caught:
-            if issubclass(w.category, UserWarning):
-                msg = str(w.message)
-                fb = getattr(cc, "fallback_classes_", None)
-                if fb is not None and fb.size:
-                    names = ", ".join(str(classes[int(c)]) for c in fb[:20])
-                    more = f" and {fb.size - 20} more" if fb.size > 20 else ""
-                    msg = (
-                        f"clustered conformal at alpha={a}: {fb.size} of {len(classes)} classes "
-                        f"have too few held-out items to be clustered and use the marginal "
-                        f"threshold: {names}{more}."
-                    )
-                warnings.warn(msg, UserWarning, stacklevel=2)
-        qs.append([float(v) for v in cc.quantiles_])
-    tm.conformal = {
-        "score": "lac",
-        "mode": conformal,
-        "alphas": [float(a) for a in alphas],
-        "quantiles": qs,
-    }
+    y_cal = hard[fit.cal_rows]
+    p_cal = cal.cal_probs
     sets = tm.predict_sets(p_cal)
-    metrics = {
-        "n_train": len(tr),
-        "n_holdout": len(ho),
-        "holdout_accuracy_vs_given_labels": float((p_cal.argmax(axis=1) == y_ho).mean()),
-        "holdout_ece_before": expected_calibration_error(p_raw, y_ho),
-        "holdout_ece_after": expected_calibration_error(p_cal, y_ho),
-        "holdout_mean_set_size": float(sets.sum(axis=1).mean()),
-        "holdout_set_coverage": float(sets[np.arange(len(ho)), y_ho].mean()),
+    inner = fit.network
+    metrics: dict[str, Any] = {
+        "calibration_data": fit.mode,
+        "n_train": int(fit.n_fit),
+        "n_calibration": int(len(fit.cal_rows)),
+        "accuracy_vs_given_labels": float((p_cal.argmax(axis=1) == y_cal).mean()),
+        "mean_confidence": float(p_cal.max(axis=1).mean()),
+        "ece_vs_given_labels_before": expected_calibration_error(fit.cal_probs, y_cal),
+        "ece_vs_given_labels_after": expected_calibration_error(p_cal, y_cal),
+        "mean_set_size": float(sets.sum(axis=1).mean()),
+        "set_coverage_of_given_labels": float(sets[np.arange(len(y_cal)), y_cal].mean()),
         "epochs_run": int(inner.n_epochs_),
         "best_epoch": int(inner.best_epoch_),
     }
-    metrics.update(_holdout_diagnostics(p_raw, p_cal, y_ho, classes))
+    metrics.update(_calibration_diagnostics(fit.cal_probs, p_cal, y_cal, classes))
+    noise_info: dict[str, Any] = {"method": "none (labels treated as true)"}
+    if fit.noise_estimate is not None:
+        ne = fit.noise_estimate
+        noise_info = {
+            "method": (
+                "confident learning on "
+                + ("5-fold" if fit.mode == "crossfit" else "3-fold")
+                + " cross-fitted "
+                + ("self-trained" if fit.self_training is not None else "CE")
+                + " probabilities of the labeled rows"
+            ),
+            "used_for_calibration": label_noise == "estimate",
+            "noise_rate": float(ne.noise_rate),
+            "noise_matrix": np.round(np.asarray(fit.noise_matrix), 5).tolist(),
+            "noise_scale": float(cal.noise_scale),
+            "noise_scale_rule": str(noise_scale),
+            "noise_scale_cap": cal.noise_scale_cap,
+            "noise_rate_used": float(cal.noise_scale * ne.noise_rate)
+            if cal.noise_matrix is not None
+            else 0.0,
+            "noise_matrix_used": None
+            if cal.noise_matrix is None
+            else np.round(np.asarray(cal.noise_matrix), 5).tolist(),
+            "prior": np.round(np.asarray(ne.prior), 5).tolist(),
+        }
+    elif soft:
+        noise_info = {"method": "soft targets (the posterior models the noise)"}
+    if fit.note:
+        noise_info["note"] = fit.note
     params = {k: v for k, v in inner.get_params().items() if k != "random_state"}
+    if isinstance(params.get("noise_matrix"), np.ndarray):
+        params["noise_matrix"] = np.round(params["noise_matrix"], 5).tolist()
     tm.metadata = {
         "versions": _versions(),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "training_data": {
-            "source": ds.name,
+            "source": source or ds.name,
             "sha256": _data_hash(ds.item_id[rows], texts, X if texts is None else None, targets),
             "n_items": int(len(rows)),
             "soft_targets": soft,
             "label_source": "labels table" if labels is not None else f"column {label_column}",
+            # rows with an empty label: self-trained on, or left out (unlabeled="drop")
             "n_unlabeled": 0 if unl_frame is None else int(len(unl_frame)),
+            "n_rows_without_label_left_out": int(n_unlabeled) if unl_frame is None else 0,
         },
         "text_column": text_column,
         "id_column": id_column,
@@ -880,20 +902,22 @@ def train_model(
         "random_state": random_state,
         "hyperparameters": params,
         "holdout": holdout,
+        "label_noise": noise_info,
         "metrics": metrics,
         "calibrated": bool(calibrate),
     }
-    if unl_frame is not None:
+    if fit.self_training is not None:
         tm.metadata["supervision"] = "semi-supervised"
-        tm.metadata["semi_supervised"] = est.summary()
+        tm.metadata["semi_supervised"] = fit.self_training.summary()
     return tm
 
 
-def _holdout_diagnostics(
+def _calibration_diagnostics(
     p_raw: np.ndarray, p_cal: np.ndarray, y: np.ndarray, classes: Sequence[Any]
 ) -> dict[str, Any]:
     """Reliability bins before and after calibration and the most frequent confusions on
-    the held-out rows (for the report; against the given labels)."""
+    the calibration rows (out of sample: cross-fitted or held out; for the report, against
+    the given labels)."""
     from ..calibrate import reliability_diagram
 
     k = len(classes)
@@ -907,9 +931,9 @@ def _holdout_diagnostics(
         if cm.flat[i] > 0
     ]
     return {
-        "holdout_reliability_before": reliability_diagram(p_raw, y, n_bins=10).to_dict(),
-        "holdout_reliability_after": reliability_diagram(p_cal, y, n_bins=10).to_dict(),
-        "holdout_top_confusions": pairs,
+        "reliability_before": reliability_diagram(p_raw, y, n_bins=10).to_dict(),
+        "reliability_after": reliability_diagram(p_cal, y, n_bins=10).to_dict(),
+        "top_confusions": pairs,
     }
 
 

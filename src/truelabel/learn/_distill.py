@@ -298,7 +298,8 @@ def distill_model(
         selection; held-out metrics are against the teacher's (or gold) labels.
     """
     from ..io import load_dataset, read_table
-    from ._artifact import _make_estimator, fit_features, train_model
+    from ._artifact import fit_features, train_model
+    from ._calibrated import make_estimator
     from ._schemes import DistilledClassifier
 
     sources = sum(x is not None and len(x) > 0 for x in (teacher_columns, teacher_tables)) + (
@@ -355,7 +356,7 @@ def distill_model(
                 f"classes {classes[:20]}."
             )
         y[has] = pd.Index(classes).get_indexer(pd.Index(lab))
-    base = _make_estimator(model, "ce", "plain", random_state, epochs, 0.2)
+    base = make_estimator(model, "ce", "plain", random_state, epochs, 0.2)
     dc = DistilledClassifier(
         base,
         alpha=alpha,

@@ -19,35 +19,38 @@ def _rel(d: dict[str, Any] | None, title: str) -> str | None:
 
 
 def render_train_report(tm: TrainedModel) -> str:
-    """The trained model's page: held-out accuracy, calibration, prediction sets, settings."""
+    """The trained model's page: out-of-sample accuracy, calibration, the estimated label
+    noise, prediction sets, settings."""
     meta = tm.metadata
     m = meta.get("metrics", {})
+    # calibration rows: cross-fitted (each scored by models that never trained on it) or held out
+    oos = "cross-fitted" if m.get("calibration_data") == "crossfit" else "held-out"
     charts: list[dict[str, str]] = []
     for key, title, caption in (
         (
-            "holdout_reliability_before",
-            "Held-out reliability before calibration",
+            "reliability_before",
+            f"Reliability before calibration ({oos})",
             "The network's raw probabilities on rows it did not train on.",
         ),
         (
-            "holdout_reliability_after",
-            "Held-out reliability after calibration",
-            f"After temperature scaling (T = {tm.temperature:.3f}). Measured against the given "
+            "reliability_after",
+            f"Reliability after calibration ({oos})",
+            f"After calibration (T = {tm.temperature:.3f}). Measured against the given "
             "labels, which may be partly wrong.",
         ),
     ):
         svg = _rel(m.get(key), title)
         if svg is not None:
             charts.append({"svg": svg, "caption": caption})
-    pairs = m.get("holdout_top_confusions") or []
+    pairs = m.get("top_confusions") or []
     if pairs:
         charts.append(
             {
                 "svg": bar_chart(
                     np.array([p["count"] for p in pairs], dtype=float),
                     [f"{p['given']} → {p['predicted']}" for p in pairs],
-                    title="Most frequent confusions on the held-out rows",
-                    xlabel="held-out items",
+                    title=f"Most frequent confusions ({oos} rows)",
+                    xlabel="items",
                     sort=False,
                     colour=PALETTE["red"],
                     value_labels=[str(p["count"]) for p in pairs],
@@ -56,29 +59,43 @@ def render_train_report(tm: TrainedModel) -> str:
                 "model cannot tell apart, or a labelling convention that varies.",
             }
         )
-    acc = m.get("holdout_accuracy_vs_given_labels")
+    acc = m.get("accuracy_vs_given_labels")
+    noise = meta.get("label_noise") or {}
     cards = [
         {"value": f"{len(tm.classes):,}", "label": "classes"},
         {
-            "value": f"{m.get('n_train', 0):,} / {m.get('n_holdout', 0):,}",
-            "label": "train / held-out rows",
+            "value": f"{m.get('n_train', 0):,} / {m.get('n_calibration', 0):,}",
+            "label": f"train / calibration rows ({oos})",
         },
         {
             "value": f"{100 * acc:.1f}%" if isinstance(acc, float) else "–",
-            "label": "held-out accuracy",
+            "label": f"{oos} accuracy",
             "tone": "neutral",
             "note": "against the given labels (noisy labels make it look lower)",
         },
+    ]
+    if "noise_rate" in noise:
+        cards.append(
+            {
+                "value": f"{100 * float(noise['noise_rate']):.1f}%",
+                "label": "estimated wrong labels",
+                "tone": "bad",
+                "note": f"confident learning; {oos} accuracy beside it: "
+                + (f"{100 * acc:.1f}%" if isinstance(acc, float) else "–")
+                + ("; used for calibration" if noise.get("used_for_calibration") else ""),
+            }
+        )
+    cards += [
         {
-            "value": f"{m.get('holdout_ece_before', float('nan')):.3f} → "
-            f"{m.get('holdout_ece_after', float('nan')):.3f}",
-            "label": "held-out ECE before → after",
+            "value": f"{m.get('ece_vs_given_labels_before', float('nan')):.3f} → "
+            f"{m.get('ece_vs_given_labels_after', float('nan')):.3f}",
+            "label": f"{oos} ECE before → after",
         },
         {
-            "value": f"{m.get('holdout_mean_set_size', float('nan')):.2f}",
+            "value": f"{m.get('mean_set_size', float('nan')):.2f}",
             "label": "mean prediction-set size",
-            "note": f"coverage {m.get('holdout_set_coverage', float('nan')):.3f} at alpha "
-            f"{tm.conformal.get('alphas', [None])[0] if tm.conformal.get('alphas') else '–'}",
+            "note": f"coverage {m.get('set_coverage_of_given_labels', float('nan')):.3f} at "
+            f"alpha {tm.conformal.get('alphas', [None])[0] if tm.conformal.get('alphas') else '–'}",
         },
     ]
     data = meta.get("training_data", {})
@@ -92,6 +109,8 @@ def render_train_report(tm: TrainedModel) -> str:
         ("loss", meta.get("loss")),
         ("scheme", meta.get("scheme")),
         ("epochs run (best)", f"{m.get('epochs_run')} ({m.get('best_epoch')})"),
+        ("label noise", noise.get("method", "–")),
+        ("label noise rate used for calibration", noise.get("noise_rate_used", "–")),
         ("temperature", tm.temperature),
         ("conformal", f"{tm.conformal.get('mode', '')} at alpha {tm.conformal.get('alphas')}"),
         ("seed", meta.get("random_state")),

@@ -24,7 +24,7 @@ from .._errors import InputError, NotFittedError
 from .._types import Float32Array
 from .._validation import Interval, Options, check_params, check_random_state
 
-__all__ = ["SelfTrainingClassifier", "fit_semi_supervised", "split_unlabeled"]
+__all__ = ["SelfTrainingClassifier", "featurize_unlabeled", "split_unlabeled"]
 
 logger = logging.getLogger(__name__)
 
@@ -227,7 +227,7 @@ class SelfTrainingClassifier(ClassifierMixin, BaseEstimator):
 
 def split_unlabeled(
     data: Any, label_column: str | None, unlabeled: str
-) -> tuple[Any, pd.DataFrame | None]:
+) -> tuple[Any, pd.DataFrame | None, int]:
     """Separate the rows whose label is empty (the unlabeled rows of ``train``).
 
     Parameters
@@ -241,6 +241,8 @@ def split_unlabeled(
     -------
     data : the labeled rows (a DataFrame when some rows were split off, else ``data``)
     unlabeled : DataFrame of the unlabeled rows for ``self-train``, else None
+    n_unlabeled : int
+        Rows without a label (self-trained on, or dropped).
     """
     from ..io import read_table
     from ..io._dataset import missing_values
@@ -248,75 +250,65 @@ def split_unlabeled(
     if unlabeled not in ("self-train", "drop"):
         raise InputError(f"unlabeled must be 'self-train' or 'drop'; got {unlabeled!r}.")
     if label_column is None:
-        return data, None
+        return data, None, 0
     frame = read_table(data)
     if label_column not in frame.columns:
-        return data, None  # load_dataset names the missing column
+        return data, None, 0  # load_dataset names the missing column
     miss = missing_values(frame[label_column])
     if not miss.any() or miss.all():
-        return data, None  # all labeled, or none: load_dataset says what to do
+        return data, None, 0  # all labeled, or none: load_dataset says what to do
     labeled = frame.loc[~miss].reset_index(drop=True)
     logger.info("%d of %d rows have no label (%s)", int(miss.sum()), len(frame), unlabeled)
     if unlabeled == "drop":
-        return labeled, None
-    return labeled, frame.loc[miss].reset_index(drop=True)
+        return labeled, None, int(miss.sum())
+    return labeled, frame.loc[miss].reset_index(drop=True), int(miss.sum())
 
 
-def fit_semi_supervised(
-    estimator: Any,
-    X: Any,
-    y: np.ndarray,
-    n_classes: int,
+def featurize_unlabeled(
     unlabeled: pd.DataFrame,
     spec: dict[str, Any],
     tfidf_spec: dict[str, Any] | None,
-    text_column: str | None = None,
-) -> SelfTrainingClassifier:
-    """Featurize the unlabeled rows like the labeled ones and fit a SelfTrainingClassifier.
+    text_column: str | None,
+    n_features: int,
+) -> Any:
+    """Featurize the unlabeled rows with the featurizer fitted on the labeled ones.
 
     Parameters
     ----------
-    estimator : the configured network (RobustLogisticRegression / RobustMLPClassifier;
-        a PruneAndRetrain is unwrapped to its network)
-    X : (N, D) features of the labeled training rows; y : (N,) their class codes
     unlabeled : DataFrame of the unlabeled rows (same columns as the data)
     spec, tfidf_spec : the fitted featurizer (as stored in ``model.json``)
     text_column : the text column (text featurizers)
-    """
-    import scipy.sparse as sp
+    n_features : D, the width of the labeled rows' features
 
+    Returns
+    -------
+    X_unlabeled : ndarray of shape (U, D), float32, or CSR matrix
+    """
     from ._artifact import TrainedModel
 
     probe = TrainedModel(
         classes=[],
         featurizer=spec,
-        weights=[{"W0": np.zeros((X.shape[1], 1), dtype=np.float32)}],
+        weights=[{"W0": np.zeros((n_features, 1), dtype=np.float32)}],
         temperature=1.0,
         conformal={"alphas": []},
         tfidf=tfidf_spec,
     )
     name = spec["name"]
     if name == "tabular":
-        Xu: Any = probe.featurize_frame(unlabeled)
-    elif name == "vectors":
+        return probe.featurize_frame(unlabeled)
+    if name == "vectors":
         raise InputError(
             "unlabeled rows with --featurizer vectors are not supported; drop them "
             "(--unlabeled drop) or fill their labels."
         )
-    else:
-        if text_column is None or text_column not in unlabeled.columns:
-            raise InputError("the unlabeled rows have no text column.")
-        texts = unlabeled[text_column].fillna("").astype(str)
-        empty = np.flatnonzero(texts.str.strip().eq("").to_numpy())
-        if empty.size:
-            raise InputError(
-                f"{empty.size} unlabeled rows have an empty text in {text_column!r}; fill or "
-                "remove them."
-            )
-        Xu = probe.featurize(texts.tolist())
-    both = sp.vstack([X, Xu]).tocsr() if sp.issparse(X) else np.vstack([X, np.asarray(Xu)])
-    codes = np.concatenate([np.asarray(y, dtype=np.int64), np.full(Xu.shape[0], -1)])
-    base = getattr(estimator, "estimator", None) or estimator
-    return SelfTrainingClassifier(base, random_state=base.random_state).fit(
-        both, codes, n_classes=n_classes
-    )
+    if text_column is None or text_column not in unlabeled.columns:
+        raise InputError("the unlabeled rows have no text column.")
+    texts = unlabeled[text_column].fillna("").astype(str)
+    empty = np.flatnonzero(texts.str.strip().eq("").to_numpy())
+    if empty.size:
+        raise InputError(
+            f"{empty.size} unlabeled rows have an empty text in {text_column!r}; fill or "
+            "remove them (or --unlabeled drop)."
+        )
+    return probe.featurize(texts.tolist())

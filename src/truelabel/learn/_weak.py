@@ -26,10 +26,10 @@ from ._artifact import (
     MODEL_CHOICES,
     TrainedModel,
     _data_hash,
-    _make_estimator,
     _versions,
     fit_features,
 )
+from ._calibrated import make_estimator
 
 __all__ = ["WEAK_MODES", "train_weak_model"]
 
@@ -242,7 +242,7 @@ def train_weak_model(
     X, spec, tfidf_spec = fit_features(
         ds, rows, featurizer, feature_columns=feature_columns, exclude=exclude
     )
-    base = _make_estimator(model, "ce", "plain", random_state, epochs, 0.2)
+    base = make_estimator(model, "ce", "plain", random_state, epochs, 0.2)
     t0 = time.time()
     info: dict[str, Any] = {}
     extra: dict[str, Any] = {}

@@ -87,13 +87,13 @@ class _Tally:
                     title="Confidence of the predictions",
                     xlabel="calibrated probability of the predicted class",
                 ),
-                "caption": "Calibrated at training on held-out rows (the reliability diagram "
-                "beside it).",
+                "caption": "Calibrated at training on rows the network did not train on (the "
+                "reliability diagram beside it).",
             },
         ]
         rel = reliability_chart_from_bins(
-            model.metadata.get("metrics", {}).get("holdout_reliability_after"),
-            title="The model's held-out reliability",
+            model.metadata.get("metrics", {}).get("reliability_after"),
+            title="The model's out-of-sample reliability",
             against="share matching the given label",
         )
         if rel is not None:
@@ -121,13 +121,13 @@ class _Tally:
                 }
             )
         metrics = model.metadata.get("metrics", {})
-        acc = metrics.get("holdout_accuracy_vs_given_labels")
+        acc = metrics.get("accuracy_vs_given_labels")
         cards = [
             {"value": f"{self.n:,}", "label": "items predicted"},
             {"value": f"{len(self.classes):,}", "label": "classes"},
             {
                 "value": f"{100 * acc:.1f}%" if isinstance(acc, float) else "–",
-                "label": "model's held-out accuracy",
+                "label": "model's out-of-sample accuracy",
                 "tone": "neutral",
                 "note": "measured at training, against the given labels",
             },
