@@ -85,6 +85,23 @@ def test_self_trained_calibration_scores_are_out_of_fold() -> None:
     assert oof < 0.6 < 0.75 < in_sample
 
 
+def test_drift_guard_scores_rows_its_pseudo_labels_never_saw() -> None:
+    # random labels on real Spambase features plus noise columns: held-out accuracy must
+    # stay near chance both with and without pseudo-labels. Before the fix the guard's
+    # pseudo-labels were made with the held-out labels and it reported 0.60 -> 0.82.
+    frame, _ = spambase(n=1200)
+    X, _ = featurize_table(frame)
+    rng = np.random.default_rng(0)
+    Xr = np.hstack([X, rng.normal(size=(len(X), 200)).astype(np.float32)])
+    y = np.full(len(Xr), -1)
+    y[:300] = rng.integers(0, 2, 300)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        st = SelfTrainingClassifier(random_state=0).fit(Xr, y, n_classes=2)
+    scores = st.labeled_oof_accuracy_
+    assert max(scores.values()) < 0.7, scores
+
+
 def test_self_training_needs_two_labeled_classes() -> None:
     X = np.zeros((5, 2), dtype=np.float32)
     with pytest.raises(InputError, match="at least 2 classes"):

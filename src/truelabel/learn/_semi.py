@@ -141,41 +141,55 @@ class SelfTrainingClassifier(ClassifierMixin, BaseEstimator):
             self.pseudo_mask_ = np.zeros(len(yy), dtype=bool)
             self.labeled_oof_accuracy_: dict[str, float] = {}
             return self
-        P0 = np.asarray(first.predict_proba(X), dtype=np.float32)
-        P0[lab] = t_lab
-        seed = int(rng.integers(0, 2**31 - 1))
-        P, _ = self_train_proba(
-            X,
-            P0,
-            n_rounds=self.n_rounds,
-            n_folds=self.n_folds,
-            C=self.C,
-            random_state=seed,
-            labeled=lab,
-            select=self.select,
-            weighted=True,
-        )
         from ..crossfit import dynamic_thresholds
 
+        seed = int(rng.integers(0, 2**31 - 1))
+
+        def pseudo_labels(model: Any, known: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            """Self-trained probabilities from the labels of ``known`` rows only, and the
+            unlabeled rows confident enough to keep."""
+            P0 = np.asarray(model.predict_proba(X), dtype=np.float32)
+            P0[known] = onehot[yy[known]]
+            P, _ = self_train_proba(
+                X,
+                P0,
+                n_rounds=self.n_rounds,
+                n_folds=self.n_folds,
+                C=self.C,
+                random_state=seed,
+                labeled=known,
+                select=self.select,
+                weighted=True,
+            )
+            conf = P.max(axis=1)
+            return P, ~lab & (conf >= dynamic_thresholds(P[~lab])[P.argmax(axis=1)])
+
+        P, keep = pseudo_labels(first, lab)
         self.pseudo_proba_ = P
         pred = P.argmax(axis=1)
-        conf = P.max(axis=1)
-        keep = ~lab & (conf >= dynamic_thresholds(P[~lab])[pred])
         targets = onehot[np.where(lab, np.maximum(yy, 0), pred)]
-        weights = np.where(lab, 1.0, conf)
+        weights = np.where(lab, 1.0, P.max(axis=1))
         self.labeled_oof_accuracy_ = {}
         if self.drift_guard:
-            # the final network with and without the pseudo-labels, scored on held-out
-            # labeled rows (a fifth of them)
+            # the final network with and without pseudo-labels, scored on held-out labeled
+            # rows (a fifth of them) whose labels the guard's own pseudo-labels never saw:
+            # the first model and the self-training are redone without them
             hold = np.zeros(len(yy), dtype=bool)
             lab_idx = np.flatnonzero(lab)
             hold[rng.choice(lab_idx, max(1, len(lab_idx) // 5), replace=False)] = True
             fit_l = lab & ~hold
+            first_g = clone(base).set_params(random_state=seed)
+            first_g.fit_objective(
+                X[fit_l], K, WeightedCrossEntropy(onehot[yy[fit_l]], np.ones(int(fit_l.sum())))
+            )
+            P_g, keep_g = pseudo_labels(first_g, fit_l)
+            targets_g = onehot[np.where(lab, np.maximum(yy, 0), P_g.argmax(axis=1))]
+            weights_g = np.where(lab, 1.0, P_g.max(axis=1))
             scores = {}
-            for key, rows_g in (("labeled_only", fit_l), ("with_pseudo_labels", fit_l | keep)):
+            for key, rows_g in (("labeled_only", fit_l), ("with_pseudo_labels", fit_l | keep_g)):
                 net = clone(base).set_params(random_state=seed)
                 net.fit_objective(
-                    X[rows_g], K, WeightedCrossEntropy(targets[rows_g], weights[rows_g])
+                    X[rows_g], K, WeightedCrossEntropy(targets_g[rows_g], weights_g[rows_g])
                 )
                 scores[key] = float((net.predict(X[hold]) == yy[hold]).mean())
             self.labeled_oof_accuracy_ = scores
