@@ -250,7 +250,7 @@ def audit_multilabel(
     vectors_file: str | Path | np.ndarray | None = None,
     pred_probs: str | Path | np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     on_stage: StageCallback | None = None,
 ) -> TableTaskAuditResult:
     """Audit multi-label tags: which items have missing or extra tags, and how noisy each tag is.
@@ -269,7 +269,7 @@ def audit_multilabel(
         Your own out-of-sample per-tag probabilities (columns = sorted tags).
     folds : int
         K of the one-vs-rest K-fold cross-fitting.
-    seed : int
+    random_state : int
     on_stage : callable(stage, "start"|"done"), optional
 
     Returns
@@ -309,7 +309,7 @@ def audit_multilabel(
     if P is None:
         X, used = _features(ds, featurizer, timer)
         with timer.stage("crossfit"):
-            P = cross_val_predict_multilabel(X, Y, n_folds=folds, random_state=seed)
+            P = cross_val_predict_multilabel(X, Y, n_folds=folds, random_state=random_state)
     with timer.stage("audit"):
         quality = get_multilabel_quality(Y, P)
         flags = find_multilabel_issues(Y, P)
@@ -337,7 +337,7 @@ def audit_multilabel(
                 "task": "multilabel",
                 "featurizer": used,
                 "folds": folds,
-                "seed": seed,
+                "seed": random_state,
                 "label_sep": label_sep,
                 "end_model": "one-vs-rest logistic (C=10)" if computed else None,
                 "pred_probs_given": not computed,
@@ -445,7 +445,7 @@ def audit_regression(
     vectors_file: str | Path | np.ndarray | None = None,
     pred_probs: str | Path | np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     drop_missing: bool = False,
     on_stage: StageCallback | None = None,
 ) -> TableTaskAuditResult:
@@ -461,7 +461,7 @@ def audit_regression(
     data : path or DataFrame
     label_column : str
         The numbers (a numeric column; non-numbers are refused with their rows).
-    text_column, id_column, vectors_column, featurizer, vectors_file, folds, seed
+    text_column, id_column, vectors_column, featurizer, vectors_file, folds, random_state
         As in :func:`truelabel.audit`.
     pred_probs : path to ``.npy`` or ndarray of shape (N,), optional
         Your own out-of-sample predictions (the residual model is then fitted on the
@@ -520,7 +520,7 @@ def audit_regression(
         if pred_probs is not None:
             given_pred = _given_array(pred_probs, len(ds), str(pred_probs)[:80], 1)
     X, used = _features(ds, featurizer, timer)
-    folds_idx = regression_folds(len(ds), folds, seed) if len(ds) >= 2 * folds else None
+    folds_idx = regression_folds(len(ds), folds, random_state) if len(ds) >= 2 * folds else None
     if folds_idx is None:
         raise InputError(f"{len(ds)} items are too few for --folds {folds}; lower --folds.")
     alpha = None
@@ -579,7 +579,7 @@ def audit_regression(
                 "task": "regression",
                 "featurizer": used,
                 "folds": folds,
-                "seed": seed,
+                "seed": random_state,
                 "end_model": "ridge (penalty by out-of-fold error)" if given_pred is None else None,
                 "ridge_alpha": alpha,
                 "pred_given": given_pred is not None,

@@ -50,6 +50,7 @@ def audit_task(task: str, data: str | Path | pd.DataFrame, **options: Any) -> An
     accepted = inspect.signature(func).parameters
     extra = sorted(k for k in options if k not in accepted)
     if extra:
-        flags = ", ".join("--" + k.replace("_", "-") for k in extra)
+        cli_name = {"random_state": "seed"}  # the CLI's flag for the Python name
+        flags = ", ".join("--" + cli_name.get(k, k).replace("_", "-") for k in extra)
         raise InputError(f"{flags} does not apply to `audit --task {task}`; leave it out.")
     return func(data, **options)

@@ -142,7 +142,7 @@ def audit_tokens(
     id_column: str | None = None,
     pred_probs: str | Path | np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     on_stage: StageCallback | None = None,
 ) -> TokenAuditResult:
     """Audit token labels (NER tags / entity spans): which tokens and entities are wrong.
@@ -164,7 +164,7 @@ def audit_tokens(
         sorted type); skips the cross-fitting.
     folds : int
         Folds of the cross-fitting (over sentences).
-    seed : int
+    random_state : int
         Seeds every random step.
     on_stage : callable(stage, "start"|"done"), optional
 
@@ -187,7 +187,9 @@ def audit_tokens(
                 f"and {len(ds.tag_names)} tags {ds.tag_names}; give one row per token and one "
                 "column per tag in that order."
             )
-    res = audit_token_dataset(ds, pred_probs=probs, folds=folds, seed=seed, on_stage=on_stage)
+    res = audit_token_dataset(
+        ds, pred_probs=probs, folds=folds, random_state=random_state, on_stage=on_stage
+    )
     res.summary["timings_s"] = {**timer.times, **res.summary["timings_s"]}
     return res
 
@@ -197,7 +199,7 @@ def audit_token_dataset(
     *,
     pred_probs: np.ndarray | None = None,
     folds: int = 5,
-    seed: int = 0,
+    random_state: int = 0,
     on_stage: StageCallback | None = None,
 ) -> TokenAuditResult:
     """Audit a loaded :class:`~truelabel.io.TokenDataset` (see :func:`audit_tokens`)."""
@@ -214,11 +216,18 @@ def audit_token_dataset(
     with timer.stage("crossfit"):
         if pred_probs is None:
             pred_probs = cross_val_token_marginals(
-                ds.tokens, ds.offsets, ds.tags, ds.tag_names, n_folds=folds, random_state=seed
+                ds.tokens,
+                ds.offsets,
+                ds.tags,
+                ds.tag_names,
+                n_folds=folds,
+                random_state=random_state,
             )
     with timer.stage("audit"):
         issues, entities, ent, ent_flag, flag = _audit_tokens(ds, pred_probs)
-    summary = _summary(ds, ent, ent_flag, flag, pred_probs, timer.times, folds, seed, computed)
+    summary = _summary(
+        ds, ent, ent_flag, flag, pred_probs, timer.times, folds, random_state, computed
+    )
     return TokenAuditResult(
         issues=issues,
         entities=entities,

@@ -211,7 +211,7 @@ def audit(
                 "id_column": id_column,
                 "pred_probs": pred_probs,
                 "folds": folds,
-                "seed": seed,
+                "random_state": seed,
                 "spans": spans,
                 "label_sep": label_sep,
                 "featurizer": None if featurizer is FeaturizerName.auto else featurizer.value,
@@ -334,7 +334,7 @@ def audit(
 
 #: Options every task receives when given (the task's audit function takes them or the
 #: dispatcher names the one that does not apply).
-_DEFAULTS = {"folds": 5, "seed": 0}
+_DEFAULTS = {"folds": 5, "random_state": 0}
 
 
 def _audit_other_task(
