@@ -22,7 +22,7 @@ out = Path(sys.argv[1] if len(sys.argv) > 1 else "notebook_tour")
 
 # %% Audit: which labels are probably wrong?
 df = pd.read_csv(DATA / "text" / "banking77" / "train.csv").sample(3000, random_state=0)
-result = truelabel.audit(df, text="text", label="category", featurizer="tfidf", seed=0)
+result = truelabel.audit(df, text="text", label="category", featurizer="tfidf", random_state=0)
 print(repr(result))  # one line per fact; in a notebook, `result` alone renders the HTML summary
 summary_html = result._repr_html_()  # what Jupyter shows
 result.report(out / "audit")  # writes audit/report.html (+ report.css, report.js)
