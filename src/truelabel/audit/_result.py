@@ -15,8 +15,54 @@ from ..report import ReportMixin
 __all__ = ["AuditResult"]
 
 
+class IssueTableResult(ReportMixin):
+    """What the item-level audit results share: the ``issues`` table, its preview and how
+    a run folder is written (``issues.parquet``, ``summary.json``, ``report.html`` and
+    extras)."""
+
+    issues: pd.DataFrame
+    summary: dict[str, Any]
+
+    def _repr_frame(self) -> tuple[str, Any]:
+        cols = [
+            c
+            for c in ("item_id", "text", "given_label", "suggested_label", "label_quality", "issue")
+            if c in self.issues.columns
+        ]
+        return "top issues", self.issues.loc[self.issues["issue"] != "none", cols]
+
+    @property
+    def label_issues(self) -> pd.DataFrame:
+        """The rows flagged as label issues, most suspicious first."""
+        return self.issues[self.issues["is_label_issue"]]
+
+    def _save_run(
+        self,
+        out: str | Path,
+        *,
+        overwrite: bool,
+        meta: dict[str, Any],
+        tables: dict[str, pd.DataFrame],
+        arrays: dict[str, np.ndarray],
+    ) -> Path:
+        """Write ``issues.parquet``, ``tables`` (name -> frame), ``summary.json``,
+        ``report.html`` and ``arrays`` (name -> array, saved as float32) atomically into
+        ``out``; return its path."""
+        from ..report import write_report
+
+        with RunDir(out, kind="audit", overwrite=overwrite, meta=meta) as run:
+            run.write_parquet("issues.parquet", self.issues)
+            for name, df in tables.items():
+                run.write_parquet(name, df)
+            run.write_json("summary.json", self.summary)
+            write_report(run, self._render_report())
+            for name, arr in arrays.items():
+                run.write_npy(name, np.asarray(arr, dtype=np.float32))
+        return Path(out)
+
+
 @dataclass(repr=False)
-class AuditResult(ReportMixin):
+class AuditResult(IssueTableResult):
     """The outcome of a label audit.
 
     Attributes
@@ -77,19 +123,6 @@ class AuditResult(ReportMixin):
         facts += [("warning", w) for w in s.get("warnings", [])]
         return facts
 
-    def _repr_frame(self) -> tuple[str, Any]:
-        cols = [
-            c
-            for c in ("item_id", "text", "given_label", "suggested_label", "label_quality", "issue")
-            if c in self.issues.columns
-        ]
-        return "top issues", self.issues.loc[self.issues["issue"] != "none", cols]
-
-    @property
-    def label_issues(self) -> pd.DataFrame:
-        """The rows flagged as label issues, most suspicious first."""
-        return self.issues[self.issues["is_label_issue"]]
-
     def save(self, out: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``issues.parquet``, ``summary.json``, ``report.html`` (and
         ``pred_probs.npy`` when the audit computed them) atomically into ``out``.
@@ -98,19 +131,10 @@ class AuditResult(ReportMixin):
         -------
         Path of the published run folder.
         """
-        from ..report import write_report
-
-        with RunDir(
+        return self._save_run(
             out,
-            kind="audit",
             overwrite=overwrite,
             meta={"settings": self.summary.get("settings", {})},
-        ) as run:
-            run.write_parquet("issues.parquet", self.issues)
-            run.write_json("summary.json", self.summary)
-            write_report(run, self._render_report())
-            if "sources" in self.extra:
-                run.write_parquet("sources.parquet", self.extra["sources"])
-            if self.computed_pred_probs:
-                run.write_npy("pred_probs.npy", np.asarray(self.pred_probs, dtype=np.float32))
-        return Path(out)
+            tables={"sources.parquet": self.extra["sources"]} if "sources" in self.extra else {},
+            arrays={"pred_probs.npy": self.pred_probs} if self.computed_pred_probs else {},
+        )

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
-from ..io import Dataset, RunDir, load_array, load_dataset
-from ..report import ReportMixin
+from ..io import Dataset, load_array, load_dataset
 from ._api import StageCallback, _Timer, _versions
 from ._multilabel import estimate_multilabel_noise, find_multilabel_issues, get_multilabel_quality
 from ._regression import score_regression
+from ._result import IssueTableResult
 
 __all__ = [
     "TableTaskAuditResult",
@@ -34,7 +34,7 @@ MAX_TAG_COLUMNS = 100
 
 
 @dataclass(repr=False)
-class TableTaskAuditResult(ReportMixin):
+class TableTaskAuditResult(IssueTableResult):
     """The outcome of a multi-label or regression audit.
 
     Attributes
@@ -82,40 +82,17 @@ class TableTaskAuditResult(ReportMixin):
         ]
         return facts + [("warning", w) for w in s.get("warnings", [])]
 
-    def _repr_frame(self) -> tuple[str, Any]:
-        cols = [
-            c
-            for c in ("item_id", "text", "given_label", "suggested_label", "label_quality", "issue")
-            if c in self.issues.columns
-        ]
-        return "top issues", self.issues.loc[self.issues["issue"] != "none", cols]
-
-    @property
-    def label_issues(self) -> pd.DataFrame:
-        """The flagged items, most suspicious first."""
-        return self.issues[self.issues["is_label_issue"]]
-
     def save(self, out: str | Path, *, overwrite: bool = False) -> Path:
         """Write ``issues.parquet``, ``summary.json``, ``report.html`` (and ``tags.parquet``,
         ``pred_probs.npy`` / ``predictions.npy``) atomically into ``out``."""
-        from ..report import write_report
-        from ._table_task_report import render_table_task_report
-
-        with RunDir(
+        name = "pred_probs.npy" if self.task == "multilabel" else "predictions.npy"
+        return self._save_run(
             out,
-            kind="audit",
             overwrite=overwrite,
             meta={"task": self.task, "settings": self.summary.get("settings", {})},
-        ) as run:
-            run.write_parquet("issues.parquet", self.issues)
-            if self.tags is not None:
-                run.write_parquet("tags.parquet", self.tags)
-            run.write_json("summary.json", self.summary)
-            write_report(run, render_table_task_report(self))
-            if self.computed_predictions:
-                name = "pred_probs.npy" if self.task == "multilabel" else "predictions.npy"
-                run.write_npy(name, np.asarray(self.predictions, dtype=np.float32))
-        return Path(out)
+            tables={"tags.parquet": self.tags} if self.tags is not None else {},
+            arrays={name: self.predictions} if self.computed_predictions else {},
+        )
 
 
 # --------------------------------------------------------------------------- loading
