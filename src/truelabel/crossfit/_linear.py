@@ -30,10 +30,40 @@ def _lbfgs_fit(est: Any, fun: Any, theta0: np.ndarray, d: int, k: int) -> None:
     est.n_iter_ = int(res.nit)
 
 
+def _as_float32(X: Any) -> Any:
+    """Dense or CSR ``X`` as float32 (a CSR matrix stays sparse)."""
+    return X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
+
+
+def _fit_input(est: Any, X: Any) -> Any:
+    """Refuse ``C <= 0`` (naming ``est``'s class) and return ``X`` (N, D) as float32."""
+    if est.C <= 0:
+        raise InputError(f"The 'C' parameter of {type(est).__name__} must be > 0. Got {est.C!r}.")
+    return _as_float32(X)
+
+
+def _penalised_objective(Xf: Any, d: int, k: int, lam: float, head: Any) -> Any:
+    """The L-BFGS objective of a linear model ``Z = Xf @ W + b`` (N, k) with the penalty
+    ``lam * ||W||^2 / 2``: ``head(Z)`` returns the data loss and its gradient (N, k) with
+    respect to ``Z`` (it may overwrite ``Z``); returns ``fun(theta) -> (loss, gradient)``."""
+
+    def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        W = theta[: d * k].reshape(d, k).astype(np.float32)
+        b = theta[d * k :].astype(np.float32)
+        Z = Xf @ W
+        Z += b
+        loss, P = head(Z)
+        gW = np.asarray(Xf.T @ P) + lam * W
+        gb = P.sum(axis=0)
+        loss += 0.5 * lam * float((W.astype(np.float64) ** 2).sum())
+        return loss, np.concatenate([gW.ravel(), gb]).astype(np.float64)
+
+    return fun
+
+
 def _linear_scores(est: Any, X: Any) -> np.ndarray:
     """``X @ coef_.T + intercept_`` in float32, dense or CSR ``X``."""
-    Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
-    return np.asarray(Xf @ est.coef_.T) + est.intercept_
+    return np.asarray(_as_float32(X) @ est.coef_.T) + est.intercept_
 
 
 class SoftmaxRegression(ClassifierMixin, BaseEstimator):
@@ -84,9 +114,7 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         ``coef_init`` (K, D + 1) — weights then intercept per class — starts L-BFGS from a
         given point (e.g. a closed-form ridge solution) instead of zero.
         """
-        if self.C <= 0:
-            raise InputError(f"The 'C' parameter of SoftmaxRegression must be > 0. Got {self.C!r}.")
-        Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
+        Xf = _fit_input(self, X)
         y = np.asarray(y)
         self.classes_, codes = np.unique(y, return_inverse=True)
         n, d = Xf.shape
@@ -101,28 +129,21 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         w = w / w.sum()
         lam = 1.0 / (self.C * n)
 
-        def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            W = theta[: d * k].reshape(d, k).astype(np.float32)
-            b = theta[d * k :].astype(np.float32)
-            Z = Xf @ W
-            Z += b
+        def head(Z: np.ndarray) -> tuple[float, np.ndarray]:
             Z -= Z.max(axis=1, keepdims=True)
             lse = np.log(np.exp(Z).sum(axis=1))
             loss = float(w @ (lse - (Z * Y).sum(axis=1)))
             P = np.exp(Z - lse[:, None])
             P -= Y
             P *= w[:, None]
-            gW = np.asarray(Xf.T @ P) + lam * W
-            gb = P.sum(axis=0)
-            loss += 0.5 * lam * float((W.astype(np.float64) ** 2).sum())
-            return loss, np.concatenate([gW.ravel(), gb]).astype(np.float64)
+            return loss, P
 
         theta0 = np.zeros(d * k + k, dtype=np.float64)
         if coef_init is not None:
             ci = np.asarray(coef_init, dtype=np.float64)
             theta0[: d * k] = ci[:, :d].T.ravel()
             theta0[d * k :] = ci[:, d]
-        _lbfgs_fit(self, fun, theta0, d, k)
+        _lbfgs_fit(self, _penalised_objective(Xf, d, k, lam, head), theta0, d, k)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
@@ -177,9 +198,7 @@ class SigmoidRegression(BaseEstimator):
 
     def fit(self, X: Any, Y: Any) -> SigmoidRegression:
         """Fit on features ``X`` (N, D) and a 0/1 target matrix ``Y`` (N, T)."""
-        if self.C <= 0:
-            raise InputError(f"The 'C' parameter of SigmoidRegression must be > 0. Got {self.C!r}.")
-        Xf = X.astype(np.float32) if sp.issparse(X) else np.asarray(X, dtype=np.float32)
+        Xf = _fit_input(self, X)
         Yf = np.asarray(Y, dtype=np.float32)
         n, d = Xf.shape
         t = Yf.shape[1]
@@ -187,24 +206,17 @@ class SigmoidRegression(BaseEstimator):
         # start the intercepts at the tags' log-odds: rare tags converge in a few steps
         rate = np.clip(Yf.mean(axis=0), 1.0 / (n + 2), 1.0 - 1.0 / (n + 2))
 
-        def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            W = theta[: d * t].reshape(d, t).astype(np.float32)
-            b = theta[d * t :].astype(np.float32)
-            Z = Xf @ W
-            Z += b
+        def head(Z: np.ndarray) -> tuple[float, np.ndarray]:
             # BCE = softplus(z) - y z, computed stably
             loss = float((np.logaddexp(0.0, Z) - Yf * Z).sum()) / n
             P = 0.5 * (1.0 + np.tanh(0.5 * Z))  # sigmoid
             P -= Yf
             P /= n
-            gW = np.asarray(Xf.T @ P) + lam * W
-            gb = P.sum(axis=0)
-            loss += 0.5 * lam * float((W.astype(np.float64) ** 2).sum())
-            return loss, np.concatenate([gW.ravel(), gb]).astype(np.float64)
+            return loss, P
 
         theta0 = np.zeros(d * t + t, dtype=np.float64)
         theta0[d * t :] = np.log(rate / (1.0 - rate))
-        _lbfgs_fit(self, fun, theta0, d, t)
+        _lbfgs_fit(self, _penalised_objective(Xf, d, t, lam, head), theta0, d, t)
         return self
 
     def decision_function(self, X: Any) -> np.ndarray:
