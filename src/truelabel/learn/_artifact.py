@@ -346,6 +346,22 @@ class TrainedModel(ReportMixin):
         ]
 
 
+def read_model_json(p: Path) -> dict[str, Any]:
+    """The parsed ``model.json`` of model directory ``p``; an :class:`InputError` when it is
+    no model directory or the file is not valid JSON."""
+    meta_path = p / "model.json"
+    if not meta_path.is_file():
+        raise InputError(
+            f"{p} is not a truelabel model directory (no model.json); pass the --out folder "
+            "of `truelabel train`."
+        )
+    try:
+        meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InputError(f"{meta_path} is not valid JSON ({exc}); retrain the model.") from None
+    return meta
+
+
 def load_model(path: str | Path) -> TrainedModel:
     """Load a model directory written by ``truelabel train`` / :meth:`TrainedModel.save`.
 
@@ -365,16 +381,7 @@ def load_model(path: str | Path) -> TrainedModel:
     from safetensors.numpy import load_file
 
     p = Path(path)
-    meta_path = p / "model.json"
-    if not meta_path.is_file():
-        raise InputError(
-            f"{p} is not a truelabel model directory (no model.json); pass the --out folder "
-            "of `truelabel train`."
-        )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{meta_path} is not valid JSON ({exc}); retrain the model.") from None
+    meta = read_model_json(p)
     fmt = meta.get("format")
     if fmt != FORMAT:
         from .. import __version__

@@ -137,18 +137,9 @@ class TrainedTagger:
 def model_task(path: str | Path) -> str:
     """The task a model directory was trained for (``model.json``'s ``task``; default
     ``classification``); an :class:`InputError` when it is no model directory."""
-    p = Path(path)
-    meta_path = p / "model.json"
-    if not meta_path.is_file():
-        raise InputError(
-            f"{p} is not a truelabel model directory (no model.json); pass the --out folder "
-            "of `truelabel train`."
-        )
-    try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InputError(f"{meta_path} is not valid JSON ({exc}); retrain the model.") from None
-    return str(meta.get("task", "classification"))
+    from ._artifact import read_model_json
+
+    return str(read_model_json(Path(path)).get("task", "classification"))
 
 
 def load_tagger(path: str | Path) -> TrainedTagger:
