@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -275,6 +275,13 @@ def aggregate(
 _SPAN_METHOD = {Method.auto: "ds", Method.ds: "ds", Method.mv: "mv"}
 
 
+def _print_method_notes(s: dict[str, Any]) -> None:
+    """Print the chosen label model with its reason, then the run's notes."""
+    console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
+    for note in s["notes"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
 def _refuse_unused(unused: dict[str, object], label_type: str) -> None:
     """Refuse the given options (flag -> value, ``None`` = not given) this label type ignores."""
     from .._errors import InputError
@@ -362,9 +369,7 @@ def _aggregate_spans(
         f"[bold]{s['n_spans']}[/] consensus spans",
         highlight=False,
     )
-    console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
-    for note in s["notes"]:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    _print_method_notes(s)
     t = Table(title="Sources furthest from the consensus")
     for col in ("source", "items", "spans", "token agreement", "span F1"):
         t.add_column(col)
@@ -415,9 +420,7 @@ def _print_numeric(result: object, out: Path) -> None:
         f"{s['krippendorff_alpha_interval']:.3f}",
         highlight=False,
     )
-    console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
-    for note in s["notes"]:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    _print_method_notes(s)
     console.print(
         f"mean {s['interval_level']:.0%} interval width {s['mean_interval_width']:.4g}",
         highlight=False,
