@@ -21,6 +21,7 @@ from .._errors import ConvergenceWarning, InputError
 from ..report import ReportMixin
 from ..sources._numeric import NumericVotes, check_numeric_votes
 from ._numeric import NUMERIC_METHODS, BaseNumericModel, make_numeric_model
+from ._result_common import result_facts, result_repr
 
 __all__ = [
     "DEFAULT_NUMERIC_METHOD",
@@ -69,11 +70,7 @@ class NumericAggregateResult(ReportMixin):
     votes: NumericVotes
 
     def __repr__(self) -> str:
-        s = self.summary
-        return (
-            f"NumericAggregateResult(method={s.get('method')!r}, n_items={s.get('n_items')}, "
-            f"n_sources={s.get('n_sources')})"
-        )
+        return result_repr("NumericAggregateResult", self.summary)
 
     def _render_report(self) -> str:
         from ._report import render_numeric_report
@@ -82,17 +79,16 @@ class NumericAggregateResult(ReportMixin):
 
     def _repr_facts(self) -> list[tuple[str, Any]]:
         s = self.summary
-        return [
-            ("label model", f"{s.get('method')} ({s.get('method_reason', '')})"),
-            ("items", s.get("n_items")),
-            ("sources", s.get("n_sources")),
-            ("votes", s.get("n_votes")),
-            ("Krippendorff's alpha (interval)", s.get("krippendorff_alpha_interval")),
-            (
-                f"mean {s.get('interval_level', 0.95):.0%} interval width",
-                s.get("mean_interval_width"),
-            ),
-        ] + [("note", n) for n in s.get("notes", [])]
+        return result_facts(
+            s,
+            [
+                ("Krippendorff's alpha (interval)", s.get("krippendorff_alpha_interval")),
+                (
+                    f"mean {s.get('interval_level', 0.95):.0%} interval width",
+                    s.get("mean_interval_width"),
+                ),
+            ],
+        )
 
     def _repr_frame(self) -> tuple[str, Any]:
         cols = [c for c in ("item_id", "label", "lower", "upper", "n_votes") if c in self.labels]

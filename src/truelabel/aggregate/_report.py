@@ -147,6 +147,21 @@ def source_charts(
     return out
 
 
+def _head_cards(
+    s: dict[str, Any], *, votes_label: str = "votes", method_note: str | None = None
+) -> list[dict[str, Any]]:
+    """The first four cards of every aggregation report: items, sources, votes, label model."""
+    method: dict[str, Any] = {"value": str(s["method"]), "label": "label model"}
+    if method_note is not None:
+        method["note"] = method_note
+    return [
+        {"value": f"{s['n_items']:,}", "label": "items"},
+        {"value": f"{s['n_sources']:,}", "label": "sources"},
+        {"value": f"{s['n_votes']:,}", "label": votes_label},
+        method,
+    ]
+
+
 def render_aggregate_page(
     *,
     title: str,
@@ -229,14 +244,7 @@ def render_report_page(res: AggregateResult) -> str:
         summary=s,
         facts=facts,
         cards=[
-            {"value": f"{s['n_items']:,}", "label": "items"},
-            {"value": f"{s['n_sources']:,}", "label": "sources"},
-            {"value": f"{s['n_votes']:,}", "label": "votes"},
-            {
-                "value": str(s["method"]),
-                "label": "label model",
-                "note": s.get("method_criterion", ""),
-            },
+            *_head_cards(s, method_note=s.get("method_criterion", "")),
             {
                 "value": f"{s['krippendorff_alpha']:.3f}",
                 "label": "Krippendorff's alpha",
@@ -309,10 +317,7 @@ def render_numeric_report(res: NumericAggregateResult) -> str:
         summary=s,
         facts=facts,
         cards=[
-            {"value": f"{s['n_items']:,}", "label": "items"},
-            {"value": f"{s['n_sources']:,}", "label": "sources"},
-            {"value": f"{s['n_votes']:,}", "label": "votes"},
-            {"value": str(s["method"]), "label": "label model"},
+            *_head_cards(s),
             {
                 "value": f"{s['krippendorff_alpha_interval']:.3f}",
                 "label": "Krippendorff's alpha (interval)",
@@ -377,10 +382,7 @@ def render_span_report(res: SpanAggregateResult) -> str:
         summary=s,
         facts=facts,
         cards=[
-            {"value": f"{s['n_items']:,}", "label": "items"},
-            {"value": f"{s['n_sources']:,}", "label": "sources"},
-            {"value": f"{s['n_votes']:,}", "label": "token votes"},
-            {"value": str(s["method"]), "label": "label model"},
+            *_head_cards(s, votes_label="token votes"),
             {"value": f"{s['n_spans']:,}", "label": "consensus spans"},
             {
                 "value": f"{s['mean_confidence']:.3f}",

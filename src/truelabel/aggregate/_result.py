@@ -33,6 +33,7 @@ from ._majority import MajorityVote, WeightedVote
 from ._numeric import NUMERIC_METHODS
 from ._numeric_result import NumericAggregateResult, aggregate_numeric_votes
 from ._quality import SOURCE_PSEUDO_VOTES, krippendorff_alpha, source_quality
+from ._result_common import result_facts, result_repr
 
 __all__ = ["AggregateResult", "aggregate", "aggregate_votes", "write_aggregate_run"]
 
@@ -73,11 +74,7 @@ class AggregateResult(ReportMixin):
     confusion: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
 
     def __repr__(self) -> str:
-        s = self.summary
-        return (
-            f"AggregateResult(method={s.get('method')!r}, n_items={s.get('n_items')}, "
-            f"n_sources={s.get('n_sources')}, n_classes={len(self.classes)})"
-        )
+        return result_repr("AggregateResult", self.summary, f", n_classes={len(self.classes)}")
 
     def _render_report(self) -> str:
         from ._report import render_report_page
@@ -86,15 +83,14 @@ class AggregateResult(ReportMixin):
 
     def _repr_facts(self) -> list[tuple[str, Any]]:
         s = self.summary
-        return [
-            ("label model", f"{s.get('method')} ({s.get('method_reason', '')})"),
-            ("items", s.get("n_items")),
-            ("sources", s.get("n_sources")),
-            ("votes", s.get("n_votes")),
-            ("classes", ", ".join(str(c) for c in list(self.classes)[:12])),
-            ("Krippendorff's alpha", s.get("krippendorff_alpha")),
-            ("mean confidence", s.get("mean_confidence")),
-        ] + [("note", n) for n in s.get("notes", [])]
+        return result_facts(
+            s,
+            [
+                ("classes", ", ".join(str(c) for c in list(self.classes)[:12])),
+                ("Krippendorff's alpha", s.get("krippendorff_alpha")),
+                ("mean confidence", s.get("mean_confidence")),
+            ],
+        )
 
     def _repr_frame(self) -> tuple[str, Any]:
         cols = [c for c in ("item_id", "label", "confidence", "n_votes") if c in self.labels]

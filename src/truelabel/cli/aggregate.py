@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -172,6 +172,8 @@ def aggregate(
     from ..aggregate import aggregate as api_aggregate
     from ..io import check_out_dir
 
+    ids = {"item_column": item_column, "source_column": source_column}
+    unused = {"--weight-column": weight_column, "--gold": gold, "--lfs": lfs}
     if label_type is LabelType.multilabel:
         _aggregate_multilabel(
             votes,
@@ -180,19 +182,12 @@ def aggregate(
             method=method,
             seed=seed,
             columns={
-                "item_column": item_column,
-                "source_column": source_column,
+                **ids,
                 "label_column": label_column,
                 "label_sep": label_sep if label_sep is not None else ",",
             },
             classes=[c.strip() for c in classes.split(",")] if classes else None,
-            unused={
-                "--weight-column": weight_column,
-                "--gold": gold,
-                "--lfs": lfs,
-                "--data": data,
-                "--class-prior": class_prior,
-            },
+            unused={**unused, "--data": data, "--class-prior": class_prior},
         )
         return
     if label_sep is not None:
@@ -208,8 +203,7 @@ def aggregate(
             method=method,
             seed=seed,
             columns={
-                "item_column": item_column,
-                "source_column": source_column,
+                **ids,
                 "start_column": start_column,
                 "end_column": end_column,
                 "label_column": label_column,
@@ -217,13 +211,7 @@ def aggregate(
                 "text_column": text_column or "text",
             },
             data=data,
-            unused={
-                "--weight-column": weight_column,
-                "--gold": gold,
-                "--lfs": lfs,
-                "--classes": classes,
-                "--class-prior": class_prior,
-            },
+            unused={**unused, "--classes": classes, "--class-prior": class_prior},
         )
         return
 
@@ -287,6 +275,22 @@ def aggregate(
 _SPAN_METHOD = {Method.auto: "ds", Method.ds: "ds", Method.mv: "mv"}
 
 
+def _print_method_notes(s: dict[str, Any]) -> None:
+    """Print the chosen label model with its reason, then the run's notes."""
+    console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
+    for note in s["notes"]:
+        console.print(f"[yellow]note:[/] {note}", highlight=False)
+
+
+def _refuse_unused(unused: dict[str, object], label_type: str) -> None:
+    """Refuse the given options (flag -> value, ``None`` = not given) this label type ignores."""
+    from .._errors import InputError
+
+    given = [flag for flag, v in unused.items() if v is not None]
+    if given:
+        raise InputError(f"{', '.join(given)} does not apply to --label-type {label_type}.")
+
+
 def _aggregate_multilabel(
     votes: Path,
     out: Path,
@@ -298,13 +302,10 @@ def _aggregate_multilabel(
     classes: list[str] | None,
     unused: dict[str, object],
 ) -> None:
-    from .._errors import InputError
     from ..aggregate import AGGREGATE_TASKS
 
     with error_boundary():
-        given = [flag for flag, v in unused.items() if v is not None]
-        if given:
-            raise InputError(f"{', '.join(given)} does not apply to --label-type multilabel.")
+        _refuse_unused(unused, "multilabel")
         name = "ds" if method.value == "auto" else method.value
         from ..io import check_out_dir
 
@@ -350,9 +351,7 @@ def _aggregate_spans(
                 "--label-type spans needs --data: the table of item texts the span offsets "
                 "index (item_id, text)."
             )
-        given = [flag for flag, v in unused.items() if v is not None]
-        if given:
-            raise InputError(f"{', '.join(given)} does not apply to --label-type spans.")
+        _refuse_unused(unused, "spans")
         name = _SPAN_METHOD.get(method, "hmm" if method.value == "hmm" else None)
         if name is None:
             raise InputError(
@@ -370,9 +369,7 @@ def _aggregate_spans(
         f"[bold]{s['n_spans']}[/] consensus spans",
         highlight=False,
     )
-    console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
-    for note in s["notes"]:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    _print_method_notes(s)
     t = Table(title="Sources furthest from the consensus")
     for col in ("source", "items", "spans", "token agreement", "span F1"):
         t.add_column(col)
@@ -423,9 +420,7 @@ def _print_numeric(result: object, out: Path) -> None:
         f"{s['krippendorff_alpha_interval']:.3f}",
         highlight=False,
     )
-    console.print(f"method [bold]{s['method']}[/]: {s['method_reason']}", highlight=False)
-    for note in s["notes"]:
-        console.print(f"[yellow]note:[/] {note}", highlight=False)
+    _print_method_notes(s)
     console.print(
         f"mean {s['interval_level']:.0%} interval width {s['mean_interval_width']:.4g}",
         highlight=False,

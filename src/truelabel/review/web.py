@@ -45,6 +45,11 @@ def _render(request: Request, name: str, ctx: dict[str, Any], status: int = 200)
     return resp
 
 
+def _see_other(url: str) -> Response:
+    """Redirect (303) after a form POST, so reloading the page does not post again."""
+    return RedirectResponse(url, status_code=303)
+
+
 def _safe_next(url: str | None) -> str:
     if not url or not url.startswith("/") or url.startswith("//") or "\\" in url:
         return "/"
@@ -107,7 +112,7 @@ def login_submit(
             401,
         )
         return resp
-    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    redirect = _see_other(_safe_next(next))
     redirect.set_cookie(
         SESSION_COOKIE,
         request.app.state.signer.dumps(user.id, user.session_epoch),
@@ -132,7 +137,7 @@ def logout(
     """End the user's browser sessions; ``everywhere`` also revokes every API token."""
     check_csrf(request, csrf)
     db.run(crud.revoke_access if everywhere else crud.end_sessions, user)
-    resp = RedirectResponse("/login", status_code=303)
+    resp = _see_other("/login")
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
 
@@ -382,11 +387,8 @@ def _lease_and_redirect(
     **extra: str | int | None,
 ) -> Response:
     task = lease_task(db, settings, project, user, label or None, issue or None)
-    return RedirectResponse(
-        _review_url(
-            project, label=label, issue=issue, empty="1" if task is None else None, **extra
-        ),
-        status_code=303,
+    return _see_other(
+        _review_url(project, label=label, issue=issue, empty="1" if task is None else None, **extra)
     )
 
 
@@ -422,12 +424,8 @@ def review_undo(
     try:
         out = undo(db, settings, project, user)
     except ConflictError:
-        return RedirectResponse(
-            _review_url(project, label=label, issue=issue, msg="nothing_to_undo"), status_code=303
-        )
-    return RedirectResponse(
-        _review_url(project, label=label, issue=issue, undone=out.undone.id), status_code=303
-    )
+        return _see_other(_review_url(project, label=label, issue=issue, msg="nothing_to_undo"))
+    return _see_other(_review_url(project, label=label, issue=issue, undone=out.undone.id))
 
 
 @router.post("/projects/{project}/tasks/{task_id}/review")
@@ -464,7 +462,7 @@ def review_submit(
     out = submit(db, project, task_id, user, body)
     done: dict[str, str | int | None] = {"saved": out.id} if out.created else {"msg": "replayed"}
     if return_item:
-        return RedirectResponse(_item_url(project, out.item_id, **done), status_code=303)
+        return _see_other(_item_url(project, out.item_id, **done))
     return _lease_and_redirect(db, settings, project, user, label_filter, issue_filter, **done)
 
 
@@ -554,7 +552,7 @@ def bulk_decide(
             },
         )
     res = db.run(lambda s: crud.decide_many(s, project, user, keys, action="suggested", key=key))
-    return RedirectResponse(
+    return _see_other(
         _project_url(
             project,
             q=q,
@@ -563,8 +561,7 @@ def bulk_decide(
             bulk_saved=res.saved,
             bulk_unchanged=res.unchanged,
             bulk_refused=sum(len(v) for v in res.refused.values()),
-        ),
-        status_code=303,
+        )
     )
 
 

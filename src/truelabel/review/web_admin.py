@@ -5,16 +5,19 @@ what was done; the work is done by ``crud``, as for the CLI and the JSON API."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from . import crud
 from .api.deps import AdminPage, DbDep, check_csrf
-from .web import _render, _url
+from .db import Database
+from .models import User
+from .web import _render, _see_other, _url
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -30,22 +33,31 @@ DONE = {
 }
 
 
-def _back(url: str, done: str, who: str) -> Response:
-    return RedirectResponse(_url(url, done=done, who=who), status_code=303)
+@dataclass(frozen=True)
+class _AdminPost:
+    """What every admin form POST shares: the request (for the CSRF check), the database, the
+    signed-in admin and the form's ``csrf`` field."""
+
+    request: Request
+    db: Database
+    admin: User
+    csrf: str
+
+    def act(self, fn: Callable[[Session], Any], url: str, done: str, who: str) -> Response:
+        """Check the CSRF token, run ``fn`` in one write transaction, redirect back to ``url``
+        saying what was ``done`` to ``who``."""
+        check_csrf(self.request, self.csrf)
+        self.db.run(fn)
+        return _see_other(_url(url, done=done, who=who))
 
 
-def _act(
-    request: Request,
-    db: DbDep,
-    csrf: str,
-    fn: Callable[[Session], Any],
-    url: str,
-    done: str,
-    who: str,
-) -> Response:
-    check_csrf(request, csrf)
-    db.run(fn)
-    return _back(url, done, who)
+def _admin_post(
+    request: Request, db: DbDep, admin: AdminPage, csrf: Annotated[str, Form()] = ""
+) -> _AdminPost:
+    return _AdminPost(request, db, admin, csrf)
+
+
+AdminPost = Annotated[_AdminPost, Depends(_admin_post)]
 
 
 @router.get("/users")
@@ -70,38 +82,25 @@ def users_page(
 
 @router.post("/users")
 def create_user(
-    request: Request,
-    db: DbDep,
-    admin: AdminPage,
+    post: AdminPost,
     name: Annotated[str, Form()],
     password: Annotated[str, Form()],
     role: Annotated[str, Form()] = "reviewer",
     project: Annotated[list[str] | None, Form()] = None,
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     def tx(s: Session) -> None:
-        crud.create_user(s, name, password, role, by=admin)
+        crud.create_user(s, name, password, role, by=post.admin)
         for p in project or []:
-            crud.add_member(s, p, name, by=admin)
+            crud.add_member(s, p, name, by=post.admin)
 
-    return _act(request, db, csrf, tx, "/admin/users", "created", name)
+    return post.act(tx, "/admin/users", "created", name)
 
 
 @router.post("/users/{name}/active")
-def set_active(
-    request: Request,
-    name: str,
-    db: DbDep,
-    admin: AdminPage,
-    active: Annotated[str, Form()],
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
+def set_active(name: str, post: AdminPost, active: Annotated[str, Form()]) -> Response:
     on = active == "1"
-    return _act(
-        request,
-        db,
-        csrf,
-        lambda s: crud.set_active(s, name, on, by=admin),
+    return post.act(
+        lambda s: crud.set_active(s, name, on, by=post.admin),
         "/admin/users",
         "activated" if on else "deactivated",
         name,
@@ -109,19 +108,9 @@ def set_active(
 
 
 @router.post("/users/{name}/password")
-def reset_password(
-    request: Request,
-    name: str,
-    db: DbDep,
-    admin: AdminPage,
-    password: Annotated[str, Form()],
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    return _act(
-        request,
-        db,
-        csrf,
-        lambda s: crud.reset_password(s, name, password, by=admin),
+def reset_password(name: str, post: AdminPost, password: Annotated[str, Form()]) -> Response:
+    return post.act(
+        lambda s: crud.reset_password(s, name, password, by=post.admin),
         "/admin/users",
         "password",
         name,
@@ -129,14 +118,9 @@ def reset_password(
 
 
 @router.post("/users/{name}/revoke")
-def revoke(
-    request: Request, name: str, db: DbDep, admin: AdminPage, csrf: Annotated[str, Form()] = ""
-) -> Response:
-    return _act(
-        request,
-        db,
-        csrf,
-        lambda s: crud.revoke_access(s, crud.user_by_name(s, name), by=admin),
+def revoke(name: str, post: AdminPost) -> Response:
+    return post.act(
+        lambda s: crud.revoke_access(s, crud.user_by_name(s, name), by=post.admin),
         "/admin/users",
         "revoked",
         name,
@@ -177,19 +161,9 @@ def members_page(
 
 
 @router.post("/projects/{project}/members")
-def add_member(
-    request: Request,
-    project: str,
-    db: DbDep,
-    admin: AdminPage,
-    name: Annotated[str, Form()],
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    return _act(
-        request,
-        db,
-        csrf,
-        lambda s: crud.add_member(s, project, name, by=admin),
+def add_member(project: str, post: AdminPost, name: Annotated[str, Form()]) -> Response:
+    return post.act(
+        lambda s: crud.add_member(s, project, name, by=post.admin),
         _members_url(project),
         "added",
         name,
@@ -197,19 +171,9 @@ def add_member(
 
 
 @router.post("/projects/{project}/members/{name}/remove")
-def remove_member(
-    request: Request,
-    project: str,
-    name: str,
-    db: DbDep,
-    admin: AdminPage,
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    return _act(
-        request,
-        db,
-        csrf,
-        lambda s: crud.remove_member(s, project, name, by=admin),
+def remove_member(project: str, name: str, post: AdminPost) -> Response:
+    return post.act(
+        lambda s: crud.remove_member(s, project, name, by=post.admin),
         _members_url(project),
         "removed",
         name,

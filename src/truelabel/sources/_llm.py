@@ -892,39 +892,26 @@ def label_with_llm(
     """
     import pandas as pd
 
-    from ..io import RunDir, check_out_dir, load_dataset
+    from ..io import RunDir
     from ..report import write_report
-    from ._zeroshot_classes import load_classes
+    from ._zeroshot_classes import read_label_inputs
 
-    if (classes is None) == (classes_file is None):
-        raise InputError(
-            'give the classes either as --classes "A,B,C" or as --classes-file classes.yaml '
-            "(exactly one of the two)."
-        )
     if max_failed_share is not None and not 0.0 <= max_failed_share <= 1.0:
         raise InputError(
             f"--llm-max-failed-share must be in [0, 1] (a share of items); got {max_failed_share}."
         )
-    specs = load_classes(classes_file) if classes_file is not None else parse_classes(classes)
-    names = [c.name for c in specs]
-    if out is not None:
-        check_out_dir(
-            out,
-            kind="label",
-            inputs=[data, classes_file],
-            overwrite=overwrite,
-        )
-    ds = load_dataset(
+    specs, ds, empty = read_label_inputs(
         data,
+        classes=classes,
+        classes_file=classes_file,
         text_column=text_column,
         id_column=id_column,
-        require_labels=False,
-        allow_empty_text=True,
+        out=out,
+        overwrite=overwrite,
     )
+    names = [c.name for c in specs]
     assert ds.text is not None
     texts = np.asarray(ds.text, dtype=object)
-    # an empty text is not sent: its label is an abstention (no vote)
-    empty = np.zeros(len(ds), dtype=bool) if ds.empty_text is None else ds.empty_text
     todo = np.flatnonzero(~empty)
     gold_t: list[str] = []
     gold_l: list[str] = []

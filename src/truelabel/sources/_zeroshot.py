@@ -689,33 +689,18 @@ def label(
     """
     import pandas as pd
 
-    from ..io import RunDir, load_dataset
-    from ._zeroshot_classes import dump_classes, load_classes
+    from ..io import RunDir
+    from ._zeroshot_classes import dump_classes, read_label_inputs
 
-    if (classes is None) == (classes_file is None):
-        raise InputError(
-            'give the classes either as --classes "A,B,C" or as --classes-file classes.yaml '
-            "(exactly one of the two)."
-        )
-    specs = load_classes(classes_file) if classes_file is not None else parse_classes(classes)
-    if out is not None:  # fail before the (slow) embedding when --out is unusable
-        from ..io import check_out_dir
-
-        check_out_dir(
-            out,
-            kind="label",
-            inputs=[data, classes_file],
-            overwrite=overwrite,
-        )
-    ds = load_dataset(
+    specs, ds, empty = read_label_inputs(
         data,
+        classes=classes,
+        classes_file=classes_file,
         text_column=text_column,
         id_column=id_column,
-        require_labels=False,
-        allow_empty_text=True,
+        out=out,
+        overwrite=overwrite,
     )
-    # an empty text gets no label (an abstention: no vote), the others are labelled as usual
-    empty = np.zeros(len(ds), dtype=bool) if ds.empty_text is None else ds.empty_text
     rows = np.flatnonzero(~empty)
     y = None
     if label_column:

@@ -21,7 +21,7 @@ from typing import Any
 
 from .._errors import InputError
 
-__all__ = ["ClassSpec", "dump_classes", "load_classes", "parse_classes"]
+__all__ = ["ClassSpec", "dump_classes", "load_classes", "parse_classes", "read_label_inputs"]
 
 _KEYS = ("name", "description", "keywords", "examples")
 
@@ -176,3 +176,49 @@ def dump_classes(classes: Sequence[ClassSpec], extra: dict[str, Any] | None = No
         header = "".join(f"# {k}: {v}\n" for k, v in extra.items())
         text = header + text
     return text
+
+
+def read_label_inputs(
+    data: Any,
+    *,
+    classes: Any,
+    classes_file: str | Path | None,
+    text_column: str | None,
+    id_column: str | None,
+    out: str | Path | None,
+    overwrite: bool,
+) -> tuple[list[ClassSpec], Any, Any]:
+    """What every ``label`` run reads first, checked before any slow work.
+
+    Exactly one of ``classes`` / ``classes_file``; ``out`` checked as a ``label`` run
+    folder (before embedding or calling an LLM); the table read with empty texts allowed.
+
+    Returns
+    -------
+    specs : list of ClassSpec
+    ds : Dataset
+        ``ds.text`` is set; no labels required.
+    empty : ndarray of shape (N,), bool
+        Rows whose text is empty: they get no label (an abstention, no vote).
+    """
+    import numpy as np
+
+    from ..io import check_out_dir, load_dataset
+
+    if (classes is None) == (classes_file is None):
+        raise InputError(
+            'give the classes either as --classes "A,B,C" or as --classes-file classes.yaml '
+            "(exactly one of the two)."
+        )
+    specs = load_classes(classes_file) if classes_file is not None else parse_classes(classes)
+    if out is not None:
+        check_out_dir(out, kind="label", inputs=[data, classes_file], overwrite=overwrite)
+    ds = load_dataset(
+        data,
+        text_column=text_column,
+        id_column=id_column,
+        require_labels=False,
+        allow_empty_text=True,
+    )
+    empty = np.zeros(len(ds), dtype=bool) if ds.empty_text is None else ds.empty_text
+    return specs, ds, empty
