@@ -71,6 +71,7 @@ __all__ = [
     "get_user",
     "held_task",
     "import_run",
+    "item_texts",
     "item_view",
     "items_by_key",
     "lease_next",
@@ -894,6 +895,12 @@ def push_items(
 
 
 # --------------------------------------------------------------------------- items
+
+
+def item_texts(s: Session, project: str) -> dict[str, str]:
+    """``{item id: text}`` of a project's items."""
+    p = get_project(s, project)
+    return dict(s.execute(select(Item.item_key, Item.text).where(Item.project_id == p.id)).all())
 
 
 def get_item(s: Session, project: str, item_key: str) -> Item:
