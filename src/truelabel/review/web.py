@@ -527,7 +527,7 @@ def review_submit(
     ``spans`` (a JSON span list).
     """
     check_csrf(request, csrf)
-    typed = {"tags": tag or [], "value": value, "spans": spans}
+    typed: dict[str, str | list[str]] = {"tags": list(tag or []), "value": value, "spans": spans}
     if choice in typed:  # the multi-label, number and span editors
         body = ReviewCreate(
             action="other", label=typed[choice], note=note, idempotency_key=key or None
