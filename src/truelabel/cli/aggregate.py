@@ -185,9 +185,17 @@ def aggregate(
                 **ids,
                 "label_column": label_column,
                 "label_sep": label_sep if label_sep is not None else ",",
+                "gold": gold,
+                "gold_item_column": gold_item_column,
+                "gold_label_column": gold_label_column,
             },
             classes=[c.strip() for c in classes.split(",")] if classes else None,
-            unused={**unused, "--data": data, "--class-prior": class_prior},
+            unused={
+                "--weight-column": weight_column,
+                "--lfs": lfs,
+                "--data": data,
+                "--class-prior": class_prior,
+            },
         )
         return
     if label_sep is not None:
@@ -298,7 +306,7 @@ def _aggregate_multilabel(
     overwrite: bool,
     method: Method,
     seed: int,
-    columns: dict[str, str],
+    columns: dict[str, Any],
     classes: list[str] | None,
     unused: dict[str, object],
 ) -> None:
@@ -309,7 +317,7 @@ def _aggregate_multilabel(
         name = "ds" if method.value == "auto" else method.value
         from ..io import check_out_dir
 
-        check_out_dir(out, kind="aggregate", inputs=[votes], overwrite=overwrite)
+        check_out_dir(out, kind="aggregate", inputs=[votes, columns["gold"]], overwrite=overwrite)
         result = AGGREGATE_TASKS.get("multilabel")(
             votes, method=name, random_state=seed, classes=classes, **columns
         )

@@ -172,7 +172,14 @@ def _audit_probs(run: Path, df: pd.DataFrame, classes: list[str]) -> np.ndarray 
 
 def _run_task(meta: dict[str, Any], summary: dict[str, Any], task: str | None) -> str:
     """The run's task: ``task`` when given, else what ``run.json`` / ``summary.json`` say."""
-    found = meta.get("task") or summary.get("task") or DEFAULT_TASK
+    # aggregate runs say label_type: multilabel (tag sets) or numeric (numbers)
+    by_type = {"multilabel": "multilabel", "numeric": "regression"}
+    found = (
+        meta.get("task")
+        or summary.get("task")
+        or by_type.get(str(summary.get("label_type")))
+        or DEFAULT_TASK
+    )
     found = check_task(str(found))
     if task is None:
         return found
@@ -360,9 +367,9 @@ def load_run(
     if "item_id" not in df.columns:
         raise InputError(f"{p / main}: no item_id column (found {list(df.columns)[:10]}).")
     prob_cols = [c for c in df.columns if c.startswith("p_")]
-    classes = [str(c) for c in summary.get("classes", summary.get("tags", []))] or [
-        c[2:] for c in prob_cols
-    ]
+    classes = [
+        str(c) for c in summary.get("classes", summary.get("tags", summary.get("options", [])))
+    ] or [c[2:] for c in prob_cols]
     if task == "regression":
         classes = []
     elif not classes:
