@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from test_review_security import csrf_of, login, start_review
@@ -195,3 +196,40 @@ def test_import_task_mismatch_and_old_projects(tmp_path: Path, audit_run: Path) 
         import_review(make_task_run(tmp_path / "ml", "multilabel"), "demo", db=url)
     with pytest.raises(InputError, match="does not match the run's task"):
         import_review(make_task_run(tmp_path / "rg", "regression"), "x", db=url, task="token")
+
+
+def test_exports_feed_aggregate_and_estimate(task_env: Any, tmp_path: Path) -> None:
+    """Gold flows back: a multi-label export clamps ``aggregate_multilabel``; a numeric
+    export (text item ids) joins the numeric ids of a predictions table in ``estimate``."""
+    from truelabel.aggregate._multilabel import aggregate_multilabel
+    from truelabel.estimate import estimate
+
+    env = task_env("multilabel", n=4)
+    for want in (["surprise"], ["anger", "joy"]):
+        _decide(env, "multilabel", {"action": "other", "label": want})
+    export_review("multilabel", tmp_path / "ml", db=env["url"])
+    votes = pd.DataFrame(
+        {
+            "item_id": [f"it{i}" for i in range(4) for _ in range(3)],
+            "source": ["a", "b", "c"] * 4,
+            "label": ["anger", "anger", "joy", "joy", "joy", "sadness"]
+            + ["anger", "joy", "joy", "surprise", "surprise", "anger"],
+        }
+    )
+    plain = aggregate_multilabel(votes)
+    clamped = aggregate_multilabel(votes, gold=tmp_path / "ml" / "gold.parquet")
+    got = dict(zip(clamped.labels["item_id"], clamped.labels["label"], strict=True))
+    assert plain.labels["label"].iloc[0] == "anger"
+    assert (got["it0"], got["it1"]) == ("surprise", "anger,joy")
+    assert clamped.summary["n_gold_items"] == 2
+    bad = pd.DataFrame({"item_id": ["it0"], "label": ["fear"]})
+    with pytest.raises(InputError, match="options no vote knows"):
+        aggregate_multilabel(votes, gold=bad)
+
+    env = task_env("regression", n=4)
+    for y in (1.0, 2.0):
+        _decide(env, "regression", {"action": "other", "label": y})
+    export_review("regression", tmp_path / "rg", db=env["url"])
+    preds = pd.DataFrame({"item_id": np.arange(4), "label": [0.5, 1.5, 2.5, 3.5]})
+    res = estimate(preds, gold=tmp_path / "rg" / "gold.parquet")
+    assert (res.n_gold, res.n_total) == (2, 4)  # the text ids "0", "1" matched 0, 1
