@@ -326,7 +326,8 @@ def _aggregate_multilabel(
     console.print(
         f"[bold]{s['n_items']}[/] items, [bold]{s['n_sources']}[/] sources, "
         f"[bold]{s['n_votes']}[/] answers over {len(s['options'])} options · method "
-        f"[bold]{s['method']}[/]",
+        f"[bold]{s['method']}[/]"
+        + (f" · {s['n_gold_items']} gold items clamped" if s.get("n_gold_items") else ""),
         highlight=False,
     )
     t = Table(title="Share of items given each option")
