@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pandas as pd
-from review_screenshots import CHROMIUM, PASSWORD, ROOT, _free_port, _truelabel
+from review_screenshots import CHROMIUM, PASSWORD, ROOT, _truelabel, serving
 
 DATA = ROOT.parent / "shared" / "datasets"
 
@@ -83,22 +79,8 @@ def build(work: Path) -> str:
 def shoot(db: str, out: Path) -> list[Path]:
     from playwright.sync_api import expect, sync_playwright
 
-    port = _free_port()
-    exe = Path(sys.executable).with_name("truelabel")
-    server = subprocess.Popen(
-        [str(exe), "serve", "--db", db, "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
     written: list[Path] = []
-    try:
-        for _ in range(300):
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
+    with serving(db) as url:
         expect.set_options(timeout=60_000)
         with sync_playwright() as p:
             browser = p.chromium.launch(
@@ -135,9 +117,6 @@ def shoot(db: str, out: Path) -> list[Path]:
             page.keyboard.press("Shift+ArrowRight")
             snap("review-spans.png")
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return written
 
 

@@ -151,6 +151,7 @@ def test_web_forms_for_each_task(task_env: Any) -> None:
         env = task_env(task, n=3)
         c = env["client"]
         assert login(c, "alice").status_code == 303
+        assert c.get(f"/projects/{task}", params={"q": "1"}).status_code == 200  # the search
         html = start_review(c, task).text
         assert {"multilabel": 'id="tag-editor"', "regression": 'id="value-input"'}.get(
             task, 'id="span-editor"'
