@@ -123,6 +123,8 @@ def test_token_decisions_and_export(task_env: Any, tmp_path: Path) -> None:
     # a JSON text works too; sentence 2 gets Lee alone and Paris as ORG
     _, r = _decide(env, "token", {"action": "other", "label": '[[16,21,"ORG"],[4,7,"PER"]]'})
     assert r.json()["label"] == '[[4,7,"PER"],[16,21,"ORG"]]'
+    _, r = _decide(env, "token", {"action": "other", "label": []})  # sentence 2: no entity
+    assert r.status_code == 201 and r.json()["label"] == "[]"
     out = tmp_path / "exp"
     export_review("token", out, db=env["url"])
     spans = pd.read_parquet(out / "spans.parquet")
@@ -133,12 +135,30 @@ def test_token_decisions_and_export(task_env: Any, tmp_path: Path) -> None:
         ["1", 4, 7, "PER"],
         ["1", 16, 21, "ORG"],
     ]
-    assert len(spans) == 8  # unreviewed sentences keep their given spans
+    assert len(spans) == 6  # the unreviewed sentence 3 keeps its two given spans
     conll = (out / "labels.conll").read_text().split("\n\n")
     assert conll[0].splitlines() == ["Ann B-PER", "Lee I-PER", "visited O", "Paris B-LOC", ". O"]
     assert conll[1].splitlines()[:2] == ["Ann O", "Lee B-PER"]
     gs = pd.read_parquet(out / "gold_spans.parquet")
     assert set(gs.columns) == {"item_id", "start", "end", "label", "source", "sampling_prob"}
+    assert gs["start"].isna().tolist() == [False] * 4 + [True]  # sentence 2: seen, no span
+
+    # the gold goes back into span aggregation: two sources mark Ann Lee PER, Paris LOC
+    from truelabel.aggregate._spans import aggregate_spans
+
+    votes = pd.DataFrame(
+        [(str(i), s, a, b, t) for i in range(4) for s in "ab" for a, b, t in
+         ((0, 7, "PER"), (16, 21, "LOC"))],
+        columns=["item_id", "source", "start", "end", "label"],
+    )  # fmt: skip
+    res = aggregate_spans(votes, out / "texts.parquet", gold=out / "gold_spans.parquet")
+    got = res.labels.groupby("item_id")[["start", "end", "label"]].apply(
+        lambda d: d.values.tolist()
+    )
+    assert got["1"] == [[4, 7, "PER"], [16, 21, "ORG"]]  # clamped to the reviewer's spans
+    assert "2" not in got.index  # the reviewer said: no entity
+    assert got["3"] == [[0, 7, "PER"], [16, 21, "LOC"]]  # no gold: the crowd
+    assert any("clamped" in n for n in res.summary["notes"])
 
 
 def test_web_forms_for_each_task(task_env: Any) -> None:

@@ -173,7 +173,6 @@ def aggregate(
     from ..io import check_out_dir
 
     ids = {"item_column": item_column, "source_column": source_column}
-    unused = {"--weight-column": weight_column, "--gold": gold, "--lfs": lfs}
     if label_type is LabelType.multilabel:
         _aggregate_multilabel(
             votes,
@@ -219,7 +218,15 @@ def aggregate(
                 "text_column": text_column or "text",
             },
             data=data,
-            unused={**unused, "--classes": classes, "--class-prior": class_prior},
+            gold=gold,
+            unused={
+                "--weight-column": weight_column,
+                "--lfs": lfs,
+                "--gold-item-column": gold_item_column,
+                "--gold-label-column": gold_label_column,
+                "--classes": classes,
+                "--class-prior": class_prior,
+            },
         )
         return
 
@@ -348,6 +355,7 @@ def _aggregate_spans(
     seed: int,
     columns: dict[str, str | None],
     data: Path | None,
+    gold: Path | None,
     unused: dict[str, object],
 ) -> None:
     from .._errors import InputError
@@ -366,9 +374,9 @@ def _aggregate_spans(
             raise InputError(
                 f"--method {method.value} does not aggregate spans; use ds (default), hmm or mv."
             )
-        check_out_dir(out, kind="aggregate", inputs=[votes, data], overwrite=overwrite)
+        check_out_dir(out, kind="aggregate", inputs=[votes, data, gold], overwrite=overwrite)
         result = AGGREGATE_TASKS.get("token")(
-            votes, data, method=name, random_state=seed, **columns
+            votes, data, method=name, random_state=seed, gold=gold, **columns
         )
         result.save(out, overwrite=overwrite, meta={"command": "aggregate", "votes": str(votes)})
     s = result.summary

@@ -115,8 +115,11 @@ def export_project(
             spans = span_table(labels)
             run.write_parquet("spans.parquet", spans)
             spans.to_csv(run.file("spans.csv"), index=False)
-            gspans = span_table(gold, keep=["source", "sampling_prob"])
+            gspans = span_table(gold, keep=["source", "sampling_prob"], empty_rows=True)
             run.write_parquet("gold_spans.parquet", gspans)
+            gspans.to_csv(run.file("gold_spans.csv"), index=False)
+            items = pd.DataFrame({"item_id": list(texts), "text": list(texts.values())})
+            run.write_parquet("texts.parquet", items)
             run.file("labels.conll").write_text(conll_text(labels, texts), encoding="utf-8")
         run.write_json("summary.json", summary)
     for w in summary["warnings"]:
@@ -132,18 +135,24 @@ def export_project(
     )
 
 
-def span_table(frame: pd.DataFrame, keep: list[str] | None = None) -> pd.DataFrame:
+def span_table(
+    frame: pd.DataFrame, keep: list[str] | None = None, *, empty_rows: bool = False
+) -> pd.DataFrame:
     """The long span table ``item_id, start, end, label`` (plus ``keep`` columns) of a
-    frame whose ``label`` holds span lists (token projects)."""
+    frame whose ``label`` holds span lists (token projects).
+
+    ``empty_rows`` adds one row with empty start/end/label for each item without spans
+    (as span votes say "saw the item, marked nothing").
+    """
     keep = keep or []
-    rows = [
-        (key, a, b, t, *extra)
-        for key, lab, *extra in frame[["item_id", "label", *keep]].itertuples(index=False)
-        if lab is not None
-        for a, b, t in parse_spans(lab)
-    ]
+    rows: list[tuple[Any, ...]] = []
+    for key, lab, *extra in frame[["item_id", "label", *keep]].itertuples(index=False):
+        spans = parse_spans(lab) if lab is not None else []
+        rows += [(key, a, b, t, *extra) for a, b, t in spans]
+        if empty_rows and lab is not None and not spans:
+            rows.append((key, None, None, None, *extra))
     out = pd.DataFrame(rows, columns=["item_id", "start", "end", "label", *keep])
-    return out.astype({"start": np.int64, "end": np.int64})
+    return out.astype({"start": "Int64", "end": "Int64"})
 
 
 def conll_text(labels: pd.DataFrame, texts: dict[str, str]) -> str:
@@ -188,7 +197,10 @@ def build_export(
     separator (multilabel, what ``audit --task multilabel`` and ``aggregate
     --label-type multilabel`` read); a float column (regression); a JSON span list
     (token; :func:`export_project` also writes ``spans.parquet`` / ``.csv`` with
-    ``item_id, start, end, label``, ``gold_spans.parquet`` and ``labels.conll``).
+    ``item_id, start, end, label``, ``gold_spans.parquet`` / ``.csv`` (one row with
+    empty start/end for a reviewed item without spans; ``aggregate --label-type spans
+    --gold`` reads it), ``texts.parquet`` (``item_id, text``: its ``--data``) and
+    ``labels.conll``).
     Several reviewers of one item: see :func:`_decide`.
 
     Returns
@@ -297,6 +309,7 @@ def build_export(
                     "spans": "spans.parquet",
                     "gold_spans": "gold_spans.parquet",
                     "conll": "labels.conll",
+                    "texts": "texts.parquet",
                 }
                 if task == "token"
                 else {}
