@@ -30,7 +30,6 @@ from .._tasks import check_task
 
 __all__ = [
     "Span",
-    "bio_to_spans",
     "canonical_label",
     "format_number",
     "parse_spans",
@@ -169,38 +168,6 @@ def canonical_label(
     if value not in classes:
         raise InputError(f"label {value!r} is not one of the project's classes {list(classes)}.")
     return str(value)
-
-
-def bio_to_spans(tokens: Sequence[str], tags: Sequence[str]) -> tuple[str, list[Span]]:
-    """A sentence's text (tokens joined by one space) and its entity spans from IOB tags.
-
-    ``B-X`` starts an entity, ``I-X`` continues one of type X (or starts one after ``O``
-    or another type, as IOB1 does); ``O`` (or anything else) is outside.
-
-    Returns
-    -------
-    text : str
-    spans : list of (start, end, type)
-        Character offsets into ``text``, end exclusive.
-    """
-    starts = np.cumsum([0] + [len(t) + 1 for t in tokens[:-1]]).tolist() if tokens else []
-    spans: list[Span] = []
-    cur: list[Any] | None = None  # [start, end, type]
-    for tok, tag, a in zip(tokens, tags, starts, strict=True):
-        pre, _, typ = str(tag).partition("-")
-        if pre in ("B", "I") and typ:
-            if pre == "I" and cur is not None and cur[2] == typ:
-                cur[1] = a + len(tok)
-                continue
-            if cur is not None:
-                spans.append((cur[0], cur[1], cur[2]))
-            cur = [a, a + len(tok), typ]
-        elif cur is not None:
-            spans.append((cur[0], cur[1], cur[2]))
-            cur = None
-    if cur is not None:
-        spans.append((cur[0], cur[1], cur[2]))
-    return " ".join(tokens), spans
 
 
 def spans_to_iob(text: str, spans: Sequence[Span]) -> list[tuple[str, str]]:
