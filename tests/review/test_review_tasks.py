@@ -254,3 +254,36 @@ def test_exports_feed_aggregate_and_estimate(task_env: Any, tmp_path: Path) -> N
     preds = pd.DataFrame({"item_id": np.arange(4), "label": [0.5, 1.5, 2.5, 3.5]})
     res = estimate(preds, gold=tmp_path / "rg" / "gold.parquet")
     assert (res.n_gold, res.n_total) == (2, 4)  # the text ids "0", "1" matched 0, 1
+
+
+def test_span_table_audit_keeps_item_ids_and_offsets(tmp_path: Path) -> None:
+    """A token audit of a span table (issues.parquet with item_id, char_start, char_end):
+    review items keep the ids, and the spans the offsets of the original text."""
+    from truelabel.io import RunDir
+    from truelabel.review._runs import load_run
+
+    text = "Ann  Lee visited\nParis."  # two spaces, a newline, no space before "."
+    words = ["Ann", "Lee", "visited", "Paris", "."]
+    starts = [0, 5, 9, 17, 22]
+    issues = pd.DataFrame(
+        {
+            "sentence_id": 0,
+            "token_index": range(5),
+            "token": words,
+            "given_label": ["B-PER", "I-PER", "O", "B-LOC", "O"],
+            "suggested_label": ["B-PER", "O", "O", "B-LOC", "O"],
+            "label_quality": [0.9, 0.1, 0.9, 0.9, 0.9],
+            "is_label_issue": [False, True, False, False, False],
+            "item_id": "doc-7",
+            "char_start": starts,
+            "char_end": [s + len(w) for s, w in zip(starts, words, strict=True)],
+        }
+    )
+    with RunDir(tmp_path / "run", kind="audit", meta={"task": "token"}) as run:
+        run.write_parquet("issues.parquet", issues)
+        run.write_json("summary.json", {"task": "token", "entity_types": ["LOC", "PER"]})
+    item = load_run(tmp_path / "run").items.iloc[0]
+    assert item["item_key"] == "doc-7" and item["text"] == text.replace("\n", " ")
+    assert item["given_label"] == '[[0,8,"PER"],[17,22,"LOC"]]'
+    assert text[0:8] == "Ann  Lee" and text[17:22] == "Paris"
+    assert item["suggested_label"] == '[[0,3,"PER"],[17,22,"LOC"]]'

@@ -211,8 +211,9 @@ def _canonical_column(
 
 
 def _token_items(p: Path, summary: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
-    """One review item per sentence of a token audit: its text (tokens joined by one
-    space), the given and suggested entities as character spans, and the audit's words.
+    """One review item per sentence of a token audit: its text (CoNLL input: the tokens
+    joined by one space; span-table input: the item's own offsets and id), the given and
+    suggested entities as character spans, and the audit's words.
 
     Returns
     -------
@@ -240,7 +241,22 @@ def _token_items(p: Path, summary: dict[str, Any]) -> tuple[pd.DataFrame, np.nda
     cum = np.cumsum(lens + 1) - (lens + 1)
     char_start = cum - cum[np.repeat(first, np.diff(offsets))]
     char_end = char_start + lens
-    texts = [" ".join(words[a:b].tolist()) for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    keys = [str(int(k)) for k in sents]
+    bounds = list(zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True))
+    if {"item_id", "char_start", "char_end"} <= set(tok.columns):
+        # a span-table audit: keep the items' ids and character offsets (every character
+        # outside a token was whitespace; it becomes a space)
+        char_start = tok["char_start"].to_numpy(np.int64)
+        char_end = tok["char_end"].to_numpy(np.int64)
+        keys = [_str_or_none(k) or "" for k in tok["item_id"].to_numpy()[first]]
+        texts = []
+        for a, b in bounds:
+            buf = [" "] * int(char_end[a:b].max(initial=0))
+            for w, c in zip(words[a:b].tolist(), char_start[a:b].tolist(), strict=True):
+                buf[c : c + len(w)] = w
+            texts.append("".join(buf))
+    else:
+        texts = [" ".join(words[a:b].tolist()) for a, b in bounds]
     n = len(sents)
     tag_names = [str(t) for t in summary.get("tags", [])] or None
     spans: dict[str, list[list[tuple[int, int, str]]]] = {}
@@ -277,7 +293,7 @@ def _token_items(p: Path, summary: dict[str, Any]) -> tuple[pd.DataFrame, np.nda
                     reason[j] = f"{reason[j]}; {w}" if reason[j] else w
     items = pd.DataFrame(
         {
-            "item_key": [str(int(k)) for k in sents],
+            "item_key": keys,
             "text": texts,
             "given_label": [spans_json(x) for x in spans["given_label"]],
             "suggested_label": [spans_json(x) for x in spans["suggested_label"]],
