@@ -448,7 +448,9 @@ def train_conll(quick: bool, seeds: int = 1, out_path: str = "tasks_token_train"
         "dev (Reiss-corrected)": (dev, dev_reiss, every),
         "dev (CleanCoNLL, re-tokenised sentences left out)": (dev, dev_clean, ~bad),
         "test (original; no corrections published)": (
-            test, test.tags, np.ones(test.n_sentences, dtype=bool)
+            test,
+            test.tags,
+            np.ones(test.n_sentences, dtype=bool),
         ),
     }
     out["dev_cleanconll_sentences_left_out"] = int(bad.sum())
@@ -781,7 +783,9 @@ def aggregate_chaosnli() -> dict[str, Any]:
     out: dict[str, Any] = {
         "n_items": len(d),
         "n_votes": len(votes),
-        "original_label_equals_100_vote_majority": round(float((counts.argmax(1) == truth).mean()), 4),
+        "original_label_equals_100_vote_majority": round(
+            float((counts.argmax(1) == truth).mean()), 4
+        ),
     }
 
     def score(P: np.ndarray) -> dict[str, Any]:
@@ -796,6 +800,8 @@ def aggregate_chaosnli() -> dict[str, Any]:
         ("truelabel default (auto), slot = source", {"source_column": "source"}),
         ("truelabel mv, slot = source", {"source_column": "source", "method": "mv"}),
         ("truelabel ds, slot = source", {"source_column": "source", "method": "ds"}),
+        ("truelabel mace, slot = source", {"source_column": "source", "method": "mace"}),
+        ("truelabel glad, slot = source", {"source_column": "source", "method": "glad"}),
     ):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -804,6 +810,19 @@ def aggregate_chaosnli() -> dict[str, Any]:
         pos = pd.Index(np.asarray(r.item_ids).astype(str)).get_indexer(uids)
         P = np.asarray(r.posterior, dtype=np.float64)[pos][:, cols]
         out[name] = {**score(P), "method": r.summary.get("method")}
+    from crowdkit.aggregation import GLAD, MACE, DawidSkene
+
+    ck_votes = votes.rename(columns={"item_id": "task", "source": "worker"})
+    for name, model in (
+        ("crowd-kit DawidSkene", DawidSkene(n_iter=100)),
+        ("crowd-kit GLAD", GLAD()),
+        ("crowd-kit MACE (10 restarts)", MACE(n_restarts=10, random_state=0)),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(ck_votes)
+        proba = model.probas_.reindex(index=uids, columns=classes).fillna(0.0).to_numpy()
+        out[name] = score(proba / proba.sum(1, keepdims=True))
     return out
 
 
