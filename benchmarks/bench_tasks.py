@@ -422,6 +422,29 @@ def _ranges_of(ds: TokenDataset, keep: np.ndarray) -> np.ndarray:
     return np.repeat(keep, np.diff(ds.offsets))
 
 
+def summarise_training(out: dict[str, Any]) -> dict[str, Any]:
+    """Mean and standard deviation over seeds of each training set's entity F1 per
+    evaluation set, and the mean of the per-seed differences to the original train."""
+    sets = {k: v for k, v in out.items() if isinstance(v, dict) and "seed0" in v}
+    base = sets.get("original train", {})
+    res: dict[str, Any] = {}
+    for name, seeds in sets.items():
+        row: dict[str, Any] = {"seeds": len(seeds)}
+        for ev in seeds["seed0"]:
+            if not isinstance(seeds["seed0"][ev], dict):
+                continue
+            f = np.array([seeds[s][ev]["f1"] for s in seeds])
+            d = np.array([seeds[s][ev]["f1"] - base[s][ev]["f1"] for s in seeds if s in base])
+            row[ev] = {
+                "f1_mean": round(float(f.mean()), 4),
+                "f1_sd": round(float(f.std(ddof=1)), 4) if len(f) > 1 else None,
+                "minus_original_mean": round(float(d.mean()), 4) if len(d) else None,
+                "minus_original_per_seed": [round(float(x), 4) for x in d],
+            }
+        res[name] = row
+    return res
+
+
 def train_conll(quick: bool, seeds: int = 1, out_path: str = "tasks_token_train") -> dict[str, Any]:
     """``train --task token`` (``train_tagger``, holdout 0, default CRF) on the original
     train tags, on the Reiss-corrected and the ReCoNLL-corrected tags, and on the original
@@ -486,6 +509,8 @@ def train_conll(quick: bool, seeds: int = 1, out_path: str = "tasks_token_train"
                     _fit_row(train, tr, name, seed, evals, out, tmp)
                     write_results(out_path, {"machine": machine(), "token_training": out})
                 sets.update(clean)
+    out["mean_over_seeds"] = summarise_training(out)
+    write_results(out_path, {"machine": machine(), "token_training": out})
     return out
 
 
