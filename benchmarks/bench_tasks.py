@@ -299,26 +299,218 @@ def aggregate_pico(quick: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- training
 
 
-def train_conll(quick: bool) -> dict[str, Any]:
+def reiss_corrected_tags(ds: TokenDataset, fold: str = "train") -> tuple[np.ndarray, int]:
+    """The tags of a fold (train or dev) with the Reiss et al. label corrections applied (kinds Tag, Span,
+    Both, Missing, Wrong: each corrected span's given entity erased, then the correct
+    span written as ``B-``/``I-`` of the correct type; the Sentence/Token kinds fix
+    sentence boundaries or tokenisation, which relabelling cannot express, and are left
+    out). Returns the tags and the number of corrections applied."""
+    assert ds.tags is not None
+    _, tok = _aligned(fold)
+    r = pd.read_csv(CONLL / "reiss2020" / "all_conll_corrections_combined_with_rows.csv")
+    r = r[(r["fold"] == fold) & r["error_type"].isin(LABEL_KINDS)]
+    tags = ds.tags.copy()
+    types = [t[2:] for t in ds.tag_names[1::2]]
+    for x in r.itertuples():  # erase every corrected span first, then write the corrections
+        if pd.notna(x.corpus_row_first) and pd.notna(x.corpus_row_last):
+            tags[int(tok[int(x.corpus_row_first)]) : int(tok[int(x.corpus_row_last)]) + 1] = 0
+    n = 0
+    for x in r.itertuples():
+        if pd.notna(x.correct_row_first) and pd.notna(x.correct_ent_type):
+            a, b = int(tok[int(x.correct_row_first)]), int(tok[int(x.correct_row_last)]) + 1
+            k = types.index(str(x.correct_ent_type))
+            tags[a] = 1 + 2 * k
+            tags[a + 1 : b] = 2 + 2 * k
+        n += 1
+    return tags, n
+
+
+def _write_conll_tags(ds: TokenDataset, tags: np.ndarray, rows: np.ndarray, path: Any) -> None:
+    """Sentences ``rows`` of ``ds`` with ``tags`` as a two-column CoNLL file (IOB2)."""
+    names = np.asarray(ds.tag_names, dtype=object)
+    lines: list[str] = []
+    for s in rows:
+        a, b = int(ds.offsets[s]), int(ds.offsets[s + 1])
+        lines += [f"{w} {t}" for w, t in zip(ds.tokens[a:b], names[tags[a:b]], strict=True)]
+        lines.append("")
+    with gzip.open(path, "wt", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def cleaned_train_sets(ds: TokenDataset, seed: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """truelabel's own cleaning of the original train tags from ``audit_tokens`` (the CLI
+    default: 5-fold cross-fitted CRF): ``drop`` leaves out every sentence with a flagged
+    token; ``relabel`` gives the tokens of every flagged entity region the suggested
+    (Viterbi-decoded) tags. Returns {name: (tags, sentence rows)} and audit facts."""
+    from truelabel.audit import audit_tokens
+
+    assert ds.tags is not None
+    t0 = time.perf_counter()
+    res = audit_tokens(CONLL / "original" / "train.txt.gz", random_state=seed)
+    secs = time.perf_counter() - t0
+    iss = res.issues
+    g = ds.offsets[iss["sentence_id"].to_numpy()] + iss["token_index"].to_numpy()
+    flag = np.zeros(ds.n_tokens, dtype=bool)
+    flag[g[iss["is_label_issue"].to_numpy()]] = True
+    code = {t: i for i, t in enumerate(ds.tag_names)}
+    suggested = np.empty(ds.n_tokens, dtype=np.int64)
+    suggested[g] = iss["suggested_label"].map(code).to_numpy()
+    region = np.zeros(ds.n_tokens, dtype=bool)
+    ent = res.entities[res.entities["is_label_issue"]]
+    for s, a, b in zip(ent["sentence_id"], ent["start"], ent["end"], strict=True):
+        region[ds.offsets[s] + a : ds.offsets[s] + b] = True
+    sent = ds.sentence_of_token()
+    bad = np.zeros(ds.n_sentences, dtype=bool)
+    bad[sent[flag | region]] = True
+    relabel = ds.tags.copy()
+    relabel[region] = suggested[region]
+    all_rows = np.arange(ds.n_sentences)
+    sets = {
+        "truelabel audit: drop flagged sentences": (ds.tags, all_rows[~bad]),
+        "truelabel audit: relabel flagged entities": (relabel, all_rows),
+    }
+    info = {
+        "audit_seconds": round(secs, 1),
+        "flagged_tokens": int(flag.sum()),
+        "flagged_entity_regions": int(len(ent)),
+        "sentences_dropped": int(bad.sum()),
+        "tokens_relabelled": int((relabel != ds.tags).sum()),
+    }
+    return sets, info
+
+
+def _fit_row(
+    train: TokenDataset,
+    tags_rows: tuple[np.ndarray, np.ndarray],
+    name: str,
+    seed: int,
+    evals: dict[str, tuple[TokenDataset, np.ndarray, np.ndarray]],
+    out: dict[str, Any],
+    tmp: str,
+) -> None:
+    """Fit ``train_tagger`` on one training set (written as a CoNLL file) and score it."""
     from truelabel.learn import entity_f1, train_tagger
 
-    out: dict[str, Any] = {}
+    tags, rows = tags_rows
+    path = os.path.join(tmp, "train.txt.gz")
+    _write_conll_tags(train, tags, rows, path)
+    t0 = time.perf_counter()
+    tt = train_tagger(path, holdout=0.0, random_state=seed)
+    row: dict[str, Any] = {
+        "fit_seconds": round(time.perf_counter() - t0, 1),
+        "loadavg": round(os.getloadavg()[0], 1),
+        "n_sentences": len(rows),
+    }
+    preds = {}
+    for split, (ds, gold, keep) in evals.items():
+        if id(ds) not in preds:
+            preds[id(ds)] = tt.predict(ds)
+        sub = ds.sentences(np.flatnonzero(keep))
+        pred = preds[id(ds)][_ranges_of(ds, keep)]
+        row[split] = entity_f1(gold[_ranges_of(ds, keep)], pred, sub.offsets)
+    out.setdefault(name, {})[f"seed{seed}"] = row
+    print(
+        f"  seed {seed} {name}: "
+        + ", ".join(f"{k} {row[k]['f1']}" for k in evals)
+        + f" ({row['fit_seconds']} s, load {row['loadavg']})",
+        flush=True,
+    )
+
+
+def _ranges_of(ds: TokenDataset, keep: np.ndarray) -> np.ndarray:
+    """Token mask of the sentences ``keep`` (bool, one per sentence)."""
+    return np.repeat(keep, np.diff(ds.offsets))
+
+
+def summarise_training(out: dict[str, Any]) -> dict[str, Any]:
+    """Mean and standard deviation over seeds of each training set's entity F1 per
+    evaluation set, and the mean of the per-seed differences to the original train."""
+    sets = {k: v for k, v in out.items() if isinstance(v, dict) and "seed0" in v}
+    base = sets.get("original train", {})
+    res: dict[str, Any] = {}
+    for name, seeds in sets.items():
+        row: dict[str, Any] = {"seeds": len(seeds)}
+        for ev in seeds["seed0"]:
+            if not isinstance(seeds["seed0"][ev], dict):
+                continue
+            f = np.array([seeds[s][ev]["f1"] for s in seeds])
+            d = np.array([seeds[s][ev]["f1"] - base[s][ev]["f1"] for s in seeds if s in base])
+            row[ev] = {
+                "f1_mean": round(float(f.mean()), 4),
+                "f1_sd": round(float(f.std(ddof=1)), 4) if len(f) > 1 else None,
+                "minus_original_mean": round(float(d.mean()), 4) if len(d) else None,
+                "minus_original_per_seed": [round(float(x), 4) for x in d],
+            }
+        res[name] = row
+    return res
+
+
+def train_conll(quick: bool, seeds: int = 1, out_path: str = "tasks_token_train") -> dict[str, Any]:
+    """``train --task token`` (``train_tagger``, holdout 0, default CRF) on the original
+    train tags, on the Reiss-corrected and the ReCoNLL-corrected tags, and on the original
+    tags after truelabel's own audit-based cleaning; entity F1 on dev and test. Partial
+    results are written to ``out_path`` after every fit."""
+    import tempfile
+
+    out: dict[str, Any] = {"loadavg_start": round(os.getloadavg()[0], 1)}
     dev = load_conll(CONLL / "original" / "dev.txt.gz")
     test = load_conll(CONLL / "original" / "test.txt.gz")
-    for name, path in (
-        ("original train", CONLL / "original" / "train.txt.gz"),
-        ("ReCoNLL train", CONLL / "reconll" / "ReC_train.txt.gz"),
-    ):
-        t0 = time.perf_counter()
-        tt = train_tagger(path, holdout=0.0)
-        secs = time.perf_counter() - t0
-        row: dict[str, Any] = {"fit_seconds": round(secs, 1)}
-        for split, ds in (("dev", dev), ("test", test)):
-            assert ds.tags is not None
-            row[split] = entity_f1(ds.tags, tt.predict(ds), ds.offsets)
-        out[name] = row
-        if quick:
-            break
+    train = load_conll(CONLL / "original" / "train.txt.gz")
+    assert train.tags is not None and dev.tags is not None and test.tags is not None
+    dev_reiss, _ = reiss_corrected_tags(dev, "dev")
+    a, _ = _aligned("dev")
+    a = a[a["token"] != "-DOCSTART-"]
+    code = {t: i for i, t in enumerate(dev.tag_names)}
+    dev_clean = a["ner_cleanconll"].map(code).to_numpy()
+    split = a["cleanconll_token_split"].astype(str).str.lower().eq("true").to_numpy()
+    bad = np.zeros(dev.n_sentences, dtype=bool)
+    bad[dev.sentence_of_token()[split]] = True
+    every = np.ones(dev.n_sentences, dtype=bool)
+    evals = {
+        "dev (original)": (dev, dev.tags, every),
+        "dev (Reiss-corrected)": (dev, dev_reiss, every),
+        "dev (CleanCoNLL, re-tokenised sentences left out)": (dev, dev_clean, ~bad),
+        "test (original; no corrections published)": (
+            test,
+            test.tags,
+            np.ones(test.n_sentences, dtype=bool),
+        ),
+    }
+    out["dev_cleanconll_sentences_left_out"] = int(bad.sum())
+    out["dev_reiss_tokens_changed"] = int((dev_reiss != dev.tags).sum())
+    all_rows = np.arange(train.n_sentences)
+    if quick:  # a stated subsample: the first 3,000 sentences
+        all_rows = all_rows[:3000]
+    reiss, n_reiss = reiss_corrected_tags(train)
+    out["reiss_corrections_applied"] = n_reiss
+    out["reiss_tokens_changed"] = int((reiss != train.tags).sum())
+    sets: dict[str, Any] = {
+        "original train": (train.tags, all_rows),
+        "Reiss-corrected train": (reiss, all_rows),
+    }
+    rec = load_conll(CONLL / "reconll" / "ReC_train.txt.gz")
+    if rec.n_tokens == train.n_tokens and rec.tags is not None:
+        rec_tags = np.asarray(
+            [train.tag_names.index(t) for t in np.asarray(rec.tag_names)[rec.tags]]
+        )
+        out["reconll_tokens_changed"] = int((rec_tags != train.tags).sum())
+        sets["ReCoNLL train (seed 0 only)"] = (rec_tags, all_rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(seeds):
+            for name, tr in sets.items():
+                if seed and name.endswith("(seed 0 only)"):
+                    continue
+                _fit_row(train, tr, name, seed, evals, out, tmp)
+                write_results(out_path, {"machine": machine(), "token_training": out})
+            if seed == 0 and not quick:  # the audit once (seed 0); its sets for every seed
+                clean, info = cleaned_train_sets(train, 0)
+                out["audit_seed0"] = info
+                for name, tr in clean.items():
+                    _fit_row(train, tr, name, seed, evals, out, tmp)
+                    write_results(out_path, {"machine": machine(), "token_training": out})
+                sets.update(clean)
+    out["mean_over_seeds"] = summarise_training(out)
+    write_results(out_path, {"machine": machine(), "token_training": out})
     return out
 
 
@@ -398,7 +590,9 @@ def inject_multilabel_noise(
     return Yn, truth
 
 
-def audit_multilabel_goemotions(quick: bool) -> dict[str, Any]:
+def audit_multilabel_goemotions(
+    quick: bool, splits: list[str] | None = None, featurizer: str = "minilm"
+) -> dict[str, Any]:
     """AP of finding the changed items at 10% and 20% noise: truelabel's item quality vs
     cleanlab's ``multilabel_classification.get_label_quality_scores`` on the same
     cross-fitted probabilities; flags P/R/F1 of ``find_multilabel_issues``."""
@@ -410,9 +604,16 @@ def audit_multilabel_goemotions(quick: bool) -> dict[str, Any]:
     from truelabel.featurize import featurize
 
     out: dict[str, Any] = {}
-    for split in ["dev"] if quick else ["dev", "test"]:
+    for split in splits or (["dev"] if quick else ["dev", "test"]):
         texts, Y, names = goemotions(split)
-        X = featurize(texts, "minilm")
+        t0 = time.perf_counter()
+        X = featurize(texts, featurizer)
+        out[f"{split}_featurize"] = {
+            "featurizer": featurizer,
+            "n": len(texts),
+            "seconds": round(time.perf_counter() - t0, 1),
+            "load": round(os.getloadavg()[0], 1),
+        }
         for rate in (0.1, 0.2):
             res: dict[str, Any] = {}
             for seed in (0,):
@@ -552,12 +753,197 @@ def aggregate_multilabel_crowdtruth() -> dict[str, Any]:
     return out
 
 
-def run_multi(parts: list[str], quick: bool, payload: dict[str, Any]) -> None:
+# =========================================================================== ChaosNLI and
+# CrowdTruth events (aggregation against many votes / experts)
+
+CHAOSNLI = DATA / "label-errors" / "chaosnli"
+
+
+def _dist_metrics(P: np.ndarray, H: np.ndarray) -> dict[str, float]:
+    """Mean distances of predicted distributions P to the human ones H, both (N, K):
+    KL(H || P) (P clipped at 1e-3 and renormalised, so a zero does not make it infinite),
+    Jensen–Shannon divergence (base 2) and total variation."""
+    Pc = np.clip(P, 1e-3, None)
+    Pc = Pc / Pc.sum(1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kl = np.where(H > 0, H * np.log(H / Pc), 0.0).sum(1)
+        M = (P + H) / 2
+
+        def _kl2(a: np.ndarray) -> np.ndarray:
+            return np.where(a > 0, a * np.log2(a / M), 0.0).sum(1)
+
+        js = 0.5 * _kl2(P) + 0.5 * _kl2(H)
+    tv = 0.5 * np.abs(P - H).sum(1)
+    return {
+        "KL(human||p)": round(float(kl.mean()), 4),
+        "JS": round(float(js.mean()), 4),
+        "TV": round(float(tv.mean()), 4),
+    }
+
+
+def aggregate_chaosnli() -> dict[str, Any]:
+    """ChaosNLI-SNLI (1,514 items): the 5 original SNLI labels per item (``old_labels``;
+    the annotators' ids are not published, so a source is the annotator's *slot*: slot 0
+    wrote the hypothesis, slots 1-4 validated it) aggregated by ``aggregate`` with its
+    defaults and with majority vote; accuracy against the 100-vote majority and the
+    distance of the soft label to the 100-vote distribution."""
+    from truelabel.aggregate import aggregate
+
+    d = pd.read_json(CHAOSNLI / "chaosNLI_snli.jsonl.gz", lines=True)
+    classes = ["entailment", "neutral", "contradiction"]  # label_dist order e, n, c
+    H = np.asarray(d["label_dist"].tolist(), dtype=np.float64)
+    truth = d["majority_label"].map({"e": 0, "n": 1, "c": 2}).to_numpy()
+    rows = [
+        (u, f"slot{j}", lab)
+        for u, labs in zip(d["uid"], d["old_labels"], strict=True)
+        for j, lab in enumerate(labs)
+    ]
+    votes = pd.DataFrame(rows, columns=["item_id", "source", "label"])
+    uids = d["uid"].astype(str).to_numpy()
+    # the empirical distribution of the 5 labels, and add-one smoothed
+    counts = np.zeros((len(d), 3))
+    for i, labs in enumerate(d["old_labels"]):
+        for lab in labs:
+            counts[i, classes.index(lab)] += 1
+    out: dict[str, Any] = {
+        "n_items": len(d),
+        "n_votes": len(votes),
+        "original_label_equals_100_vote_majority": round(
+            float((counts.argmax(1) == truth).mean()), 4
+        ),
+    }
+
+    def score(P: np.ndarray) -> dict[str, Any]:
+        return {
+            "accuracy_vs_100_vote_majority": round(float((P.argmax(1) == truth).mean()), 4),
+            **_dist_metrics(P, H),
+        }
+
+    out["vote shares (5 labels)"] = score(counts / counts.sum(1, keepdims=True))
+    out["vote shares, add-one"] = score((counts + 1) / (counts + 1).sum(1, keepdims=True))
+    for name, kw in (
+        ("truelabel default (auto), slot = source", {"source_column": "source"}),
+        ("truelabel mv, slot = source", {"source_column": "source", "method": "mv"}),
+        ("truelabel ds, slot = source", {"source_column": "source", "method": "ds"}),
+        ("truelabel mace, slot = source", {"source_column": "source", "method": "mace"}),
+        ("truelabel glad, slot = source", {"source_column": "source", "method": "glad"}),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = aggregate(votes, item_column="item_id", label_column="label", **kw)
+        cols = [list(map(str, r.classes)).index(c) for c in classes]
+        pos = pd.Index(np.asarray(r.item_ids).astype(str)).get_indexer(uids)
+        P = np.asarray(r.posterior, dtype=np.float64)[pos][:, cols]
+        out[name] = {**score(P), "method": r.summary.get("method")}
+    from crowdkit.aggregation import GLAD, MACE, DawidSkene
+
+    ck_votes = votes.rename(columns={"item_id": "task", "source": "worker"})
+    for name, model in (
+        ("crowd-kit DawidSkene", DawidSkene(n_iter=100)),
+        ("crowd-kit GLAD", GLAD()),
+        ("crowd-kit MACE (10 restarts)", MACE(n_restarts=10, random_state=0)),
+    ):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit(ck_votes)
+        proba = model.probas_.reindex(index=uids, columns=classes).fillna(0.0).to_numpy()
+        out[name] = score(proba / proba.sum(1, keepdims=True))
+    return out
+
+
+def aggregate_multilabel_events() -> dict[str, Any]:
+    """CrowdTruth news events: 200 sentences, 189 workers (15 per sentence) each selecting
+    any words of the sentence as event mentions; 690 candidate (sentence, word) pairs judged
+    by experts (``Expert``) and the paper's trusted judgment (``Ground_Truth``). A
+    selection becomes a multi-select vote over the sentence's candidate words (option
+    ``w<k>`` = its k-th distinct candidate; selected non-candidate words are not scored, and
+    ``[NONE]`` is an empty selection). F1 of the consensus for truelabel ``ds`` (default),
+    ``ds_per_class``, per-option majority ``mv`` (all workers, and without CrowdTruth's
+    spam-flagged ones), and the CrowdTruth media-unit annotation score at a grid of
+    thresholds (the best one picked on the truth: flatters the baseline)."""
+    from truelabel.aggregate import aggregate_multilabel
+
+    ct = CROWDTRUTH / "cross_task"
+    raw = pd.read_csv(ct / "events_raw.csv.gz")
+    agg = pd.read_csv(ct / "events_aggregated.csv")
+    cand = agg.drop_duplicates(["Unit Id", "Annotated Span"])
+    slot = {
+        (u, w): f"w{k}"
+        for u, g in cand.groupby("Unit Id", sort=False)
+        for k, w in enumerate(g["Annotated Span"])
+    }
+    tags = []
+    for u, ann in zip(raw["Unit_ID"], raw["Annotations"].astype(str), strict=True):
+        words = {w.strip() for w in ann.split(",")}
+        tags.append(",".join(slot[(u, w)] for w in sorted(words) if (u, w) in slot))
+    votes = pd.DataFrame({"item_id": raw["Unit_ID"], "source": raw["Worker_ID"], "tags": tags})
+    keys = [slot[(u, w)] for u, w in zip(agg["Unit Id"], agg["Annotated Span"], strict=True)]
+    units = agg["Unit Id"].astype(str).to_numpy()
+    truths = {
+        "Expert": agg["Expert"].to_numpy() == 1,
+        "Ground_Truth": agg["Ground_Truth"].to_numpy() == 1,
+    }
+
+    def prf(pred: np.ndarray, y: np.ndarray) -> dict[str, float]:
+        tp = float((pred & y).sum())
+        p, r = tp / max(float(pred.sum()), 1.0), tp / max(float(y.sum()), 1.0)
+        return {
+            "P": round(p, 4),
+            "R": round(r, 4),
+            "F1": round(2 * p * r / max(p + r, 1e-12), 4),
+        }
+
+    out: dict[str, Any] = {
+        "n_sentences": int(raw["Unit_ID"].nunique()),
+        "n_workers": int(raw["Worker_ID"].nunique()),
+        "n_judgments": len(raw),
+        "n_pairs": len(agg),
+        "positives": {k: int(v.sum()) for k, v in truths.items()},
+        "spam_flagged_judgments": int(raw["Spam"].sum()),
+    }
+    runs = [(m, votes, m) for m in ("ds", "ds_per_class", "mv")]
+    runs.append(("mv without spam-flagged", votes[raw["Spam"].to_numpy() == 0], "mv"))
+    for name, v, method in runs:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = aggregate_multilabel(v, label_column="tags", method=method)
+        lab = r.labels.set_index("item_id")
+        p = np.array(
+            [
+                float(lab.at[u, f"p_{k}"]) if f"p_{k}" in lab.columns and u in lab.index else 0.0
+                for u, k in zip(units, keys, strict=True)
+            ]
+        )
+        out[name] = {t: prf(p > 0.5, y) for t, y in truths.items()}
+    score = agg["Media_Unit-Annotation_Score"].to_numpy()
+    out["every candidate positive"] = {
+        t: prf(np.ones(len(agg), dtype=bool), y) for t, y in truths.items()
+    }
+    for t, y in truths.items():
+        grid = {th: prf(score >= th, y) for th in (0.1, 0.2, 0.3, 0.4, 0.5)}
+        best = max(grid, key=lambda th: grid[th]["F1"])
+        out.setdefault("crowdtruth score", {})[t] = {"best_threshold": best, **grid[best]}
+        out.setdefault("crowdtruth score >= 0.5", {})[t] = grid[0.5]
+    return out
+
+
+def run_multi(
+    parts: list[str],
+    quick: bool,
+    payload: dict[str, Any],
+    splits: list[str] | None = None,
+    featurizer: str = "minilm",
+) -> None:
     """The multi-label / regression parts of this benchmark."""
     if "multilabel" in parts:
-        payload["multilabel_audit_goemotions"] = r = audit_multilabel_goemotions(quick)
+        payload["multilabel_audit_goemotions"] = r = audit_multilabel_goemotions(
+            quick, splits, featurizer
+        )
         print("\n== GoEmotions injected multi-label noise: AP of the changed items")
         for k, v in r.items():
+            if k.endswith("_featurize"):
+                print(f"  {k}: {v}")
+                continue
             for s, row in v.items():
                 print(
                     f"  {k} {s}: "
@@ -571,6 +957,16 @@ def run_multi(parts: list[str], quick: bool, payload: dict[str, Any]) -> None:
     if "multilabel_aggregate" in parts:
         payload["multilabel_aggregate_crowdtruth"] = r = aggregate_multilabel_crowdtruth()
         print("\n== CrowdTruth medical: F1 vs experts")
+        for k, v in r.items():
+            print(f"  {k}: {v}")
+    if "events" in parts:
+        payload["multilabel_aggregate_events"] = r = aggregate_multilabel_events()
+        print("\n== CrowdTruth events: P/R/F1 vs experts / trusted judgments")
+        for k, v in r.items():
+            print(f"  {k}: {v}")
+    if "chaosnli" in parts:
+        payload["aggregate_chaosnli"] = r = aggregate_chaosnli()
+        print("\n== ChaosNLI-SNLI: 5 original labels vs the 100-vote majority / distribution")
         for k, v in r.items():
             print(f"  {k}: {v}")
     if "regression" in parts:
@@ -594,6 +990,9 @@ def main() -> None:
     ap.add_argument("--parts", default="audit,aggregate,train")
     ap.add_argument("--folds", default="dev,train", help="CoNLL folds to audit")
     ap.add_argument("--quick", action="store_true", help="dev only, acl17 votes only, one train")
+    ap.add_argument("--goemotions-splits", default="", help="e.g. train (default dev,test)")
+    ap.add_argument("--featurizer", default="minilm", help="GoEmotions features (multilabel)")
+    ap.add_argument("--seeds", type=int, default=1, help="training seeds (--parts train)")
     args = ap.parse_args()
     parts = args.parts.split(",")
     payload: dict[str, Any] = {"machine": machine()}
@@ -617,14 +1016,23 @@ def main() -> None:
         for k, v in agg.items():
             print(f"  {k}: {v}")
     if "train" in parts:
-        payload["token_training"] = tr = train_conll(args.quick)
+        name = "tasks_token_train" + ("_quick" if args.quick else "")
+        payload["token_training"] = tr = train_conll(args.quick, args.seeds, name)
         print("\n== CRF tagger, entity F1")
         for k, v in tr.items():
             print(f"  {k}: {v}")
-    run_multi(parts, args.quick, payload)
+    run_multi(
+        parts,
+        args.quick,
+        payload,
+        args.goemotions_splits.split(",") if args.goemotions_splits else None,
+        args.featurizer,
+    )
     name = "tasks_token" + ("_quick" if args.quick else "")
     if args.parts != "audit,aggregate,train":
         name += "_" + "_".join(parts)
+    if args.goemotions_splits:
+        name += "_" + args.goemotions_splits.replace(",", "_") + "_" + args.featurizer
     print("results:", write_results(name, payload))
 
 

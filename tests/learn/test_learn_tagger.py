@@ -85,6 +85,26 @@ def test_tagger_learns_conll_and_round_trips(tmp_path) -> None:
     np.testing.assert_array_equal(again.predict(ds), pred)
 
 
+def test_tagger_l2_penalty_shrinks_the_hashed_weights(tmp_path) -> None:
+    """The L2 penalty runs as Adam's coupled weight decay on the hashed table and the first
+    dense layer (not on the transitions): a large ``l2`` must shrink exactly those."""
+    from truelabel.io import load_conll
+
+    ds = load_conll(slice_conll(tmp_path, "train", 3_000))
+    feats = CRFTagger().features(ds.tokens, ds.offsets)
+    fits = {
+        l2: CRFTagger(epochs=1, l2=l2).fit(
+            ds.tokens, ds.offsets, ds.tags, ds.tag_names, features=feats
+        )
+        for l2 in (0.0, 0.05)
+    }
+    plain, shrunk = fits[0.0], fits[0.05]
+    # measured on these 3,000 lines: norms 12.0 -> 2.9 (table) and 11.2 -> 3.4 (dense layer)
+    assert np.linalg.norm(shrunk.sparse_weights_) < 0.4 * np.linalg.norm(plain.sparse_weights_)
+    assert np.linalg.norm(shrunk.dense_weights_[0]) < 0.5 * np.linalg.norm(plain.dense_weights_[0])
+    assert np.abs(shrunk.transitions_).sum() > 0  # not decayed to nothing
+
+
 def test_tagger_refuses_mismatched_inputs() -> None:
     from truelabel import InputError
 
