@@ -87,7 +87,7 @@ def match_labels(answer: str | None, classes: Sequence[str]) -> tuple[list[str] 
     if isinstance(obj, list):
         items = [str(v) for v in obj if v is not None]
     elif obj is None and answer.strip() and not answer.strip().startswith(("{", "[")):
-        items = [p for p in re.split(r"[,;]", answer.strip().splitlines()[0]) if p.strip()]
+        items = [p.strip() for p in re.split(r"[,;]", answer.strip().splitlines()[0]) if p.strip()]
     else:
         return None, 0, 0
     index = {_norm(c): c for c in classes}
