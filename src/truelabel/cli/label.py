@@ -279,7 +279,8 @@ def label(
     n_cut = int(st.get("n_truncated", 0))
     if st["n_abstain"] - n_cut:
         err_console.print(
-            f"[yellow]{st['n_abstain'] - n_cut} answers named no class (abstains).[/]"
+            f"[yellow]{st['n_abstain'] - n_cut} answers named no "
+            f"{'entity list' if kind == 'token' else 'class'} (abstains).[/]"
         )
     if n_cut:
         err_console.print(

@@ -843,6 +843,8 @@ class LLMLabeler:
             "seconds": time.perf_counter() - t0,
             **{c: int(answers[c].sum()) for c in count_cols},
         }
+        if task == "multilabel":
+            stats["label_sep"] = label_sep
         if task == "token":
             stats["n_votes"] = int(answers["label"].notna().sum())
             stats["n_spans"] = int(votes["start"].notna().sum())

@@ -71,7 +71,8 @@ def match_labels(answer: str | None, classes: Sequence[str]) -> tuple[list[str] 
     -------
     tags : list of str or None
         Matched classes in class-list order, no duplicates; ``[]`` = the answer says no
-        class applies; ``None`` = abstain (no list found, or every name was rejected).
+        class applies; ``None`` = abstain (no list found, or every name was rejected;
+        free text naming no class counts no rejection).
     n_repaired : int
         Names matched only after case/whitespace normalisation.
     n_rejected : int
@@ -101,8 +102,8 @@ def match_labels(answer: str | None, classes: Sequence[str]) -> tuple[list[str] 
             continue
         n_rep += it not in exact
         found.add(hit)
-    if not found and n_rej:
-        return None, n_rep, n_rej
+    if not found and n_rej:  # free text without a class name is no answer, not a tag
+        return (None, n_rep, n_rej) if isinstance(obj, list) else (None, 0, 0)
     return [c for c in classes if c in found], n_rep, n_rej
 
 
