@@ -160,3 +160,12 @@ def test_every_kept_span_is_its_text(case: tuple[str, list[object]]) -> None:
     assert len(chk.start) + chk.n_rejected == chk.n_given
     # deterministic
     assert repair_spans(text, spans, TYPES).to_records() == chk.to_records()
+
+
+def test_cut_off_answers_keep_their_complete_parts() -> None:
+    # an answer stopped at max_tokens: the complete spans / names still count
+    raw = '{"entities": [{"text": "Berlin", "label": "LOC", "start": 30}, {"text": "Pa'
+    lab, counts = parse_answer(raw, TYPES, "token", TEXT)
+    assert lab is not None and [s["text"] for s in json.loads(lab)] == ["Berlin"]
+    assert counts["n_answers_salvaged"] == 1 and counts["n_spans_repaired"] == 1
+    assert match_labels('{"labels": ["billing", "urg', ["billing", "urgent"]) == (["billing"], 0, 0)

@@ -36,7 +36,13 @@ from .._errors import InputError, ServiceError
 from .._progress import progress as progress_step
 from .._validation import Interval, Options, check_params
 from ..report import ReportMixin
-from ._llm_answers import match_labels, parse_json_answer, repair_spans, spans_of_answer
+from ._llm_answers import (
+    match_labels,
+    parse_json_answer,
+    repair_spans,
+    salvage_spans,
+    spans_of_answer,
+)
 from ._llm_cache import LLMCache, request_key
 from ._llm_client import CallOutcome, ChatClient, FatalEndpointError, UnsupportedParameter
 from ._zeroshot_classes import ClassSpec, parse_classes
@@ -260,7 +266,11 @@ def _answer_schema(classes: Sequence[str], task: str) -> dict[str, Any]:
         return {
             "type": "object",
             "properties": {
-                "labels": {"type": "array", "items": {"type": "string", "enum": list(classes)}}
+                "labels": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(classes)},
+                    "maxItems": len(classes),
+                }
             },
             "required": ["labels"],
             "additionalProperties": False,
@@ -300,10 +310,14 @@ def parse_answer(
         counts = {"n_tags_repaired": n_rep, "n_tags_rejected": n_rej}
         return (None if tags is None else json.dumps(tags, ensure_ascii=False)), counts
     spans = spans_of_answer(parse_json_answer(content))
+    salvaged = spans is None
+    if spans is None:  # broken JSON (often cut off at max_tokens): its complete spans
+        spans = salvage_spans(content)
     if spans is None:
         return None, {}
     chk = repair_spans(text, spans, classes)
     counts = {
+        "n_answers_salvaged": int(salvaged),
         "n_spans_given": chk.n_given,
         "n_spans_exact": chk.n_exact,
         "n_spans_repaired": chk.n_repaired,

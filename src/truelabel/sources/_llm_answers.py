@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["SpanCheck", "match_labels", "parse_json_answer", "repair_spans"]
+__all__ = ["SpanCheck", "match_labels", "parse_json_answer", "repair_spans", "salvage_spans"]
 
 #: Reasons a span is rejected, in the order the summary lists them.
 REJECT_REASONS = ("malformed", "unknown_label", "not_found", "overlap")
@@ -85,6 +85,9 @@ def match_labels(answer: str | None, classes: Sequence[str]) -> tuple[list[str] 
         obj = obj.get("labels", obj.get("categories", obj.get("label")))
         if isinstance(obj, str):
             obj = [obj]
+    if obj is None and "[" in answer:  # cut off inside the list: its complete names
+        tail = answer[answer.index("[") + 1 :]
+        obj = [json.loads(m) for m in re.findall(r'"(?:[^"\\]|\\.)*"', tail)] or None
     if isinstance(obj, list):
         items = [str(v) for v in obj if v is not None]
     elif obj is None and answer.strip() and not answer.strip().startswith(("{", "[")):
@@ -157,6 +160,25 @@ def spans_of_answer(obj: Any) -> list[Any] | None:
     if isinstance(obj, dict):
         obj = obj.get("entities", obj.get("spans"))
     return obj if isinstance(obj, list) else None
+
+
+def salvage_spans(raw: str | None) -> list[Any] | None:
+    """The complete span objects of an answer whose JSON is broken (e.g. cut off).
+
+    Every flat ``{...}`` with a ``"text"`` field that parses on its own; ``None`` when
+    there is none. They go through :func:`repair_spans` like any other span.
+    """
+    if not raw:
+        return None
+    found = []
+    for m in re.finditer(r"\{[^{}]*\}", str(raw)):
+        try:
+            obj = json.loads(m.group())
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict) and "text" in obj:
+            found.append(obj)
+    return found or None
 
 
 def repair_spans(text: str, spans: Sequence[Any], labels: Sequence[str]) -> SpanCheck:
