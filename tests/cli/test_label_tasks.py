@@ -209,6 +209,7 @@ def test_label_multi_zero_shot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         (["--classes", "a,b", "--multi", "--llm-base-url", "http://127.0.0.1:9/v1", "--llm-samples", "2"], r"--llm-samples 2: multilabel labels take one answer"),
         (["--classes", "a,b", "--multi", "--label-sep", "b"], r"class 'b' contains the tag separator"),
         (["--task", "token", "--llm-base-url", "http://127.0.0.1:9/v1"], r"needs the entity types"),
+        (["--task", "token", "--entities", "PER", "--classes", "ORG", "--llm-base-url", "http://127.0.0.1:9/v1"], r"give the entity types once"),
     ],
 )  # fmt: skip
 def test_bad_options_refused(

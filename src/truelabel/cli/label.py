@@ -142,7 +142,10 @@ def label(
     ] = None,
     entities: Annotated[
         str | None,
-        typer.Option("--entities", help='--task token: entity types, e.g. "PER,ORG,LOC,MISC".'),
+        typer.Option(
+            "--entities",
+            help='--task token: entity types, e.g. "PER,ORG,LOC,MISC" (or --classes-file).',
+        ),
     ] = None,
     label_sep: Annotated[
         str, typer.Option("--label-sep", help="--multi: separator of the joined tags.")
@@ -330,10 +333,16 @@ def _label_task(
                 "--task token asks an LLM for entity spans; give --llm-base-url (zero-shot "
                 "entity spans are not available)."
             )
-        if entities is None and classes is None:
-            raise InputError('--task token needs the entity types: --entities "PER,ORG,LOC".')
-        if classes_file is not None or (entities is not None and classes is not None):
-            raise InputError("give the entity types once, with --entities.")
+        given = sum(x is not None for x in (entities, classes, classes_file))
+        if given == 0:
+            raise InputError(
+                '--task token needs the entity types: --entities "PER,ORG,LOC" (or '
+                "--classes-file with descriptions)."
+            )
+        if given > 1:
+            raise InputError(
+                "give the entity types once: --entities, or --classes-file with descriptions."
+            )
     elif entities is not None:
         raise InputError("--entities lists entity types; add --task token.")
     return kind
