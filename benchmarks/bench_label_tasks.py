@@ -18,7 +18,7 @@ Three measurements, each with a named baseline in the same run:
    baseline (every maximal run of capitalised tokens, not sentence-initial, tagged with
    the most frequent entity type of CoNLL train).
 
-    .venv/bin/python benchmarks/bench_label_tasks.py [--quick] [--n-llm 40]
+    .venv/bin/python benchmarks/bench_label_tasks.py [--quick | --llm-only] [--n-llm 40]
 """
 
 from __future__ import annotations
@@ -192,7 +192,7 @@ def capitalised_runs(texts: list[str], typ: str) -> set[tuple[int, int, int, str
     return out
 
 
-def part_llm(n_llm: int, n_goemo: int) -> dict[str, object]:
+def part_llm(n_llm: int, n_goemo: int, cache: Path | None = None) -> dict[str, object]:
     from llm_server import start_llama_server
 
     from truelabel.io._tokens import load_conll
@@ -210,10 +210,11 @@ def part_llm(n_llm: int, n_goemo: int) -> dict[str, object]:
     g_texts, g_names, gY = goemotions(n_goemo)
     g_texts, gY = g_texts[:n_llm], gY[:n_llm]
     with tempfile.TemporaryDirectory() as tmp, start_llama_server(n_ctx=4096) as url:
+        cache_path = cache if cache is not None else Path(tmp) / "c.sqlite"
 
         def llm() -> LLMLabeler:
             return LLMLabeler(
-                url, "smollm2-135m", cache_path=Path(tmp) / "c.sqlite", concurrency=1, timeout=300
+                url, "smollm2-135m", cache_path=cache_path, concurrency=1, timeout=300
             )
 
         t0 = time.perf_counter()
@@ -234,10 +235,15 @@ def part_llm(n_llm: int, n_goemo: int) -> dict[str, object]:
             a, b = char_to_token(texts[j], int(r.start), int(r.end))
             pred.add((j, a, b, str(r.label)))
         # without repair: only the spans whose given start was exact
-        from truelabel.sources._llm_answers import parse_json_answer, spans_of_answer
+        from truelabel.sources._llm_answers import (
+            parse_json_answer,
+            salvage_spans,
+            spans_of_answer,
+        )
 
         for j, raw in ans["raw"].items():
-            for sp in spans_of_answer(parse_json_answer(raw)) or []:
+            given = spans_of_answer(parse_json_answer(raw))
+            for sp in (salvage_spans(raw) if given is None else given) or []:
                 if not isinstance(sp, dict) or sp.get("label") not in ("PER", "ORG", "LOC", "MISC"):
                     continue
                 s, txt = sp.get("start"), sp.get("text")
@@ -256,7 +262,8 @@ def part_llm(n_llm: int, n_goemo: int) -> dict[str, object]:
             ),
             "span_counts": {k: v for k, v in st.items() if k.startswith("n_spans")},
             "n_abstain": st["n_abstain"],
-            "n_truncated": st["n_truncated"],
+            "n_answers_cut_off": int(out.answers["truncated"].sum()),
+            "n_answers_salvaged": st.get("n_answers_salvaged", 0),
             "seconds": round(t_ner, 1),
         }
         t0 = time.perf_counter()
@@ -316,13 +323,18 @@ def main() -> None:
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="zero-shot part only")
+    ap.add_argument("--llm-only", action="store_true", help="LLM part only (keeps the rest)")
+    ap.add_argument("--cache", type=Path, default=None, help="LLM answer cache (default: none)")
     ap.add_argument("--n-llm", type=int, default=40, help="items per LLM sample")
     ap.add_argument("--n-goemotions", type=int, default=600)
     args = ap.parse_args()
     t0 = time.perf_counter()
-    payload: dict[str, object] = {"zero_shot_multi_rules": part_zero_shot(args.n_goemotions)}
+    old = ROOT / "benchmarks" / "results" / "label_tasks.json"
+    payload: dict[str, object] = json.loads(old.read_text()) if old.exists() else {}
+    if not args.llm_only:
+        payload["zero_shot_multi_rules"] = part_zero_shot(args.n_goemotions)
     if not args.quick:
-        payload["llm"] = part_llm(args.n_llm, args.n_goemotions)
+        payload["llm"] = part_llm(args.n_llm, args.n_goemotions, args.cache)
     payload["seconds"] = round(time.perf_counter() - t0, 1)
     payload["loadavg_before"] = LOAD_BEFORE
     payload["loadavg_after"] = os.getloadavg()[0]

@@ -262,6 +262,7 @@ def label(
     for key in (
         "n_tags_repaired",
         "n_tags_rejected",
+        "n_answers_salvaged",
         "n_spans",
         "n_spans_given",
         "n_spans_exact",

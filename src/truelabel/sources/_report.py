@@ -61,9 +61,12 @@ def render_label_report(res: LabelResult) -> str:
     s = res.summary
     classes = [str(c) for c in s["classes"]]
     conf = res.labels["confidence"].to_numpy(dtype=float)
+    per = res.labels["label"].dropna().astype(str)
+    if s.get("task") == "multilabel":  # one count per tag of each item
+        per = per.str.split(s.get("label_sep", ","), regex=False).explode()
     charts = [
         {
-            "svg": _count_chart(res.labels["label"].astype(str), classes, "Items per class"),
+            "svg": _count_chart(per, classes, "Items per class"),
             "caption": "A class with almost no items may be named too narrowly (or be rare).",
         },
         {
