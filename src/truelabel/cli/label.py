@@ -125,6 +125,31 @@ def label(
             max=1.0,
         ),
     ] = None,
+    multi: Annotated[
+        bool,
+        typer.Option(
+            "--multi",
+            help="Multi-label: any number of the classes per item, joined with --label-sep.",
+        ),
+    ] = False,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            "--task",
+            help="classification (default), multilabel (= --multi) or token (entity spans "
+            "from an LLM; give --entities).",
+        ),
+    ] = None,
+    entities: Annotated[
+        str | None,
+        typer.Option(
+            "--entities",
+            help='--task token: entity types, e.g. "PER,ORG,LOC,MISC" (or --classes-file).',
+        ),
+    ] = None,
+    label_sep: Annotated[
+        str, typer.Option("--label-sep", help="--multi: separator of the joined tags.")
+    ] = ",",
     overwrite: Annotated[
         bool, typer.Option("--overwrite", help="Replace a non-run --out.")
     ] = False,
@@ -136,6 +161,9 @@ def label(
     from ..sources._llm import label_with_llm
 
     with error_boundary():
+        kind = _label_task(task, multi, entities, classes, classes_file, llm_base_url)
+        if kind == "token":
+            classes = entities if entities is not None else classes
         check_out_dir(
             out, kind="label", inputs=[data, classes_file, llm_template], overwrite=overwrite
         )
@@ -154,6 +182,8 @@ def label(
                 label_column=label_column,
                 out=out,
                 overwrite=overwrite,
+                multi=kind == "multilabel",
+                label_sep=label_sep,
             )
         else:
             llm = LLMLabeler(
@@ -185,6 +215,8 @@ def label(
                 out=out,
                 overwrite=overwrite,
                 max_failed_share=llm_max_failed_share,
+                task=kind,
+                label_sep=label_sep,
             )
     if llm_base_url is None:
         s = res.summary
@@ -200,6 +232,11 @@ def label(
             f"{'' if s.get('refine_accepted', True) else ', undone: drifted from the names'})"
             f", self-training {'on' if s.get('self_train_accepted') else 'off'}"
         )
+        if kind == "multilabel":
+            console.print(
+                f"multi-label: top class plus every class with p >= {s['multi_threshold']:.3f}; "
+                f"{s['mean_tags_per_item']:.2f} tags per item"
+            )
         console.print(
             f"mean confidence {s['mean_confidence']:.3f}; wrote {out}/labels.parquet, "
             "votes.parquet and report.html"
@@ -222,6 +259,18 @@ def label(
         "completion_tokens",
     ):
         t.add_row(key.removeprefix("n_").replace("_", " "), str(st.get(key, 0)))
+    for key in (
+        "n_tags_repaired",
+        "n_tags_rejected",
+        "n_answers_salvaged",
+        "n_spans",
+        "n_spans_given",
+        "n_spans_exact",
+        "n_spans_repaired",
+        "n_spans_rejected",
+    ):
+        if key in st:
+            t.add_row(key.removeprefix("n_").replace("_", " "), str(st[key]))
     t.add_row("cost", f"{st['cost']:.4f}")
     console.print(t)
     if st.get("cache_rebuilt"):
@@ -234,7 +283,8 @@ def label(
     n_cut = int(st.get("n_truncated", 0))
     if st["n_abstain"] - n_cut:
         err_console.print(
-            f"[yellow]{st['n_abstain'] - n_cut} answers named no class (abstains).[/]"
+            f"[yellow]{st['n_abstain'] - n_cut} answers named no "
+            f"{'entity list' if kind == 'token' else 'class'} (abstains).[/]"
         )
     if n_cut:
         err_console.print(
@@ -246,4 +296,54 @@ def label(
             f"[yellow]{st['n_failed']} calls failed; those items have no label "
             "(re-run to retry them; --llm-max-failed-share makes this an error).[/]"
         )
+    if kind == "token":
+        why = ", ".join(
+            f"{st[f'n_spans_rejected_{r}']} {r.replace('_', ' ')}"
+            for r in ("malformed", "unknown_label", "not_found", "overlap")
+            if st.get(f"n_spans_rejected_{r}")
+        )
+        if why:
+            err_console.print(f"[yellow]rejected spans:[/] {why}.")
+        console.print(f"wrote {out}/spans.parquet, votes.parquet and report.html")
+        return
     console.print(f"wrote {out}/labels.parquet, votes.parquet and report.html")
+
+
+def _label_task(
+    task: str | None,
+    multi: bool,
+    entities: str | None,
+    classes: str | None,
+    classes_file: Path | None,
+    llm_base_url: str | None,
+) -> str:
+    """The kind of labels asked for, with one clear error for options that do not fit."""
+    from .._errors import InputError
+    from .._tasks import check_task
+
+    kind = check_task(task) if task is not None else "classification"
+    if multi:
+        if kind not in ("classification", "multilabel"):
+            raise InputError(f"--multi labels tag sets; it does not go with --task {kind}.")
+        kind = "multilabel"
+    if kind == "regression":
+        raise InputError("`label --task regression` is not available; label classes or entities.")
+    if kind == "token":
+        if llm_base_url is None:
+            raise InputError(
+                "--task token asks an LLM for entity spans; give --llm-base-url (zero-shot "
+                "entity spans are not available)."
+            )
+        given = sum(x is not None for x in (entities, classes, classes_file))
+        if given == 0:
+            raise InputError(
+                '--task token needs the entity types: --entities "PER,ORG,LOC" (or '
+                "--classes-file with descriptions)."
+            )
+        if given > 1:
+            raise InputError(
+                "give the entity types once: --entities, or --classes-file with descriptions."
+            )
+    elif entities is not None:
+        raise InputError("--entities lists entity types; add --task token.")
+    return kind

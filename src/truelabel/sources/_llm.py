@@ -36,6 +36,13 @@ from .._errors import InputError, ServiceError
 from .._progress import progress as progress_step
 from .._validation import Interval, Options, check_params
 from ..report import ReportMixin
+from ._llm_answers import (
+    match_labels,
+    parse_json_answer,
+    repair_spans,
+    salvage_spans,
+    spans_of_answer,
+)
 from ._llm_cache import LLMCache, request_key
 from ._llm_client import CallOutcome, ChatClient, FatalEndpointError, UnsupportedParameter
 from ._zeroshot_classes import ClassSpec, parse_classes
@@ -57,10 +64,26 @@ SYSTEM_PROMPT = (
     "You are a careful annotator. You classify texts into one of a fixed set of "
     "categories and answer with the category name only."
 )
+#: What the LLM is asked, per task: (default template, system prompt).
+LLM_TASKS: dict[str, tuple[str, str]] = {
+    "classification": ("label", SYSTEM_PROMPT),
+    "multilabel": (
+        "label_multi",
+        "You are a careful annotator. You tag texts with every category of a fixed set "
+        "that applies and answer with a JSON list of category names only.",
+    ),
+    "token": (
+        "label_spans",
+        "You are a careful annotator. You find named entities in texts and answer with "
+        "JSON only, copying each entity exactly as written in the text.",
+    ),
+}
+#: Default completion tokens of a span answer (``--llm-max-tokens`` raises it).
+SPAN_MAX_TOKENS = 256
 
 
 # ---------------------------------------------------------------------------- prompts
-def _load_template(template: str | Path | None) -> tuple[Any, str]:
+def _load_template(template: str | Path | None, default: str = "label") -> tuple[Any, str]:
     """A Jinja2 template object and its name (file stem or ``inline``)."""
     import jinja2
 
@@ -68,8 +91,8 @@ def _load_template(template: str | Path | None) -> tuple[Any, str]:
         undefined=jinja2.StrictUndefined, keep_trailing_newline=False, autoescape=False
     )
     if template is None:
-        p = _TEMPLATES / "label.j2"
-        return env.from_string(p.read_text(encoding="utf-8")), "label"
+        p = _TEMPLATES / f"{default}.j2"
+        return env.from_string(p.read_text(encoding="utf-8")), default
     p = Path(str(template))
     if len(str(template)) < 4096 and p.suffix in (".j2", ".jinja", ".txt") and p.is_file():
         return env.from_string(p.read_text(encoding="utf-8")), p.stem
@@ -205,7 +228,9 @@ def nearest_examples(Xq: Any, Xg: Any, k: int) -> np.ndarray:
     return np.take_along_axis(idx, order, axis=1)
 
 
-def answer_token_limit(classes: Sequence[str], *, margin: int = 16) -> int:
+def answer_token_limit(
+    classes: Sequence[str], *, margin: int = 16, task: str = "classification"
+) -> int:
     """Completion tokens that always fit the longest answer the prompt asks for.
 
     The answer schema is ``{"label": "<class>"}``; a byte-level BPE token covers at least
@@ -218,13 +243,87 @@ def answer_token_limit(classes: Sequence[str], *, margin: int = 16) -> int:
     ----------
     classes : sequence of str
     margin : int
+    task : {"classification", "multilabel", "token"}
+        ``multilabel``: room for ``{"labels": [every class]}``; ``token``:
+        :data:`SPAN_MAX_TOKENS` (spans depend on the text, not on the entity types).
 
     Returns
     -------
     int
     """
+    if task == "token":
+        return SPAN_MAX_TOKENS
+    if task == "multilabel":
+        both = json.dumps({"labels": [str(c) for c in classes]}, ensure_ascii=False)
+        return len(both.encode("utf-8")) + margin
     longest = max((str(c) for c in classes), key=lambda c: len(c.encode("utf-8")), default="")
     return len(json.dumps({"label": longest}, ensure_ascii=False).encode("utf-8")) + margin
+
+
+def _answer_schema(classes: Sequence[str], task: str) -> dict[str, Any]:
+    """JSON schema of a multi-label (``{"labels": [...]}``) or span answer."""
+    if task == "multilabel":
+        return {
+            "type": "object",
+            "properties": {
+                "labels": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(classes)},
+                    "maxItems": len(classes),
+                }
+            },
+            "required": ["labels"],
+            "additionalProperties": False,
+        }
+    span = {
+        "type": "object",
+        "properties": {
+            "text": {"type": "string"},
+            "label": {"type": "string", "enum": list(classes)},
+            "start": {"type": "integer"},
+        },
+        "required": ["text", "label", "start"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {"entities": {"type": "array", "items": span}},
+        "required": ["entities"],
+        "additionalProperties": False,
+    }
+
+
+def parse_answer(
+    content: str | None, classes: Sequence[str], task: str, text: str = ""
+) -> tuple[str | None, dict[str, int]]:
+    """Read one answer for ``task``; ``(label, counts)``, label ``None`` = abstain.
+
+    ``classification``: the class name (:func:`match_label`). ``multilabel``: a JSON list
+    of the matched classes (:func:`match_labels`). ``token``: a JSON list of the kept
+    spans ``{"start", "end", "label", "text"}`` (:func:`repair_spans` against ``text``).
+    ``counts`` holds what was repaired or rejected.
+    """
+    if task == "classification":
+        return match_label(content, classes), {}
+    if task == "multilabel":
+        tags, n_rep, n_rej = match_labels(content, classes)
+        counts = {"n_tags_repaired": n_rep, "n_tags_rejected": n_rej}
+        return (None if tags is None else json.dumps(tags, ensure_ascii=False)), counts
+    spans = spans_of_answer(parse_json_answer(content))
+    salvaged = spans is None
+    if spans is None:  # broken JSON (often cut off at max_tokens): its complete spans
+        spans = salvage_spans(content)
+    if spans is None:
+        return None, {}
+    chk = repair_spans(text, spans, classes)
+    counts = {
+        "n_answers_salvaged": int(salvaged),
+        "n_spans_given": chk.n_given,
+        "n_spans_exact": chk.n_exact,
+        "n_spans_repaired": chk.n_repaired,
+        **{f"n_spans_rejected_{k}": v for k, v in chk.rejected.items()},
+    }
+    return json.dumps(chk.to_records(), ensure_ascii=False), counts
 
 
 # ---------------------------------------------------------------------------- result
@@ -438,13 +537,31 @@ class LLMLabeler:
         return LLMCache(cache_dir() / "llm.sqlite")
 
     def _params(
-        self, classes: Sequence[str], sample: int, structured: bool, logprobs: bool
+        self,
+        classes: Sequence[str],
+        sample: int,
+        structured: bool,
+        logprobs: bool,
+        task: str = "classification",
     ) -> dict[str, Any]:
-        limit = self.max_tokens if self.max_tokens is not None else answer_token_limit(classes)
+        limit = (
+            self.max_tokens
+            if self.max_tokens is not None
+            else answer_token_limit(classes, task=task)
+        )
         params: dict[str, Any] = {"temperature": self.temperature, "max_tokens": limit}
         if self.n_samples > 1:
             params["seed"] = sample
-        if structured:
+        if structured and task != "classification":
+            params["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {
+                    "name": task,
+                    "strict": True,
+                    "schema": _answer_schema(classes, task),
+                },
+            }
+        elif structured:
             params["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {
@@ -458,7 +575,7 @@ class LLMLabeler:
                     },
                 },
             }
-        if logprobs:
+        if logprobs and task == "classification":
             params["logprobs"] = True
             params["top_logprobs"] = 5
         return params
@@ -494,6 +611,8 @@ class LLMLabeler:
         gold_texts: Sequence[str] = (),
         gold_labels: Sequence[str] = (),
         progress: Callable[[int, int], None] | None = None,
+        task: str = "classification",
+        label_sep: str = ",",
     ) -> LLMResult:
         """Ask the LLM for a label for each text (through the cache).
 
@@ -507,6 +626,17 @@ class LLMLabeler:
             Labeled items the few-shot examples are drawn from.
         progress : callable, optional
             ``progress(done, total)`` after each answer.
+        task : {"classification", "multilabel", "token"}
+            ``multilabel``: the answer is a JSON list of classes (see
+            :func:`~truelabel.sources._llm_answers.match_labels`); a vote's ``label`` is
+            the tags joined with ``label_sep``. ``token``: ``classes`` are the entity
+            types, the answer JSON spans checked against the text (see
+            :func:`~truelabel.sources._llm_answers.repair_spans`); the votes are a span
+            table ``item_id, source, start, end, label, text`` with one row without
+            offsets for an item answered with no entity. Both take one sample per item
+            and no log-probabilities.
+        label_sep : str
+            ``multilabel``: separator of the joined tags (and of the gold labels).
 
         Returns
         -------
@@ -521,20 +651,47 @@ class LLMLabeler:
         import pandas as pd
 
         check_params(self)
+        if task not in LLM_TASKS:
+            raise InputError(f"unknown LLM task {task!r}; use one of {', '.join(LLM_TASKS)}.")
+        if task != "classification" and self.n_samples > 1:
+            raise InputError(
+                f"--llm-samples {self.n_samples}: {task} labels take one answer per item; "
+                "leave --llm-samples out."
+            )
+        if task == "token" and (self.n_shots or len(gold_texts)):
+            raise InputError(
+                "few-shot examples (--llm-shots, --label-column) are not available for entity "
+                "spans; leave them out."
+            )
         specs = parse_classes(classes)
         names = [c.name for c in specs]
+        if task == "multilabel":
+            bad_sep = [c for c in names if label_sep in c]
+            if bad_sep:
+                raise InputError(
+                    f"class {bad_sep[0]!r} contains the tag separator {label_sep!r}; rename it "
+                    "or pass another --label-sep."
+                )
+            gold_labels = [
+                ", ".join(t.strip() for t in str(g).split(label_sep) if t.strip())
+                for g in gold_labels
+            ]
+            gold_check = {t.strip() for g in gold_labels for t in g.split(",") if t.strip()}
+        else:
+            gold_check = {str(g) for g in gold_labels}
         texts = [str(t) for t in texts]
         ids = list(range(len(texts))) if item_ids is None else list(item_ids)
         if len(ids) != len(texts):
             raise InputError(f"item_ids has {len(ids)} entries for {len(texts)} texts.")
         if len(gold_texts) != len(gold_labels):
             raise InputError("gold_texts and gold_labels must have the same length.")
-        bad_gold = sorted({str(g) for g in gold_labels} - set(names))
+        bad_gold = sorted(gold_check - set(names))
         if bad_gold:
             raise InputError(
                 f"gold labels {bad_gold[:5]} are not in the class list {names[:8]}; fix them."
             )
-        tpl, tpl_name = _load_template(self.template)
+        tpl, tpl_name = _load_template(self.template, LLM_TASKS[task][0])
+        system_prompt = LLM_TASKS[task][1]
         api_key = self._api_key()
         shots = self._few_shot(texts, [str(t) for t in gold_texts], [str(g) for g in gold_labels])
         json_output = self.structured in ("auto", "json_schema")
@@ -570,14 +727,14 @@ class LLMLabeler:
 
         def messages_for(i: int) -> list[dict[str, str]]:
             return [
-                {"role": "system", "content": SYSTEM_PROMPT},
+                {"role": "system", "content": system_prompt},
                 {"role": "user", "content": prompts[i]},
             ]
 
         def lookup(i: int, s: int) -> dict[str, Any] | None:
             msgs = messages_for(i)
             for st, lp in self._variants():
-                hit = cache.get(request_key(self.model, msgs, self._params(names, s, st, lp)))
+                hit = cache.get(request_key(self.model, msgs, self._params(names, s, st, lp, task)))
                 if hit is not None:
                     return hit
             return None
@@ -598,16 +755,17 @@ class LLMLabeler:
             if resp is not None:
                 row["cached"] = True
             else:
-                resp, err = self._call(client, cache, run, messages_for(i), names, s)
+                resp, err = self._call(client, cache, run, messages_for(i), names, s, task)
                 row["error"] = err
             if resp is not None:
                 choice = resp["choices"][0]
                 content = choice["message"].get("content")
                 row["raw"] = content
                 row["truncated"] = choice.get("finish_reason") == "length"
-                lab = match_label(content, names)
+                lab, counts = parse_answer(content, names, task, texts[i])
                 row["label"] = lab
-                if lab is not None:
+                row.update(counts)
+                if lab is not None and task == "classification":
                     conf = _logprob_confidence(resp, lab, names)
                     row["confidence"] = np.nan if conf is None else conf
             rows[u] = row
@@ -643,20 +801,26 @@ class LLMLabeler:
             rebuilt = cache.rebuilt
             cache.close()
 
-        answers = pd.DataFrame(
-            [r for r in rows if r],
-            columns=[
-                "item_id",
-                "sample",
-                "raw",
-                "label",
-                "confidence",
-                "cached",
-                "error",
-                "truncated",
-            ],
-        )
-        votes = self._votes(answers, source)
+        base_cols = [
+            "item_id",
+            "sample",
+            "raw",
+            "label",
+            "confidence",
+            "cached",
+            "error",
+            "truncated",
+        ]
+        answers = pd.DataFrame([r for r in rows if r])
+        count_cols = [c for c in answers.columns if c not in base_cols]
+        answers = answers.reindex(columns=base_cols + count_cols)
+        answers[count_cols] = answers[count_cols].fillna(0).astype(np.int64)
+        if task == "multilabel":
+            votes = _multilabel_votes(answers, source, label_sep)
+        elif task == "token":
+            votes = _span_votes(answers, source)
+        else:
+            votes = self._votes(answers, source)
         n_abstain = int((answers["raw"].notna() & answers["label"].isna()).sum())
         truncated = answers["truncated"].fillna(False).astype(bool)
         n_truncated = int((truncated & answers["label"].isna()).sum())
@@ -669,6 +833,7 @@ class LLMLabeler:
         stats = {
             "source": source,
             "model": self.model,
+            "task": task,
             "n_items": len(texts),
             "n_requests": len(units),
             "n_calls": run.calls,
@@ -679,7 +844,7 @@ class LLMLabeler:
             "n_truncated": n_truncated,
             "max_tokens": self.max_tokens
             if self.max_tokens is not None
-            else answer_token_limit(names),
+            else answer_token_limit(names, task=task),
             "n_failed": n_failed,
             "n_skipped": n_skipped,
             "prompt_tokens": run.prompt_tokens,
@@ -690,7 +855,16 @@ class LLMLabeler:
             "logprobs": "logprobs" not in run.unsupported,
             "cache_rebuilt": rebuilt,
             "seconds": time.perf_counter() - t0,
+            **{c: int(answers[c].sum()) for c in count_cols},
         }
+        if task == "multilabel":
+            stats["label_sep"] = label_sep
+        if task == "token":
+            stats["n_votes"] = int(answers["label"].notna().sum())
+            stats["n_spans"] = int(votes["start"].notna().sum())
+            stats["n_spans_rejected"] = sum(
+                int(answers[c].sum()) for c in count_cols if c.startswith("n_spans_rejected_")
+            )
         if stats["n_answers"] == 0 and run.stopped and run.stopped.startswith("endpoint"):
             raise ServiceError(
                 f"{run.stopped}. No answer was obtained; check --llm-base-url "
@@ -706,6 +880,7 @@ class LLMLabeler:
         messages: list[dict[str, str]],
         names: list[str],
         sample: int,
+        task: str = "classification",
     ) -> tuple[dict[str, Any] | None, str | None]:
         """One paid call (after reserving budget); stores the answer before returning it."""
         if not run.reserve():
@@ -713,7 +888,7 @@ class LLMLabeler:
         while True:
             st = "response_format" not in run.unsupported
             lp = "logprobs" not in run.unsupported
-            params = self._params(names, sample, st, lp)
+            params = self._params(names, sample, st, lp, task)
             payload = {"model": self.model, "messages": messages, **params}
             try:
                 out: CallOutcome = client.post(payload)
@@ -775,6 +950,46 @@ class LLMLabeler:
                 "confidence": conf.astype(np.float64),
             }
         )
+
+
+def _multilabel_votes(answers: Any, source: str, sep: str) -> Any:
+    """``item_id, source, label, confidence``: the tags of each answered item joined by ``sep``."""
+    import pandas as pd
+
+    ok = answers[answers["label"].notna()]
+    tags = [sep.join(json.loads(v)) for v in ok["label"]]
+    return pd.DataFrame(
+        {
+            "item_id": ok["item_id"].to_numpy(),
+            "source": source,
+            "label": np.asarray(tags, dtype=object),
+            "confidence": np.ones(len(ok), dtype=np.float64),
+        },
+        columns=["item_id", "source", "label", "confidence"],
+    )
+
+
+def _span_votes(answers: Any, source: str) -> Any:
+    """A span table ``item_id, source, start, end, label, text`` from the kept spans.
+
+    An item answered with no entity has one row with empty offsets and label: the source
+    saw it and marked nothing (what ``aggregate --label-type spans`` reads as all ``O``).
+    """
+    import pandas as pd
+
+    ok = answers[answers["label"].notna()]
+    recs: list[dict[str, Any]] = []
+    for item, lab in zip(ok["item_id"], ok["label"], strict=True):
+        spans = json.loads(lab)
+        if not spans:
+            recs.append({"item_id": item, "start": None, "end": None, "label": None, "text": None})
+        recs += [{"item_id": item, **sp} for sp in spans]
+    cols = ["item_id", "source", "start", "end", "label", "text"]
+    df = pd.DataFrame(recs, columns=["item_id", "start", "end", "label", "text"])
+    df.insert(1, "source", source)
+    df["start"] = df["start"].astype("Int64")
+    df["end"] = df["end"].astype("Int64")
+    return df[cols]
 
 
 def check_usable_answers(
@@ -854,6 +1069,8 @@ def label_with_llm(
     random_state: int = 0,
     progress: Callable[[int, int], None] | None = None,
     max_failed_share: float | None = None,
+    task: str = "classification",
+    label_sep: str = ",",
 ) -> LLMResult:
     """Label a table with an LLM (``truelabel label --llm-base-url …``).
 
@@ -878,6 +1095,15 @@ def label_with_llm(
         Refuse the result (``ServiceError``, nothing written) when more than this share of
         the items sent got no usable answer (a failed call, or an answer naming no class).
         Default: refuse only when no item got one.
+    task : {"classification", "multilabel", "token"}
+        ``multilabel`` (``label --multi``): ``labels.parquet`` holds the tags joined with
+        ``label_sep`` and a ``p_<tag>`` column per class (1/0 from the answer).
+        ``token``: ``classes`` are the entity types; ``spans.parquet`` holds the kept
+        spans ``item_id, source, start, end, label, text`` (what ``audit --task token
+        --spans`` reads) and ``votes.parquet`` the same plus one row without offsets per
+        item answered with no entity (what ``aggregate --label-type spans`` reads).
+    label_sep : str
+        Separator of joined tags (``multilabel``).
 
     Returns
     -------
@@ -937,21 +1163,35 @@ def label_with_llm(
         gold_texts=gold_t,
         gold_labels=gold_l,
         progress=progress,
+        task=task,
+        label_sep=label_sep,
     )
     check_usable_answers(res.answers, max_failed_share=max_failed_share, base_url=llm.base_url)
     labels = pd.DataFrame({"item_id": ds.item_id[todo]})
-    labels = labels.merge(res.votes[["item_id", "label", "confidence"]], on="item_id", how="left")
+    if task != "token":
+        labels = labels.merge(
+            res.votes[["item_id", "label", "confidence"]], on="item_id", how="left"
+        )
     if empty.any():  # listed with an empty label, like the LLM's own abstentions
         labels = pd.concat(
             [labels, pd.DataFrame({"item_id": ds.item_id[empty], "label": None})],
             ignore_index=True,
         )
+    if task == "multilabel":
+        answered = labels["label"].notna().to_numpy()
+        sets = labels["label"].fillna("").astype(str).str.split(label_sep, regex=False)
+        for c in names:
+            has = np.fromiter((c in t for t in sets), dtype=bool, count=len(sets))
+            labels[f"p_{c}"] = np.where(answered, has.astype(np.float64), np.nan)
     res.stats["n_empty_text"] = int(empty.sum())
     res.stats["selected"] = None if select is None else int(len(todo))
     res.stats["classes"] = names
     if out is not None:
         with RunDir(out, kind="label", overwrite=overwrite, meta={"command": "label --llm"}) as run:
-            run.write_parquet("labels.parquet", labels)
+            if task == "token":
+                run.write_parquet("spans.parquet", res.votes[res.votes["start"].notna()])
+            else:
+                run.write_parquet("labels.parquet", labels)
             run.write_parquet("votes.parquet", res.votes)
             run.write_parquet(
                 "answers.parquet",

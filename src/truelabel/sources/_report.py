@@ -61,9 +61,12 @@ def render_label_report(res: LabelResult) -> str:
     s = res.summary
     classes = [str(c) for c in s["classes"]]
     conf = res.labels["confidence"].to_numpy(dtype=float)
+    per = res.labels["label"].dropna().astype(str)
+    if s.get("task") == "multilabel":  # one count per tag of each item
+        per = per.str.split(s.get("label_sep", ","), regex=False).explode()
     charts = [
         {
-            "svg": _count_chart(res.labels["label"].astype(str), classes, "Items per class"),
+            "svg": _count_chart(per, classes, "Items per class"),
             "caption": "A class with almost no items may be named too narrowly (or be rare).",
         },
         {
@@ -148,6 +151,21 @@ def render_label_report(res: LabelResult) -> str:
     )
 
 
+_LLM_LEADS = {
+    "classification": "Labels from a language model behind an OpenAI-compatible endpoint: one "
+    "prompt per item, the answer matched strictly to the class list; an answer naming no class "
+    "is an abstain (no vote).",
+    "multilabel": "Tags from a language model behind an OpenAI-compatible endpoint: one prompt "
+    "per item asking for a JSON list of the classes that apply; names are matched to the class "
+    "list ignoring case and spacing, others rejected; an answer with no list is an abstain.",
+    "token": "Entity spans from a language model behind an OpenAI-compatible endpoint: one "
+    "prompt per item asking for JSON spans (text, type, start); each span is checked against "
+    "the item's text: offsets kept when exact, found again from the span text when wrong, the "
+    "span rejected when its text is not in the item or its type is unknown; overlaps keep the "
+    "earlier, then longer span.",
+}
+
+
 def render_llm_report(res: LLMResult) -> str:
     """The page of an LLM labeling run: what was asked, answered, cut off, and spent."""
     st = res.stats
@@ -155,16 +173,19 @@ def render_llm_report(res: LLMResult) -> str:
     classes = [str(c) for c in st.get("classes", [])] or sorted(
         {str(x) for x in res.votes["label"]}
     )
+    task = st.get("task", "classification")
     charts = []
     if len(res.votes):
-        charts.append(
-            {
-                "svg": _count_chart(res.votes["label"].astype(str), classes, "Items per class"),
-                "caption": "One vote per item (the majority over its samples).",
-            }
-        )
-        conf = res.votes["confidence"].to_numpy(dtype=float)
-        if np.nanstd(conf) > 0:
+        per = res.votes["label"].dropna().astype(str)
+        title, caption = "Items per class", "One vote per item (the majority over its samples)."
+        if task == "multilabel":
+            per = per.str.split(st.get("label_sep", ","), regex=False).explode()
+            title, caption = "Items per tag", "An item counts once for each tag it got."
+        elif task == "token":
+            title, caption = "Spans per entity type", "Spans kept after the checks below."
+        charts.append({"svg": _count_chart(per, classes, title), "caption": caption})
+        conf = res.votes.get("confidence", pd.Series(dtype=float)).to_numpy(dtype=float)
+        if len(conf) and np.nanstd(conf) > 0:
             charts.append(
                 {
                     "svg": histogram(
@@ -208,6 +229,21 @@ def render_llm_report(res: LLMResult) -> str:
         warnings.append(f"stopped early: {st['stopped']}; answers so far are cached.")
     if st.get("n_failed"):
         warnings.append(f"{st['n_failed']} calls failed; those items have no label.")
+    if st.get("n_tags_repaired") or st.get("n_tags_rejected"):
+        warnings.append(
+            f"{st.get('n_tags_repaired', 0)} tags named a class with other case or spacing "
+            f"(repaired); {st.get('n_tags_rejected', 0)} named no class (rejected)."
+        )
+    if task == "token":
+        why = ", ".join(
+            f"{st.get(f'n_spans_rejected_{r}', 0)} {r.replace('_', ' ')}"
+            for r in ("malformed", "unknown_label", "not_found", "overlap")
+        )
+        warnings.append(
+            f"{st.get('n_spans_given', 0)} spans proposed: {st.get('n_spans_exact', 0)} kept "
+            f"with their offsets, {st.get('n_spans_repaired', 0)} repaired (offsets found "
+            f"again from the span text), {st.get('n_spans_rejected', 0)} rejected ({why})."
+        )
     cards = [
         {"value": f"{st['n_items']:,}", "label": "items sent"},
         {"value": f"{st['n_votes']:,}", "label": "labelled", "tone": "good"},
@@ -253,9 +289,7 @@ def render_llm_report(res: LLMResult) -> str:
         "label_report.html.j2",
         kind="label --llm",
         title="LLM labels",
-        lead="Labels from a language model behind an OpenAI-compatible endpoint: one prompt per "
-        "item, the answer matched strictly to the class list; an answer naming no class is an "
-        "abstain (no vote).",
+        lead=_LLM_LEADS.get(task, _LLM_LEADS["classification"]),
         cards=cards,
         warnings=warnings,
         notes=[st["cache_rebuilt"]] if st.get("cache_rebuilt") else [],

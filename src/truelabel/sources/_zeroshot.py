@@ -590,6 +590,39 @@ class ZeroShotLabeler:
         ]
 
 
+def multi_label_threshold(n_classes: int) -> float:
+    """Default score threshold of zero-shot multi-label tags: 1.5 times the uniform share.
+
+    Chosen without gold from the rules measured across GoEmotions and CrowdTruth medical
+    (``benchmarks/bench_label_tasks.py``): of the rules tried it had the best mean micro
+    F1 and beat top-1 in micro F1 on both sets.
+    """
+    return 1.5 / max(int(n_classes), 1)
+
+
+def multi_label_tags(proba: np.ndarray, threshold: float) -> np.ndarray:
+    """Tags per item: the top class plus every class scoring at least ``threshold``.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (N, K)
+    threshold : float
+
+    Returns
+    -------
+    ndarray of shape (N, K), bool
+    """
+    P = np.asarray(proba)
+    top = P >= P.max(axis=1, keepdims=True)
+    return top | (P >= threshold)
+
+
+def join_tags(tags: np.ndarray, names: Sequence[str], sep: str) -> np.ndarray:
+    """Join the chosen class names of each row, in class order; shape (N,) object."""
+    arr = np.asarray(names, dtype=object)
+    return np.asarray([sep.join(arr[row]) for row in np.asarray(tags, dtype=bool)], dtype=object)
+
+
 @dataclass(repr=False)
 class LabelResult(ReportMixin):
     """What :func:`label` produced.
@@ -656,6 +689,9 @@ def label(
     out: Any = None,
     overwrite: bool = False,
     source_name: str | None = None,
+    multi: bool = False,
+    label_sep: str = ",",
+    multi_threshold: float | None = None,
 ) -> LabelResult:
     """Zero-shot labels for a table of texts from class names (``truelabel label``).
 
@@ -682,6 +718,16 @@ def label(
         Allow replacing a non-run ``out`` folder.
     source_name : str, optional
         Source name in the votes (default ``zeroshot:<featurizer>``).
+    multi : bool
+        Multi-label (``label --multi``): an item gets its top class plus every class
+        whose score ``p_<class>`` is at least ``multi_threshold``; ``label`` holds the
+        tags joined with ``label_sep`` (what ``audit --task multilabel`` and
+        ``aggregate --label-type multilabel`` read).
+    label_sep : str
+        Separator of the joined tags.
+    multi_threshold : float, optional
+        Default :func:`multi_label_threshold` (1.5 / number of classes), chosen without
+        gold across GoEmotions and CrowdTruth medical (BENCHMARKS.md, ``label`` tasks).
 
     Returns
     -------
@@ -728,6 +774,17 @@ def label(
     lab[rows] = np.asarray(names, dtype=object)[model.labels_]
     conf = np.full(len(ds), np.nan, dtype=np.float32)
     conf[rows] = model.posterior_.max(axis=1)
+    thr = None
+    if multi:
+        bad_sep = [c for c in names if label_sep in c]
+        if bad_sep:
+            raise InputError(
+                f"class {bad_sep[0]!r} contains the tag separator {label_sep!r}; rename it or "
+                "pass another --label-sep."
+            )
+        thr = multi_label_threshold(len(names)) if multi_threshold is None else multi_threshold
+        tags = multi_label_tags(model.posterior_, thr)
+        lab[rows] = join_tags(tags, names, label_sep)
     labels_df = pd.DataFrame({"item_id": ds.item_id, "label": lab, "confidence": conf})
     for k, c in enumerate(names):
         labels_df[f"p_{c}"] = post[:, k]
@@ -736,7 +793,11 @@ def label(
     votes_df = pd.DataFrame(
         {"item_id": ds.item_id[rows], "source": src, "label": lab[rows], "confidence": conf[rows]}
     )
-    counts = pd.Series(lab[rows]).value_counts()
+    if multi:
+        exploded = pd.Series(np.asarray(lab[rows], dtype=str)).str.split(label_sep).explode()
+        counts: Any = exploded.value_counts()
+    else:
+        counts = pd.Series(lab[rows]).value_counts()
     summary = {
         "n_items": len(ds),
         "n_abstain_empty_text": int(empty.sum()),
@@ -754,7 +815,14 @@ def label(
         "seen_classes": [names[i] for i in model.seen_classes_],
         "mean_confidence": float(conf[rows].mean()),
         "per_class": {c: int(counts.get(c, 0)) for c in names},
+        "task": "multilabel" if multi else "classification",
     }
+    if multi:
+        summary["label_sep"] = label_sep
+        summary["multi_threshold"] = float(thr) if thr is not None else None
+        summary["mean_tags_per_item"] = float(
+            np.mean([len(str(v).split(label_sep)) for v in lab[rows]]) if len(rows) else 0.0
+        )
     result = LabelResult(
         labels=labels_df,
         votes=votes_df,
