@@ -11,7 +11,7 @@ from ._crossfit import (
     multilabel_folds,
     regression_folds,
 )
-from ._linear import SigmoidRegression, SoftmaxRegression
+from ._linear import HuberRegression, SigmoidRegression, SoftmaxRegression
 from ._plan import (
     AUTO_CANDIDATES,
     DEFAULT_TIME_BUDGET,
@@ -39,6 +39,7 @@ __all__ = [
     "Combination",
     "ModelPlan",
     "ModelSelection",
+    "HuberRegression",
     "SigmoidRegression",
     "SoftmaxRegression",
     "check_foldable",
