@@ -218,8 +218,10 @@ class SigmoidRegression(BaseEstimator):
                 )
             Wc = Wc / max(float(Wc.mean()), 1e-12)  # mean 1: the penalty keeps its meaning
         # start the intercepts at the tags' log-odds: rare tags converge in a few steps
-        rate = Yf.mean(axis=0) if Wc is None else (Wc * Yf).sum(0) / np.maximum(
-            np.broadcast_to(Wc, Yf.shape).sum(0), 1e-12
+        rate = (
+            Yf.mean(axis=0)
+            if Wc is None
+            else (Wc * Yf).sum(0) / np.maximum(np.broadcast_to(Wc, Yf.shape).sum(0), 1e-12)
         )
         rate = np.clip(rate, 1.0 / (n + 2), 1.0 - 1.0 / (n + 2))
 
@@ -333,8 +335,9 @@ class HuberRegression(RegressorMixin, BaseEstimator):
         if coef_init is not None:
             theta0[:] = np.asarray(coef_init, dtype=np.float64).reshape(-1)
         _lbfgs_fit(self, _penalised_objective(Xf, d, 1, lam, head), theta0, d, 1)
-        self.coef_ = self.coef_[0]
-        self.intercept_ = float(self.intercept_[0])
+        fitted: Any = self.__dict__
+        fitted["coef_"] = fitted["coef_"][0]
+        fitted["intercept_"] = float(fitted["intercept_"][0])
         return self
 
     def predict(self, X: Any) -> np.ndarray:

@@ -983,9 +983,8 @@ def predict_table(
     class names; absent for a model without conformal calibration). A multi-label or
     regression model: :func:`~truelabel.learn._table_artifact.predict_table_task`'s table.
     """
-    from ._table_artifact import TableTaskModel, predict_table_task
-
     from ..io import load_dataset
+    from ._table_artifact import TableTaskModel, predict_table_task
 
     if model.featurizer["name"] == "tabular":
         ds = load_dataset(data, id_column=id_column, require_labels=False)

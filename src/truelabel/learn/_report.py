@@ -188,8 +188,14 @@ def render_table_task_train_report(tm: Any) -> str:
         ("featurizer", tm.featurizer.get("name")),
         ("model", meta.get("model")),
         ("loss", meta.get("loss")),
-        ("label filter", f"{meta.get('label_filter')} ({m.get('n_cells_filtered', m.get('n_items_filtered', 0))} left out)"),
-        ("conformal", f"{tm.conformal.get('mode')}, score {tm.conformal.get('score')}, alphas {tm.conformal.get('alphas')}"),
+        (
+            "label filter",
+            f"{meta.get('label_filter')} ({m.get('n_cells_filtered', m.get('n_items_filtered', 0))} left out)",
+        ),
+        (
+            "conformal",
+            f"{tm.conformal.get('mode')}, score {tm.conformal.get('score')}, alphas {tm.conformal.get('alphas')}",
+        ),
         ("seed", meta.get("random_state")),
         ("created", meta.get("created")),
     ]

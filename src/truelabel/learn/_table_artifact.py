@@ -222,26 +222,27 @@ def _load_items(
     id_column: str | None,
     vectors_column: str | None,
     featurizer: str,
+    has_features: bool = False,
 ) -> Any:
     from ..io import load_dataset
     from ._artifact import FEATURIZER_CHOICES
 
     if not label_column:
         raise InputError(f"`train --task {task}` needs --label-column NAME.")
-    if featurizer not in FEATURIZER_CHOICES or featurizer == "tabular":
+    if has_features:
+        featurizer, text_column, vectors_column = "given", None, None
+    elif featurizer not in FEATURIZER_CHOICES or featurizer == "tabular":
         raise InputError(
             f"unknown featurizer {featurizer!r} for --task {task}; choose one of "
             "minilm, static, tfidf, vectors."
         )
     if featurizer == "vectors" and vectors_column is None:
         raise InputError("featurizer 'vectors' needs --vectors-column.")
-    if featurizer != "vectors" and text_column is None:
-        raise InputError(
-            "pass --text-column (or --featurizer vectors with --vectors-column)."
-        )
+    if featurizer not in ("vectors", "given") and text_column is None:
+        raise InputError("pass --text-column (or --featurizer vectors with --vectors-column).")
     ds = load_dataset(
         data,
-        text_column=text_column if featurizer != "vectors" else None,
+        text_column=text_column if featurizer not in ("vectors", "given") else None,
         label_column=None,
         id_column=id_column,
         vectors_column=vectors_column,
@@ -319,7 +320,8 @@ def train_multilabel(
         Conformal levels (the first is the default at prediction).
     random_state : int
     features : ndarray (N, D), optional
-        Precomputed features of the rows (skips featurizing; ``featurizer`` is recorded).
+        Precomputed features of the rows instead of featurizing (the model then predicts
+        from vectors of the same kind; ``text_column`` / ``featurizer`` are ignored).
 
     Returns
     -------
@@ -350,6 +352,7 @@ def train_multilabel(
         id_column=id_column,
         vectors_column=vectors_column,
         featurizer=featurizer,
+        has_features=features is not None,
     )
     assert label_column is not None
     sets = parse_tag_sets(ds.frame[label_column].tolist(), label_sep)
@@ -360,7 +363,7 @@ def train_multilabel(
     if features is None:
         X, spec, tfidf_spec = fit_features(ds, rows, featurizer)
     else:
-        X, spec, tfidf_spec = features, {"name": featurizer}, None
+        X, spec, tfidf_spec = features, {"name": "vectors"}, None
     seed = int(random_state)
     est = SigmoidRegression(C=C)
     P = cross_val_predict_multilabel(X, Y, n_folds=folds, estimator=est, random_state=seed)
@@ -393,10 +396,10 @@ def train_multilabel(
     tm.metadata = {"task": "multilabel", "thresholds": [float(v) for v in thr]}
     pred = P >= thr[None, :]
     f1 = _f1_table(Y, pred)
-    sets = tm.predict_sets(P)
+    in_set = tm.predict_sets(P)
     has = Y.any(axis=1)
-    covered = ~(Y.astype(bool) & ~sets).any(axis=1)
-    per_tag_recall = (sets & Y.astype(bool)).sum(0) / np.maximum(Y.sum(0), 1)
+    covered = np.asarray(~(Y.astype(bool) & ~in_set).any(axis=1), dtype=bool)
+    per_tag_recall = (in_set & Y.astype(bool)).sum(0) / np.maximum(Y.sum(0), 1)
     metrics: dict[str, Any] = {
         "calibration_data": "crossfit",
         "n_train": int(len(ds)),
@@ -404,7 +407,7 @@ def train_multilabel(
         "oof_micro_f1": round(f1["micro_f1"], 4),
         "oof_macro_f1": round(f1["macro_f1"], 4),
         "set_coverage_of_given_tags": round(float(covered[has].mean()), 4),
-        "mean_set_size": round(float(sets.sum(axis=1).mean()), 3),
+        "mean_set_size": round(float(in_set.sum(axis=1).mean()), 3),
         "mean_given_tags": round(float(Y.sum(axis=1).mean()), 3),
         "n_cells_filtered": n_filtered,
         "per_tag": [
@@ -520,6 +523,7 @@ def train_regression(
         id_column=id_column,
         vectors_column=vectors_column,
         featurizer=featurizer,
+        has_features=features is not None,
     )
     assert label_column is not None
     ds, y = numeric_labels(ds, label_column, drop_missing=drop_missing)
@@ -532,7 +536,7 @@ def train_regression(
     if features is None:
         X, spec, tfidf_spec = fit_features(ds, rows, featurizer)
     else:
-        X, spec, tfidf_spec = features, {"name": featurizer}, None
+        X, spec, tfidf_spec = features, {"name": "vectors"}, None
     if sp.issparse(X):
         if X.shape[1] > 5_000:
             raise InputError(
@@ -594,7 +598,7 @@ def train_regression(
         tfidf=tfidf_spec,
     )
     tm.metadata = {"task": "regression"}
-    half0 = quantiles[0][0] * (scale_oof if conformal == "normalized" else 1.0)
+    half0 = quantiles[0][0] * (scale_oof if conformal == "normalized" else np.ones(n))
     metrics: dict[str, Any] = {
         "calibration_data": "crossfit",
         "n_train": int(n - n_filtered),
