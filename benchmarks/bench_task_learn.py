@@ -161,7 +161,9 @@ def multilabel_crowdtruth() -> dict[str, Any]:
         res = {}
         for j, n in enumerate(names):
             m = judged[:, j] & ev
-            res[n] = round(_f1_table((expert[m, j] == 1)[:, None], pred[m, j][:, None])["micro_f1"], 4)
+            res[n] = round(
+                _f1_table((expert[m, j] == 1)[:, None], pred[m, j][:, None])["micro_f1"], 4
+            )
         res["macro"] = round((res["cause"] + res["treat"]) / 2, 4)
         return res
 
@@ -231,10 +233,12 @@ def regression_movies() -> dict[str, Any]:
     label_sets: dict[str, np.ndarray] = {"author": gold, "worker_mean": np.nanmean(A, axis=1)}
     for s in range(3):
         rng = np.random.default_rng(s)
-        label_sets[f"one_worker_seed{s}"] = np.array(
-            [A[i, rng.choice(rated[i])] for i in range(n)]
-        )
-    out: dict[str, Any] = {"n_train": n, "n_test": len(gold_te), "load": round(os.getloadavg()[0], 2)}
+        label_sets[f"one_worker_seed{s}"] = np.array([A[i, rng.choice(rated[i])] for i in range(n)])
+    out: dict[str, Any] = {
+        "n_train": n,
+        "n_test": len(gold_te),
+        "load": round(os.getloadavg()[0], 2),
+    }
     configs = [
         ("ridge", "squared", "none"),
         ("ridge_filtered", "squared", "flagged"),

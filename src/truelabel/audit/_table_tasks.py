@@ -173,9 +173,12 @@ def _keep_rows(ds: Dataset, keep: np.ndarray) -> Dataset:
     )
 
 
-def numeric_labels(ds: Dataset, label_column: str, *, drop_missing: bool) -> tuple[Dataset, Any]:
+def numeric_labels(
+    ds: Dataset, label_column: str, *, drop_missing: bool, drop_option: str = "--drop-missing"
+) -> tuple[Dataset, Any]:
     """The numbers of ``label_column`` as float64 (N,), and the dataset without the rows
-    that have none when ``drop_missing`` (else such rows are refused, as are non-numbers)."""
+    that have none when ``drop_missing`` (else such rows are refused, naming the command's
+    ``drop_option``, as are non-numbers)."""
     if label_column not in ds.frame.columns:
         raise InputError(
             f"{ds.name}: no label column {label_column!r} "
@@ -189,7 +192,7 @@ def numeric_labels(ds: Dataset, label_column: str, *, drop_missing: bool) -> tup
             raise InputError(
                 f"{ds.name}: {len(rows)} rows have no value in label column "
                 f"{label_column!r} (rows {rows[:5].tolist()}); fill them or pass "
-                "--drop-missing to leave those rows out."
+                f"{drop_option} to leave those rows out."
             )
         ds = _keep_rows(ds, ~empty)
         raw = ds.frame[label_column]

@@ -262,6 +262,7 @@ def train(
             featurizer=featurizer.value,
             label_sep="," if label_sep is None else label_sep,
             label_filter=None if label_filter is None else label_filter.value,
+            drop_missing=unlabeled is UnlabeledChoice.drop,
             seed=seed,
             overwrite=overwrite,
             unused={
@@ -432,6 +433,10 @@ def _train_table_task(
         check_out_dir(out, kind="model", inputs=[data], overwrite=overwrite)
         if task == "regression":
             kw.pop("label_sep")
+        elif kw.pop("drop_missing"):
+            raise InputError(
+                "--unlabeled drop applies to --task regression (an empty tag cell means no tag)."
+            )
         if label_filter is not None:
             kw["label_filter"] = label_filter
         tm = TRAIN_TASKS.get(task)(data, random_state=seed, **kw)

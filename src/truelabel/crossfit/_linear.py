@@ -216,7 +216,8 @@ class SigmoidRegression(BaseEstimator):
                     f"sample_weight must be non-negative of shape ({n},) or ({n}, {t}); "
                     f"got {np.shape(sample_weight)}."
                 )
-            Wc = Wc / max(float(Wc.mean()), 1e-12)  # mean 1: the penalty keeps its meaning
+            # mean 1 per tag: the penalty keeps its meaning and tags stay independent
+            Wc = Wc / np.maximum(Wc.mean(axis=0, keepdims=True), 1e-12)
         # start the intercepts at the tags' log-odds: rare tags converge in a few steps
         rate = (
             Yf.mean(axis=0)

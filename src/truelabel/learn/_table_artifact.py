@@ -56,6 +56,8 @@ REGRESSION_LOSSES = ("huber", "squared")
 #: Defaults, chosen in BENCHMARKS.md ("Learning multi-label tags and numbers").
 DEFAULT_MULTILABEL_FILTER = "none"
 DEFAULT_REGRESSION_FILTER = "none"
+#: ``raw``: score ``1 - p``; ``normalized``: ``1 - sigmoid(logit p - logit threshold)``.
+DEFAULT_MULTILABEL_SCORE = "raw"
 DEFAULT_REGRESSION_LOSS = "huber"
 
 
@@ -68,7 +70,7 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(q) - np.log1p(-q)
 
 
-def best_f1_thresholds(Y: Any, P: Any) -> Float32Array:
+def best_f1_thresholds(Y: Any, P: Any) -> np.ndarray:
     """Per-tag probability threshold with the best F1 against ``Y``.
 
     Parameters
@@ -79,11 +81,11 @@ def best_f1_thresholds(Y: Any, P: Any) -> Float32Array:
 
     Returns
     -------
-    ndarray of shape (T,), float32
+    ndarray of shape (T,), in the dtype of ``P``
         A tag applies when ``p >= threshold``; 0.5 for a tag without positives.
     """
     Yb = np.asarray(Y, dtype=bool)
-    Pa = np.asarray(P, dtype=np.float64)
+    Pa = np.asarray(P)
     order = np.argsort(-Pa, axis=0, kind="stable")
     ys = np.take_along_axis(Yb, order, axis=0)
     ps = np.take_along_axis(Pa, order, axis=0)
@@ -96,8 +98,7 @@ def best_f1_thresholds(Y: Any, P: Any) -> Float32Array:
     f1 = np.where(last_of_tie, f1, -1.0)
     best = f1.argmax(axis=0)
     thr = ps[best, np.arange(Pa.shape[1])]
-    thr = np.where(pos[0] > 0, thr, 0.5)
-    return thr.astype(np.float32)
+    return np.where(pos[0] > 0, thr, 0.5).astype(Pa.dtype)
 
 
 def normalize_by_threshold(P: Any, thresholds: Any) -> np.ndarray:
@@ -167,10 +168,13 @@ class TableTaskModel(TrainedModel):
         return float(self.conformal["quantiles"][matches[0]][0])
 
     def predict_sets(self, probs: Float32Array, *, alpha: float | None = None) -> BoolArray:
-        """Multi-label conformal sets (N, T): every tag whose threshold-normalised
-        probability is at least ``1 - q_alpha``."""
+        """Multi-label conformal sets (N, T): every tag whose probability (``score`` raw)
+        or threshold-normalised probability (``normalized``) is at least ``1 - q_alpha``."""
         q = self._level(alpha)
-        return (1.0 - normalize_by_threshold(probs, self.thresholds)) <= q
+        p = np.asarray(probs, dtype=np.float64)
+        if self.conformal.get("score") == "normalized":
+            p = normalize_by_threshold(p, self.thresholds)
+        return np.asarray((1.0 - p) <= q)
 
     def predict_intervals(
         self, pred: np.ndarray, scale: np.ndarray, *, alpha: float | None = None
@@ -295,6 +299,7 @@ def train_multilabel(
     C: float = 10.0,
     folds: int = 5,
     alphas: Sequence[float] = (0.1, 0.05),
+    conformal_score: str = DEFAULT_MULTILABEL_SCORE,
     random_state: int = 0,
     features: Any = None,
 ) -> TableTaskModel:
@@ -318,6 +323,11 @@ def train_multilabel(
         K of the cross-fit that gives the calibration probabilities.
     alphas : sequence of float
         Conformal levels (the first is the default at prediction).
+    conformal_score : {"raw", "normalized"}
+        Non-conformity of a tag: ``1 - p`` (:class:`~truelabel.calibrate.MultiLabelConformal`
+        as it is) or ``1 - p'`` with ``p'`` the probability normalised by the tag's
+        threshold (:func:`normalize_by_threshold`), which treats rare tags like frequent
+        ones.
     random_state : int
     features : ndarray (N, D), optional
         Precomputed features of the rows instead of featurizing (the model then predicts
@@ -342,6 +352,8 @@ def train_multilabel(
         raise InputError(
             f"unknown label filter {label_filter!r}; choose one of {', '.join(MULTILABEL_FILTERS)}."
         )
+    if conformal_score not in ("raw", "normalized"):
+        raise InputError(f"unknown conformal score {conformal_score!r}; choose raw or normalized.")
     alphas = _check_alphas(alphas)
     source = None if isinstance(data, pd.DataFrame) else str(data)
     ds = _load_items(
@@ -377,7 +389,7 @@ def train_multilabel(
             X, Y, n_folds=folds, estimator=est, random_state=seed, sample_weight=weights
         )
     thr = best_f1_thresholds(Y, P)
-    Pn = normalize_by_threshold(P, thr)
+    Pn = normalize_by_threshold(P, thr) if conformal_score == "normalized" else P
     quantiles = [[float(MultiLabelConformal(alpha=a).fit(Pn, Y).quantile_)] for a in alphas]
     final = SigmoidRegression(C=C).fit(X, Y, sample_weight=weights)
     tm = TableTaskModel(
@@ -387,7 +399,7 @@ def train_multilabel(
         temperature=1.0,
         conformal={
             "mode": "multilabel-all-tags",
-            "score": "max over true tags of 1 - sigmoid(logit p - logit threshold)",
+            "score": conformal_score,
             "alphas": alphas,
             "quantiles": quantiles,
         },
@@ -526,7 +538,9 @@ def train_regression(
         has_features=features is not None,
     )
     assert label_column is not None
-    ds, y = numeric_labels(ds, label_column, drop_missing=drop_missing)
+    ds, y = numeric_labels(
+        ds, label_column, drop_missing=drop_missing, drop_option="--unlabeled drop"
+    )
     n = len(y)
     if n < 2 * folds:
         raise InputError(f"{n} items are too few for {folds} folds; add items.")
