@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from _shared import shared_path
 
+from _shared import shared_path
 from truelabel.crossfit import HuberRegression, SigmoidRegression
 from truelabel.crossfit._ridge import ridge_fit
-from truelabel.learn import load_model, predict_table, train_multilabel, train_regression
+from truelabel.learn import load_model, train_multilabel, train_regression
 from truelabel.learn._table_artifact import best_f1_thresholds, normalize_by_threshold
 
 
