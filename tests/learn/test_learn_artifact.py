@@ -75,6 +75,16 @@ def test_roundtrip_and_files(trained: tuple[TrainedModel, Path, pd.DataFrame]) -
     # (the default CE run reports one: tests/learn/test_learn_label_noise.py)
     assert meta["label_noise"] == {"method": "none (labels treated as true)"}
     assert len(meta["conformal"]["quantiles"]) == 2
+    # the report's ECE card and its reliability chart use the same 15 bins, so they agree
+    m = meta["metrics"]
+    rel = m["reliability_after"]
+    cnt = np.array(rel["count"], dtype=float)
+    gap = [
+        abs(a - c) if n else 0.0
+        for a, c, n in zip(rel["accuracy"], rel["confidence"], cnt, strict=True)
+    ]
+    assert len(cnt) == 15
+    assert float(np.dot(cnt / cnt.sum(), gap)) == pytest.approx(m["ece_vs_given_labels_after"])
     loaded = truelabel.load_model(out)
     texts = ["goal match team", "pasta bread soup", "chip code server"]
     np.testing.assert_allclose(loaded.predict_proba(texts), tm.predict_proba(texts), atol=1e-6)

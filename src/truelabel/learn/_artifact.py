@@ -943,8 +943,8 @@ def _calibration_diagnostics(
         if cm.flat[i] > 0
     ]
     return {
-        "reliability_before": reliability_diagram(p_raw, y, n_bins=10).to_dict(),
-        "reliability_after": reliability_diagram(p_cal, y, n_bins=10).to_dict(),
+        "reliability_before": reliability_diagram(p_raw, y).to_dict(),
+        "reliability_after": reliability_diagram(p_cal, y).to_dict(),
         "top_confusions": pairs,
     }
 
