@@ -306,16 +306,21 @@ def main() -> None:
     args = ap.parse_args()
     parts = args.parts.split(",")
     payload: dict[str, Any] = {"machine": machine()}
-    if "regression" in parts:
-        print("== MovieReviews regression")
-        payload["regression_moviereviews"] = regression_movies()
-    if "crowdtruth" in parts:
-        print("== CrowdTruth medical relations (multi-label, real noise)")
-        payload["multilabel_crowdtruth_medical"] = multilabel_crowdtruth()
-    if "multilabel" in parts:
-        print("== GoEmotions multi-label")
-        payload["multilabel_goemotions"] = multilabel_goemotions()
     name = "task_learn" + ("" if args.parts == ap.get_default("parts") else "_" + "_".join(parts))
+    for part, key, title, run in (
+        ("regression", "regression_moviereviews", "MovieReviews regression", regression_movies),
+        (
+            "crowdtruth",
+            "multilabel_crowdtruth_medical",
+            "CrowdTruth medical relations (multi-label, real noise)",
+            multilabel_crowdtruth,
+        ),
+        ("multilabel", "multilabel_goemotions", "GoEmotions multi-label", multilabel_goemotions),
+    ):
+        if part in parts:
+            print(f"== {title}")
+            payload[key] = run()
+            write_results(name, payload)  # after each part: a stopped run keeps what it measured
     print("results:", write_results(name, payload))
 
 

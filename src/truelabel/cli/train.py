@@ -411,6 +411,15 @@ def train(
         console.print(f"note: {noise['note']}")
 
 
+def _refuse_options_of_other_tasks(unused: dict[str, object], task: str) -> None:
+    """One :class:`InputError` naming every option in ``unused`` that was given."""
+    from .._errors import InputError
+
+    given = [flag for flag, v in unused.items() if v is not None]
+    if given:
+        raise InputError(f"{', '.join(given)} does not apply to `train --task {task}`.")
+
+
 def _train_table_task(
     data: Path,
     out: Path,
@@ -427,9 +436,7 @@ def _train_table_task(
     from ..learn import TRAIN_TASKS
 
     with error_boundary():
-        given = [flag for flag, v in unused.items() if v is not None]
-        if given:
-            raise InputError(f"{', '.join(given)} does not apply to `train --task {task}`.")
+        _refuse_options_of_other_tasks(unused, task)
         check_out_dir(out, kind="model", inputs=[data], overwrite=overwrite)
         if task == "regression":
             kw.pop("label_sep")
@@ -489,14 +496,11 @@ def _train_tagger(
     overwrite: bool,
     unused: dict[str, object],
 ) -> None:
-    from .._errors import InputError
     from ..io import check_out_dir
     from ..learn import TRAIN_TASKS
 
     with error_boundary():
-        given = [flag for flag, v in unused.items() if v is not None]
-        if given:
-            raise InputError(f"{', '.join(given)} does not apply to `train --task token`.")
+        _refuse_options_of_other_tasks(unused, "token")
         check_out_dir(out, kind="model", inputs=[data, spans], overwrite=overwrite)
         tt = TRAIN_TASKS.get("token")(
             data,

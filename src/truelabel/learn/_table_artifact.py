@@ -260,11 +260,23 @@ def _load_items(
     return ds
 
 
-def _check_alphas(alphas: Sequence[float]) -> list[float]:
-    out = [float(a) for a in alphas]
-    if not out or any(not 0 < a < 1 for a in out):
-        raise InputError(f"conformal levels must be in (0, 1); got {out}.")
-    return out
+def _start(
+    data: str | Path | pd.DataFrame,
+    task: str,
+    choices: tuple[tuple[str, str, tuple[str, ...]], ...],
+    alphas: Sequence[float],
+    **load: Any,
+) -> tuple[Any, list[float], str | None]:
+    """Check the options (``(name, value, allowed)``) and the conformal levels, load the
+    items; returns the dataset, the levels and the source path (None for a DataFrame)."""
+    for name, value, allowed in choices:
+        if value not in allowed:
+            raise InputError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}.")
+    levels = [float(a) for a in alphas]
+    if not levels or any(not 0 < a < 1 for a in levels):
+        raise InputError(f"conformal levels must be in (0, 1); got {levels}.")
+    source = None if isinstance(data, pd.DataFrame) else str(data)
+    return _load_items(data, task=task, **load), levels, source
 
 
 def _base_metadata(
@@ -348,17 +360,14 @@ def train_multilabel(
     from ..calibrate import MultiLabelConformal
     from ..crossfit import SigmoidRegression, cross_val_predict_multilabel
 
-    if label_filter not in MULTILABEL_FILTERS:
-        raise InputError(
-            f"unknown label filter {label_filter!r}; choose one of {', '.join(MULTILABEL_FILTERS)}."
-        )
-    if conformal_score not in ("raw", "normalized"):
-        raise InputError(f"unknown conformal score {conformal_score!r}; choose raw or normalized.")
-    alphas = _check_alphas(alphas)
-    source = None if isinstance(data, pd.DataFrame) else str(data)
-    ds = _load_items(
+    ds, alphas, source = _start(
         data,
-        task="multilabel",
+        "multilabel",
+        (
+            ("label filter", label_filter, MULTILABEL_FILTERS),
+            ("conformal score", conformal_score, ("raw", "normalized")),
+        ),
+        alphas,
         text_column=text_column,
         label_column=label_column,
         id_column=id_column,
@@ -518,18 +527,15 @@ def train_regression(
     from ..crossfit import HuberRegression, regression_folds
     from ..crossfit._ridge import ridge_cross_val_predict, ridge_fit
 
-    for name, value, allowed in (
-        ("loss", loss, REGRESSION_LOSSES),
-        ("label filter", label_filter, REGRESSION_FILTERS),
-        ("conformal score", conformal, ("normalized", "absolute")),
-    ):
-        if value not in allowed:
-            raise InputError(f"unknown {name} {value!r}; choose one of {', '.join(allowed)}.")
-    alphas = _check_alphas(alphas)
-    source = None if isinstance(data, pd.DataFrame) else str(data)
-    ds = _load_items(
+    ds, alphas, source = _start(
         data,
-        task="regression",
+        "regression",
+        (
+            ("loss", loss, REGRESSION_LOSSES),
+            ("label filter", label_filter, REGRESSION_FILTERS),
+            ("conformal score", conformal, ("normalized", "absolute")),
+        ),
+        alphas,
         text_column=text_column,
         label_column=label_column,
         id_column=id_column,
