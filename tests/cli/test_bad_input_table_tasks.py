@@ -84,7 +84,7 @@ BASE = ["--text-column", "text", "--featurizer", "tfidf", "--out", "out"]
         ),
         (
             ["gap.csv", "--task", "regression", "--label-column", "y", *BASE],
-            r"no value.*rows \[3\]; fill them or pass --unlabeled drop",
+            r"no value.*rows \[3\]\); fill them or pass --unlabeled drop",
         ),
         (["flat.csv", "--task", "regression", "--label-column", "y", *BASE], r"nothing to learn"),
         (
@@ -149,3 +149,24 @@ def test_predict_refuses_a_missing_text_column(folder: Path) -> None:
         r"body",
         code=2,
     )
+
+
+def test_unlabeled_drop_leaves_out_rows_without_a_number(folder: Path) -> None:
+    r = invoke(
+        [
+            "train",
+            "gap.csv",
+            "--task",
+            "regression",
+            "--label-column",
+            "y",
+            "--unlabeled",
+            "drop",
+            *BASE,
+        ]
+    )
+    assert r.exit_code == 0, r.output
+    import json
+
+    meta = json.loads((folder / "out" / "model.json").read_text())
+    assert meta["task"] == "regression" and meta["training_data"]["n_items"] == 59
