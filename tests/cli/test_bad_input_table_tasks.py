@@ -170,3 +170,7 @@ def test_unlabeled_drop_leaves_out_rows_without_a_number(folder: Path) -> None:
 
     meta = json.loads((folder / "out" / "model.json").read_text())
     assert meta["task"] == "regression" and meta["training_data"]["n_items"] == 59
+
+
+def test_serve_model_refuses_a_multilabel_model(folder: Path) -> None:
+    refused(["serve-model", "multilabel", "--port", "8765"], r"serves classifiers", code=2)
