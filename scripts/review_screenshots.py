@@ -16,6 +16,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -56,9 +58,9 @@ def build(work: Path) -> str:
     return db
 
 
-def shoot(db: str, out: Path) -> list[Path]:
-    from playwright.sync_api import expect, sync_playwright
-
+@contextmanager
+def serving(db: str) -> Iterator[str]:
+    """``truelabel serve`` on a free port until the block ends; yields its URL."""
     port = _free_port()
     exe = Path(sys.executable).with_name("truelabel")
     server = subprocess.Popen(
@@ -67,7 +69,6 @@ def shoot(db: str, out: Path) -> list[Path]:
         stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    written: list[Path] = []
     try:
         for _ in range(300):
             try:
@@ -75,6 +76,17 @@ def shoot(db: str, out: Path) -> list[Path]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def shoot(db: str, out: Path) -> list[Path]:
+    from playwright.sync_api import expect, sync_playwright
+
+    written: list[Path] = []
+    with serving(db) as url:
         expect.set_options(timeout=60_000)
         with sync_playwright() as p:
             browser = p.chromium.launch(
@@ -134,9 +146,6 @@ def shoot(db: str, out: Path) -> list[Path]:
             expect(admin.locator("#member-cy")).to_be_visible()
             snap(admin, "review-admin-members.png")
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     return written
 
 

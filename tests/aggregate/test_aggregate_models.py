@@ -423,3 +423,33 @@ def test_predict_returns_names_for_vote_arrays_too() -> None:
     m = MajorityVote().fit(v)
     assert m.predict().tolist() == ["ham", "spam"]
     assert MajorityVote().fit_predict(v).tolist() == ["ham", "spam"]
+
+
+def test_tied_em_iterates_do_not_depend_on_item_order() -> None:
+    """Found by the hypothesis test above: one source, so every EM iterate has the same
+    log-likelihood; the best-iterate choice then followed summation-order rounding and
+    permuting the items changed the posterior by 0.012. A tie now keeps the later iterate."""
+    from truelabel.sources._votes import VoteArrays, _replace
+
+    v = VoteArrays(
+        item=np.array([2, 3, 4, 6, 7, 9, 11, 14], dtype=np.int32),
+        source=np.zeros(8, dtype=np.int32),
+        label=np.array([1, 0, 0, 0, 0, 1, 1, 1], dtype=np.int32),
+        n_items=16,
+        n_sources=1,
+        n_classes=2,
+        item_ids=np.arange(16).astype(object),
+        source_names=np.array(["lf_0"], dtype=object),
+        classes=np.array([0, 1], dtype=object),
+        is_gold_source=np.array([False]),
+        weight=None,
+        info={"abstain_informative": True, "n_duplicate_votes": 0},
+    )
+    perm = np.random.default_rng(0).permutation(v.n_items)
+    v2 = _replace(v, item=np.argsort(perm)[v.item].astype(np.int32), item_ids=v.item_ids[perm])
+    for model in MODELS:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            p1 = model().fit(v).posterior_
+            p2 = model().fit(v2).posterior_
+        np.testing.assert_allclose(p2, p1[perm], atol=1e-4, err_msg=model.__name__)

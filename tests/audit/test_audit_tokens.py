@@ -20,6 +20,7 @@ from truelabel.audit import (
     find_entity_issues,
     get_token_label_quality,
 )
+from truelabel.audit._token_api import WEAK_TAGGER_F1, entity_agreement_f1
 from truelabel.io import parse_conll
 
 # tag layout: 0 O, 1 B-LOC, 2 I-LOC, 3 B-PER, 4 I-PER
@@ -159,5 +160,25 @@ def test_audit_on_a_real_conll_slice(tmp_path) -> None:
     flagged = ent[ent["is_label_issue"]]
     assert 0 < len(flagged) < 0.3 * len(ent)
     assert (flagged["issue"] != "none").all()
+    # 314 sentences are too few for a strong tagger (entity F1 measured 0.568): the summary
+    # says so
+    f1 = s["entity_agreement_f1"]
+    assert 0.0 < f1 < WEAK_TAGGER_F1
+    assert any("reproduces only" in n for n in s["notes"])
     # sentence ids count non-DOCSTART sentences from 0 in file order
     assert res.issues["sentence_id"].min() == 0 and res.issues["sentence_id"].max() == 313
+
+
+def test_entity_agreement_f1_hand_checked() -> None:
+    # given: PER [1,2) and LOC [3,5); suggested: PER [1,2) and ORG [3,5) -> 1 of 2 each side
+    ent = find_entity_issues(
+        np.array([0, 1, 0, 3, 4]),
+        np.full((5, 9), 1 / 9),
+        np.array([0, 5]),
+        suggested=np.array([0, 1, 0, 5, 6]),
+    )
+    assert entity_agreement_f1(ent) == pytest.approx(0.5)
+    none = find_entity_issues(
+        np.zeros(3, dtype=int), np.full((3, 3), 1 / 3), np.array([0, 3]), suggested=np.zeros(3)
+    )
+    assert entity_agreement_f1(none) == 1.0

@@ -194,3 +194,77 @@ def run_threads(targets: list[tuple[object, tuple[object, ...]]], timeout: float
         t.start()
     for t in threads:
         t.join(timeout=timeout)
+
+
+TAGS = ["anger", "joy", "sadness", "surprise"]
+TYPES = ["LOC", "ORG", "PER"]
+
+
+def make_task_run(out: Path, task: str, n: int = 6) -> Path:
+    """An audit run folder of ``audit --task multilabel | regression | token`` (the columns
+    and summary keys those write), ``n`` items (token: ``n`` sentences), ``it0``/sentence 0
+    first in the queue.
+
+    multilabel: item ``i`` is given ``TAGS[i % 4]`` and suggested that tag plus
+    ``TAGS[(i + 1) % 4]``. regression: given ``i``, suggested ``i + 0.5``. token: sentence
+    ``i`` is "Ann Lee visited Paris" with Ann Lee a given PER and Paris a given ORG
+    (suggested LOC).
+    """
+    lq = np.linspace(0.01, 0.99, n)
+    meta: dict[str, object] = {"task": task, "settings": {}}
+    if task == "token":
+        words = ["Ann", "Lee", "visited", "Paris", "."]
+        given = ["B-PER", "I-PER", "O", "B-ORG", "O"]
+        sugg = ["B-PER", "I-PER", "O", "B-LOC", "O"]
+        m = len(words)
+        df = pd.DataFrame(
+            {
+                "sentence_id": np.repeat(np.arange(n), m),
+                "token_index": np.tile(np.arange(m), n),
+                "token": words * n,
+                "given_label": given * n,
+                "suggested_label": sugg * n,
+                "label_quality": np.repeat(lq, m),
+                "is_label_issue": np.tile([False, False, False, True, False], n),
+            }
+        )
+        summary: dict[str, object] = {
+            "task": "token",
+            "tags": ["O", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-PER", "I-PER"],
+            "entity_types": TYPES,
+        }
+    elif task == "multilabel":
+        df = pd.DataFrame(
+            {
+                "item_id": [f"it{i}" for i in range(n)],
+                "text": [f"comment {i}" for i in range(n)],
+                "given_label": [TAGS[i % 4] for i in range(n)],
+                "suggested_label": [
+                    ",".join(sorted({TAGS[i % 4], TAGS[(i + 1) % 4]}, key=TAGS.index))
+                    for i in range(n)
+                ],
+                "label_quality": lq,
+                "is_label_issue": [i % 2 == 0 for i in range(n)],
+            }
+        )
+        for j, t in enumerate(TAGS):
+            df[f"p_{t}"] = np.linspace(0.1, 0.9, n)[::-1] if j == 1 else 0.3
+        summary = {"task": "multilabel", "tags": TAGS, "settings": {"label_sep": ","}}
+        meta["settings"] = {"label_sep": ","}
+    else:
+        df = pd.DataFrame(
+            {
+                "item_id": np.arange(n),
+                "text": [f"review {i}" for i in range(n)],
+                "given_label": np.arange(n, dtype=np.float64),
+                "suggested_label": np.arange(n) + 0.5,
+                "label_quality": lq,
+                "is_label_issue": [i == 0 for i in range(n)],
+                "reason": ["given 0; predicted 0.5"] + [""] * (n - 1),
+            }
+        )
+        summary = {"task": "regression"}
+    with RunDir(out, kind="audit", meta=meta) as run:
+        run.write_parquet("issues.parquet", df)
+        run.write_json("summary.json", {"n": n, **summary})
+    return out

@@ -85,6 +85,7 @@ def test_import_passes_options(audit_run: Path) -> None:
         overlap=2,
         random_state=0,
         texts=None,
+        task=None,
     )
 
 

@@ -118,3 +118,69 @@ def test_upgrade_from_0003_keeps_reviewers_on_their_projects(tmp_path: Path) -> 
         assert crud.list_members(s, "p1")[0].name == "ana"  # admins are not listed: they see all
         assert crud.users_overview(s)[0]["n_tokens"] == 1
     db.dispose()
+
+
+def _project_at_0005(path: Path) -> Database:
+    db = _database_at(path, "0005")
+    con = sqlite3.connect(path)
+    con.execute(
+        "INSERT INTO projects (id, name, overlap, design, created_at) "
+        "VALUES (1, 'old', 1, '{}', '2026-01-01')"
+    )
+    con.execute(
+        "INSERT INTO classes (id, project_id, name, position) VALUES (1, 1, 'a', 0), (2, 1, 'b', 1)"
+    )
+    con.execute(
+        "INSERT INTO items (id, project_id, item_key, text, meta, given_label, is_label_issue, "
+        "is_outlier, probs, neighbors) VALUES (1, 1, 'x', 'hello', '{}', 'a', 0, 0, '{}', '[]')"
+    )
+    con.commit()
+    con.close()
+    return db
+
+
+def test_upgrade_from_0005_projects_are_classification(tmp_path: Path) -> None:
+    """0006 adds projects.task (existing projects: classification) and TEXT labels."""
+    db = _project_at_0005(tmp_path / "old5.db")
+    db.migrate()
+    from truelabel.review import crud
+
+    with db.reader() as s:
+        p = crud.get_project(s, "old")
+        assert (p.task, p.label_sep, p.classes) == ("classification", ",", ["a", "b"])
+        assert crud.get_item(s, "old", "x").given_label == "a"
+    assert _schema_diff(db) == []
+    # a label longer than the old VARCHAR(255) fits
+    with db.session() as s:
+        crud.get_item(s, "old", "x").given_label = "a" * 1000
+    with db.reader() as s:
+        assert len(crud.get_item(s, "old", "x").given_label or "") == 1000
+    db.dispose()
+
+
+@pytest.mark.full
+def test_upgrade_from_0005_postgres(pg_url: str) -> None:
+    db = Database(pg_url)
+    cfg = _alembic_config()
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0005")
+        conn.execute(
+            text(
+                "INSERT INTO projects (id, name, overlap, design, created_at) "
+                "VALUES (1, 'old', 1, '{}', '2026-01-01')"
+            )
+        )
+        conn.commit()
+    db.migrate()
+    from truelabel.review import crud
+
+    with db.reader() as s:
+        assert crud.get_project(s, "old").task == "classification"
+    assert _schema_diff(db) == []
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005")  # and back: the columns go, the project stays
+        conn.commit()
+        assert conn.execute(text("SELECT name FROM projects")).scalar() == "old"
+    db.dispose()

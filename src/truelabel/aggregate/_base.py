@@ -164,6 +164,13 @@ def _prior_param(value: Any, n_classes: int) -> np.ndarray | None:
     return arr / arr.sum()
 
 
+def _not_worse(new: float, best: float) -> bool:
+    """Whether an EM iterate with log-likelihood ``new`` replaces the best so far: when
+    it is not lower beyond rounding. A tie keeps the later iterate, so that the choice
+    does not depend on the order of summation (that is, on the order of the items)."""
+    return new >= best - 1e-10 * max(1.0, abs(best))
+
+
 class BaseLabelModel(BaseEstimator):  # type: ignore[misc]
     """Contract of every label model.
 
@@ -586,7 +593,7 @@ class _EMModel(BaseLabelModel):
             log_conf, log_prior = m_step(post)
             post, total = e_step(log_conf, log_prior)
             history.append(total)
-            if best is None or total > best[0]:
+            if best is None or _not_worse(total, best[0]):
                 best = (total, post, log_conf, log_prior)
             if self._converged(total, prev):
                 converged = True
@@ -623,7 +630,7 @@ class _EMModel(BaseLabelModel):
             p1, ll1 = e_step(*th1)
             n_e += 1
             history.append(ll1)
-            if ll1 > best[0]:
+            if _not_worse(ll1, best[0]):
                 best = (ll1, p1, th1[0], th1[1])
             if self._converged(ll1, ll0):
                 converged = True
@@ -650,7 +657,7 @@ class _EMModel(BaseLabelModel):
                 n_e += 1
                 th0, p0, ll0 = th2, p2, ll2
             history.append(ll0)
-            if ll0 > best[0]:
+            if _not_worse(ll0, best[0]):
                 best = (ll0, p0, th0[0], th0[1])
         return best, history, converged, n_e
 

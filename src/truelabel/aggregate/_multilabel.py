@@ -62,6 +62,9 @@ def aggregate_multilabel(
     method: str = "ds",
     classes: list[str] | None = None,
     random_state: int = 0,
+    gold: str | Path | pd.DataFrame | None = None,
+    gold_item_column: str | None = None,
+    gold_label_column: str | None = None,
 ) -> MultilabelAggregateResult:
     """Aggregate multi-select votes into one tag set per item.
 
@@ -74,6 +77,11 @@ def aggregate_multilabel(
     classes : list of str, optional
         All options (default: those chosen at least once).
     random_state : int
+    gold : path or DataFrame, optional
+        Gold tag sets (e.g. ``gold.parquet`` of ``truelabel review export``), joined by
+        ``label_sep``: each (item, option) of a gold item is clamped to chosen / not chosen.
+    gold_item_column, gold_label_column : str, optional
+        Default ``item_column`` / ``label_column``.
 
     Returns
     -------
@@ -120,14 +128,49 @@ def aggregate_multilabel(
     )
     items = np.unique(item)
     post = np.zeros((len(items), n_opt), dtype=np.float64)
+    gold_binary, n_gold = None, 0
+    if gold is not None:
+        gi, gl = gold_item_column or item_column, gold_label_column or label_column
+        g = read_table(gold)
+        if gi not in g.columns or gl not in g.columns:
+            raise InputError(
+                f"--gold has no column {gi if gi not in g.columns else gl!r} "
+                f"(columns: {', '.join(map(str, g.columns))}); set --gold-item-column / "
+                "--gold-label-column."
+            )
+        gsets = parse_tag_sets(g[gl].tolist(), label_sep)
+        unknown = sorted({t for s in gsets for t in s} - set(options))
+        if unknown:
+            raise InputError(f"--gold chooses options no vote knows: {unknown[:5]}.")
+        Yg, gtags = _tag_matrix(gsets)
+        G = np.zeros((len(g), n_opt), dtype=np.int64)
+        G[:, pd.Index(options).get_indexer(pd.Index(gtags))] = Yg
+        gid = g[gi].astype(str).to_numpy()
+        n_gold = int(np.isin(np.unique(gid), items).sum())
+        gold_binary = pd.DataFrame(
+            {
+                "item_id": np.char.add(
+                    np.repeat(gid, n_opt).astype(str),
+                    np.char.add(_SEP, np.tile(np.asarray(options, dtype=str), len(g))),
+                ),
+                "option": np.tile(np.arange(n_opt), len(g)),
+                "label": G.reshape(-1),
+            }
+        )
 
-    def fit(sub: pd.DataFrame, name: str) -> None:
+    def fit(sub: pd.DataFrame, name: str, option: int | None = None) -> None:
+        g = gold_binary
+        if g is not None:
+            g = g[g["item_id"].isin(sub["item_id"])]
+            if option is not None:
+                g = g[g["option"] == option]
         agg: Any = aggregate(
             sub[["item_id", "source", "label"]],
             method=name,
             classes=[0, 1],
             random_state=random_state,
             label_type="categorical",
+            gold=None if g is None or not len(g) else g[["item_id", "label"]],
         )
         p1 = np.asarray(agg.posterior)[:, list(np.asarray(agg.classes)).index(1)]
         ids = pd.Series(np.asarray(agg.item_ids).astype(str))
@@ -138,7 +181,7 @@ def aggregate_multilabel(
 
     if method == "ds_per_class":
         for j in range(n_opt):  # one fit per option
-            fit(binary[binary["option"] == j], "ds")
+            fit(binary[binary["option"] == j], "ds", j)
     else:
         fit(binary, method)
     chosen = post > 0.5
@@ -157,6 +200,7 @@ def aggregate_multilabel(
         "n_votes": int(len(df)),
         "options": options,
         "label_sep": label_sep,
+        "n_gold_items": n_gold,
         "chosen_rate": dict(zip(options, chosen.mean(axis=0).round(5).tolist(), strict=True)),
     }
     return MultilabelAggregateResult(

@@ -101,6 +101,7 @@ def aggregate_spans(
     text_column: str = "text",
     method: str = "ds",
     random_state: Any = 0,
+    gold: str | Path | pd.DataFrame | None = None,
 ) -> SpanAggregateResult:
     """Aggregate crowd spans into one tag sequence per item.
 
@@ -116,6 +117,10 @@ def aggregate_spans(
         See the module docstring.
     random_state : int or None
         Passed to the label model.
+    gold : path or DataFrame, optional
+        Gold spans in the votes' columns (e.g. ``gold_spans.parquet`` of ``truelabel
+        review export``; a row with empty start/end = a gold item without spans). Their
+        tokens are clamped; with ``ds`` and ``mv`` they also inform the sources' skill.
 
     Returns
     -------
@@ -131,9 +136,13 @@ def aggregate_spans(
             f"unknown --method {method!r} for spans; use one of {', '.join(SPAN_METHODS)}."
         )
     t0 = time.perf_counter()
+    gold_names: list[str] = []
+    if gold is not None:
+        votes, gold_names = _with_gold(votes, gold, item_column, source_column)
     sv = span_votes_from_table(
         votes,
         data,
+        gold_sources=gold_names,
         item_column=item_column,
         source_column=source_column,
         start_column=start_column,
@@ -149,7 +158,7 @@ def aggregate_spans(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         if method == "hmm":
-            hmm = SequenceDawidSkene(random_state=random_state).fit(va, ds.offsets)
+            hmm = SequenceDawidSkene(random_state=random_state).fit(va.without_gold(), ds.offsets)
             post, tags = hmm.posterior_, hmm.labels_
             conf = hmm.confusion_
             n_iter, converged = hmm.n_iter_, hmm.converged_
@@ -163,6 +172,15 @@ def aggregate_spans(
             converged = bool(getattr(model, "converged_", True))
     notes += [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     t_fit = time.perf_counter() - t0
+    g = va.gold_labels()
+    if (g >= 0).any():  # gold tokens take their gold tag
+        post = np.array(post, dtype=np.float64)
+        post[g >= 0] = np.eye(post.shape[1])[g[g >= 0]]
+        tags = np.where(g >= 0, g, tags)
+        notes.append(
+            f"{int((g >= 0).sum())} tokens of {len(np.unique(ds.sentence_of_token()[g >= 0]))} "
+            "gold items are clamped to the gold spans"
+        )
     n_votes = np.bincount(va.item, minlength=ds.n_tokens)
     unseen = n_votes == 0
     tags = np.where(unseen, 0, tags)
@@ -202,6 +220,29 @@ def aggregate_spans(
         posterior=np.asarray(post, dtype=np.float32),
         tag_names=list(ds.tag_names),
     )
+
+
+def _with_gold(
+    votes: str | Path | pd.DataFrame,
+    gold: str | Path | pd.DataFrame,
+    item_column: str,
+    source_column: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The votes plus the gold rows as sources ``gold:<source>`` (``gold`` when the gold
+    has no source column), and those source names."""
+    from ..io import read_table
+
+    v = read_table(votes)
+    g = read_table(gold)
+    if item_column not in g.columns:
+        raise InputError(
+            f"--gold has no column {item_column!r} (columns: {list(g.columns)[:20]}); gold spans "
+            "use the votes' columns (item_id, start, end, label)."
+        )
+    src = g[source_column].astype(str) if source_column in g.columns else "gold"
+    g = g.assign(**{source_column: "gold:" + src})
+    keep = [c for c in v.columns if c in g.columns]
+    return pd.concat([v, g[keep]], ignore_index=True), sorted(set(g[source_column]))
 
 
 def _tables(

@@ -173,7 +173,6 @@ def aggregate(
     from ..io import check_out_dir
 
     ids = {"item_column": item_column, "source_column": source_column}
-    unused = {"--weight-column": weight_column, "--gold": gold, "--lfs": lfs}
     if label_type is LabelType.multilabel:
         _aggregate_multilabel(
             votes,
@@ -185,9 +184,17 @@ def aggregate(
                 **ids,
                 "label_column": label_column,
                 "label_sep": label_sep if label_sep is not None else ",",
+                "gold": gold,
+                "gold_item_column": gold_item_column,
+                "gold_label_column": gold_label_column,
             },
             classes=[c.strip() for c in classes.split(",")] if classes else None,
-            unused={**unused, "--data": data, "--class-prior": class_prior},
+            unused={
+                "--weight-column": weight_column,
+                "--lfs": lfs,
+                "--data": data,
+                "--class-prior": class_prior,
+            },
         )
         return
     if label_sep is not None:
@@ -211,7 +218,15 @@ def aggregate(
                 "text_column": text_column or "text",
             },
             data=data,
-            unused={**unused, "--classes": classes, "--class-prior": class_prior},
+            gold=gold,
+            unused={
+                "--weight-column": weight_column,
+                "--lfs": lfs,
+                "--gold-item-column": gold_item_column,
+                "--gold-label-column": gold_label_column,
+                "--classes": classes,
+                "--class-prior": class_prior,
+            },
         )
         return
 
@@ -298,7 +313,7 @@ def _aggregate_multilabel(
     overwrite: bool,
     method: Method,
     seed: int,
-    columns: dict[str, str],
+    columns: dict[str, Any],
     classes: list[str] | None,
     unused: dict[str, object],
 ) -> None:
@@ -309,7 +324,7 @@ def _aggregate_multilabel(
         name = "ds" if method.value == "auto" else method.value
         from ..io import check_out_dir
 
-        check_out_dir(out, kind="aggregate", inputs=[votes], overwrite=overwrite)
+        check_out_dir(out, kind="aggregate", inputs=[votes, columns["gold"]], overwrite=overwrite)
         result = AGGREGATE_TASKS.get("multilabel")(
             votes, method=name, random_state=seed, classes=classes, **columns
         )
@@ -318,7 +333,8 @@ def _aggregate_multilabel(
     console.print(
         f"[bold]{s['n_items']}[/] items, [bold]{s['n_sources']}[/] sources, "
         f"[bold]{s['n_votes']}[/] answers over {len(s['options'])} options · method "
-        f"[bold]{s['method']}[/]",
+        f"[bold]{s['method']}[/]"
+        + (f" · {s['n_gold_items']} gold items clamped" if s.get("n_gold_items") else ""),
         highlight=False,
     )
     t = Table(title="Share of items given each option")
@@ -339,6 +355,7 @@ def _aggregate_spans(
     seed: int,
     columns: dict[str, str | None],
     data: Path | None,
+    gold: Path | None,
     unused: dict[str, object],
 ) -> None:
     from .._errors import InputError
@@ -357,9 +374,9 @@ def _aggregate_spans(
             raise InputError(
                 f"--method {method.value} does not aggregate spans; use ds (default), hmm or mv."
             )
-        check_out_dir(out, kind="aggregate", inputs=[votes, data], overwrite=overwrite)
+        check_out_dir(out, kind="aggregate", inputs=[votes, data, gold], overwrite=overwrite)
         result = AGGREGATE_TASKS.get("token")(
-            votes, data, method=name, random_state=seed, **columns
+            votes, data, method=name, random_state=seed, gold=gold, **columns
         )
         result.save(out, overwrite=overwrite, meta={"command": "aggregate", "votes": str(votes)})
     s = result.summary

@@ -71,6 +71,13 @@ def review_import(
     texts: Annotated[
         Path | None, typer.Option(help="Table with item_id,text for runs without texts.")
     ] = None,
+    task: Annotated[
+        str | None,
+        typer.Option(
+            "--task",
+            help="classification, multilabel, token or regression; default: the run's task.",
+        ),
+    ] = None,
 ) -> None:
     """Import a run into a review project (idempotent; the first run fixes the queue)."""
     from ..review import import_review
@@ -87,6 +94,7 @@ def review_import(
             overlap=overlap,
             random_state=seed,
             texts=texts,
+            task=task,
         )
     t = Table(
         title=f"review import → {res.project}"

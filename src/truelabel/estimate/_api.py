@@ -99,6 +99,21 @@ def _prepare(
         g = g[keep].rename(columns={gold_item_column: item_column, gold_label_column: target})
         if target in df.columns:
             df = df.drop(columns=[target])
+        if df[item_column].dtype.kind != g[item_column].dtype.kind:
+            # ids as numbers in one table and text in the other (review exports write
+            # text): match them by their text
+            as_text = pd.Series(df[item_column].to_numpy(), index=df[item_column].astype(str))
+            as_text = as_text[~as_text.index.duplicated()]
+            g = g.assign(**{item_column: g[item_column].astype(str)})
+            known = g[item_column].isin(as_text.index)
+            if not known.all():
+                warnings.warn(
+                    f"{gname}: {int((~known).sum())} gold items are not in {source} and are "
+                    f"ignored (e.g. {g[item_column][~known].tolist()[0]!r}).",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            g = g[known].assign(**{item_column: as_text.loc[g[item_column][known]].to_numpy()})
         unknown = ~g[item_column].isin(df[item_column])
         if unknown.any():
             warnings.warn(

@@ -54,6 +54,7 @@ def import_review(
     overlap: int = 1,
     random_state: int = 0,
     texts: str | Path | None = None,
+    task: str | None = None,
 ) -> crud.ImportResult:
     """Import an audit, aggregate or label run into a review project (idempotent).
 
@@ -72,8 +73,11 @@ def import_review(
         Reviews needed per item for a new project (2+ gives agreement statistics).
     texts : path, optional
         Table with ``item_id, text`` for runs without texts.
+    task : str, optional
+        ``classification``, ``multilabel``, ``token`` or ``regression``; by default the
+        run's own (``run.json``). The project reviews labels of that task.
     """
-    run = load_run(run_dir, texts=texts)
+    run = load_run(run_dir, texts=texts, task=task)
     database = Database(db)
     try:
         database.migrate()

@@ -17,7 +17,9 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .._tasks import DEFAULT_TASK, check_task
 from ..io import read_table
+from ._labels import canonical_label, spans_json
 
 __all__ = ["TOP_PROBS", "LoadedRun", "load_run"]
 
@@ -47,6 +49,12 @@ class LoadedRun:
         ``source, quality, stats`` (stats: a dict of the other numeric columns).
     fingerprint : str
         SHA-256 over ``run.json`` and the data files (same run → same fingerprint).
+    task : str
+        ``classification``, ``multilabel``, ``token`` or ``regression`` (labels are in the
+        spelling of :mod:`truelabel.review._labels`; ``classes`` are the tags or entity
+        types, empty for regression).
+    label_sep : str
+        Separator of multi-label tags.
     """
 
     kind: str
@@ -58,6 +66,8 @@ class LoadedRun:
     fingerprint: str
     path: Path
     summary: dict[str, Any] = field(default_factory=dict)
+    task: str = DEFAULT_TASK
+    label_sep: str = ","
 
 
 def _fingerprint(path: Path, names: list[str]) -> str:
@@ -160,7 +170,149 @@ def _audit_probs(run: Path, df: pd.DataFrame, classes: list[str]) -> np.ndarray 
     return np.asarray(probs[rows.astype(np.int64)], dtype=np.float64)
 
 
-def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
+def _run_task(meta: dict[str, Any], summary: dict[str, Any], task: str | None) -> str:
+    """The run's task: ``task`` when given, else what ``run.json`` / ``summary.json`` say."""
+    # aggregate runs say label_type: multilabel (tag sets) or numeric (numbers)
+    by_type = {"multilabel": "multilabel", "numeric": "regression"}
+    found = (
+        meta.get("task")
+        or summary.get("task")
+        or by_type.get(str(summary.get("label_type")))
+        or DEFAULT_TASK
+    )
+    found = check_task(str(found))
+    if task is None:
+        return found
+    task = check_task(task)
+    if "task" in meta and task != found:
+        raise InputError(
+            f"--task {task} does not match the run's task {found!r} (run.json); "
+            "leave --task out or import a run of that task."
+        )
+    return task
+
+
+def _canonical_column(
+    values: pd.Series, task: str, classes: list[str], sep: str, where: str
+) -> pd.Series:
+    """Given/suggested labels in the review's spelling (missing stays None)."""
+
+    def one(v: Any) -> str | None:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            return None
+        try:
+            return canonical_label(task, v, classes, sep=sep)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+
+    # one check per distinct value, not per item
+    uniq = {v: one(v) for v in pd.unique(values.astype(object))}
+    return values.astype(object).map(uniq)
+
+
+def _token_items(p: Path, summary: dict[str, Any]) -> tuple[pd.DataFrame, np.ndarray]:
+    """One review item per sentence of a token audit: its text (CoNLL input: the tokens
+    joined by one space; span-table input: the item's own offsets and id), the given and
+    suggested entities as character spans, and the audit's words.
+
+    Returns
+    -------
+    items : DataFrame
+        The columns of :attr:`LoadedRun.items`, one row per sentence (sentence order).
+    priority : ndarray of shape (n_sentences,)
+        ``1 - `` the lowest token label quality of the sentence.
+    """
+    from ..io._tokens import _code_tags, tags_to_spans
+
+    tok = read_table(p / "issues.parquet")
+    need = {"sentence_id", "token_index", "token", "given_label", "suggested_label"}
+    if need - set(tok.columns):
+        raise InputError(
+            f"{p / 'issues.parquet'}: a token audit needs columns {sorted(need)}; "
+            "re-run `truelabel audit --task token` with this --out."
+        )
+    tok = tok.sort_values(["sentence_id", "token_index"], kind="stable").reset_index(drop=True)
+    sid = tok["sentence_id"].to_numpy(np.int64)
+    sents, first = np.unique(sid, return_index=True)
+    offsets = np.append(first, len(tok)).astype(np.int64)
+    words = tok["token"].astype(str).to_numpy(dtype=object)
+    lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+    # character start of each token in its sentence's text (one space between tokens)
+    cum = np.cumsum(lens + 1) - (lens + 1)
+    char_start = cum - cum[np.repeat(first, np.diff(offsets))]
+    char_end = char_start + lens
+    keys = [str(int(k)) for k in sents]
+    bounds = list(zip(offsets[:-1].tolist(), offsets[1:].tolist(), strict=True))
+    if {"item_id", "char_start", "char_end"} <= set(tok.columns):
+        # a span-table audit: keep the items' ids and character offsets (every character
+        # outside a token was whitespace; it becomes a space)
+        char_start = tok["char_start"].to_numpy(np.int64)
+        char_end = tok["char_end"].to_numpy(np.int64)
+        keys = [_str_or_none(k) or "" for k in tok["item_id"].to_numpy()[first]]
+        texts = []
+        for a, b in bounds:
+            buf = [" "] * int(char_end[a:b].max(initial=0))
+            for w, c in zip(words[a:b].tolist(), char_start[a:b].tolist(), strict=True):
+                buf[c : c + len(w)] = w
+            texts.append("".join(buf))
+    else:
+        texts = [" ".join(words[a:b].tolist()) for a, b in bounds]
+    n = len(sents)
+    tag_names = [str(t) for t in summary.get("tags", [])] or None
+    spans: dict[str, list[list[tuple[int, int, str]]]] = {}
+    for col in ("given_label", "suggested_label"):
+        codes, names = _code_tags(tok[col].astype(str).to_numpy(dtype=object), tag_names)
+        tag_names = names
+        st, en, ty = tags_to_spans(codes, offsets)
+        types = [names[1 + 2 * t][2:] for t in range(len(names) // 2)]
+        where = np.searchsorted(offsets, st, side="right") - 1
+        per: list[list[tuple[int, int, str]]] = [[] for _ in range(n)]
+        for i, a, b, t in zip(where, st, en, ty, strict=True):
+            per[i].append((int(char_start[a]), int(char_end[b - 1]), types[t]))
+        spans[col] = per
+    lq = pd.to_numeric(tok.get("label_quality", pd.Series(np.nan, index=tok.index)))
+    low = pd.Series(lq.to_numpy(np.float64)).groupby(sid).min().reindex(sents).to_numpy()
+    flag = (
+        tok["is_label_issue"].astype(bool).groupby(sid).any().reindex(sents).to_numpy()
+        if "is_label_issue" in tok.columns
+        else np.zeros(n, dtype=bool)
+    )
+    reason = [""] * n
+    if (p / "entities.parquet").is_file():
+        ent = read_table(p / "entities.parquet")
+        if {"sentence_id", "issue", "is_label_issue"} <= set(ent.columns):
+            bad = ent[ent["is_label_issue"].astype(bool)]
+            pos = {int(k): i for i, k in enumerate(sents)}
+            said = [
+                f"{r.issue}: {r.text!r} given {r.given_label}, suggested {r.suggested_label}"
+                for r in bad.itertuples()
+            ]
+            for k, w in zip(bad["sentence_id"].astype(int), said, strict=True):
+                if k in pos:
+                    j = pos[k]
+                    reason[j] = f"{reason[j]}; {w}" if reason[j] else w
+    items = pd.DataFrame(
+        {
+            "item_key": keys,
+            "text": texts,
+            "given_label": [spans_json(x) for x in spans["given_label"]],
+            "suggested_label": [spans_json(x) for x in spans["suggested_label"]],
+            "suggested_prob": np.nan,
+            "label_quality": low,
+            "is_label_issue": flag,
+            "is_outlier": False,
+            "duplicate_group": None,
+            "meta": pd.Series([{"reason": r} if r else {} for r in reason], dtype=object),
+            "neighbors": [[] for _ in range(n)],
+            "probs": pd.Series([{} for _ in range(n)], dtype=object),
+        }
+    )
+    return items, 1.0 - low
+
+
+def load_run(
+    path: str | Path, *, texts: str | Path | None = None, task: str | None = None
+) -> LoadedRun:
     """Read a run directory written by ``truelabel audit``, ``aggregate`` or ``label``.
 
     Parameters
@@ -169,6 +321,9 @@ def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
         The run folder (it has ``run.json``).
     texts : path, optional
         A table with ``item_id`` and ``text`` columns, for runs that do not carry texts.
+    task : str, optional
+        The run's task; by default what its ``run.json`` says (``classification`` when
+        it says nothing). A token audit gives one item per sentence.
 
     Raises
     ------
@@ -190,6 +345,35 @@ def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
     summary: dict[str, Any] = {}
     if (p / "summary.json").is_file():
         summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+    task = _run_task(meta, summary, task)
+    sep = str(
+        summary.get("settings", {}).get("label_sep")
+        or meta.get("settings", {}).get("label_sep")
+        or ","
+    )
+    if task == "token":
+        if kind != "audit":
+            raise InputError(
+                f"{p}: only a token audit (`truelabel audit --task token`) can be imported "
+                f"for span review; this is a {kind} run."
+            )
+        if not (p / "issues.parquet").is_file():
+            raise InputError(f"{p}: a token audit must have issues.parquet; re-run the audit.")
+        titems, tprio = _token_items(p, summary)
+        files = sorted(f.name for f in p.iterdir() if f.suffix in (".parquet", ".json"))
+        return LoadedRun(
+            kind=kind,
+            classes=[str(t) for t in summary.get("entity_types", [])],
+            items=titems,
+            priority=np.clip(np.nan_to_num(tprio, nan=0.5), 0.0, 1.0),
+            votes=None,
+            sources=None,
+            fingerprint=_fingerprint(p, files),
+            path=p,
+            summary=summary,
+            task=task,
+            label_sep=sep,
+        )
     main = "issues.parquet" if kind == "audit" else "labels.parquet"
     if not (p / main).is_file():
         raise InputError(
@@ -199,8 +383,12 @@ def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
     if "item_id" not in df.columns:
         raise InputError(f"{p / main}: no item_id column (found {list(df.columns)[:10]}).")
     prob_cols = [c for c in df.columns if c.startswith("p_")]
-    classes = [str(c) for c in summary.get("classes", [])] or [c[2:] for c in prob_cols]
-    if not classes:
+    classes = [
+        str(c) for c in summary.get("classes", summary.get("tags", summary.get("options", [])))
+    ] or [c[2:] for c in prob_cols]
+    if task == "regression":
+        classes = []
+    elif not classes:
         raise InputError(
             f"{p}: cannot tell the classes (no 'classes' in summary.json, no p_<class> columns)."
         )
@@ -233,6 +421,10 @@ def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
         items["suggested_prob"] = conf
         items["label_quality"] = np.nan
         priority = 1.0 - conf.to_numpy(dtype=np.float64)
+    if task != "classification":
+        for col in ("given_label", "suggested_label"):
+            if items[col].notna().any():
+                items[col] = _canonical_column(items[col], task, classes, sep, f"{p / main} {col}")
     for col in ("is_label_issue", "is_outlier"):
         items[col] = df[col].fillna(False).astype(bool) if col in df.columns else False
     items["duplicate_group"] = (
@@ -313,4 +505,6 @@ def load_run(path: str | Path, *, texts: str | Path | None = None) -> LoadedRun:
         fingerprint=_fingerprint(p, files),
         path=p,
         summary=summary,
+        task=task,
+        label_sep=sep,
     )

@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from .._agreement import cohen_kappa, krippendorff_alpha_nominal
 from .._errors import InputError
+from .._tasks import DEFAULT_TASK, check_task
 from . import security
 from ._design import sample_tasks
+from ._labels import canonical_label
 from ._runs import LoadedRun
 from .errors import AuthError, ConflictError, NotFoundError
 from .models import (
@@ -69,6 +71,7 @@ __all__ = [
     "get_user",
     "held_task",
     "import_run",
+    "item_texts",
     "item_view",
     "items_by_key",
     "lease_next",
@@ -454,13 +457,38 @@ def remove_member(s: Session, project: str, name: str, *, by: User | None = None
 
 
 def create_project(
-    s: Session, name: str, classes: list[str], *, overlap: int = 1, by: User | None = None
+    s: Session,
+    name: str,
+    classes: list[str],
+    *,
+    overlap: int = 1,
+    task: str = DEFAULT_TASK,
+    label_sep: str = ",",
+    by: User | None = None,
 ) -> Project:
-    """Create an empty project (items can then be pushed through the API)."""
+    """Create an empty project (items can then be pushed through the API).
+
+    ``task`` says what a label is (:mod:`truelabel.review._labels`): classes are the
+    classes, the tags (``multilabel``, joined by ``label_sep``) or the entity types
+    (``token``); a ``regression`` project has none.
+    """
     validate_project_name(name)
+    task = check_task(task)
     if s.scalar(select(Project.id).where(Project.name == name)) is not None:
         raise ConflictError(f"project {name!r} already exists.")
-    if len(classes) < 2 or len(set(classes)) != len(classes):
+    if len(set(classes)) != len(classes):
+        raise InputError(f"project {name!r} has repeated classes: {classes}.")
+    if task == "regression":
+        classes = []
+    elif task in ("multilabel", "token"):
+        if not classes:
+            what = "tags" if task == "multilabel" else "entity types"
+            raise InputError(f"a {task} project {name!r} needs its {what}; got none.")
+        if task == "multilabel" and (not label_sep or any(label_sep in c for c in classes)):
+            raise InputError(
+                f"label separator {label_sep!r} is empty or inside a tag name; pick another."
+            )
+    elif len(classes) < 2:
         raise InputError(f"project {name!r} needs at least two distinct classes; got {classes}.")
     if overlap < 1:
         raise InputError(f"overlap must be >= 1 (reviews per item); got {overlap}.")
@@ -469,11 +497,13 @@ def create_project(
         class_rows=[ProjectClass(name=str(c), position=i) for i, c in enumerate(classes)],
         overlap=overlap,
         design={},
+        task=task,
+        label_sep=label_sep,
         created_at=utcnow(),
     )
     s.add(p)
     s.flush()
-    _log(s, "project.create", user=by, project=p, classes=p.classes)
+    _log(s, "project.create", user=by, project=p, classes=p.classes, task=task)
     return p
 
 
@@ -594,7 +624,20 @@ def import_run(
     """
     p = s.scalars(select(Project).where(Project.name == project)).first()
     if p is None:
-        p = create_project(s, project, run.classes, overlap=overlap, by=by)
+        p = create_project(
+            s,
+            project,
+            run.classes,
+            overlap=overlap,
+            task=run.task,
+            label_sep=run.label_sep,
+            by=by,
+        )
+    elif p.task != run.task:
+        raise InputError(
+            f"{run.path}: a {run.task} run cannot go into project {project!r}, which reviews "
+            f"{p.task} labels; import it into another --project."
+        )
     elif set(p.classes) != set(run.classes):
         raise InputError(
             f"{run.path}: its classes {run.classes} differ from project {project!r}'s {p.classes} "
@@ -802,16 +845,12 @@ def push_items(
     if clash is not None:
         raise ConflictError(f"item {clash!r} already exists in project {project!r}.")
     for it in items:
+        text = str(it.get("text", ""))
         for col in ("given_label", "suggested_label"):
-            if it.get(col) is not None and it[col] not in p.classes:
-                raise InputError(
-                    f"item {it['item_id']!r}: {col} {it[col]!r} is not one of {p.classes}."
-                )
+            if it.get(col) is not None:
+                it[col] = _checked(p, it[col], text, f"item {it['item_id']!r}: {col}")
         for src, lab in (it.get("votes") or {}).items():
-            if lab not in p.classes:
-                raise InputError(
-                    f"item {it['item_id']!r}: vote of {src!r} {lab!r} is not one of {p.classes}."
-                )
+            it["votes"][src] = _checked(p, lab, text, f"item {it['item_id']!r}: vote of {src!r}")
     src_ids = dict(s.execute(select(Source.name, Source.id).where(Source.project_id == p.id)).all())
     last = s.scalar(select(func.max(Task.rank)).where(Task.project_id == p.id))
     start = -1 if last is None else int(last)
@@ -856,6 +895,12 @@ def push_items(
 
 
 # --------------------------------------------------------------------------- items
+
+
+def item_texts(s: Session, project: str) -> dict[str, str]:
+    """``{item id: text}`` of a project's items."""
+    p = get_project(s, project)
+    return dict(s.execute(select(Item.item_key, Item.text).where(Item.project_id == p.id)).all())
 
 
 def get_item(s: Session, project: str, item_key: str) -> Item:
@@ -1131,7 +1176,16 @@ def release_lease(s: Session, project: str, task_id: int, user: User) -> bool:
     return bool(getattr(res, "rowcount", 0))
 
 
-def _label_for(action: str, label: str | None, item: Item, classes: list[str]) -> str | None:
+def _checked(p: Project, value: Any, text: str, where: str) -> str:
+    """``value`` in the stored spelling of the project's task; an InputError prefixed by
+    ``where`` when it is not a label of the project."""
+    try:
+        return canonical_label(p.task, value, p.classes, sep=p.label_sep, text=text)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+
+
+def _label_for(action: str, label: Any, item: Item, p: Project) -> str | None:
     if action not in ACTIONS:
         raise InputError(f"action {action!r} is not one of {list(ACTIONS)}.")
     if action == "given":
@@ -1147,9 +1201,15 @@ def _label_for(action: str, label: str | None, item: Item, classes: list[str]) -
             )
         return item.suggested_label
     if action == "other":
-        if label not in classes:
-            raise InputError(f"label {label!r} is not one of the project's classes {classes}.")
-        return label
+        if p.task == DEFAULT_TASK:
+            if label not in p.classes:
+                raise InputError(
+                    f"label {label!r} is not one of the project's classes {p.classes}."
+                )
+            return label
+        if label is None:
+            raise InputError(f"a {p.task} decision 'other' needs its label.")
+        return canonical_label(p.task, label, p.classes, sep=p.label_sep, text=item.text)
     return None
 
 
@@ -1170,7 +1230,7 @@ def submit_review(
     user: User,
     *,
     action: str,
-    label: str | None = None,
+    label: Any = None,
     note: str = "",
     flags: list[str] | None = None,
     idempotency_key: str | None = None,
@@ -1212,7 +1272,7 @@ def _decide(
     user: User,
     *,
     action: str,
-    label: str | None,
+    label: Any,
     note: str,
     flags: list[str] | None,
     key: str,
@@ -1234,7 +1294,7 @@ def _decide(
         raise NotFoundError(f"task {task_id} is not in project {p.name!r}.")
     item = s.get(Item, task.item_id)
     assert item is not None
-    lab = _label_for(action, label, item, p.classes)
+    lab = _label_for(action, label, item, p)
     mine = s.scalars(
         select(Review).where(Review.task_id == task.id, Review.user_id == user.id, CURRENT)
     ).first()

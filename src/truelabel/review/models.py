@@ -112,6 +112,12 @@ class Project(Base):
     overlap: Mapped[int] = mapped_column(Integer, default=1)
     design: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # what a label is (``truelabel._tasks.TASKS``): one class, a tag set, spans or a number
+    task: Mapped[str] = mapped_column(
+        String(16), default="classification", server_default="classification"
+    )
+    # joins a multi-label item's tags in given/suggested/review labels and exports
+    label_sep: Mapped[str] = mapped_column(String(8), default=",", server_default=",")
     class_rows: Mapped[list[ProjectClass]] = relationship(
         order_by=ProjectClass.position, lazy="selectin", cascade="all, delete-orphan"
     )
@@ -159,8 +165,10 @@ class Item(Base):
     item_key: Mapped[str] = mapped_column(String(255))
     text: Mapped[str] = mapped_column(Text, default="")
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    given_label: Mapped[str | None] = mapped_column(String(255), nullable=True)
-    suggested_label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    # classification: a class; multilabel: tags joined by the project's label_sep;
+    # regression: a number as text; token: a JSON span list ``[[start, end, type], …]``
+    given_label: Mapped[str | None] = mapped_column(Text, nullable=True)
+    suggested_label: Mapped[str | None] = mapped_column(Text, nullable=True)
     suggested_prob: Mapped[float | None] = mapped_column(Float, nullable=True)
     label_quality: Mapped[float | None] = mapped_column(Float, nullable=True)
     is_label_issue: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -190,7 +198,7 @@ class Vote(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
-    label: Mapped[str] = mapped_column(String(255))
+    label: Mapped[str] = mapped_column(Text)
 
 
 class Task(Base):
@@ -258,7 +266,7 @@ class Review(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(16))
-    label: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    label: Mapped[str | None] = mapped_column(Text, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
     idempotency_key: Mapped[str] = mapped_column(String(64))

@@ -73,14 +73,21 @@ class ProjectPublic(BaseModel):
     overlap: int
     design: dict[str, Any]
     progress: dict[str, int]
+    task: str = "classification"
+    label_sep: str = ","
 
 
 class ProjectCreate(BaseModel):
     name: str = Field(
         min_length=1, max_length=128, description="Letters, digits, _ . - and spaces."
     )
-    classes: list[str] = Field(min_length=2)
+    classes: list[str] = Field(
+        default_factory=list,
+        description="Classes; the tags (multilabel) or entity types (token); none for regression.",
+    )
     overlap: int = Field(default=1, ge=1)
+    task: Literal["classification", "multilabel", "token", "regression"] = "classification"
+    label_sep: str = Field(default=",", min_length=1, max_length=8)
 
 
 class ProjectUpdate(BaseModel):
@@ -137,7 +144,11 @@ class ReviewCreate(BaseModel):
     """One decision: ``given`` / ``suggested`` accept that label; ``other`` needs ``label``."""
 
     action: Literal["given", "suggested", "other", "ambiguous", "skip"]
-    label: str | None = None
+    label: str | float | list[Any] | None = Field(
+        default=None,
+        description="For 'other': a class; tags (a list, or joined by the project's "
+        "separator); a number; or spans (a list of [start, end, type], or that as JSON).",
+    )
     note: str = Field(default="", max_length=5000)
     flags: list[str] = Field(default_factory=list, max_length=20)
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=64)

@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from . import crud
 from ._export import build_export
+from ._labels import Span, parse_spans, parse_tags
 from .api._convert import item_detail, task_public
 from .api.deps import SESSION_COOKIE, DbDep, PageProject, PageUser, SettingsDep, check_csrf
 from .api.routes.login import check_login
@@ -267,6 +268,69 @@ def decision_choices(
     return out
 
 
+#: number keys toggle the first 9 tags (multi-label) or pick the first 9 entity types (spans)
+N_KEYS = 9
+
+
+def _segments(text: str, spans: list[Span]) -> list[dict[str, Any]]:
+    """``text`` cut at span edges: ``[{"text", "type" (None outside spans)}, …]``."""
+    out: list[dict[str, Any]] = []
+    pos = 0
+    for a, b, t in sorted(spans):
+        if a < pos:  # overlapping spans (never stored): show the first
+            continue
+        if a > pos:
+            out.append({"text": text[pos:a], "type": None})
+        out.append({"text": text[a:b], "type": t})
+        pos = b
+    if pos < len(text):
+        out.append({"text": text[pos:], "type": None})
+    return out
+
+
+def editor_context(
+    task: str, item: ItemPublic, classes: list[str], sep: str, mine: str | None
+) -> dict[str, Any]:
+    """What the multi-label, number or span editor of the item page shows.
+
+    The editor starts from the reviewer's own decision, else the suggestion, else the
+    given label.
+    """
+    start = next((v for v in (mine, item.suggested_label, item.given_label) if v is not None), None)
+    if task == "multilabel":
+        given = set(parse_tags(item.given_label, sep))
+        sugg = set(parse_tags(item.suggested_label, sep))
+        ticked = set(parse_tags(start, sep))
+        probs = item.probs or {}
+        order = sorted(
+            classes,
+            key=lambda c: (c not in given | sugg, -probs.get(c, -1.0), classes.index(c)),
+        )
+        rows = [
+            {
+                "name": c,
+                "key": str(i + 1) if i < N_KEYS else "",
+                "checked": c in ticked,
+                "given": c in given,
+                "suggested": c in sugg,
+                "prob": probs.get(c),
+            }
+            for i, c in enumerate(order)
+        ]
+        return {"tag_rows": rows, "sep": sep}
+    if task == "regression":
+        return {"value": start or ""}
+    if task == "token":
+        types = [{"name": t, "key": str(i + 1)} for i, t in enumerate(classes[:N_KEYS])]
+        return {
+            "types": types,
+            "spans_json": start or "[]",
+            "given_segments": _segments(item.text, parse_spans(item.given_label)),
+            "suggested_segments": _segments(item.text, parse_spans(item.suggested_label)),
+        }
+    return {}
+
+
 _MSGS = ("replayed", "nothing_to_undo")
 
 
@@ -307,12 +371,18 @@ def review_page(
         progress = crud.project_progress(s, p)
         n_mine = crud.count_decisions(s, p, user)
         classes = list(p.classes)
+        ptask, sep = p.task, p.label_sep
+    editor = (
+        editor_context(ptask, task.item, classes, sep, mine.label if mine else None) if task else {}
+    )
     return _render(
         request,
         "review.html",
         {
             "user": user,
             "project": project,
+            "ptask": ptask,
+            "editor": editor,
             "mode": "queue",
             "task": task,
             "item": task.item if task else None,
@@ -352,12 +422,15 @@ def item_page(
         progress = crud.project_progress(s, p)
         n_mine = crud.count_decisions(s, p, user)
         classes = list(p.classes)
+        ptask, sep = p.task, p.label_sep
     return _render(
         request,
         "review.html",
         {
             "user": user,
             "project": project,
+            "ptask": ptask,
+            "editor": editor_context(ptask, detail, classes, sep, mine.label if mine else None),
             "mode": "item",
             "task": None,
             "item": detail,
@@ -443,10 +516,23 @@ def review_submit(
     label_filter: Annotated[str, Form()] = "",
     issue_filter: Annotated[str, Form()] = "",
     return_item: Annotated[str, Form()] = "",
+    tag: Annotated[list[str] | None, Form()] = None,
+    value: Annotated[str, Form()] = "",
+    spans: Annotated[str, Form()] = "",
 ) -> Response:
-    """Store (or change) a decision, then lease the next item, or go back to the item page."""
+    """Store (or change) a decision, then lease the next item, or go back to the item page.
+
+    ``choice`` is ``given``, ``suggested``, ``ambiguous``, ``skip``, ``label:<class>``, or
+    the editor's own: ``tags`` (the ticked ``tag`` boxes), ``value`` (a number) or
+    ``spans`` (a JSON span list).
+    """
     check_csrf(request, csrf)
-    if choice.startswith("label:"):
+    typed: dict[str, str | list[str]] = {"tags": list(tag or []), "value": value, "spans": spans}
+    if choice in typed:  # the multi-label, number and span editors
+        body = ReviewCreate(
+            action="other", label=typed[choice], note=note, idempotency_key=key or None
+        )
+    elif choice.startswith("label:"):
         body = ReviewCreate(
             action="other", label=choice[6:], note=note, idempotency_key=key or None
         )

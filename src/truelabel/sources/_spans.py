@@ -9,6 +9,7 @@ elsewhere — not marking a token is an answer.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +57,7 @@ def span_votes_from_table(
     label_column: str = "label",
     data_item_column: str | None = None,
     text_column: str = "text",
+    gold_sources: Collection[str] = (),
 ) -> SpanVotes:
     """Read span votes and the items' texts; code one tag vote per (token, source).
 
@@ -68,6 +70,8 @@ def span_votes_from_table(
     data : path or DataFrame
         One row per item with ``data_item_column`` (default ``item_column``) and
         ``text_column``.
+    gold_sources : collection of str
+        Sources whose spans are gold (``VoteArrays.is_gold_source``: clamped).
 
     Returns
     -------
@@ -161,7 +165,7 @@ def span_votes_from_table(
         item_ids=np.arange(len(tokens)),
         source_names=src_names.astype(object),
         classes=np.asarray(tag_names, dtype=object),
-        is_gold_source=np.zeros(len(src_names), dtype=bool),
+        is_gold_source=np.isin(src_names.astype(str), np.asarray(list(gold_sources), dtype=str)),
     )
     ds = TokenDataset(
         tokens=tokens,

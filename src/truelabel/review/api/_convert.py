@@ -46,6 +46,8 @@ def project_public(s: Session, p: Project) -> ProjectPublic:
         classes=list(p.classes),
         overlap=p.overlap,
         design=dict(p.design or {}),
+        task=p.task,
+        label_sep=p.label_sep,
         progress=crud.project_progress(s, p),
     )
 

@@ -28,7 +28,16 @@ def list_projects(db: DbDep, user: ApiUser) -> list[ProjectPublic]:
 def create_project(body: ProjectCreate, db: DbDep, admin: AdminUser) -> ProjectPublic:
     return db.run(
         lambda s: project_public(
-            s, crud.create_project(s, body.name, body.classes, overlap=body.overlap, by=admin)
+            s,
+            crud.create_project(
+                s,
+                body.name,
+                body.classes,
+                overlap=body.overlap,
+                task=body.task,
+                label_sep=body.label_sep,
+                by=admin,
+            ),
         )
     )
 
