@@ -96,6 +96,37 @@ def test_estimate_gold_column_in_table_and_mean() -> None:
     np.testing.assert_allclose(r.estimate, direct.estimate)
 
 
+def test_estimate_mean_per_pair_of_columns_equals_one_estimate_each() -> None:
+    """Per-tag shares of a multi-label model: one mean per (gold, prediction) pair."""
+    rng = np.random.default_rng(2)
+    n = 600
+    p = rng.random((n, 3)) * [0.3, 0.6, 0.9]
+    y = (rng.random((n, 3)) < p).astype(float)
+    gold = rng.random(n) < 0.25
+    df = pd.DataFrame({f"p_{t}": p[:, j] for j, t in enumerate("abc")})
+    for j, t in enumerate("abc"):
+        df[f"gold_{t}"] = np.where(gold, y[:, j], np.nan)
+    r = estimate(
+        df,
+        prediction_column=["p_a", "p_b", "p_c"],
+        gold_column=["gold_a", "gold_b", "gold_c"],
+        outcome="mean",
+    )
+    assert r.terms == ["gold_a", "gold_b", "gold_c"] and r.n_gold == int(gold.sum())
+    for j, t in enumerate("abc"):
+        one = estimate(df, prediction_column=f"p_{t}", gold_column=f"gold_{t}", outcome="mean")
+        assert r.estimate[j] == pytest.approx(one.estimate[0])
+        assert r.ci_low[j] == pytest.approx(one.ci_low[0])
+        assert r.naive.estimate[j] == pytest.approx(one.naive.estimate[0])
+    with pytest.raises(InputError, match="one gold and one prediction"):
+        estimate(
+            df,
+            prediction_column=["p_a", "p_b"],
+            gold_column=["gold_a", "gold_b"],
+            outcome="proportions",
+        )
+
+
 def test_estimate_formula_label_as_outcome_and_covariate() -> None:
     rng = np.random.default_rng(2)
     n = 800

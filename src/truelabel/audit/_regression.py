@@ -27,7 +27,9 @@ __all__ = [
     "find_regression_issues",
     "find_value_outliers",
     "fit_residual_scale",
+    "fit_residual_scale_model",
     "get_regression_quality",
+    "residual_scale",
     "score_regression",
 ]
 
@@ -81,16 +83,47 @@ def fit_residual_scale(X: Any, residuals: Any, folds: list[np.ndarray]) -> Float
     -------
     ndarray of shape (N,), float32, positive
     """
+    return fit_residual_scale_model(X, residuals, folds, refit=False)[0]
+
+
+def fit_residual_scale_model(
+    X: Any, residuals: Any, folds: list[np.ndarray], *, refit: bool = True
+) -> tuple[Float32Array, np.ndarray | None, float]:
+    """:func:`fit_residual_scale` plus the log-variance model refitted on all rows, for
+    the scale of new items (``residual_scale(X_new, coef, c)``).
+
+    Returns
+    -------
+    scale : ndarray of shape (N,), float32
+        Cross-fitted, as :func:`fit_residual_scale`.
+    coef : ndarray of shape (D + 1,) or None
+        Ridge weights then intercept of ``log(r^2)`` on all rows (None with ``refit=False``).
+    c : float
+        The factor that sets the median of ``r^2 / scale^2`` to that of a chi-square(1).
+    """
+    from ..crossfit._ridge import ridge_fit
+
     r2 = np.asarray(residuals, dtype=np.float64) ** 2
     floor = max(float(np.median(r2)) * 1e-3, 1e-12)
-    log_var, _ = ridge_cross_val_predict(
-        X, np.log(r2 + floor), folds, alphas=(1e-2, 1e-1, 1.0, 10.0, 1e2, 1e4)
+    log_r2 = np.log(r2 + floor)
+    log_var, alpha = ridge_cross_val_predict(
+        X, log_r2, folds, alphas=(1e-2, 1e-1, 1.0, 10.0, 1e2, 1e4)
     )
     var = np.exp(np.asarray(log_var, dtype=np.float64))
     c = float(np.median(r2 / var)) / _MEDIAN_CHI2_1
     if not np.isfinite(c) or c <= 0:
         c = float(np.mean(r2 / var)) or 1.0
-    return np.sqrt(var * c).astype(np.float32)
+    coef = ridge_fit(X, log_r2, alpha)[0] if refit else None
+    return np.sqrt(var * c).astype(np.float32), coef, c
+
+
+def residual_scale(X: Any, coef: np.ndarray, c: float) -> Float32Array:
+    """Residual scale (N,) of new items ``X`` (N, D) from :func:`fit_residual_scale_model`."""
+    import scipy.sparse as sp
+
+    Xd = X.toarray() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    log_var = Xd @ coef[:-1] + coef[-1]
+    return np.sqrt(np.exp(log_var) * c).astype(np.float32)
 
 
 def get_regression_quality(y: Any, predictions: Any, scale: Any) -> Float32Array:

@@ -173,6 +173,40 @@ def _keep_rows(ds: Dataset, keep: np.ndarray) -> Dataset:
     )
 
 
+def numeric_labels(
+    ds: Dataset, label_column: str, *, drop_missing: bool, drop_option: str = "--drop-missing"
+) -> tuple[Dataset, Any]:
+    """The numbers of ``label_column`` as float64 (N,), and the dataset without the rows
+    that have none when ``drop_missing`` (else such rows are refused, naming the command's
+    ``drop_option``, as are non-numbers)."""
+    if label_column not in ds.frame.columns:
+        raise InputError(
+            f"{ds.name}: no label column {label_column!r} "
+            f"(columns: {', '.join(map(str, ds.frame.columns))})."
+        )
+    raw = ds.frame[label_column]
+    empty = raw.isna().to_numpy() | raw.astype(str).str.strip().eq("").to_numpy()
+    if empty.any():
+        if not drop_missing:
+            rows = np.flatnonzero(empty)
+            raise InputError(
+                f"{ds.name}: {len(rows)} rows have no value in label column "
+                f"{label_column!r} (rows {rows[:5].tolist()}); fill them or pass "
+                f"{drop_option} to leave those rows out."
+            )
+        ds = _keep_rows(ds, ~empty)
+        raw = ds.frame[label_column]
+    y_s = pd.to_numeric(raw, errors="coerce")
+    bad = np.flatnonzero(y_s.isna().to_numpy() | ~np.isfinite(y_s.to_numpy(dtype=float)))
+    if len(bad):
+        raise InputError(
+            f"label column {label_column!r} is not a number on {len(bad)} rows (e.g. row "
+            f"{int(bad[0])}: {raw.iloc[bad[0]]!r}); `--task regression` needs numbers — fix "
+            "them, or use --task classification for class labels."
+        )
+    return ds, y_s.to_numpy(dtype=np.float64)
+
+
 def _features(ds: Dataset, featurizer: str | None, timer: _Timer) -> tuple[Any, str]:
     with timer.stage("featurize"):
         if ds.vectors is not None:
@@ -467,32 +501,7 @@ def audit_regression(
             task="regression",
         )
         assert label_column is not None
-        if label_column not in ds.frame.columns:
-            raise InputError(
-                f"{ds.name}: no label column {label_column!r} "
-                f"(columns: {', '.join(map(str, ds.frame.columns))})."
-            )
-        raw = ds.frame[label_column]
-        empty = raw.isna().to_numpy() | raw.astype(str).str.strip().eq("").to_numpy()
-        if empty.any():
-            if not drop_missing:
-                rows = np.flatnonzero(empty)
-                raise InputError(
-                    f"{ds.name}: {len(rows)} rows have no value in label column "
-                    f"{label_column!r} (rows {rows[:5].tolist()}); fill them or pass "
-                    "--drop-missing to leave those rows out."
-                )
-            ds = _keep_rows(ds, ~empty)
-            raw = ds.frame[label_column]
-        y_s = pd.to_numeric(raw, errors="coerce")
-        bad = np.flatnonzero(y_s.isna().to_numpy() | ~np.isfinite(y_s.to_numpy(dtype=float)))
-        if len(bad):
-            raise InputError(
-                f"label column {label_column!r} is not a number on {len(bad)} rows (e.g. row "
-                f"{int(bad[0])}: {raw.iloc[bad[0]]!r}); `--task regression` needs numbers — fix "
-                "them, or use --task classification for class labels."
-            )
-        y = y_s.to_numpy(dtype=np.float64)
+        ds, y = numeric_labels(ds, label_column, drop_missing=drop_missing)
         given_pred = None
         if pred_probs is not None:
             given_pred = _given_array(pred_probs, len(ds), str(pred_probs)[:80], 1)

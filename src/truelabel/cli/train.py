@@ -63,7 +63,14 @@ class ModelChoice(StrEnum):
 
 class TrainTask(StrEnum):
     classification = "classification"
+    multilabel = "multilabel"
     token = "token"
+    regression = "regression"
+
+
+class LabelFilterChoice(StrEnum):
+    none = "none"
+    flagged = "flagged"
 
 
 _FEATURIZER_DEFAULT = FeaturizerChoice(DEFAULT_FEATURIZER)
@@ -140,8 +147,9 @@ def train(
     task: Annotated[
         TrainTask,
         typer.Option(
-            help="classification: one class per item; token: a CRF tagger on a CoNLL/IOB file "
-            "(or texts plus --spans)."
+            help="classification: one class per item; multilabel: a set of tags per item "
+            "(--label-sep); token: a CRF tagger on a CoNLL/IOB file (or texts plus --spans); "
+            "regression: a number per item."
         ),
     ] = TrainTask.classification,
     spans: Annotated[
@@ -173,7 +181,20 @@ def train(
         str | None,
         typer.Option(help="Partial labels: column of candidate labels joined by --label-sep."),
     ] = None,
-    label_sep: Annotated[str, typer.Option(help="Separator of candidate labels.")] = "|",
+    label_sep: Annotated[
+        str | None,
+        typer.Option(
+            help="Separator of the tags (--task multilabel, default ',') or of the candidate "
+            "labels (--candidates-column, default '|')."
+        ),
+    ] = None,
+    label_filter: Annotated[
+        LabelFilterChoice | None,
+        typer.Option(
+            help="--task multilabel/regression: 'flagged' leaves out what a cross-fitted audit "
+            "flags (tag cells / items) before training; default 'none' (see BENCHMARKS.md)."
+        ),
+    ] = None,
     bag_column: Annotated[
         str | None, typer.Option(help="Label proportions: column naming each row's bag.")
     ] = None,
@@ -229,6 +250,49 @@ def train(
         )
         return
 
+    if task in (TrainTask.multilabel, TrainTask.regression):
+        _train_table_task(
+            data,
+            out,
+            task=task.value,
+            text_column=text_column,
+            label_column=label_column,
+            id_column=id_column,
+            vectors_column=vectors_column,
+            featurizer=featurizer.value,
+            label_sep="," if label_sep is None else label_sep,
+            label_filter=None if label_filter is None else label_filter.value,
+            drop_missing=unlabeled is UnlabeledChoice.drop,
+            seed=seed,
+            overwrite=overwrite,
+            unused={
+                "--labels": labels,
+                "--spans": spans,
+                "--label-sep": label_sep if task is TrainTask.regression else None,
+                "--model": None if model is ModelChoice.logreg else model,
+                "--loss": None if loss is _LOSS_DEFAULT else loss,
+                "--scheme": None if scheme is SchemeChoice.plain else scheme,
+                "--epochs": epochs,
+                "--early-stopping": (early_stopping != DEFAULT_EARLY_STOPPING) or None,
+                "--holdout": holdout,
+                "--label-noise": None if label_noise is _LABEL_NOISE_DEFAULT else label_noise,
+                "--no-calibration": no_calibration or None,
+                "--conformal": None if conformal is ConformalChoice.marginal else conformal,
+                "--feature-columns": feature_columns,
+                "--pu": pu or None,
+                "--candidates-column": candidates_column,
+                "--bag-column": bag_column,
+                "--proportions": proportions,
+            },
+        )
+        return
+    if label_filter is not None:
+        with error_boundary():
+            from .._errors import InputError
+
+            raise InputError("--label-filter applies to --task multilabel and regression.")
+    if label_sep is None:
+        label_sep = "|"
     modes = [
         m
         for m, on in (("pu", pu), ("partial", candidates_column), ("proportions", bag_column))
@@ -347,6 +411,78 @@ def train(
         console.print(f"note: {noise['note']}")
 
 
+def _refuse_options_of_other_tasks(unused: dict[str, object], task: str) -> None:
+    """One :class:`InputError` naming every option in ``unused`` that was given."""
+    from .._errors import InputError
+
+    given = [flag for flag, v in unused.items() if v is not None]
+    if given:
+        raise InputError(f"{', '.join(given)} does not apply to `train --task {task}`.")
+
+
+def _train_table_task(
+    data: Path,
+    out: Path,
+    *,
+    task: str,
+    label_filter: str | None,
+    seed: int,
+    overwrite: bool,
+    unused: dict[str, object],
+    **kw: object,
+) -> None:
+    from .._errors import InputError
+    from ..io import check_out_dir
+    from ..learn import TRAIN_TASKS
+
+    with error_boundary():
+        _refuse_options_of_other_tasks(unused, task)
+        check_out_dir(out, kind="model", inputs=[data], overwrite=overwrite)
+        if task == "regression":
+            kw.pop("label_sep")
+        elif kw.pop("drop_missing"):
+            raise InputError(
+                "--unlabeled drop applies to --task regression (an empty tag cell means no tag)."
+            )
+        if label_filter is not None:
+            kw["label_filter"] = label_filter
+        tm = TRAIN_TASKS.get(task)(data, random_state=seed, **kw)
+        tm.save(out, overwrite=overwrite)
+    m = tm.metadata["metrics"]
+    alpha = tm.conformal["alphas"][0]
+    table = Table(title=f"{task} model written to {out}")
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    table.add_row("training rows", str(m["n_calibration"]))
+    if task == "multilabel":
+        table.add_row("tags", str(len(tm.classes)))
+        table.add_row("tag cells left out (--label-filter)", str(m["n_cells_filtered"]))
+        table.add_row(
+            "cross-fitted micro / macro F1 (vs given tags)",
+            f"{m['oof_micro_f1']:.3f} / {m['oof_macro_f1']:.3f}",
+        )
+        table.add_row(
+            f"items whose set holds all their tags (alpha={alpha})",
+            f"{m['set_coverage_of_given_tags']:.3f}",
+        )
+        table.add_row(
+            "mean set size / mean given tags",
+            f"{m['mean_set_size']:.2f} / {m['mean_given_tags']:.2f}",
+        )
+    else:
+        table.add_row("items left out (--label-filter)", str(m["n_items_filtered"]))
+        table.add_row(
+            "cross-fitted MAE: model / ridge", f"{m['oof_mae']:.4g} / {m['ridge_oof_mae']:.4g}"
+        )
+        table.add_row("cross-fitted R²", f"{m['oof_r2']:.3f}")
+        table.add_row(
+            f"interval coverage of given labels (alpha={alpha})",
+            f"{m['interval_coverage_of_given_labels']:.3f}",
+        )
+        table.add_row("mean interval width", f"{m['mean_interval_width']:.4g}")
+    console.print(table)
+
+
 def _train_tagger(
     data: Path,
     out: Path,
@@ -360,14 +496,11 @@ def _train_tagger(
     overwrite: bool,
     unused: dict[str, object],
 ) -> None:
-    from .._errors import InputError
     from ..io import check_out_dir
     from ..learn import TRAIN_TASKS
 
     with error_boundary():
-        given = [flag for flag, v in unused.items() if v is not None]
-        if given:
-            raise InputError(f"{', '.join(given)} does not apply to `train --task token`.")
+        _refuse_options_of_other_tasks(unused, "token")
         check_out_dir(out, kind="model", inputs=[data, spans], overwrite=overwrite)
         tt = TRAIN_TASKS.get("token")(
             data,
@@ -452,6 +585,20 @@ def predict(
             feature_columns=feature_columns,
         )
         write_table_file(out, df, kind="predict")
+        sep = str(tm.metadata.get("label_sep", ","))
+    if "prediction" in df.columns:
+        console.print(
+            f"{len(df)} predictions written to {out}; mean {df['prediction'].mean():.4g}, mean "
+            f"interval width {(df['upper'] - df['lower']).mean():.4g}"
+        )
+        return
+    if "n_tags" in df.columns:
+        sizes = df["prediction_set"].map(lambda s: len(s.split(sep)) if s else 0)
+        console.print(
+            f"{len(df)} predictions written to {out}; mean tags per item "
+            f"{df['n_tags'].mean():.2f}, mean conformal set size {sizes.mean():.2f}"
+        )
+        return
     table = Table(title=f"{len(df)} predictions written to {out}")
     table.add_column("label")
     table.add_column("items", justify="right")

@@ -11,7 +11,7 @@ from ._crossfit import (
     multilabel_folds,
     regression_folds,
 )
-from ._linear import SigmoidRegression, SoftmaxRegression
+from ._linear import HuberRegression, SigmoidRegression, SoftmaxRegression
 from ._plan import (
     AUTO_CANDIDATES,
     DEFAULT_TIME_BUDGET,
@@ -37,6 +37,7 @@ __all__ = [
     "Candidate",
     "CandidateResult",
     "Combination",
+    "HuberRegression",
     "ModelPlan",
     "ModelSelection",
     "SigmoidRegression",

@@ -289,6 +289,7 @@ def cross_val_predict_multilabel(
     estimator: BaseEstimator | None = None,
     random_state: RandomState = 0,
     on_fold: Callable[[int, int], None] | None = None,
+    sample_weight: np.ndarray | None = None,
 ) -> Float32Array:
     """Out-of-sample per-tag probabilities by one-vs-rest K-fold cross-fitting.
 
@@ -303,6 +304,8 @@ def cross_val_predict_multilabel(
         Default :class:`SigmoidRegression` (one-vs-rest logistic regression, C=10).
     random_state : int or Generator
     on_fold : callable(done, total), optional
+    sample_weight : ndarray of shape (N,) or (N, T), optional
+        Item or (item, tag) cell weights passed to each fold's ``fit`` (training rows only).
 
     Returns
     -------
@@ -319,7 +322,10 @@ def cross_val_predict_multilabel(
     for i, te in enumerate(folds):
         tr = np.setdiff1d(np.arange(n), te)
         model = clone(base)
-        model.fit(X[tr], Yb[tr])
+        if sample_weight is None:
+            model.fit(X[tr], Yb[tr])
+        else:
+            model.fit(X[tr], Yb[tr], sample_weight=np.asarray(sample_weight)[tr])
         out[te] = np.asarray(model.predict_proba(X[te]), dtype=np.float32)
         logger.info("fold %d/%d done", i + 1, n_folds)
         if on_fold is not None:

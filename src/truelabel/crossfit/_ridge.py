@@ -20,7 +20,7 @@ from scipy.optimize import minimize_scalar
 from .._numeric import softmax
 from .._types import Float32Array, IntArray
 
-__all__ = ["ridge_cross_val_predict", "ridge_cross_val_proba"]
+__all__ = ["ridge_cross_val_predict", "ridge_cross_val_proba", "ridge_fit"]
 
 
 def _augmented_gram(X: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -42,6 +42,40 @@ def _ridge_penalty(G: np.ndarray, alpha: float) -> np.ndarray:
     reg = lam * np.eye(d1)
     reg[d1 - 1, d1 - 1] = 1e-8 * lam
     return reg
+
+
+def ridge_fit(
+    X: Any, targets: np.ndarray, alpha: float, sample_weight: Any = None
+) -> tuple[np.ndarray, float]:
+    """Ridge regression on all rows with the penalty of :func:`ridge_cross_val_predict`.
+
+    Parameters
+    ----------
+    X : ndarray of shape (N, D), dense (or sparse with small D)
+    targets : ndarray of shape (N,) or (N, T)
+    alpha : float
+        Penalty as a fraction of the mean diagonal of ``X^T X`` (e.g. the chosen one).
+    sample_weight : ndarray of shape (N,), optional
+        Row weights (0 leaves a row out).
+
+    Returns
+    -------
+    coef : ndarray of shape (D + 1,) or (D + 1, T), float64
+        Weights then intercept (``[X, 1] @ coef`` predicts).
+    lam : float
+        The absolute penalty on ``||w||^2`` (for a sum-of-squares loss).
+    """
+    Y = np.asarray(targets, dtype=np.float64)
+    Xa, G = _augmented_gram(X)
+    if sample_weight is not None:
+        sw = np.asarray(sample_weight, dtype=np.float64)
+        Xw = Xa * sw[:, None].astype(np.float32)
+        G = (Xw.T @ Xa).astype(np.float64)
+        B = Xw.T.astype(np.float64) @ Y
+    else:
+        B = Xa.T.astype(np.float64) @ Y
+    reg = _ridge_penalty(G, alpha)
+    return sl.solve(G + reg, B, assume_a="pos"), float(reg[0, 0])
 
 
 def _oof_scores(

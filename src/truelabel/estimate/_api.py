@@ -290,7 +290,19 @@ def estimate(
     }
     if formula is not None and outcome in ("mean", "proportions"):
         raise InputError(f"--formula needs --outcome ols or logit; got {outcome!r}.")
-    if outcome in ("mean", "proportions") and len(prep.gold_cols) != 1:
+    if outcome == "mean" and len(prep.gold_cols) > 1:
+        # one mean per (gold, prediction) pair, e.g. per-tag shares of a multi-label
+        # model's p_<tag> columns against 0/1 gold columns
+        parts = [
+            estimate_mean(
+                np.where(labeled, _numeric(df, g, "gold"), np.nan),
+                _numeric(df, pc, "prediction"),
+                **common,
+            )
+            for g, pc in zip(prep.gold_cols, prep.pred_cols, strict=True)
+        ]
+        return _stack_means(parts, list(prep.gold_cols))
+    if outcome == "proportions" and len(prep.gold_cols) != 1:
         raise InputError(f"outcome {outcome!r} takes one gold and one prediction column.")
     gcol, pcol = prep.gold_cols[0], prep.pred_cols[0]
     if outcome == "mean":
@@ -335,6 +347,45 @@ def estimate(
     x_pred = any(c in pairs for c in f.covariates)
     return estimate_regression(
         y, X, yh_r, Xh if x_pred else None, model=outcome, labeled=labeled, names=f.terms, **common
+    )
+
+
+def _stack_means(parts: list[EstimateResult], terms: list[str]) -> EstimateResult:
+    """One result whose terms are the gold columns of several single-mean estimates (each
+    interval is valid for its own term; no correction for looking at several)."""
+    from ._result import Interval
+
+    def cat(get: Any) -> np.ndarray:
+        return np.concatenate([np.asarray(get(r), dtype=np.float64).reshape(-1) for r in parts])
+
+    def interval(get: Any) -> Interval:
+        return Interval(
+            cat(lambda r: get(r).estimate),
+            cat(lambda r: get(r).se),
+            cat(lambda r: get(r).ci_low),
+            cat(lambda r: get(r).ci_high),
+        )
+
+    first = parts[0]
+    se_u = None
+    if all(r.se_unlabeled is not None for r in parts):
+        se_u = cat(lambda r: r.se_unlabeled)
+    return EstimateResult(
+        terms=terms,
+        estimate=cat(lambda r: r.estimate),
+        se=cat(lambda r: r.se),
+        ci_low=cat(lambda r: r.ci_low),
+        ci_high=cat(lambda r: r.ci_high),
+        classical=interval(lambda r: r.classical),
+        naive=interval(lambda r: r.naive),
+        method=first.method,
+        lam=cat(lambda r: r.lam),
+        n_gold=first.n_gold,
+        n_total=first.n_total,
+        level=first.level,
+        outcome="mean",
+        warnings=[f"{t}: {w}" for t, r in zip(terms, parts, strict=True) for w in r.warnings],
+        se_unlabeled=se_u,
     )
 
 

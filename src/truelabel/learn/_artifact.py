@@ -443,7 +443,12 @@ def _model_from_parts(p: Path, meta: dict[str, Any], flat: dict[str, np.ndarray]
         if k
         not in ("classes", "featurizer", "temperature", "conformal", "n_networks", "n_features")
     }
-    return TrainedModel(
+    cls: type[TrainedModel] = TrainedModel
+    if meta.get("task", "classification") != "classification":
+        from ._table_artifact import TableTaskModel
+
+        cls = TableTaskModel
+    return cls(
         classes=[str(c) for c in meta["classes"]],
         featurizer=meta["featurizer"],
         weights=weights,
@@ -975,9 +980,11 @@ def predict_table(
     Returns
     -------
     DataFrame with ``item_id, label, confidence, p_<class>…, prediction_set`` (a list of
-    class names; absent for a model without conformal calibration).
+    class names; absent for a model without conformal calibration). A multi-label or
+    regression model: :func:`~truelabel.learn._table_artifact.predict_table_task`'s table.
     """
     from ..io import load_dataset
+    from ._table_artifact import TableTaskModel, predict_table_task
 
     if model.featurizer["name"] == "tabular":
         ds = load_dataset(data, id_column=id_column, require_labels=False)
@@ -993,19 +1000,22 @@ def predict_table(
                     f"--feature-columns {got} differ from the training columns {want}; pass "
                     "auto to use the training columns."
                 )
-        probs = model.predict_proba(ds.frame)
+        inputs: Any = ds.frame
     elif model.featurizer["name"] == "vectors":
         vcol = vectors_column or model.metadata.get("vectors_column")
         ds = load_dataset(data, vectors_column=vcol, id_column=id_column, require_labels=False)
         assert ds.vectors is not None
-        probs = model.predict_proba(ds.vectors)
+        inputs = ds.vectors
     else:
         tcol = text_column or model.text_column
         if tcol is None:
             raise InputError("pass --text-column; the model does not record one.")
         ds = load_dataset(data, text_column=tcol, id_column=id_column, require_labels=False)
         assert ds.text is not None
-        probs = model.predict_proba(list(ds.text))
+        inputs = list(ds.text)
+    if isinstance(model, TableTaskModel):
+        return predict_table_task(model, ds.item_id, inputs, alpha=alpha)
+    probs = model.predict_proba(inputs)
     cls = np.asarray(model.classes, dtype=object)
     out = pd.DataFrame(
         {"item_id": ds.item_id, "label": cls[probs.argmax(axis=1)], "confidence": probs.max(axis=1)}

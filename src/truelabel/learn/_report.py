@@ -132,3 +132,86 @@ def render_train_report(tm: TrainedModel) -> str:
         classes=classes,
         versions=meta.get("versions", {}),
     )
+
+
+def render_table_task_train_report(tm: Any) -> str:
+    """The page of a multi-label or regression model: out-of-sample quality, conformal
+    coverage on the training rows (cross-fitted, vs the given labels), per-tag table."""
+    meta = tm.metadata
+    m = meta.get("metrics", {})
+    alpha = tm.conformal.get("alphas", [None])[0]
+    cards: list[dict[str, Any]] = [
+        {"value": f"{m.get('n_train', 0):,}", "label": "training rows"},
+    ]
+    rows: list[dict[str, Any]] = []
+    if tm.task == "multilabel":
+        cards += [
+            {"value": f"{len(tm.classes)}", "label": "tags"},
+            {
+                "value": f"{m.get('oof_micro_f1', float('nan')):.3f} / "
+                f"{m.get('oof_macro_f1', float('nan')):.3f}",
+                "label": "cross-fitted micro / macro F1",
+                "note": "against the given tags, per-tag thresholds",
+            },
+            {
+                "value": f"{m.get('set_coverage_of_given_tags', float('nan')):.3f}",
+                "label": f"share of items whose set holds all their tags (alpha {alpha})",
+                "note": f"mean set size {m.get('mean_set_size', float('nan')):.2f}",
+            },
+        ]
+        rows = list(m.get("per_tag", []))
+        columns = [
+            ("tag", "tag", "label"),
+            ("n_given", "items", "num"),
+            ("threshold", "threshold", "prob"),
+            ("oof_f1", "cross-fitted F1", "prob"),
+            ("set_recall", "share in conformal sets", "pct"),
+        ]
+    else:
+        cards += [
+            {
+                "value": f"{m.get('oof_mae', float('nan')):.4g}",
+                "label": "cross-fitted MAE",
+                "note": f"ridge: {m.get('ridge_oof_mae', float('nan')):.4g}; R² "
+                f"{m.get('oof_r2', float('nan')):.3f}",
+            },
+            {
+                "value": f"{m.get('interval_coverage_of_given_labels', float('nan')):.3f}",
+                "label": f"interval coverage (alpha {alpha})",
+                "note": f"mean width {m.get('mean_interval_width', float('nan')):.4g}",
+            },
+        ]
+        columns = []
+    facts: list[tuple[str, Any]] = [
+        ("task", tm.task),
+        ("training data", meta.get("training_data", {}).get("source")),
+        ("featurizer", tm.featurizer.get("name")),
+        ("model", meta.get("model")),
+        ("loss", meta.get("loss")),
+        (
+            "label filter",
+            f"{meta.get('label_filter')} ({m.get('n_cells_filtered', m.get('n_items_filtered', 0))} left out)",
+        ),
+        (
+            "conformal",
+            f"{tm.conformal.get('mode')}, score {tm.conformal.get('score')}, alphas {tm.conformal.get('alphas')}",
+        ),
+        ("seed", meta.get("random_state")),
+        ("created", meta.get("created")),
+    ]
+    hyper = [
+        {"parameter": k, "value": str(v)}
+        for k, v in sorted(meta.get("hyperparameters", {}).items())
+    ]
+    return render_report(
+        "truelabel.learn",
+        "train_table_task.html.j2",
+        kind="train",
+        task=tm.task,
+        cards=cards,
+        facts=facts,
+        hyper=hyper,
+        rows=rows,
+        columns=columns,
+        versions=meta.get("versions", {}),
+    )

@@ -112,6 +112,11 @@ def create_app(
     from .. import __version__
 
     tm = model if isinstance(model, TrainedModel) else load_model(model)
+    task = str(tm.metadata.get("task", "classification"))
+    if task != "classification":
+        raise InputError(
+            f"serve-model serves classifiers; this is a {task} model: use `truelabel predict`."
+        )
     info = tm.to_json()
     app = FastAPI(
         title="truelabel model",
