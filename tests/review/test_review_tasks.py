@@ -287,3 +287,49 @@ def test_span_table_audit_keeps_item_ids_and_offsets(tmp_path: Path) -> None:
     assert item["given_label"] == '[[0,8,"PER"],[17,22,"LOC"]]'
     assert text[0:8] == "Ann  Lee" and text[17:22] == "Paris"
     assert item["suggested_label"] == '[[0,3,"PER"],[17,22,"LOC"]]'
+
+
+def test_multilabel_counts_and_filter_per_tag(task_env: Any) -> None:
+    """An item with several tags counts (and is found) under each of them; whole-string
+    matching would give anger 2, joy 2, sadness 1, surprise 1 open."""
+    env = task_env("multilabel")
+    c, h = env["client"], env["h"]
+    # item i: given TAGS[i % 4], suggested that tag plus TAGS[(i + 1) % 4]
+    want = {"anger": {0, 3, 4}, "joy": {0, 1, 4, 5}, "sadness": {1, 2, 5}, "surprise": {2, 3}}
+    for tag, items in want.items():
+        r = c.get("/api/projects/multilabel/items", params={"label": tag}, headers=h).json()
+        assert r["total"] == len(items)
+        assert {int(i["item_id"][2:]) for i in r["items"]} == items
+    assert login(c, "alice").status_code == 303
+    html = c.get("/projects/multilabel").text
+    for tag, items in want.items():
+        assert f'<option value="{tag}">{tag} ({len(items)} open)</option>' in html
+    # the queue's class filter leases only items carrying the tag
+    t = c.post("/api/projects/multilabel/tasks/next", params={"label": "surprise"}, headers=h)
+    assert int(t.json()["item"]["item_id"][2:]) in want["surprise"]
+    # a decided task leaves the open counts; a tag list is not a class filter
+    c.post(
+        f"/api/projects/multilabel/tasks/{t.json()['task_id']}/reviews",
+        json={"action": "suggested"},
+        headers=h,
+    )
+    html = c.get("/projects/multilabel").text
+    assert '<option value="surprise">surprise (1 open)</option>' in html
+    r = c.get("/api/projects/multilabel/items", params={"label": "joy,anger"}, headers=h)
+    assert r.status_code == 422
+
+
+def test_classification_counts_unchanged(tmp_path: Path, audit_run: Path) -> None:
+    from truelabel.review.crud import get_project, open_counts
+    from truelabel.review.db import Database
+
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    import_review(audit_run, "demo", db=url)
+    items = pd.read_parquet(audit_run / "issues.parquet")
+    db = Database(url)
+    with db.reader() as s:
+        got = open_counts(s, get_project(s, "demo"))
+    db.dispose()
+    given, sugg = items["given_label"].astype(str), items["suggested_label"].astype(str)
+    assert got == {c: int(((given == c) | (sugg == c)).sum()) for c in got}
+    assert sum(got.values()) >= len(items)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from .._agreement import cohen_kappa, krippendorff_alpha_nominal
@@ -922,7 +922,21 @@ def _filters(p: Project, label: str | None, issue: str | None) -> list[Any]:
     if label:
         if label not in p.classes:
             raise InputError(f"class filter {label!r} is not one of {p.classes}.")
-        conds.append(or_(Item.given_label == label, Item.suggested_label == label))
+        if p.task == "multilabel":
+            # an item with several tags matches each of them: sep+tags+sep holds sep+tag+sep
+            sep = p.label_sep or ","
+            conds.append(
+                or_(
+                    *(
+                        (literal(sep) + col + literal(sep)).contains(
+                            sep + label + sep, autoescape=True
+                        )
+                        for col in (Item.given_label, Item.suggested_label)
+                    )
+                )
+            )
+        else:
+            conds.append(or_(Item.given_label == label, Item.suggested_label == label))
     if issue:
         if issue not in ISSUE_FILTERS:
             raise InputError(f"issue filter {issue!r} is not one of {list(ISSUE_FILTERS)}.")
@@ -1736,8 +1750,10 @@ def project_stats(s: Session, project: str) -> dict[str, Any]:
 def open_counts(s: Session, p: Project) -> dict[str, int]:
     """Open tasks per class filter (given or suggested label) for the queue page.
 
-    Three grouped queries whatever the number of classes:
-    ``#(given = c) + #(suggested = c) - #(given = suggested = c)``.
+    Classification: three grouped queries whatever the number of classes,
+    ``#(given = c) + #(suggested = c) - #(given = suggested = c)``. Multi-label: an item
+    counts once for each tag of its given or suggested tag set, as the class filter
+    matches it (one query grouped by the distinct (given, suggested) pairs).
     """
     base = (
         select(func.count())
@@ -1745,6 +1761,19 @@ def open_counts(s: Session, p: Project) -> dict[str, int]:
         .join(Item, Task.item_id == Item.id)
         .where(Task.project_id == p.id, Task.status == "open")
     )
+    if p.task == "multilabel":
+        sep = p.label_sep or ","
+        pairs = s.execute(
+            base.add_columns(Item.given_label, Item.suggested_label).group_by(
+                Item.given_label, Item.suggested_label
+            )
+        ).all()
+        out = dict.fromkeys(p.classes, 0)
+        for n, given, sugg in pairs:
+            for tag in set((given or "").split(sep)) | set((sugg or "").split(sep)):
+                if tag in out:
+                    out[tag] += int(n)
+        return out
 
     def by(col: Any, *extra: Any) -> dict[str, int]:
         rows = s.execute(base.add_columns(col).where(col.is_not(None), *extra).group_by(col)).all()
