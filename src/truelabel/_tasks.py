@@ -9,12 +9,15 @@ per stage, never a new branch in a command.
 
 from __future__ import annotations
 
+import gzip
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ._errors import InputError
 
-__all__ = ["DEFAULT_TASK", "TASKS", "TaskRegistry", "check_task"]
+__all__ = ["DEFAULT_TASK", "TASKS", "TaskRegistry", "check_task", "infer_task"]
 
 #: Every task type, in the order the docs list them.
 TASKS: tuple[str, ...] = ("classification", "multilabel", "token", "regression")
@@ -79,3 +82,107 @@ class TaskRegistry:
     def tasks(self) -> list[str]:
         """Tasks with an implementation, in :data:`TASKS` order."""
         return [t for t in TASKS if t in self._impl]
+
+
+#: File name endings that only CoNLL/IOB token files use.
+CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".bioes")
+#: A CoNLL token line: a token, optional columns, and a tag of a known scheme (or O).
+_TOKEN_LINE = re.compile(r"^\S+(?:[ \t]+\S+)*[ \t]+(?:O|[BIESLU]-\S+)$")
+
+
+def _looks_like_conll(path: Path) -> bool:
+    """Whether ``path`` is a CoNLL/IOB file: its name says so, or its first lines do.
+
+    The content test (for ``.txt``, which is also a tab-separated table ending) wants a
+    ``-DOCSTART-`` first line, or blank-line separated token lines whose last column is a
+    tag (``O``, ``B-PER`` …) for at least 95% of the first 200 non-blank lines.
+    """
+    name = path.name.lower().removesuffix(".gz")
+    if name.endswith(CONLL_SUFFIXES):
+        return True
+    if not name.endswith(".txt") or not path.is_file():
+        return False
+    try:
+        with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as fh:
+            head = fh.read(1 << 16).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    lines = head.splitlines()[:-1] or head.splitlines()  # the last may be cut mid-line
+    filled = [ln.strip() for ln in lines if ln.strip()][:200]
+    if not filled:
+        return False
+    if filled[0].split()[0] == "-DOCSTART-":
+        return True
+    tagged = sum(bool(_TOKEN_LINE.match(ln)) for ln in filled)
+    has_blank = any(not ln.strip() for ln in lines)
+    return has_blank and tagged >= 0.95 * len(filled)
+
+
+def infer_task(
+    data: Any,
+    *,
+    label_column: str | None = None,
+    spans: Any = None,
+    label_sep: str | None = None,
+) -> tuple[str, str]:
+    """The task the data of a run implies when ``--task`` is not given, and why.
+
+    The one place a command reads the task from the data:
+
+    1. ``spans`` given, or ``data`` a CoNLL/IOB file (``.conll``/``.iob``/``.bio`` …, or a
+       ``.txt`` whose lines are ``TOKEN … TAG``) → ``token``;
+    2. ``label_sep`` given, or a label column of lists (or list literals such as
+       ``["joy", "love"]``) → ``multilabel``;
+    3. a label column of numbers that are fractional, or integers too many and too spread
+       to be class codes (the rule of ``aggregate --label-type auto``) → ``regression``;
+    4. otherwise ``classification``.
+
+    Parameters
+    ----------
+    data : path or DataFrame
+        The command's DATA argument.
+    label_column : str, optional
+        The label column to read (nothing is read without it).
+    spans, label_sep : optional
+        The ``--spans`` / ``--label-sep`` options as given.
+
+    Returns
+    -------
+    (task, reason) : (str, str)
+        ``reason`` is empty for the plain default (classification, nothing else seen).
+        A file that cannot be read gives ``classification``: the stage itself then names
+        the problem.
+    """
+    import pandas as pd
+
+    if spans is not None:
+        return "token", "--spans gives entity spans"
+    if isinstance(data, str | Path) and _looks_like_conll(Path(data)):
+        return "token", f"{Path(data).name} is a CoNLL/IOB file, a token and its tag per line"
+    if label_sep is not None:
+        return "multilabel", "--label-sep splits tag sets"
+    if not label_column:
+        return DEFAULT_TASK, ""
+    from .io import read_table
+
+    try:
+        col = read_table(data, columns=[label_column])[label_column]
+    except (InputError, ValueError, KeyError, OSError):
+        return DEFAULT_TASK, ""
+    values = col[col.notna()]
+    if len(values) == 0:
+        return DEFAULT_TASK, ""
+    first = values.iloc[0]
+    if not isinstance(first, str) and hasattr(first, "__len__"):
+        return "multilabel", f"label column {label_column!r} holds lists of tags"
+    if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
+        strs = values.astype(str).str.strip()
+        strs = strs[strs != ""]
+        if len(strs) and (strs.str.startswith("[") & strs.str.endswith("]")).all():
+            return "multilabel", f"label column {label_column!r} holds lists of tags"
+    from .sources._numeric import detect_label_type
+
+    kind, why = detect_label_type(pd.Series(values))
+    if kind == "numeric":
+        return "regression", f"label column {label_column!r}: {why}"
+    return DEFAULT_TASK, ""

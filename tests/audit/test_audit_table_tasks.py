@@ -84,6 +84,21 @@ def test_parse_tag_sets_strings_lists_and_empties() -> None:
     assert parse_tag_sets(["b|x"], "|") == [["b", "x"]]
 
 
+def test_parse_tag_sets_reads_list_literals_written_to_csv() -> None:
+    """A list column saved to CSV (JSON, or pandas' Python repr) is read as lists, not split
+    on the separator (that gave tags like '["joy"' on GoEmotions written with to_csv)."""
+    assert parse_tag_sets(['["joy", "love"]', "[]", None, "['a', 'b, c']", "[1, 2]"]) == [
+        ["joy", "love"],
+        [],
+        [],
+        ["a", "b, c"],
+        ["1", "2"],
+    ]
+    # only when every non-empty value is a list literal; otherwise plain strings
+    assert parse_tag_sets(["[x]", "a,b"]) == [["[x]"], ["a", "b"]]
+    assert parse_tag_sets(["[x", "a]"]) == [["[x"], ["a]"]]
+
+
 def test_multilabel_folds_spread_rare_tags_and_partition() -> None:
     rng = np.random.default_rng(0)
     Y = (rng.random((200, 4)) < [0.5, 0.2, 0.1, 0.0]).astype(np.int8)
@@ -193,11 +208,13 @@ def test_cli_audit_multilabel_on_goemotions(goemotions_csv, tmp_path) -> None:
     tags = pd.read_parquet(out / "tags.parquet")
     assert len(tags) == 28 and {"missing_rate", "extra_rate"} <= set(tags.columns)
     assert "Multi-label audit" in (out / "report.html").read_text()
-    # an option that does not apply, and --label-sep without the task: one line, exit 1
+    # an option that does not apply, and --label-sep with another task: one line, exit 2
     r = CliRunner().invoke(app, [*args, "--spans", str(path), "--out", str(tmp_path / "x")])
     assert r.exit_code != 0 and "--spans does not apply" in r.output
     r = CliRunner().invoke(
-        app, ["audit", str(path), "--label-column", "tags", "--label-sep", ",", "--out", "y"]
+        app,
+        ["audit", str(path), "--label-column", "tags", "--label-sep", ",", "--out", "y"]
+        + ["--task", "classification"],
     )
     assert r.exit_code != 0 and "add --task multilabel" in r.output
 

@@ -5,6 +5,8 @@ is a set of tags or a number — load, featurize, cross-fit, score (the NumPy co
 
 from __future__ import annotations
 
+import ast
+import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,9 +103,13 @@ class TableTaskAuditResult(IssueTableResult):
 def parse_tag_sets(values: Any, sep: str = ",") -> list[list[str]]:
     """Tag sets from a column: lists/arrays as they are, strings split on ``sep``.
 
-    Tags are stripped of surrounding whitespace; empty strings, missing values and empty
-    lists are the empty set; repeats within an item are dropped (first kept).
+    A column whose every non-empty string is a list literal (``["joy", "love"]`` as JSON,
+    or ``['joy', 'love']`` as a list column written to CSV by pandas) is read as lists,
+    whatever ``sep`` is. Tags are stripped of surrounding whitespace; empty strings,
+    missing values and empty lists are the empty set; repeats within an item are dropped
+    (first kept).
     """
+    values = _list_literals(values)
     out: list[list[str]] = []
     for v in values:
         if isinstance(v, list | tuple | np.ndarray):
@@ -113,6 +119,30 @@ def parse_tag_sets(values: Any, sep: str = ",") -> list[list[str]]:
         else:
             raw = str(v).split(sep) if sep else [str(v)]
         out.append(list(dict.fromkeys(t.strip() for t in raw if t.strip())))
+    return out
+
+
+def _list_literals(values: Any) -> list[Any]:
+    """The values with list-literal strings parsed, if every non-empty string is one."""
+    values = list(values)
+    strs = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+    if not strs or not all(v[0] == "[" and v[-1] == "]" for v in strs):
+        return values
+    out: list[Any] = []
+    for v in values:
+        if not (isinstance(v, str) and v.strip()):
+            out.append(v)
+            continue
+        try:
+            parsed = json.loads(v)
+        except ValueError:
+            try:
+                parsed = ast.literal_eval(v.strip())
+            except (ValueError, SyntaxError):
+                return values  # not list literals after all: split as plain strings
+        if not isinstance(parsed, list):
+            return values
+        out.append(parsed)
     return out
 
 

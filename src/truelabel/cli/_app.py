@@ -25,6 +25,7 @@ __all__ = [
     "error_boundary",
     "hoist_global_options",
     "one_line",
+    "resolve_task",
 ]
 
 #: options of the ``truelabel`` group also accepted after the subcommand
@@ -140,6 +141,32 @@ def error_boundary() -> Iterator[None]:
 
 
 _PLAIN: dict[str, Any] = {"highlight": False, "soft_wrap": True, "markup": True}
+
+
+def resolve_task(
+    task: str | None,
+    data: Any,
+    *,
+    label_column: str | None = None,
+    spans: Any = None,
+    label_sep: str | None = None,
+) -> str:
+    """``--task`` as given, or read from the data (:func:`truelabel._tasks.infer_task`).
+
+    A task read from the data is said on stderr, with how to choose another, unless it is
+    the plain default.
+    """
+    if task is not None:
+        return task
+    from .._tasks import infer_task
+
+    name, why = infer_task(data, label_column=label_column, spans=spans, label_sep=label_sep)
+    if why:
+        err_console.print(
+            f"task: {name}, read from the data — {escape(why)}. Pass --task to choose another.",
+            **_PLAIN,
+        )
+    return name
 
 
 def _version(value: bool) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from ._app import app, console, err_console, error_boundary
+from ._app import app, console, err_console, error_boundary, resolve_task
 from ._render import issues_table, print_task_summary
 
 __all__ = ["audit"]
@@ -162,13 +162,15 @@ def audit(
         typer.Option(help="Label model for --votes (auto, mv, wawa, ds, onecoin, mace, glad)."),
     ] = "auto",
     task: Annotated[
-        TaskName,
+        TaskName | None,
         typer.Option(
             help="What a label is: one class per item (classification), a set of tags "
             "(multilabel, see --label-sep), a tag per token / entity spans (token: DATA is a "
-            "CoNLL/IOB file), or a number (regression)."
+            "CoNLL/IOB file), or a number (regression). Default: read from the data (a "
+            "CoNLL file, a column of tag lists, a column of numbers), else classification.",
+            show_default=False,
         ),
-    ] = TaskName.classification,
+    ] = None,
     spans: Annotated[
         Path | None,
         typer.Option(
@@ -198,9 +200,16 @@ def audit(
     from ..audit import audit as run_audit
     from ..io import check_out_dir
 
-    if task is not TaskName.classification:
+    task_name = resolve_task(
+        None if task is None else task.value,
+        data,
+        label_column=label_column if votes is None and engine == "memory" else None,
+        spans=spans,
+        label_sep=label_sep,
+    )
+    if task_name != "classification":
         _audit_other_task(
-            task.value,
+            task_name,
             data,
             out,
             overwrite=overwrite,

@@ -15,7 +15,7 @@ from ..learn._defaults import (
     DEFAULT_LABEL_NOISE,
     DEFAULT_LOSS,
 )
-from ._app import app, console, error_boundary
+from ._app import app, console, error_boundary, resolve_task
 
 
 class FeaturizerChoice(StrEnum):
@@ -145,13 +145,15 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     overwrite: Annotated[bool, typer.Option(help="Replace a non-run --out folder.")] = False,
     task: Annotated[
-        TrainTask,
+        TrainTask | None,
         typer.Option(
             help="classification: one class per item; multilabel: a set of tags per item "
             "(--label-sep); token: a CRF tagger on a CoNLL/IOB file (or texts plus --spans); "
-            "regression: a number per item."
+            "regression: a number per item. Default: read from the data (a CoNLL file, a "
+            "column of tag lists, a column of numbers), else classification.",
+            show_default=False,
         ),
-    ] = TrainTask.classification,
+    ] = None,
     spans: Annotated[
         Path | None,
         typer.Option(
@@ -219,6 +221,16 @@ def train(
     from ..io import check_out_dir
     from ..learn import train_model
 
+    other_labels = pu or candidates_column or bag_column or labels  # no label column to read
+    task = TrainTask(
+        resolve_task(
+            None if task is None else task.value,
+            data,
+            label_column=None if other_labels else label_column,
+            spans=spans,
+            label_sep=None if candidates_column is not None else label_sep,
+        )
+    )
     if task is TrainTask.token:
         _train_tagger(
             data,

@@ -222,7 +222,8 @@ def read_table(
         ``.csv``, ``.tsv``, ``.jsonl``/``.ndjson``, ``.json`` (records), ``.parquet``,
         optionally gzip-compressed; a DataFrame is copied shallowly.
     columns : list of str, optional
-        Read only these columns (Parquet reads no others from disk).
+        Read only these columns (Parquet reads no others from disk; CSV/TSV parse no
+        others).
 
     Returns
     -------
@@ -244,12 +245,15 @@ def read_table(
             raise InputError(f"{path} is a directory; pass a data file.")
         fmt = _format_of(path)
         with reading_errors(path, fmt):
+            wanted = None if columns is None else set(columns).__contains__
             if fmt == "csv":
                 f = text_table_format(path, fmt)
-                df = pd.read_csv(path, sep=f.sep, encoding=f.encoding, keep_default_na=True)
+                df = pd.read_csv(
+                    path, sep=f.sep, encoding=f.encoding, keep_default_na=True, usecols=wanted
+                )
             elif fmt == "tsv":
                 f = text_table_format(path, fmt)
-                df = pd.read_csv(path, sep="\t", encoding=f.encoding, quoting=3)
+                df = pd.read_csv(path, sep="\t", encoding=f.encoding, quoting=3, usecols=wanted)
             elif fmt == "jsonl":
                 df = pd.read_json(path, lines=True, encoding="utf-8", dtype=False)
             elif fmt == "json":
