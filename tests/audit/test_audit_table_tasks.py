@@ -314,3 +314,17 @@ def test_cli_aggregate_multilabel_on_crowdtruth_medical(tmp_path) -> None:
     assert 2 * (pred & y).sum() / (pred.sum() + y.sum()) > 0.69
     r = CliRunner().invoke(app, [*args, "--method", "glad", "--out", str(tmp_path / "g")])
     assert r.exit_code != 0 and "does not aggregate multi-label" in r.output
+    # --label-sep alone says the label type; a class or number type refuses it
+    r = CliRunner().invoke(
+        app,
+        ["aggregate", str(tmp_path / "votes.csv"), "--label-sep", ",", "--out", str(out)]
+        + ["--overwrite"],
+    )
+    assert r.exit_code == 0 and "label type: multilabel, read from the options" in r.output
+    assert pd.read_parquet(out / "labels.parquet").equals(lab)
+    r = CliRunner().invoke(
+        app,
+        ["aggregate", str(tmp_path / "votes.csv"), "--label-sep", ",", "--out", str(tmp_path / "n")]
+        + ["--label-type", "categorical"],
+    )
+    assert r.exit_code == 2 and "does not apply to --label-type categorical" in r.output

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ._app import app, console, error_boundary
+from ._app import app, console, err_console, error_boundary
 
 __all__ = ["aggregate"]
 
@@ -78,9 +78,10 @@ def aggregate(
         LabelType,
         typer.Option(
             "--label-type",
-            help="Classes, numbers or spans; auto = numeric when every label is a number and "
-            "they are fractional or many distinct values. spans: VOTES has item_id, source, "
-            "start, end, label (character spans) and --data the texts (--text-column).",
+            help="Classes, numbers, spans or option sets; auto = multilabel when --label-sep "
+            "is given, else numeric when every label is a number and they are fractional or "
+            "many distinct values. spans: VOTES has item_id, source, start, end, label "
+            "(character spans) and --data the texts (--text-column).",
         ),
     ] = LabelType.auto,
     interval_level: Annotated[
@@ -173,6 +174,14 @@ def aggregate(
     from ..io import check_out_dir
 
     ids = {"item_column": item_column, "source_column": source_column}
+    if label_type is LabelType.auto and label_sep is not None:
+        err_console.print(
+            "label type: multilabel, read from the options — --label-sep splits option sets. "
+            "Pass --label-type to choose another.",
+            highlight=False,
+            soft_wrap=True,
+        )
+        label_type = LabelType.multilabel
     if label_type is LabelType.multilabel:
         _aggregate_multilabel(
             votes,
@@ -201,7 +210,10 @@ def aggregate(
         with error_boundary():
             from .._errors import InputError
 
-            raise InputError("--label-sep splits option sets; add --label-type multilabel.")
+            raise InputError(
+                f"--label-sep splits option sets; it does not apply to --label-type "
+                f"{label_type.value} (use --label-type multilabel)."
+            )
     if label_type is LabelType.spans:
         _aggregate_spans(
             votes,
