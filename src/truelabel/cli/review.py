@@ -69,7 +69,10 @@ def review_import(
     overlap: Annotated[int, typer.Option(help="Reviews per item for a new project.")] = 1,
     seed: Annotated[int, typer.Option(help="Random seed of the queue draw.")] = 0,
     texts: Annotated[
-        Path | None, typer.Option(help="Table with item_id,text for runs without texts.")
+        Path | None,
+        typer.Option(
+            help="Table with item_id,text for runs without texts (span aggregate and label runs)."
+        ),
     ] = None,
     task: Annotated[
         str | None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pandas as pd
 from .._errors import InputError
 from .._tasks import DEFAULT_TASK, check_task
 from ..io import read_table
-from ._labels import canonical_label, spans_json
+from ._labels import Span, canonical_label, spans_json
 
 __all__ = ["TOP_PROBS", "LoadedRun", "load_run"]
 
@@ -55,6 +56,8 @@ class LoadedRun:
         types, empty for regression).
     label_sep : str
         Separator of multi-label tags.
+    priority_reason : str
+        What ``priority`` is, in words (recorded in the project's sampling design).
     """
 
     kind: str
@@ -68,6 +71,7 @@ class LoadedRun:
     summary: dict[str, Any] = field(default_factory=dict)
     task: str = DEFAULT_TASK
     label_sep: str = ","
+    priority_reason: str = ""
 
 
 def _fingerprint(path: Path, names: list[str]) -> str:
@@ -168,6 +172,30 @@ def _audit_probs(run: Path, df: pd.DataFrame, classes: list[str]) -> np.ndarray 
             f"(0..{probs.shape[0] - 1}); re-run `truelabel audit` with this --out."
         )
     return np.asarray(probs[rows.astype(np.int64)], dtype=np.float64)
+
+
+def _read_sources(p: Path) -> pd.DataFrame | None:
+    """``source, quality, stats`` of the run's ``sources.parquet`` (None: no such table)."""
+    if not (p / "sources.parquet").is_file():
+        return None
+    s = read_table(p / "sources.parquet")
+    if "source" not in s.columns:
+        return None
+    qcol = next(
+        (c for c in ("accuracy", "quality", "reliability", "estimated_accuracy") if c in s.columns),
+        None,
+    )
+    num = s.select_dtypes("number")
+    return pd.DataFrame(
+        {
+            "source": s["source"].astype(str),
+            "quality": pd.to_numeric(s[qcol], errors="coerce") if qcol else np.nan,
+            "stats": [
+                {k: (None if pd.isna(val) else float(val)) for k, val in row.items()}
+                for row in num.to_dict("records")
+            ],
+        }
+    )
 
 
 def _run_task(meta: dict[str, Any], summary: dict[str, Any], task: str | None) -> str:
@@ -291,23 +319,235 @@ def _token_items(p: Path, summary: dict[str, Any]) -> tuple[pd.DataFrame, np.nda
                 if k in pos:
                     j = pos[k]
                     reason[j] = f"{reason[j]}; {w}" if reason[j] else w
-    items = pd.DataFrame(
+    items = _span_items_frame(
+        keys,
+        texts,
+        spans["given_label"],
+        spans["suggested_label"],
+        prob=np.full(n, np.nan),
+        quality=low,
+        flag=flag,
+        reasons=reason,
+    )
+    return items, 1.0 - low
+
+
+def _span_items_frame(
+    keys: list[str],
+    texts: list[str],
+    given: Sequence[list[Span] | None],
+    suggested: Sequence[list[Span] | None],
+    *,
+    prob: np.ndarray,
+    quality: np.ndarray,
+    flag: np.ndarray,
+    reasons: list[str],
+) -> pd.DataFrame:
+    """The :attr:`LoadedRun.items` of a span run: one row per item (text), its given and
+    suggested spans as canonical JSON (``None``: no such label), the run's scores and its
+    words (``reasons``, shown on the item page). Arrays have shape (n_items,)."""
+    n = len(keys)
+    return pd.DataFrame(
         {
             "item_key": keys,
             "text": texts,
-            "given_label": [spans_json(x) for x in spans["given_label"]],
-            "suggested_label": [spans_json(x) for x in spans["suggested_label"]],
-            "suggested_prob": np.nan,
-            "label_quality": low,
+            "given_label": [None if x is None else spans_json(x) for x in given],
+            "suggested_label": [None if x is None else spans_json(x) for x in suggested],
+            "suggested_prob": prob,
+            "label_quality": quality,
             "is_label_issue": flag,
             "is_outlier": False,
             "duplicate_group": None,
-            "meta": pd.Series([{"reason": r} if r else {} for r in reason], dtype=object),
+            "meta": pd.Series([{"reason": r} if r else {} for r in reasons], dtype=object),
             "neighbors": [[] for _ in range(n)],
             "probs": pd.Series([{} for _ in range(n)], dtype=object),
         }
     )
-    return items, 1.0 - low
+
+
+def _read_texts(texts: str | Path) -> dict[str, str]:
+    """``{item id: text}`` of a ``--texts`` table (columns ``item_id, text``)."""
+    t = read_table(texts)
+    if not {"item_id", "text"} <= set(t.columns):
+        raise InputError(
+            f"--texts {texts}: needs item_id and text columns (found {list(t.columns)[:10]})."
+        )
+    return dict(zip(t["item_id"].map(_str_or_none), t["text"].fillna("").astype(str), strict=True))
+
+
+def _need(path: Path, cols: set[str], fix: str) -> pd.DataFrame:
+    """The table at ``path`` when it exists and has ``cols``; else one line naming ``fix``."""
+    if not path.is_file():
+        raise InputError(f"{path.parent}: no {path.name}; {fix}")
+    df = read_table(path)
+    if cols - set(df.columns):
+        raise InputError(f"{path}: needs columns {sorted(cols)}; {fix}")
+    return df
+
+
+def _span_lists(table: pd.DataFrame, keys: list[str], where: Path) -> list[list[Span]]:
+    """The spans of each item of ``keys`` from a long table ``item_id, start, end, label``
+    (a row with empty offsets: the item has no span), in the table's row order."""
+    t = table[table["start"].notna() & table["end"].notna()]
+    pos = pd.Index(keys).get_indexer(pd.Index(t["item_id"].map(_str_or_none)))
+    if (pos < 0).any():
+        bad = t["item_id"].iloc[int(np.flatnonzero(pos < 0)[0])]
+        raise InputError(
+            f"{where}: spans of item {bad!r}, which the run does not list; the run folder is "
+            "damaged: re-run the command with this --out."
+        )
+    per: list[list[Span]] = [[] for _ in keys]
+    for i, a, b, lab in zip(
+        pos.tolist(),
+        t["start"].astype(np.int64).tolist(),
+        t["end"].astype(np.int64).tolist(),
+        t["label"].astype(str).tolist(),
+        strict=True,
+    ):
+        per[i].append((a, b, lab))
+    return per
+
+
+def _check_span_texts(
+    table: pd.DataFrame, text_of: dict[str, str], texts: str | Path, made_from: str
+) -> None:
+    """Every span of ``table`` (``item_id, start, end`` and the span's ``text`` when the
+    run wrote it) reads the same in ``text_of``; else the ``--texts`` table is not the
+    one the run was made from."""
+    t = table[table["start"].notna() & table["end"].notna()]
+    keys = t["item_id"].map(_str_or_none).tolist()
+    a = t["start"].astype(np.int64).tolist()
+    b = t["end"].astype(np.int64).tolist()
+    want = t["text"].astype(str).tolist() if "text" in t.columns else [None] * len(t)
+    for k, s, e, w in zip(keys, a, b, want, strict=True):
+        txt = text_of[k]
+        if e > len(txt) or (w is not None and txt[s:e] != w):
+            raise InputError(
+                f"--texts {texts}: item {k!r} reads {txt[s:e]!r} at [{s}, {e}), where the "
+                f"run's span is {w!r}; pass the table the run was made from ({made_from})."
+            )
+
+
+#: where the texts of a span run come from, named in the messages
+_SPAN_DATA = {
+    "aggregate": "the --data of `aggregate --label-type spans`",
+    "label": "the DATA of `label --task token`, with its --id-column as item_id",
+}
+
+
+def _run_span_items(
+    p: Path, kind: str, texts: str | Path | None
+) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """One review item per text of a span aggregate or span label run; the run's spans
+    are the suggestion (there is no given label).
+
+    Priority (least certain first):
+
+    - aggregate: ``1 -`` the lowest token posterior confidence of the item
+      (``tokens.parquet``); 1 for an item no source saw (its ``O`` tags are a guess);
+    - label: 1 for an item without a usable answer (failed, cut off, no JSON or not
+      sent), else the share of the answer's spans that were not kept as given
+      (repaired offsets or rejected spans, ``answers.parquet``); 0 for a clean answer.
+
+    Returns
+    -------
+    items : DataFrame
+        The columns of :attr:`LoadedRun.items`, one row per item (run order).
+    priority : ndarray of shape (n_items,)
+    reason : str
+        What the priority is.
+    """
+    if kind == "aggregate":
+        fix = "re-run `truelabel aggregate --label-type spans` with this --out."
+        tok = _need(p / "tokens.parquet", {"item_id", "token", "confidence", "n_votes"}, fix)
+        tok = tok.reset_index(drop=True)
+        span_file = p / "labels.parquet"
+        spans = _need(span_file, {"item_id", "start", "end", "label"}, fix)
+        iid = tok["item_id"].map(_str_or_none)
+        keys = [str(k) for k in pd.unique(iid)]
+        conf = pd.to_numeric(tok["confidence"], errors="coerce").astype(np.float64)
+        g = conf.groupby(iid.to_numpy(), sort=False)
+        low = g.min().reindex(keys).to_numpy()
+        worst = tok["token"].astype(str).to_numpy(dtype=object)[g.idxmin().reindex(keys)]
+        seen = tok["n_votes"].groupby(iid.to_numpy(), sort=False).max().reindex(keys).to_numpy()
+        priority = np.where(seen > 0, 1.0 - low, 1.0)
+        reasons = [
+            f"least certain token {w!r}: {c:.2f}" if n > 0 else "no source marked this item"
+            for w, c, n in zip(worst.tolist(), low.tolist(), seen.tolist(), strict=True)
+        ]
+        why = "1 - the lowest token confidence of the item (1: no source saw it)"
+    else:
+        fix = "re-run `truelabel label --task token` with this --out."
+        ans = _need(p / "answers.parquet", {"item_id", "label"}, fix)
+        span_file = p / "spans.parquet"
+        spans = _need(span_file, {"item_id", "start", "end", "label"}, fix)
+        ans = ans.drop_duplicates("item_id")  # one answer per item for spans
+        keys = ans["item_id"].map(_str_or_none).astype(str).tolist()
+
+        def count(col: str) -> np.ndarray:
+            c = ans[col] if col in ans.columns else pd.Series(0, index=ans.index)
+            return pd.to_numeric(c, errors="coerce").fillna(0).to_numpy(np.int64)
+
+        answered = ans["label"].notna().to_numpy()
+        given, exact, rep = (
+            count("n_spans_given"),
+            count("n_spans_exact"),
+            count("n_spans_repaired"),
+        )
+        rejected = given - exact - rep
+        priority = np.where(answered, (given - exact) / np.maximum(given, 1), 1.0)
+        none = pd.Series(None, index=ans.index, dtype=object)
+        missed = [
+            f"the call failed: {e}"
+            if isinstance(e, str) and e
+            else "not sent (budget)"
+            if not isinstance(raw, str)
+            else "the answer was cut off at --llm-max-tokens"
+            if cut
+            else "the answer held no list of spans"
+            for e, raw, cut in zip(
+                ans.get("error", none), ans.get("raw", none),
+                ans.get("truncated", none).fillna(False).astype(bool), strict=True,
+            )
+        ]  # fmt: skip
+        reasons = [
+            f"no spans from the LLM: {m}"
+            if not ok
+            else (f"{r} repaired, {j} rejected of the {n} spans the LLM gave" if r or j else "")
+            for ok, m, r, j, n in zip(
+                answered.tolist(), missed, rep.tolist(), rejected.tolist(), given.tolist(),
+                strict=True,
+            )
+        ]  # fmt: skip
+        why = "share of the LLM's spans repaired or rejected (1: no usable answer)"
+    if texts is None:
+        raise InputError(
+            f"{p}: a span {kind} run does not keep the item texts; pass --texts TABLE with "
+            f"item_id and text columns ({_SPAN_DATA[kind]})."
+        )
+    text_of = _read_texts(texts)
+    missing = [k for k in keys if k not in text_of]
+    if missing:
+        raise InputError(
+            f"--texts {texts}: no text for {len(missing)} of the run's {len(keys)} items (first "
+            f"{missing[0]!r}); pass the table the run was made from ({_SPAN_DATA[kind]})."
+        )
+    _check_span_texts(spans, text_of, texts, _SPAN_DATA[kind])
+    suggested: list[list[Span] | None] = list(_span_lists(spans, keys, span_file))
+    if kind == "label":  # an item without a usable answer has no suggestion
+        suggested = [x if ok else None for x, ok in zip(suggested, answered, strict=True)]
+    n = len(keys)
+    items = _span_items_frame(
+        keys,
+        [text_of[k] for k in keys],
+        [None] * n,
+        suggested,
+        prob=np.full(n, np.nan),  # no probability of a whole span list
+        quality=np.full(n, np.nan),
+        flag=np.zeros(n, dtype=bool),
+        reasons=reasons,
+    )
+    return items, np.asarray(priority, dtype=np.float64), why
 
 
 def load_run(
@@ -353,26 +593,26 @@ def load_run(
     )
     if task == "token":
         if kind != "audit":
-            raise InputError(
-                f"{p}: only a token audit (`truelabel audit --task token`) can be imported "
-                f"for span review; this is a {kind} run."
-            )
-        if not (p / "issues.parquet").is_file():
+            titems, tprio, why = _run_span_items(p, kind, texts)
+        elif not (p / "issues.parquet").is_file():
             raise InputError(f"{p}: a token audit must have issues.parquet; re-run the audit.")
-        titems, tprio = _token_items(p, summary)
+        else:
+            titems, tprio = _token_items(p, summary)
+            why = "1 - the lowest token label quality of the sentence"
         files = sorted(f.name for f in p.iterdir() if f.suffix in (".parquet", ".json"))
         return LoadedRun(
             kind=kind,
-            classes=[str(t) for t in summary.get("entity_types", [])],
+            classes=[str(t) for t in summary.get("entity_types", summary.get("classes", []))],
             items=titems,
             priority=np.clip(np.nan_to_num(tprio, nan=0.5), 0.0, 1.0),
             votes=None,
-            sources=None,
+            sources=_read_sources(p),
             fingerprint=_fingerprint(p, files),
             path=p,
             summary=summary,
             task=task,
             label_sep=sep,
+            priority_reason=why,
         )
     main = "issues.parquet" if kind == "audit" else "labels.parquet"
     if not (p / main).is_file():
@@ -454,12 +694,7 @@ def load_run(
     priority = np.nan_to_num(priority, nan=0.5)
 
     if texts is not None:
-        t = read_table(texts)
-        if not {"item_id", "text"} <= set(t.columns):
-            raise InputError(
-                f"--texts {texts}: needs item_id and text columns (found {list(t.columns)[:10]})."
-            )
-        m = dict(zip(t["item_id"].map(_str_or_none), t["text"].astype(str), strict=True))
+        m = _read_texts(texts)
         items["text"] = [
             m.get(k, old) for k, old in zip(items["item_key"], items["text"], strict=True)
         ]
@@ -478,22 +713,6 @@ def load_run(
                 "label": v["label"].map(_str_or_none),
             }
         )
-    sources = None
-    if (p / "sources.parquet").is_file():
-        s = read_table(p / "sources.parquet")
-        if "source" in s.columns:
-            qcol = next((c for c in ("accuracy", "quality", "reliability") if c in s.columns), None)
-            num = s.select_dtypes("number")
-            sources = pd.DataFrame(
-                {
-                    "source": s["source"].astype(str),
-                    "quality": pd.to_numeric(s[qcol], errors="coerce") if qcol else np.nan,
-                    "stats": [
-                        {k: (None if pd.isna(val) else float(val)) for k, val in row.items()}
-                        for row in num.to_dict("records")
-                    ],
-                }
-            )
     files = sorted(f.name for f in p.iterdir() if f.suffix in (".parquet", ".json"))
     return LoadedRun(
         kind=kind,
@@ -501,10 +720,11 @@ def load_run(
         items=items,
         priority=np.clip(priority, 0.0, 1.0),
         votes=votes,
-        sources=sources,
+        sources=_read_sources(p),
         fingerprint=_fingerprint(p, files),
         path=p,
         summary=summary,
         task=task,
         label_sep=sep,
+        priority_reason="1 - label_quality" if kind == "audit" else "1 - confidence",
     )

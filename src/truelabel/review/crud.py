@@ -792,7 +792,7 @@ def import_run(
             "n_items": int(len(items)),
             "n_selected": n_tasks,
             "expected": float(pi.sum()),
-            "priority": "1 - label_quality" if run.kind == "audit" else "1 - confidence",
+            "priority": run.priority_reason,
         }
     s.add(
         Run(
