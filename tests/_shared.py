@@ -23,6 +23,37 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+def pico_spans(split: str, n: int | None = None) -> tuple[Any, Any]:
+    """PICO "Participants" crowd spans of a split (the first ``n`` abstracts): the span
+    votes ``item_id, source, start, end, label`` (a worker who marked nothing: one row with
+    empty offsets) and the texts ``item_id, text``."""
+    import gzip
+    import json
+
+    import pandas as pd
+
+    ann = shared_path(
+        "crowd", "pico-spans", "annotations", split, "PICO-annos-crowdsourcing.json.gz"
+    )
+    crowd = [json.loads(x) for x in gzip.open(ann, "rt")][:n]
+    ids = {d["docid"] for d in crowd}
+    docs = [
+        d
+        for d in map(
+            json.loads, gzip.open(shared_path("crowd", "pico-spans", "docs.jsonl.gz"), "rt")
+        )
+        if d["docid"] in ids
+    ]
+    rows = [
+        (d["docid"], w, s, e, "Participants")
+        for d in crowd
+        for w, spans in d["Participants"].items()
+        for s, e in (spans or [(None, None)])
+    ]
+    votes = pd.DataFrame(rows, columns=["item_id", "source", "start", "end", "label"])
+    return votes, pd.DataFrame(docs).rename(columns={"docid": "item_id"})
+
+
 def seed_models(dest: Path) -> None:
     """Copy hash-verified exported models (``*.onnx`` / ``*.npz`` with a ``.sha256`` sidecar)
     from the user's cache into ``dest``, so a test session does not re-export the ONNX

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from _shared import shared_path
+from _shared import pico_spans, shared_path
 from truelabel import InputError
 from truelabel.aggregate import SequenceDawidSkene, aggregate_spans
 from truelabel.cli import app
@@ -116,33 +116,10 @@ def test_sequence_model_on_a_synthetic_crowd() -> None:
     assert diag.argmin() == 4
 
 
-def _pico(split: str):
-    import gzip
-
-    ann = shared_path(
-        "crowd", "pico-spans", "annotations", split, "PICO-annos-crowdsourcing.json.gz"
-    )
-    crowd = [json.loads(x) for x in gzip.open(ann, "rt")]
-    ids = {d["docid"] for d in crowd}
-    docs = [
-        json.loads(x)
-        for x in gzip.open(shared_path("crowd", "pico-spans", "docs.jsonl.gz"), "rt")
-        if json.loads(x)["docid"] in ids
-    ]
-    rows = [
-        (d["docid"], w, s, e, "Participants")
-        for d in crowd
-        for w, spans in d["Participants"].items()
-        for s, e in (spans or [(None, None)])
-    ]
-    votes = pd.DataFrame(rows, columns=["item_id", "source", "start", "end", "label"])
-    return votes, pd.DataFrame(docs).rename(columns={"docid": "item_id"})
-
-
 def test_pico_acl17_ds_against_the_medical_student(tmp_path) -> None:
     import gzip
 
-    votes, data = _pico("acl17-test")
+    votes, data = pico_spans("acl17-test")
     res = aggregate_spans(votes, data)
     pro = shared_path(
         "crowd", "pico-spans", "annotations", "acl17-test", "PICO-annos-professional.json.gz"

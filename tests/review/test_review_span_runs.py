@@ -11,7 +11,6 @@ send wrong offsets or an unknown type on demand).
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 from collections.abc import Iterator
@@ -23,7 +22,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from _shared import shared_path
+from _shared import pico_spans
 from review_helpers import PASSWORD, token_for
 from sources.llm_server import FlakyServer, completion
 from truelabel._errors import InputError
@@ -81,22 +80,8 @@ def _review(c: Any, h: dict[str, str], project: str, task: dict[str, Any], body:
 
 
 def _pico_slice(dest: Path, n: int = 30) -> tuple[Path, Path]:
-    """The crowd span votes and texts of the first ``n`` PICO acl17-test abstracts."""
-    base = ("crowd", "pico-spans")
-    ann = shared_path(*base, "annotations", "acl17-test", "PICO-annos-crowdsourcing.json.gz")
-    crowd = [json.loads(x) for x in gzip.open(ann, "rt")][:n]
-    ids = {d["docid"] for d in crowd}
-    docs = [json.loads(x) for x in gzip.open(shared_path(*base, "docs.jsonl.gz"), "rt")]
-    texts = pd.DataFrame([d for d in docs if d["docid"] in ids]).rename(
-        columns={"docid": "item_id"}
-    )
-    rows = [
-        (d["docid"], w, s, e, "Participants")
-        for d in crowd
-        for w, spans in d["Participants"].items()
-        for s, e in (spans or [(None, None)])
-    ]
-    votes = pd.DataFrame(rows, columns=["item_id", "source", "start", "end", "label"])
+    """The crowd span votes and texts of the first ``n`` PICO acl17-test abstracts, as CSV."""
+    votes, texts = pico_spans("acl17-test", n)
     votes.to_csv(dest / "votes.csv", index=False)
     texts.to_csv(dest / "texts.csv", index=False)
     return dest / "votes.csv", dest / "texts.csv"
