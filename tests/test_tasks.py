@@ -106,3 +106,23 @@ def test_cli_reads_the_task_and_says_so(command: str, tmp_path: Path) -> None:
     # the explicit task wins, and is not announced
     r = CliRunner().invoke(app, [*args, "--task", "classification", "--out", str(tmp_path / "c")])
     assert "read from the data" not in r.output
+
+
+def test_integer_class_codes_of_a_sample_stay_classification(tmp_path: Path) -> None:
+    """Single-label data with integer class codes where a sample misses a few classes
+    (200 Banking77 test rows: 70 of the 77 codes 0..76) is classification, as it was
+    before the task was read from the data; ratings with negatives (emotion_numeric's
+    -100..100 answers, 94 values) and sparse integers stay numbers."""
+    bank = pd.read_csv(shared_path("text", "banking77", "test.csv"))
+    codes = {c: i for i, c in enumerate(sorted(bank["category"].unique()))}
+    s = bank.sample(200, random_state=0)
+    s = s.assign(label=s["category"].map(codes))
+    assert s["label"].nunique() == 70 and s["label"].max() == 76  # codes with gaps
+    s[["text", "label"]].to_csv(tmp_path / "b.csv", index=False)
+    assert infer_task(tmp_path / "b.csv", label_column="label") == ("classification", "")
+    emo = pd.read_csv(shared_path("crowd", "zheng2017", "emotion_numeric", "answer.csv"))
+    emo.to_csv(tmp_path / "e.csv", index=False)
+    assert infer_task(tmp_path / "e.csv", label_column="answer")[0] == "regression"
+    sparse = pd.DataFrame({"y": np.arange(0, 300, 3)})  # 100 integers filling a third
+    sparse.to_csv(tmp_path / "s.csv", index=False)
+    assert infer_task(tmp_path / "s.csv", label_column="y")[0] == "regression"

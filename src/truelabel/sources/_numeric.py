@@ -43,7 +43,8 @@ logger = logging.getLogger(__name__)
 LABEL_TYPES = ("auto", "categorical", "numeric")
 
 #: Integer labels with more distinct values than this are numbers, not classes, unless
-#: they are exactly the codes 0..K-1 or 1..K.
+#: they look like class codes: none negative, and filling at least half of their range
+#: (0..K-1 or 1..K, or a sample of those codes that misses a few classes).
 MAX_INTEGER_CLASSES = 20
 
 #: Integer codes with at least this many values get a note that they may be ratings.
@@ -176,8 +177,9 @@ def detect_label_type(values: pd.Series) -> tuple[str, str]:
 
     Numbers: every non-empty label parses as a finite number, and either some are
     fractional (``0.35``) or there are more than ``MAX_INTEGER_CLASSES`` distinct
-    integers that are not simply the codes ``0..K-1`` / ``1..K``. Everything else is
-    categorical (integer codes of a few classes, names).
+    integers that do not look like class codes (some negative, or filling less than half
+    of their range: ``-100..100`` ratings, ``0, 3, 6, …``). Everything else is categorical
+    (integer codes ``0..K-1`` / ``1..K`` even with a few classes absent, names).
 
     Parameters
     ----------
@@ -205,7 +207,9 @@ def detect_label_type(values: pd.Series) -> tuple[str, str]:
             f"in [{uniq[0]:g}, {uniq[-1]:g}])",
         )
     k = len(uniq)
-    codes = k >= 2 and uniq[-1] - uniq[0] == k - 1 and uniq[0] in (0, 1)
+    # class codes: none negative and at least half of min..max present (a sample of
+    # Banking77's codes 0..76 holds 70 of them; ratings -100..100 or a 0, 3, 6 … grid do not)
+    codes = k >= 2 and uniq[0] >= 0 and 2 * k >= uniq[-1] - uniq[0] + 1
     if k > MAX_INTEGER_CLASSES and not codes:
         return (
             "numeric",
