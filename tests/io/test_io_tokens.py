@@ -168,6 +168,12 @@ def test_span_table_hand_checked(tmp_path) -> None:
         id_column="id",
     )
     assert names(ds)[2:4] == ["B-PER", "I-PER"] and any("widened" in n for n in ds.notes)
+    # the usual other spellings of (item, start, end, label): the data's id column or
+    # "item" for the item, "type" for the label
+    want = names(load_span_table(data, spans, id_column="id"))
+    for item_col in ("id", "item"):
+        renamed = spans.rename(columns={"item_id": item_col, "label": "type"})
+        assert names(load_span_table(data, renamed, id_column="id")) == want
 
 
 @pytest.mark.parametrize(

@@ -503,6 +503,13 @@ def char_spans_to_token_spans(
     return first.astype(np.int64), np.maximum(last, first).astype(np.int64)
 
 
+def _first_present(df: pd.DataFrame, name: str, *fallbacks: str | None) -> str:
+    """``name`` when ``df`` has it, else the first fallback it has, else ``name``."""
+    if name in df.columns:
+        return name
+    return next((c for c in fallbacks if c and c in df.columns), name)
+
+
 def load_span_table(
     data: str | Path | pd.DataFrame,
     spans: str | Path | pd.DataFrame | None,
@@ -527,7 +534,9 @@ def load_span_table(
         One row per item with ``text_column`` (and ``id_column``; default the 0-based
         row number).
     spans : path or DataFrame, or None
-        The span table; ``None`` = no spans (unlabelled items).
+        The span table; ``None`` = no spans (unlabelled items). Without an
+        ``item_column`` it may name items by ``id_column`` or ``item``; without a
+        ``label_column``, by ``type``.
     text_column, id_column, item_column, start_column, end_column, label_column : str
         Column names.
 
@@ -562,6 +571,10 @@ def load_span_table(
     if spans is not None:
         sp = read_table(spans)
         sname = Path(spans).name if isinstance(spans, str | Path) else "spans"
+        # the item column may carry the data's id column name (or "item"), the label
+        # column the name "type": the usual spellings of (item, start, end, label)
+        item_column = _first_present(sp, item_column, id_column, "item")
+        label_column = _first_present(sp, label_column, "type")
         need = [item_column, start_column, end_column, label_column]
         missing = [c for c in need if c not in sp.columns]
         if missing:
