@@ -23,6 +23,24 @@ def shared_path(*parts: str) -> Path:
     return p
 
 
+def goemotions(split: str, n: int) -> Any:
+    """The first ``n`` GoEmotions items of a split: ``text, labels, id`` as released
+    (``labels`` = comma-joined tag codes) plus ``tags``, the list of tag names."""
+    import pandas as pd
+
+    names = shared_path("multilabel", "goemotions", "labels.txt").read_text().split()
+    d = pd.read_csv(
+        shared_path("multilabel", "goemotions", f"{split}.tsv.gz"),
+        sep="\t",
+        header=None,
+        names=["text", "labels", "id"],
+        quoting=3,
+        nrows=n,
+    )
+    d["tags"] = [[names[int(x)] for x in s.split(",")] for s in d["labels"].astype(str)]
+    return d
+
+
 def pico_spans(split: str, n: int | None = None) -> tuple[Any, Any]:
     """PICO "Participants" crowd spans of a split (the first ``n`` abstracts): the span
     votes ``item_id, source, start, end, label`` (a worker who marked nothing: one row with

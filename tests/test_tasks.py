@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from _shared import shared_path
+from _shared import goemotions, shared_path
 from truelabel._tasks import infer_task
 from truelabel.cli import app
 
@@ -21,19 +21,6 @@ def _conll_head(n_lines: int = 400) -> str:
     with gzip.open(shared_path("token", "conll2003", "original", "dev.txt.gz"), "rt") as f:
         lines = [next(f) for _ in range(n_lines)]
     return "".join(lines)
-
-
-def _goemotions(n: int = 300) -> pd.DataFrame:
-    names = shared_path("multilabel", "goemotions", "labels.txt").read_text().split()
-    d = pd.read_csv(
-        shared_path("multilabel", "goemotions", "dev.tsv.gz"),
-        sep="\t",
-        header=None,
-        names=["text", "labels", "id"],
-        quoting=3,
-    ).head(n)
-    d["tags"] = [[names[int(x)] for x in s.split(",")] for s in d["labels"].astype(str)]
-    return d
 
 
 def test_token_files_are_read_as_token_tasks(tmp_path: Path) -> None:
@@ -49,14 +36,14 @@ def test_token_files_are_read_as_token_tasks(tmp_path: Path) -> None:
     (tmp_path / "two.txt").write_text(body)
     assert infer_task(tmp_path / "two.txt")[0] == "token"
     # a tab-separated table of texts and labels is a table, whatever its ending
-    d = _goemotions(50)
+    d = goemotions("dev", 50)
     d[["text", "labels"]].to_csv(tmp_path / "table.txt", sep="\t", index=False)
     assert infer_task(tmp_path / "table.txt", label_column="labels")[0] == "classification"
     assert infer_task(tmp_path / "x.csv", spans="spans.csv")[0] == "token"
 
 
 def test_tag_lists_and_numbers_are_read_from_the_label_column(tmp_path: Path) -> None:
-    d = _goemotions()
+    d = goemotions("dev", 300)
     d["json"] = d["tags"].map(json.dumps)
     d["pyrepr"] = d["tags"].map(repr)
     d["joined"] = d["tags"].map(",".join)

@@ -9,7 +9,6 @@ per stage, never a new branch in a command.
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,15 @@ from typing import Any
 
 from ._errors import InputError
 
-__all__ = ["DEFAULT_TASK", "TASKS", "TaskRegistry", "check_task", "infer_task"]
+__all__ = [
+    "DEFAULT_TASK",
+    "TASKS",
+    "TaskRegistry",
+    "all_list_literals",
+    "check_task",
+    "holds_tag_lists",
+    "infer_task",
+]
 
 #: Every task type, in the order the docs list them.
 TASKS: tuple[str, ...] = ("classification", "multilabel", "token", "regression")
@@ -84,6 +91,25 @@ class TaskRegistry:
         return [t for t in TASKS if t in self._impl]
 
 
+def all_list_literals(values: list[Any]) -> bool:
+    """Whether some value is a non-empty string and every such string reads ``[…]``."""
+    strs = [v.strip() for v in values if isinstance(v, str) and v.strip()]
+    return bool(strs) and all(v[0] == "[" and v[-1] == "]" for v in strs)
+
+
+def holds_tag_lists(values: list[Any]) -> bool:
+    """Whether a label column holds tag sets as :func:`truelabel.audit.parse_tag_sets` reads them without a
+    separator: lists/arrays, or strings that are all list literals (``["a", "b"]``).
+
+    ``values`` are the column's non-missing cells (list of length N); only the first is
+    looked at for lists, every string for literals.
+    """
+    first = values[0] if values else None
+    if first is not None and not isinstance(first, str) and hasattr(first, "__len__"):
+        return True
+    return all_list_literals(values)
+
+
 #: File name endings that only CoNLL/IOB token files use.
 CONLL_SUFFIXES = (".conll", ".conllu", ".iob", ".iob2", ".bio", ".bioes")
 #: A CoNLL token line: a token, optional columns, and a tag of a known scheme (or O).
@@ -102,9 +128,10 @@ def _looks_like_conll(path: Path) -> bool:
         return True
     if not name.endswith(".txt") or not path.is_file():
         return False
+    from .io._readers import _head_bytes
+
     try:
-        with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as fh:
-            head = fh.read(1 << 16).decode("utf-8", errors="replace")
+        head = _head_bytes(path).decode("utf-8", errors="replace")
     except OSError:
         return False
     lines = head.splitlines()[:-1] or head.splitlines()  # the last may be cut mid-line
@@ -153,8 +180,6 @@ def infer_task(
         A file that cannot be read gives ``classification``: the stage itself then names
         the problem.
     """
-    import pandas as pd
-
     if spans is not None:
         return "token", "--spans gives entity spans"
     if isinstance(data, str | Path) and _looks_like_conll(Path(data)):
@@ -172,17 +197,11 @@ def infer_task(
     values = col[col.notna()]
     if len(values) == 0:
         return DEFAULT_TASK, ""
-    first = values.iloc[0]
-    if not isinstance(first, str) and hasattr(first, "__len__"):
+    if holds_tag_lists(values.tolist()):
         return "multilabel", f"label column {label_column!r} holds lists of tags"
-    if pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values):
-        strs = values.astype(str).str.strip()
-        strs = strs[strs != ""]
-        if len(strs) and (strs.str.startswith("[") & strs.str.endswith("]")).all():
-            return "multilabel", f"label column {label_column!r} holds lists of tags"
     from .sources._numeric import detect_label_type
 
-    kind, why = detect_label_type(pd.Series(values))
+    kind, why = detect_label_type(values)
     if kind == "numeric":
         return "regression", f"label column {label_column!r}: {why}"
     return DEFAULT_TASK, ""

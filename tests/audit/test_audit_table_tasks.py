@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from _shared import shared_path
+from _shared import goemotions, shared_path
 from truelabel import InputError
 from truelabel.audit import (
     estimate_multilabel_noise,
@@ -164,14 +164,8 @@ def test_cross_val_predict_multilabel_is_out_of_sample() -> None:
 @pytest.fixture(scope="module")
 def goemotions_csv(tmp_path_factory: pytest.TempPathFactory) -> tuple[object, pd.DataFrame]:
     names = shared_path("multilabel", "goemotions", "labels.txt").read_text().split()
-    d = pd.read_csv(
-        shared_path("multilabel", "goemotions", "dev.tsv.gz"),
-        sep="\t",
-        header=None,
-        names=["text", "labels", "id"],
-        quoting=3,
-    ).head(800)
-    d["tags"] = [",".join(names[int(x)] for x in s.split(",")) for s in d["labels"].astype(str)]
+    d = goemotions("dev", 800)
+    d["tags"] = d["tags"].map(",".join)
     rng = np.random.default_rng(0)
     changed = rng.choice(len(d), 40, replace=False)
     for i in changed:  # add one tag the item does not have

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from _shared import shared_path
+from _shared import goemotions, shared_path
 from truelabel.crossfit import HuberRegression, SigmoidRegression
 from truelabel.crossfit._ridge import ridge_fit
 from truelabel.learn import load_model, train_multilabel, train_regression
@@ -142,18 +142,9 @@ def test_goemotions_train_predict_cli(tmp_path: Path) -> None:
     def invoke(args: list[object]) -> object:
         return CliRunner().invoke(app, [str(a) for a in args])
 
-    names = shared_path("multilabel", "goemotions", "labels.txt").read_text().split()
-
     def frame(split: str, n: int) -> pd.DataFrame:
-        d = pd.read_csv(
-            shared_path("multilabel", "goemotions", f"{split}.tsv.gz"),
-            sep="\t",
-            header=None,
-            names=["text", "labels", "id"],
-            quoting=3,
-            nrows=n,
-        )
-        d["tags"] = [",".join(names[int(x)] for x in s.split(",")) for s in d["labels"].astype(str)]
+        d = goemotions(split, n)
+        d["tags"] = d["tags"].map(",".join)
         return d[["id", "text", "tags"]]
 
     frame("dev", 2000).to_csv(tmp_path / "dev.csv", index=False)

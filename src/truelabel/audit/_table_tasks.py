@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .._errors import InputError
+from .._tasks import all_list_literals
 from ..io import Dataset, load_array, load_dataset
 from ._api import StageCallback, _Timer, _versions
 from ._multilabel import estimate_multilabel_noise, find_multilabel_issues, get_multilabel_quality
@@ -125,8 +126,7 @@ def parse_tag_sets(values: Any, sep: str = ",") -> list[list[str]]:
 def _list_literals(values: Any) -> list[Any]:
     """The values with list-literal strings parsed, if every non-empty string is one."""
     values = list(values)
-    strs = [v.strip() for v in values if isinstance(v, str) and v.strip()]
-    if not strs or not all(v[0] == "[" and v[-1] == "]" for v in strs):
+    if not all_list_literals(values):
         return values
     out: list[Any] = []
     for v in values:

@@ -26,6 +26,7 @@ __all__ = [
     "hoist_global_options",
     "one_line",
     "resolve_task",
+    "say_inferred",
 ]
 
 #: options of the ``truelabel`` group also accepted after the subcommand
@@ -162,11 +163,17 @@ def resolve_task(
 
     name, why = infer_task(data, label_column=label_column, spans=spans, label_sep=label_sep)
     if why:
-        err_console.print(
-            f"task: {name}, read from the data — {escape(why)}. Pass --task to choose another.",
-            **_PLAIN,
-        )
+        say_inferred("task", name, "the data", why, "--task")
     return name
+
+
+def say_inferred(what: str, name: str, source: str, why: str, option: str) -> None:
+    """One stderr line for a choice a command made itself: ``task: regression, read from
+    the data — <why>. Pass --task to choose another.``"""
+    err_console.print(
+        f"{what}: {name}, read from {source} — {escape(why)}. Pass {option} to choose another.",
+        **_PLAIN,
+    )
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from ._app import app, console, err_console, error_boundary
+from ._app import app, console, error_boundary, say_inferred
 
 __all__ = ["aggregate"]
 
@@ -175,12 +175,10 @@ def aggregate(
 
     ids = {"item_column": item_column, "source_column": source_column}
     if label_type is LabelType.auto and label_sep is not None:
-        err_console.print(
-            "label type: multilabel, read from the options — --label-sep splits option sets. "
-            "Pass --label-type to choose another.",
-            highlight=False,
-            soft_wrap=True,
-        )
+        say_inferred(
+            "label type", "multilabel", "the options", "--label-sep splits option sets",
+            "--label-type",
+        )  # fmt: skip
         label_type = LabelType.multilabel
     if label_type is LabelType.multilabel:
         _aggregate_multilabel(

@@ -385,47 +385,49 @@ def _need(path: Path, cols: set[str], fix: str) -> pd.DataFrame:
     return df
 
 
-def _span_lists(table: pd.DataFrame, keys: list[str], where: Path) -> list[list[Span]]:
+def _span_lists(
+    table: pd.DataFrame,
+    keys: list[str],
+    where: Path,
+    text_of: dict[str, str],
+    texts: str | Path,
+    made_from: str,
+) -> list[list[Span]]:
     """The spans of each item of ``keys`` from a long table ``item_id, start, end, label``
-    (a row with empty offsets: the item has no span), in the table's row order."""
+    (a row with empty offsets: the item has no span), in the table's row order.
+
+    Every span must read the same in ``text_of`` (the ``--texts`` table) as in the run
+    (its ``text`` column, when the run wrote one), else that table is not the one the run
+    was made from (``made_from`` names it in the message).
+    """
     t = table[table["start"].notna() & table["end"].notna()]
-    pos = pd.Index(keys).get_indexer(pd.Index(t["item_id"].map(_str_or_none)))
+    item = t["item_id"].map(_str_or_none)
+    pos = pd.Index(keys).get_indexer(pd.Index(item))
     if (pos < 0).any():
         bad = t["item_id"].iloc[int(np.flatnonzero(pos < 0)[0])]
         raise InputError(
             f"{where}: spans of item {bad!r}, which the run does not list; the run folder is "
             "damaged: re-run the command with this --out."
         )
+    want = t["text"].astype(str).tolist() if "text" in t.columns else [None] * len(t)
     per: list[list[Span]] = [[] for _ in keys]
-    for i, a, b, lab in zip(
+    for i, k, a, b, lab, w in zip(
         pos.tolist(),
+        item.tolist(),
         t["start"].astype(np.int64).tolist(),
         t["end"].astype(np.int64).tolist(),
         t["label"].astype(str).tolist(),
+        want,
         strict=True,
     ):
-        per[i].append((a, b, lab))
-    return per
-
-
-def _check_span_texts(
-    table: pd.DataFrame, text_of: dict[str, str], texts: str | Path, made_from: str
-) -> None:
-    """Every span of ``table`` (``item_id, start, end`` and the span's ``text`` when the
-    run wrote it) reads the same in ``text_of``; else the ``--texts`` table is not the
-    one the run was made from."""
-    t = table[table["start"].notna() & table["end"].notna()]
-    keys = t["item_id"].map(_str_or_none).tolist()
-    a = t["start"].astype(np.int64).tolist()
-    b = t["end"].astype(np.int64).tolist()
-    want = t["text"].astype(str).tolist() if "text" in t.columns else [None] * len(t)
-    for k, s, e, w in zip(keys, a, b, want, strict=True):
         txt = text_of[k]
-        if e > len(txt) or (w is not None and txt[s:e] != w):
+        if b > len(txt) or (w is not None and txt[a:b] != w):
             raise InputError(
-                f"--texts {texts}: item {k!r} reads {txt[s:e]!r} at [{s}, {e}), where the "
+                f"--texts {texts}: item {k!r} reads {txt[a:b]!r} at [{a}, {b}), where the "
                 f"run's span is {w!r}; pass the table the run was made from ({made_from})."
             )
+        per[i].append((a, b, lab))
+    return per
 
 
 #: where the texts of a span run come from, named in the messages
@@ -457,6 +459,11 @@ def _run_span_items(
     reason : str
         What the priority is.
     """
+    if texts is None:
+        raise InputError(
+            f"{p}: a span {kind} run does not keep the item texts; pass --texts TABLE with "
+            f"item_id and text columns ({_SPAN_DATA[kind]})."
+        )
     if kind == "aggregate":
         fix = "re-run `truelabel aggregate --label-type spans` with this --out."
         tok = _need(p / "tokens.parquet", {"item_id", "token", "confidence", "n_votes"}, fix)
@@ -520,11 +527,6 @@ def _run_span_items(
             )
         ]  # fmt: skip
         why = "share of the LLM's spans repaired or rejected (1: no usable answer)"
-    if texts is None:
-        raise InputError(
-            f"{p}: a span {kind} run does not keep the item texts; pass --texts TABLE with "
-            f"item_id and text columns ({_SPAN_DATA[kind]})."
-        )
     text_of = _read_texts(texts)
     missing = [k for k in keys if k not in text_of]
     if missing:
@@ -532,8 +534,9 @@ def _run_span_items(
             f"--texts {texts}: no text for {len(missing)} of the run's {len(keys)} items (first "
             f"{missing[0]!r}); pass the table the run was made from ({_SPAN_DATA[kind]})."
         )
-    _check_span_texts(spans, text_of, texts, _SPAN_DATA[kind])
-    suggested: list[list[Span] | None] = list(_span_lists(spans, keys, span_file))
+    suggested: list[list[Span] | None] = list(
+        _span_lists(spans, keys, span_file, text_of, texts, _SPAN_DATA[kind])
+    )
     if kind == "label":  # an item without a usable answer has no suggestion
         suggested = [x if ok else None for x, ok in zip(suggested, answered, strict=True)]
     n = len(keys)
